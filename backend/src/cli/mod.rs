@@ -1,0 +1,127 @@
+//! The command line: one file per subcommand. Every command loads the settings, opens
+//! the store (seeding the tracked organisations on the first start) and then does its
+//! part through `ingest` and `store`.
+
+mod orgs;
+mod refresh;
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+use crate::config::Settings;
+use crate::store::{self, Store};
+
+/// Keeps an up-to-date, historical picture of organisations on code forges.
+#[derive(Debug, Parser)]
+#[command(name = "orgpulse", version, about, long_about = None)]
+pub struct Cli {
+    /// Configuration file (default: ./orgpulse.toml when it exists).
+    #[arg(long, global = true, env = "ORGPULSE_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Refresh organisations now, in the foreground (exit 0: all ok, 1: failed, 2: partial).
+    Refresh(refresh::RefreshArgs),
+    /// Manage the tracked organisations.
+    #[command(subcommand)]
+    Orgs(orgs::OrgsCommand),
+}
+
+/// What every command starts from.
+#[derive(Debug, Clone)]
+pub struct App {
+    pub settings: Settings,
+    pub store: Arc<dyn Store>,
+}
+
+impl App {
+    /// Loads the settings, opens the store and seeds the tracked organisations once.
+    pub async fn start(config: Option<&std::path::Path>) -> anyhow::Result<App> {
+        let settings = Settings::load(config)?;
+        let store = store::open(&settings.database_url).await.with_context(|| {
+            format!(
+                "could not open the store at {}",
+                store::redact_url(&settings.database_url)
+            )
+        })?;
+        if store
+            .seed_tracked_orgs(&settings.orgs, chrono::Utc::now())
+            .await?
+        {
+            let orgs: Vec<String> = settings.orgs.iter().map(ToString::to_string).collect();
+            tracing::info!(orgs = %orgs.join(","), "seeded the tracked organisations from ORGPULSE_ORGS");
+        }
+        Ok(App { settings, store })
+    }
+}
+
+/// Parses the command line, runs it and returns the process exit code.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            // Exit 2 means "partial" for `refresh`; a usage error is a failure.
+            return if e.use_stderr() {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    // The refresh command prints each organisation's outcome itself.
+    init_logging("warn,orgpulse::ingest=error");
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: could not start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(dispatch(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
+    let app = App::start(cli.config.as_deref()).await?;
+    match cli.command {
+        Command::Refresh(args) => refresh::run(&app, args).await,
+        Command::Orgs(command) => orgs::run(&app, command).await,
+    }
+}
+
+/// Logs go to stderr; `ORGPULSE_LOG` (tracing's filter syntax) overrides `default`, and
+/// `ORGPULSE_LOG_FORMAT=json` switches to one JSON object per line.
+fn init_logging(default: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("ORGPULSE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal());
+    let json = std::env::var("ORGPULSE_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json"));
+    // A second initialisation (tests) keeps the first subscriber.
+    let _ = if json {
+        builder.json().try_init()
+    } else {
+        builder.try_init()
+    };
+}

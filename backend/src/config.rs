@@ -1,0 +1,390 @@
+//! Settings: every option orgpulse reads, its default and its environment name, in one place.
+//!
+//! Layers, later ones winning: built-in defaults → `orgpulse.toml` (or the file named by
+//! `--config` / `ORGPULSE_CONFIG`, if present) → environment variables. The file uses the
+//! same keys as the environment, lower-cased and without the `ORGPULSE_` prefix
+//! (`database_url`, `orgs`, `github_token`, …).
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use figment::providers::{Env, Format, Toml};
+use figment::Figment;
+use serde::{Deserialize, Deserializer};
+
+use crate::domain::OrgId;
+
+/// The configuration file read when present and no other is named.
+pub const DEFAULT_CONFIG_FILE: &str = "orgpulse.toml";
+
+/// Every setting orgpulse reads.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Settings {
+    /// `ORGPULSE_DATABASE_URL`: `sqlite://PATH` (embedded) or `mongodb://…` / `mongodb+srv://…`.
+    #[serde(default = "defaults::database_url")]
+    pub database_url: String,
+
+    /// `ORGPULSE_ORGS`: comma list of `FORGE:LOGIN`; seeds the tracked organisations on
+    /// the first start only (later changes go through `orgpulse orgs` or the API).
+    #[serde(default = "defaults::orgs", deserialize_with = "org_list")]
+    pub orgs: Vec<OrgId>,
+
+    /// `ORGPULSE_SCHEDULE`: cron expression with seconds, in UTC.
+    #[serde(default = "defaults::schedule")]
+    pub schedule: String,
+
+    /// `GITHUB_TOKEN`: raises GitHub's limit from 60 to 5,000 requests an hour.
+    #[serde(default)]
+    pub github_token: Option<Secret>,
+
+    /// `ORGPULSE_GITHUB_API_URL`: GitHub's REST base URL (GitHub Enterprise, tests).
+    #[serde(default = "defaults::github_api_url")]
+    pub github_api_url: String,
+
+    /// `ORGPULSE_CONCURRENCY`: upstream requests in flight at once (1–100).
+    #[serde(default = "defaults::concurrency")]
+    pub concurrency: usize,
+
+    /// `ORGPULSE_FETCH_LANGUAGES`: `auto` (only with a token), `true` or `false`.
+    /// Languages cost one request per changed repository.
+    #[serde(default)]
+    pub fetch_languages: Toggle,
+
+    /// `ORGPULSE_FETCH_LIBRARIES`: `auto` (only with a token), `true` or `false`.
+    /// Libraries (from the dependency-graph SBOM) cost one request per changed repository.
+    #[serde(default)]
+    pub fetch_libraries: Toggle,
+
+    /// `ORGPULSE_HTTP_TIMEOUT_SECS`: limit for one upstream request, body included.
+    #[serde(default = "defaults::http_timeout_secs")]
+    pub http_timeout_secs: u64,
+
+    /// `ORGPULSE_HTTP_RETRIES`: further tries after a connection error, timeout, 5xx or
+    /// unreadable body before a request counts as failed.
+    #[serde(default = "defaults::http_retries")]
+    pub http_retries: u32,
+
+    /// `ORGPULSE_MAX_RESPONSE_MB`: larger upstream bodies are refused.
+    #[serde(default = "defaults::max_response_mb")]
+    pub max_response_mb: u64,
+
+    /// `ORGPULSE_RATE_LIMIT_RESERVE`: requests of the forge's budget left unused, for
+    /// other tools sharing the token.
+    #[serde(default = "defaults::rate_limit_reserve")]
+    pub rate_limit_reserve: u64,
+
+    /// `ORGPULSE_RATE_LIMIT_MAX_WAIT_SECS`: when the budget is spent, wait for its reset
+    /// only if it comes within this many seconds; otherwise stop fetching for this run.
+    #[serde(default = "defaults::rate_limit_max_wait_secs")]
+    pub rate_limit_max_wait_secs: u64,
+
+    /// `ORGPULSE_SECONDARY_LIMIT_WAIT_SECS`: first wait after a secondary rate limit
+    /// that gave no `retry-after` (GitHub asks for at least 60 s); doubles on each try.
+    #[serde(default = "defaults::secondary_limit_wait_secs")]
+    pub secondary_limit_wait_secs: u64,
+}
+
+mod defaults {
+    pub fn database_url() -> String {
+        "sqlite://data/orgpulse.db".into()
+    }
+    pub fn orgs() -> Vec<crate::domain::OrgId> {
+        vec![
+            crate::domain::OrgId::new(crate::domain::Forge::GitHub, "rust-lang")
+                .expect("the default organisation is valid"),
+        ]
+    }
+    pub fn schedule() -> String {
+        "0 0 3 * * *".into()
+    }
+    pub fn github_api_url() -> String {
+        "https://api.github.com".into()
+    }
+    pub fn concurrency() -> usize {
+        4
+    }
+    pub fn http_timeout_secs() -> u64 {
+        30
+    }
+    pub fn http_retries() -> u32 {
+        4
+    }
+    pub fn max_response_mb() -> u64 {
+        64
+    }
+    pub fn rate_limit_reserve() -> u64 {
+        5
+    }
+    pub fn rate_limit_max_wait_secs() -> u64 {
+        300
+    }
+    pub fn secondary_limit_wait_secs() -> u64 {
+        60
+    }
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Figment::new()
+            .extract()
+            .expect("every setting has a default")
+    }
+}
+
+impl Settings {
+    /// Loads defaults → the configuration file → the environment, then validates.
+    ///
+    /// `file` names the configuration file; without it `ORGPULSE_CONFIG`, then
+    /// `orgpulse.toml` in the working directory, are used when they exist. A file that was
+    /// named explicitly must exist.
+    pub fn load(file: Option<&Path>) -> anyhow::Result<Settings> {
+        let explicit = file
+            .map(Path::to_path_buf)
+            .or_else(|| std::env::var_os("ORGPULSE_CONFIG").map(PathBuf::from));
+        let path = match explicit {
+            Some(path) => {
+                if !path.is_file() {
+                    bail!("configuration file {} does not exist", path.display());
+                }
+                path
+            }
+            None => PathBuf::from(DEFAULT_CONFIG_FILE),
+        };
+        let figment = Figment::new()
+            .merge(Toml::file(&path))
+            .merge(Env::prefixed("ORGPULSE_").ignore(&["config"]))
+            .merge(Env::raw().only(&["github_token"]));
+        Self::from_figment(figment)
+            .with_context(|| format!("invalid configuration (environment or {})", path.display()))
+    }
+
+    /// Extracts and validates settings from any figment (tests build their own).
+    pub fn from_figment(figment: Figment) -> anyhow::Result<Settings> {
+        let settings: Settings = figment.extract()?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    fn validate(&self) -> anyhow::Result<()> {
+        if !(1..=100).contains(&self.concurrency) {
+            bail!(
+                "ORGPULSE_CONCURRENCY must be between 1 and 100 (GitHub allows at most 100 concurrent requests), got {}",
+                self.concurrency
+            );
+        }
+        let url = url::Url::parse(&self.github_api_url).with_context(|| {
+            format!(
+                "ORGPULSE_GITHUB_API_URL `{}` is not a URL",
+                self.github_api_url
+            )
+        })?;
+        if !matches!(url.scheme(), "http" | "https") {
+            bail!(
+                "ORGPULSE_GITHUB_API_URL must be an http(s) URL, got `{}`",
+                self.github_api_url
+            );
+        }
+        if self.http_timeout_secs == 0 {
+            bail!("ORGPULSE_HTTP_TIMEOUT_SECS must be at least 1");
+        }
+        if self.max_response_mb == 0 {
+            bail!("ORGPULSE_MAX_RESPONSE_MB must be at least 1");
+        }
+        Ok(())
+    }
+
+    /// Whether this run fetches per-repo languages.
+    pub fn languages_enabled(&self) -> bool {
+        self.fetch_languages.resolve(self.github_token.is_some())
+    }
+
+    /// Whether this run fetches per-repo libraries (SBOMs).
+    pub fn libraries_enabled(&self) -> bool {
+        self.fetch_libraries.resolve(self.github_token.is_some())
+    }
+
+    pub fn http_timeout(&self) -> Duration {
+        Duration::from_secs(self.http_timeout_secs)
+    }
+}
+
+/// An on/off switch whose default depends on something else (here: a configured token).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Toggle {
+    #[default]
+    Auto,
+    On,
+    Off,
+}
+
+impl Toggle {
+    fn resolve(self, auto: bool) -> bool {
+        match self {
+            Toggle::Auto => auto,
+            Toggle::On => true,
+            Toggle::Off => false,
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Toggle {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Bool(bool),
+            Text(String),
+        }
+        match Raw::deserialize(deserializer)? {
+            Raw::Bool(true) => Ok(Toggle::On),
+            Raw::Bool(false) => Ok(Toggle::Off),
+            Raw::Text(s) => match s.to_ascii_lowercase().as_str() {
+                "auto" | "" => Ok(Toggle::Auto),
+                "true" | "on" | "yes" | "1" => Ok(Toggle::On),
+                "false" | "off" | "no" | "0" => Ok(Toggle::Off),
+                _ => Err(serde::de::Error::custom(format!(
+                    "expected auto, true or false, got `{s}`"
+                ))),
+            },
+        }
+    }
+}
+
+/// A secret string (an API token). Its `Debug` and `Display` never show the value.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+
+    /// The secret itself: only for the header that carries it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+impl<'de> Deserialize<'de> for Secret {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        // Figment turns an all-digit environment value into a number; a token is text.
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Text(String),
+            Unsigned(u64),
+            Signed(i64),
+        }
+        let value = match Raw::deserialize(deserializer)? {
+            Raw::Text(s) => s,
+            Raw::Unsigned(n) => n.to_string(),
+            Raw::Signed(n) => n.to_string(),
+        };
+        Ok(Secret(value.trim().to_owned()))
+    }
+}
+
+/// Accepts a comma-separated string (the environment) or a list (the TOML file).
+fn org_list<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<OrgId>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        List(Vec<String>),
+        Text(String),
+    }
+    let items = match Raw::deserialize(deserializer)? {
+        Raw::List(items) => items,
+        Raw::Text(s) => s.split(',').map(str::to_owned).collect(),
+    };
+    items
+        .iter()
+        .map(|s| s.trim())
+        .filter(|s| !s.is_empty())
+        .map(|s| s.parse::<OrgId>().map_err(serde::de::Error::custom))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use figment::providers::Serialized;
+
+    fn with(pairs: &[(&str, &str)]) -> anyhow::Result<Settings> {
+        let mut figment = Figment::new();
+        for (k, v) in pairs {
+            figment = figment.merge(Serialized::default(k, v));
+        }
+        Settings::from_figment(figment)
+    }
+
+    #[test]
+    fn defaults_match_the_documented_ones() {
+        let s = Settings::default();
+        assert_eq!(s.database_url, "sqlite://data/orgpulse.db");
+        assert_eq!(s.orgs.len(), 1);
+        assert_eq!(s.orgs[0].to_string(), "github:rust-lang");
+        assert_eq!(s.schedule, "0 0 3 * * *");
+        assert_eq!(s.github_api_url, "https://api.github.com");
+        assert_eq!(s.concurrency, 4);
+        assert!(s.github_token.is_none());
+        assert!(!s.languages_enabled() && !s.libraries_enabled());
+    }
+
+    #[test]
+    fn reads_comma_lists_and_toggles() {
+        let s = with(&[
+            ("orgs", "github:a, github:B,,"),
+            ("github_token", "ghp_x"),
+            ("fetch_libraries", "false"),
+        ])
+        .expect("valid");
+        let orgs: Vec<String> = s.orgs.iter().map(ToString::to_string).collect();
+        assert_eq!(orgs, ["github:a", "github:b"]);
+        assert!(s.languages_enabled(), "auto turns on with a token");
+        assert!(!s.libraries_enabled());
+    }
+
+    #[test]
+    fn rejects_bad_values_with_the_variable_name() {
+        let err = with(&[("orgs", "github:-bad")]).expect_err("invalid org");
+        assert!(format!("{err:#}").contains("-bad"), "{err:#}");
+        let err = Settings::from_figment(Figment::new().merge(Toml::string("concurrency = 0")))
+            .expect_err("zero");
+        assert!(err.to_string().contains("ORGPULSE_CONCURRENCY"), "{err}");
+        let err = with(&[("github_api_url", "ftp://x")]).expect_err("scheme");
+        assert!(err.to_string().contains("ORGPULSE_GITHUB_API_URL"), "{err}");
+    }
+
+    #[test]
+    fn secrets_never_print() {
+        let s = with(&[("github_token", "ghp_supersecret")]).expect("valid");
+        let shown = format!("{s:?}");
+        assert!(!shown.contains("supersecret"), "{shown}");
+        assert_eq!(s.github_token.expect("set").expose(), "ghp_supersecret");
+    }
+
+    #[test]
+    fn reads_a_toml_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("orgpulse.toml");
+        std::fs::write(&path, "orgs = [\"github:x\"]\nconcurrency = 9\n").expect("write");
+        let figment = Figment::new().merge(Toml::file(&path));
+        let s = Settings::from_figment(figment).expect("valid");
+        assert_eq!(s.concurrency, 9);
+        assert_eq!(s.orgs[0].to_string(), "github:x");
+    }
+}

@@ -1,0 +1,199 @@
+//! The types every layer shares: identifiers, organisation and repository records,
+//! daily snapshots and refresh runs. No I/O lives here.
+
+mod org_id;
+mod run;
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+pub use org_id::{Forge, OrgId, OrgIdError};
+pub use run::{
+    OrgOutcome, OrgStatus, RefreshRun, RunCounts, RunId, RunOptions, RunStatus, Trigger,
+};
+
+/// An organisation's profile as the forge reports it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OrgProfile {
+    /// The forge's stable numeric id (survives renames).
+    pub id: i64,
+    /// The login with the forge's own capitalisation.
+    pub login: String,
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub blog: Option<String>,
+    pub location: Option<String>,
+    pub html_url: Option<String>,
+    pub avatar_url: Option<String>,
+    pub public_repos: Option<u64>,
+    pub followers: Option<u64>,
+    pub created_at: Option<DateTime<Utc>>,
+    pub updated_at: Option<DateTime<Utc>>,
+    pub is_verified: Option<bool>,
+}
+
+/// A stored organisation: its profile plus when it was last fetched successfully.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OrgRecord {
+    pub org: OrgId,
+    pub profile: OrgProfile,
+    /// When the profile and repository listing were last stored.
+    pub fetched_at: DateTime<Utc>,
+}
+
+/// One repository as an organisation's listing reports it: upstream facts only.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RepoListing {
+    /// The forge's numeric id: the key, stable across renames and transfers.
+    pub id: i64,
+    pub name: String,
+    pub full_name: String,
+    pub description: Option<String>,
+    pub html_url: Option<String>,
+    pub language: Option<String>,
+    pub stars: u64,
+    pub watchers: u64,
+    pub forks: u64,
+    pub open_issues: u64,
+    /// SPDX id when the forge knows it, else the licence's name.
+    pub license: Option<String>,
+    pub topics: Vec<String>,
+    pub archived: bool,
+    pub disabled: bool,
+    pub fork: bool,
+    pub size_kb: u64,
+    pub default_branch: Option<String>,
+    pub created_at: Option<DateTime<Utc>>,
+    pub updated_at: Option<DateTime<Utc>>,
+    pub pushed_at: Option<DateTime<Utc>>,
+    pub visibility: Option<String>,
+}
+
+impl RepoListing {
+    /// A marker that moves whenever the repository's content may have changed: the last
+    /// push, or the last update for repositories that were never pushed to. Per-repo
+    /// details (languages, libraries) are refetched only when it moves.
+    pub fn activity_marker(&self) -> Option<String> {
+        self.pushed_at
+            .or(self.updated_at)
+            .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+    }
+}
+
+/// A stored repository: the upstream listing plus what orgpulse derived and remembers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RepoRecord {
+    pub org: OrgId,
+    #[serde(flatten)]
+    pub listing: RepoListing,
+    /// Language → bytes; `None` until languages were fetched once.
+    pub languages: Option<BTreeMap<String, u64>>,
+    /// The activity marker the stored languages belong to.
+    pub languages_for: Option<String>,
+    /// How many libraries the last SBOM listed; `None` when never fetched or not available.
+    pub libraries: Option<u64>,
+    /// The activity marker the stored libraries belong to.
+    pub libraries_for: Option<String>,
+    /// UTC day this repository was first stored.
+    pub first_seen: NaiveDate,
+    /// UTC day a complete listing first missed it; cleared when it shows up again.
+    pub gone_since: Option<NaiveDate>,
+}
+
+/// A library one repository depends on, from its SBOM.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Library {
+    /// The package-URL type: `cargo`, `npm`, `pypi`, `maven`, `golang`, `githubactions`, …
+    pub ecosystem: String,
+    /// Namespace and name as the purl gives them (`@scope/pkg`, `org.slf4j/slf4j-api`).
+    pub name: String,
+    pub version: Option<String>,
+    pub license: Option<String>,
+}
+
+/// Counts of one repository on a snapshot day.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RepoCounts {
+    pub id: i64,
+    pub stars: u64,
+    pub forks: u64,
+    pub open_issues: u64,
+}
+
+/// Totals over an organisation's live (not gone) repositories.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Totals {
+    pub repos: u64,
+    pub stars: u64,
+    pub forks: u64,
+    pub open_issues: u64,
+    pub watchers: u64,
+    pub archived: u64,
+    pub size_kb: u64,
+}
+
+/// An organisation's state on one UTC day; a second refresh that day replaces it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Snapshot {
+    pub org: OrgId,
+    pub day: NaiveDate,
+    pub taken_at: DateTime<Utc>,
+    pub totals: Totals,
+    /// Language → bytes summed over repositories whose languages are known.
+    pub languages: BTreeMap<String, u64>,
+    pub repos: Vec<RepoCounts>,
+}
+
+impl Snapshot {
+    /// Builds the snapshot of `repos` (gone ones are left out).
+    pub fn of<'a>(
+        org: &OrgId,
+        taken_at: DateTime<Utc>,
+        repos: impl IntoIterator<Item = &'a RepoRecord>,
+    ) -> Snapshot {
+        let mut totals = Totals::default();
+        let mut languages = BTreeMap::new();
+        let mut counts = Vec::new();
+        for repo in repos.into_iter().filter(|r| r.gone_since.is_none()) {
+            let l = &repo.listing;
+            totals.repos += 1;
+            totals.stars += l.stars;
+            totals.forks += l.forks;
+            totals.open_issues += l.open_issues;
+            totals.watchers += l.watchers;
+            totals.archived += u64::from(l.archived);
+            totals.size_kb += l.size_kb;
+            for (lang, bytes) in repo.languages.iter().flatten() {
+                *languages.entry(lang.clone()).or_insert(0) += bytes;
+            }
+            counts.push(RepoCounts {
+                id: l.id,
+                stars: l.stars,
+                forks: l.forks,
+                open_issues: l.open_issues,
+            });
+        }
+        counts.sort_by_key(|c| c.id);
+        Snapshot {
+            org: org.clone(),
+            day: taken_at.date_naive(),
+            taken_at,
+            totals,
+            languages,
+            repos: counts,
+        }
+    }
+}
+
+/// What a conditional request needs to remember about one URL between runs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HttpCacheEntry {
+    pub url: String,
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+    /// The parsed result the validators stand for (JSON of the source's own type).
+    pub payload: serde_json::Value,
+    pub stored_at: DateTime<Utc>,
+}

@@ -1,0 +1,436 @@
+//! The GitHub REST client: organisation profile, repository listing (paginated by the
+//! `link` header), per-repo languages and dependency-graph SBOMs.
+//!
+//! Facts relied on are in `shared/FORGE-APIS.md`. Wire types are private and tolerant:
+//! absent, null and unknown fields never fail a page, and an entry that cannot be read is
+//! skipped and counted rather than failing its page.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, AUTHORIZATION, USER_AGENT};
+use reqwest::StatusCode;
+use serde::Deserialize;
+use url::Url;
+
+use super::http::{Cached, HttpClient, HttpPolicy, Meta, SourceError, Tally};
+use super::{sbom, Dependencies, RepoPage};
+use crate::config::Secret;
+use crate::domain::{HttpCacheEntry, OrgProfile, RepoListing};
+
+/// The REST API version orgpulse is written against.
+pub const API_VERSION: &str = "2022-11-28";
+
+/// A client for one GitHub (github.com or an Enterprise server).
+#[derive(Debug)]
+pub struct GitHub {
+    http: HttpClient,
+    /// The API root, always ending in `/`.
+    base: Url,
+}
+
+impl GitHub {
+    /// `api_url` is the REST root (`https://api.github.com`, `https://ghe.example/api/v3`).
+    pub fn new(
+        api_url: &str,
+        token: Option<&Secret>,
+        policy: HttpPolicy,
+    ) -> Result<Self, SourceError> {
+        let mut base = Url::parse(api_url).map_err(|e| SourceError::Connect {
+            url: api_url.to_owned(),
+            detail: format!("not a URL: {e}"),
+        })?;
+        if !base.path().ends_with('/') {
+            let path = format!("{}/", base.path());
+            base.set_path(&path);
+        }
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            ACCEPT,
+            HeaderValue::from_static("application/vnd.github+json"),
+        );
+        headers.insert(
+            "x-github-api-version",
+            HeaderValue::from_static(API_VERSION),
+        );
+        headers.insert(
+            USER_AGENT,
+            HeaderValue::from_static(concat!("orgpulse/", env!("CARGO_PKG_VERSION"))),
+        );
+        if let Some(token) = token {
+            let mut value =
+                HeaderValue::from_str(&format!("Bearer {}", token.expose())).map_err(|_| {
+                    SourceError::Connect {
+                        url: api_url.to_owned(),
+                        detail: "GITHUB_TOKEN contains characters that cannot be sent in a header"
+                            .into(),
+                    }
+                })?;
+            value.set_sensitive(true);
+            headers.insert(AUTHORIZATION, value);
+        }
+        Ok(GitHub {
+            http: HttpClient::new(policy, headers)?,
+            base,
+        })
+    }
+
+    /// The budget left, as GitHub last reported it.
+    pub fn rate_limit_remaining(&self) -> Option<u64> {
+        self.http.rate_limit_remaining()
+    }
+
+    fn url(&self, segments: &[&str], query: Option<&str>) -> Url {
+        let mut url = self.base.clone();
+        {
+            let mut path = url
+                .path_segments_mut()
+                .expect("an http(s) base URL has a path");
+            path.pop_if_empty();
+            for segment in segments {
+                for piece in segment.split('/') {
+                    path.push(piece);
+                }
+            }
+        }
+        url.set_query(query);
+        url
+    }
+
+    /// `GET /orgs/{org}`.
+    pub fn org_url(&self, login: &str) -> Url {
+        self.url(&["orgs", login], None)
+    }
+
+    /// The first page of `GET /orgs/{org}/repos`; later pages come from `link` headers.
+    pub fn repos_url(&self, login: &str) -> Url {
+        self.url(&["orgs", login, "repos"], Some("per_page=100&type=public"))
+    }
+
+    pub fn languages_url(&self, full_name: &str) -> Url {
+        self.url(&["repos", full_name, "languages"], None)
+    }
+
+    pub fn sbom_url(&self, full_name: &str) -> Url {
+        self.url(&["repos", full_name, "dependency-graph", "sbom"], None)
+    }
+
+    /// The organisation's profile.
+    pub async fn org(
+        &self,
+        login: &str,
+        prior: Option<&HttpCacheEntry>,
+        tally: &Tally,
+    ) -> Result<Cached<OrgProfile>, SourceError> {
+        let url = self.org_url(login);
+        self.http
+            .get_cached(&url, prior, tally, &[], |body, _| {
+                let wire: WireOrg =
+                    serde_json::from_slice(body).map_err(|e| format!("organisation: {e}"))?;
+                Ok(wire.into_profile())
+            })
+            .await
+            .map(required)
+    }
+
+    /// One page of the repository listing at `url` (the first page or a `link` target).
+    pub async fn repo_page(
+        &self,
+        url: &Url,
+        prior: Option<&HttpCacheEntry>,
+        tally: &Tally,
+    ) -> Result<Cached<RepoPage>, SourceError> {
+        self.http
+            .get_cached(url, prior, tally, &[], decode_repo_page)
+            .await
+            .map(required)
+    }
+
+    /// Language → bytes of one repository.
+    pub async fn languages(
+        &self,
+        full_name: &str,
+        prior: Option<&HttpCacheEntry>,
+        tally: &Tally,
+    ) -> Result<Cached<BTreeMap<String, u64>>, SourceError> {
+        let url = self.languages_url(full_name);
+        self.http
+            .get_cached(&url, prior, tally, &[], |body, _| {
+                let raw: BTreeMap<String, serde_json::Value> =
+                    serde_json::from_slice(body).map_err(|e| format!("languages: {e}"))?;
+                Ok(raw
+                    .into_iter()
+                    .filter_map(|(k, v)| Some((k, v.as_u64()?)))
+                    .collect())
+            })
+            .await
+            .map(required)
+    }
+
+    /// The libraries in one repository's dependency graph; 403/404 mean "not available".
+    pub async fn dependencies(
+        &self,
+        full_name: &str,
+        prior: Option<&HttpCacheEntry>,
+        tally: &Tally,
+    ) -> Result<Cached<Dependencies>, SourceError> {
+        let url = self.sbom_url(full_name);
+        let found = self
+            .http
+            .get_cached(
+                &url,
+                prior,
+                tally,
+                &[StatusCode::NOT_FOUND, StatusCode::FORBIDDEN],
+                |body, _| sbom::libraries(body).map(Dependencies::Libraries),
+            )
+            .await?;
+        Ok(found.unwrap_or(Cached {
+            value: Dependencies::NotAvailable,
+            entry: None,
+            not_modified: false,
+        }))
+    }
+}
+
+fn required<T>(found: Option<Cached<T>>) -> Cached<T> {
+    found.expect("no status was declared absent for this call")
+}
+
+fn decode_repo_page(body: &[u8], meta: &Meta<'_>) -> Result<RepoPage, String> {
+    let entries: Vec<serde_json::Value> =
+        serde_json::from_slice(body).map_err(|e| format!("repository listing: {e}"))?;
+    let mut page = RepoPage {
+        repos: Vec::with_capacity(entries.len()),
+        unreadable_ids: Vec::new(),
+        unreadable_without_id: 0,
+        next: meta.links.next.as_ref().map(Url::to_string),
+        last: meta.links.last.as_ref().map(Url::to_string),
+    };
+    for entry in entries {
+        let id = entry.get("id").and_then(serde_json::Value::as_i64);
+        match serde_json::from_value::<WireRepo>(entry)
+            .ok()
+            .and_then(WireRepo::into_listing)
+        {
+            Some(repo) => page.repos.push(repo),
+            None => {
+                tracing::warn!(url = %meta.url, id, "skipping a repository entry that cannot be read");
+                match id {
+                    Some(id) => page.unreadable_ids.push(id),
+                    None => page.unreadable_without_id += 1,
+                }
+            }
+        }
+    }
+    Ok(page)
+}
+
+/// Parses a timestamp, treating anything unreadable as absent.
+fn lenient_time<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<DateTime<Utc>>, D::Error> {
+    let raw: Option<serde_json::Value> = Option::deserialize(d)?;
+    Ok(raw
+        .as_ref()
+        .and_then(serde_json::Value::as_str)
+        .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+        .map(|t| t.with_timezone(&Utc)))
+}
+
+fn non_empty(s: Option<String>) -> Option<String> {
+    s.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty())
+}
+
+#[derive(Deserialize)]
+struct WireOrg {
+    id: i64,
+    login: String,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(default)]
+    blog: Option<String>,
+    #[serde(default)]
+    location: Option<String>,
+    #[serde(default)]
+    html_url: Option<String>,
+    #[serde(default)]
+    avatar_url: Option<String>,
+    #[serde(default)]
+    public_repos: Option<u64>,
+    #[serde(default)]
+    followers: Option<u64>,
+    #[serde(default, deserialize_with = "lenient_time")]
+    created_at: Option<DateTime<Utc>>,
+    #[serde(default, deserialize_with = "lenient_time")]
+    updated_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    is_verified: Option<bool>,
+}
+
+impl WireOrg {
+    fn into_profile(self) -> OrgProfile {
+        OrgProfile {
+            id: self.id,
+            login: self.login,
+            name: non_empty(self.name),
+            description: non_empty(self.description),
+            blog: non_empty(self.blog),
+            location: non_empty(self.location),
+            html_url: self.html_url,
+            avatar_url: self.avatar_url,
+            public_repos: self.public_repos,
+            followers: self.followers,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+            is_verified: self.is_verified,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct WireLicense {
+    #[serde(default)]
+    spdx_id: Option<String>,
+    #[serde(default)]
+    name: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct WireRepo {
+    id: i64,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    full_name: Option<String>,
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(default)]
+    html_url: Option<String>,
+    #[serde(default)]
+    language: Option<String>,
+    #[serde(default)]
+    stargazers_count: Option<u64>,
+    #[serde(default)]
+    watchers_count: Option<u64>,
+    #[serde(default)]
+    forks_count: Option<u64>,
+    #[serde(default)]
+    open_issues_count: Option<u64>,
+    #[serde(default)]
+    license: Option<WireLicense>,
+    #[serde(default)]
+    topics: Option<Vec<String>>,
+    #[serde(default)]
+    archived: Option<bool>,
+    #[serde(default)]
+    disabled: Option<bool>,
+    #[serde(default)]
+    fork: Option<bool>,
+    #[serde(default)]
+    size: Option<u64>,
+    #[serde(default)]
+    default_branch: Option<String>,
+    #[serde(default, deserialize_with = "lenient_time")]
+    created_at: Option<DateTime<Utc>>,
+    #[serde(default, deserialize_with = "lenient_time")]
+    updated_at: Option<DateTime<Utc>>,
+    #[serde(default, deserialize_with = "lenient_time")]
+    pushed_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    visibility: Option<String>,
+}
+
+impl WireRepo {
+    /// `None` when neither a name nor a full name is there to show.
+    fn into_listing(self) -> Option<RepoListing> {
+        let full_name = non_empty(self.full_name);
+        let name = non_empty(self.name).or_else(|| {
+            full_name
+                .as_deref()
+                .and_then(|f| f.rsplit('/').next())
+                .map(str::to_owned)
+        })?;
+        let full_name = full_name?;
+        let license = self.license.and_then(|l| {
+            non_empty(l.spdx_id)
+                .filter(|id| id != "NOASSERTION")
+                .or(non_empty(l.name))
+        });
+        let mut topics = self.topics.unwrap_or_default();
+        topics.sort();
+        topics.dedup();
+        Some(RepoListing {
+            id: self.id,
+            name,
+            full_name,
+            description: non_empty(self.description),
+            html_url: self.html_url,
+            language: non_empty(self.language),
+            stars: self.stargazers_count.unwrap_or(0),
+            watchers: self.watchers_count.unwrap_or(0),
+            forks: self.forks_count.unwrap_or(0),
+            open_issues: self.open_issues_count.unwrap_or(0),
+            license,
+            topics,
+            archived: self.archived.unwrap_or(false),
+            disabled: self.disabled.unwrap_or(false),
+            fork: self.fork.unwrap_or(false),
+            size_kb: self.size.unwrap_or(0),
+            default_branch: non_empty(self.default_branch),
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+            pushed_at: self.pushed_at,
+            visibility: non_empty(self.visibility),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sources::http::Links;
+
+    #[test]
+    fn builds_urls_under_enterprise_prefixes() {
+        let gh =
+            GitHub::new("https://ghe.example/api/v3", None, HttpPolicy::default()).expect("client");
+        assert_eq!(
+            gh.org_url("acme").as_str(),
+            "https://ghe.example/api/v3/orgs/acme"
+        );
+        assert_eq!(
+            gh.repos_url("acme").as_str(),
+            "https://ghe.example/api/v3/orgs/acme/repos?per_page=100&type=public"
+        );
+        assert_eq!(
+            gh.sbom_url("acme/tool.rs").as_str(),
+            "https://ghe.example/api/v3/repos/acme/tool.rs/dependency-graph/sbom"
+        );
+    }
+
+    #[test]
+    fn decodes_tolerantly() {
+        let url = Url::parse("http://x/orgs/a/repos").expect("url");
+        let meta = Meta {
+            url: &url,
+            links: Links::default(),
+        };
+        let body = serde_json::json!([
+            {"id": 1, "name": "a", "full_name": "o/a", "license": null, "topics": null, "pushed_at": null, "extra": {"x": 1}},
+            {"id": 2, "full_name": "o/b", "stargazers_count": 5, "license": {"spdx_id": "NOASSERTION", "name": "Other"}, "created_at": "not a date"},
+            {"id": 3, "name": "c", "stargazers_count": "many"},
+            {"name": "no id"},
+            17
+        ]);
+        let page = decode_repo_page(body.to_string().as_bytes(), &meta).expect("page");
+        assert_eq!(page.repos.len(), 2);
+        assert_eq!(page.repos[1].name, "b");
+        assert_eq!(page.repos[1].stars, 5);
+        assert_eq!(page.repos[1].license.as_deref(), Some("Other"));
+        assert_eq!(page.repos[1].created_at, None);
+        assert_eq!(page.unreadable_ids, vec![3]);
+        assert_eq!(page.unreadable_without_id, 2);
+        assert!(decode_repo_page(b"{\"message\":\"x\"}", &meta).is_err());
+    }
+}

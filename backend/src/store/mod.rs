@@ -1,0 +1,173 @@
+//! Storage behind one trait. `sqlite.rs` is the embedded default; a MongoDB driver mirrors
+//! it method for method. Methods are in CRUD order per kind of record, each documented
+//! once here.
+//!
+//! Writes that belong together go in one call: [`Store::commit_org_refresh`] stores an
+//! organisation's whole refresh (profile, changed repositories, gone-marking, libraries,
+//! the day's snapshot and the HTTP validators) at once, so an organisation is always at
+//! either its old or its new state.
+
+pub mod sqlite;
+
+use std::fmt::Debug;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::domain::{
+    HttpCacheEntry, Library, OrgId, OrgOutcome, OrgRecord, RefreshRun, RepoRecord, RunId, Snapshot,
+};
+
+/// Why a store call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Backend(String),
+    #[error("stored data could not be read: {0}")]
+    Corrupt(String),
+    #[error("{0}")]
+    Unsupported(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// A tracked organisation and how its last refresh went.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrackedOrg {
+    pub org: OrgId,
+    pub added_at: DateTime<Utc>,
+    /// The outcome of the last refresh that covered it.
+    pub last_outcome: Option<OrgOutcome>,
+    /// When its data was last stored successfully.
+    pub last_success_at: Option<DateTime<Utc>>,
+}
+
+/// Libraries replaced for one repository in a commit.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RepoLibraries {
+    pub repo_id: i64,
+    pub libraries: Vec<Library>,
+}
+
+/// Everything one organisation's refresh writes, in one unit.
+#[derive(Debug, Clone)]
+pub struct OrgCommit {
+    pub record: OrgRecord,
+    /// New, changed, revived and newly gone repositories (unchanged ones are left out).
+    pub repos: Vec<RepoRecord>,
+    /// Repositories whose libraries were fetched again: their stored list is replaced.
+    pub libraries: Vec<RepoLibraries>,
+    pub snapshot: Snapshot,
+    /// New or changed validators for the organisation's URLs.
+    pub http_cache: Vec<HttpCacheEntry>,
+}
+
+/// A library and how many of an organisation's live repositories use it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LibraryUsage {
+    pub ecosystem: String,
+    pub name: String,
+    pub repos: u64,
+}
+
+/// The storage every layer talks to.
+#[async_trait]
+pub trait Store: Send + Sync + Debug {
+    /// Succeeds when the database answers.
+    async fn ping(&self) -> StoreResult<()>;
+
+    // ----- tracked organisations -------------------------------------------------------
+
+    /// Tracks `orgs` if the list was never seeded before; returns whether it seeded.
+    /// Later starts leave the list alone, even when it has since been emptied.
+    async fn seed_tracked_orgs(&self, orgs: &[OrgId], now: DateTime<Utc>) -> StoreResult<bool>;
+
+    /// Starts tracking `org`; returns `false` when it was tracked already.
+    async fn add_tracked_org(&self, org: &OrgId, now: DateTime<Utc>) -> StoreResult<bool>;
+
+    /// Every tracked organisation, by id, with its last outcome.
+    async fn list_tracked_orgs(&self) -> StoreResult<Vec<TrackedOrg>>;
+
+    /// Stops tracking `org`; with `purge`, also deletes everything stored about it.
+    /// Returns `false` when it was not tracked (a purge still runs).
+    async fn remove_tracked_org(&self, org: &OrgId, purge: bool) -> StoreResult<bool>;
+
+    // ----- organisations, repositories, libraries --------------------------------------
+
+    /// Writes one organisation's refresh atomically (see [`OrgCommit`]).
+    async fn commit_org_refresh(&self, commit: &OrgCommit) -> StoreResult<()>;
+
+    /// Records how an organisation's latest refresh went (also when nothing was stored).
+    async fn record_org_outcome(&self, outcome: &OrgOutcome) -> StoreResult<()>;
+
+    /// The stored profile of `org`.
+    async fn get_org(&self, org: &OrgId) -> StoreResult<Option<OrgRecord>>;
+
+    /// Every stored repository of `org`, gone ones included, by id.
+    async fn list_repos(&self, org: &OrgId) -> StoreResult<Vec<RepoRecord>>;
+
+    /// The libraries of one repository, sorted.
+    async fn list_repo_libraries(&self, org: &OrgId, repo_id: i64) -> StoreResult<Vec<Library>>;
+
+    /// Libraries used by `org`'s live repositories, most used first.
+    async fn library_usage(&self, org: &OrgId) -> StoreResult<Vec<LibraryUsage>>;
+
+    // ----- snapshots ----------------------------------------------------------------------
+
+    /// Daily snapshots of `org` between `from` and `to` inclusive, oldest first.
+    async fn list_snapshots(
+        &self,
+        org: &OrgId,
+        from: Option<NaiveDate>,
+        to: Option<NaiveDate>,
+    ) -> StoreResult<Vec<Snapshot>>;
+
+    // ----- HTTP validators ----------------------------------------------------------------
+
+    /// The stored validators and payloads for `org`'s URLs.
+    async fn list_http_cache(&self, org: &OrgId) -> StoreResult<Vec<HttpCacheEntry>>;
+
+    // ----- refresh runs -------------------------------------------------------------------
+
+    /// Stores a new run.
+    async fn insert_run(&self, run: &RefreshRun) -> StoreResult<()>;
+
+    /// Replaces a stored run with its newer state.
+    async fn update_run(&self, run: &RefreshRun) -> StoreResult<()>;
+
+    /// One run by id.
+    async fn get_run(&self, id: &RunId) -> StoreResult<Option<RefreshRun>>;
+
+    /// The newest runs first, at most `limit`.
+    async fn list_runs(&self, limit: usize) -> StoreResult<Vec<RefreshRun>>;
+}
+
+/// Opens the store `url` names: `sqlite://PATH` (embedded) or `mongodb://…`.
+pub async fn open(url: &str) -> StoreResult<Arc<dyn Store>> {
+    if let Some(path) = url.strip_prefix("sqlite://") {
+        let store = sqlite::SqliteStore::open(path).await?;
+        return Ok(Arc::new(store));
+    }
+    if url.starts_with("mongodb://") || url.starts_with("mongodb+srv://") {
+        return Err(StoreError::Unsupported(
+            "this build of orgpulse has no MongoDB driver yet; use ORGPULSE_DATABASE_URL=sqlite://PATH".into(),
+        ));
+    }
+    Err(StoreError::Unsupported(format!(
+        "ORGPULSE_DATABASE_URL must start with sqlite:// or mongodb://, got `{}`",
+        redact_url(url)
+    )))
+}
+
+/// The URL with any password replaced, for messages.
+pub fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}
