@@ -1,0 +1,616 @@
+//! One conformance suite for every `Store` driver: each test is written once against
+//! `Arc<dyn Store>` and instantiated per driver by `conformance!` at the bottom.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+use common::{at, org};
+use orgpulse::domain::{
+    HttpCacheEntry, Library, OrgId, OrgOutcome, OrgProfile, OrgRecord, OrgStatus, RefreshRun,
+    RepoListing, RepoRecord, RunCounts, RunId, RunOptions, RunStatus, Snapshot, Trigger,
+};
+use orgpulse::store::{OrgCommit, RepoLibraries, Store};
+
+fn day(s: &str) -> NaiveDate {
+    s.parse().expect("date")
+}
+
+fn record(org_id: &OrgId, id: i64, stars: u64, first_seen: &str) -> RepoRecord {
+    RepoRecord {
+        org: org_id.clone(),
+        listing: RepoListing {
+            id,
+            name: format!("r{id}"),
+            full_name: format!("{}/r{id}", org_id.login()),
+            description: Some("a repository".into()),
+            html_url: None,
+            language: Some("Rust".into()),
+            stars,
+            watchers: stars,
+            forks: 1,
+            open_issues: 2,
+            license: Some("MIT".into()),
+            topics: vec!["x".into()],
+            archived: false,
+            disabled: false,
+            fork: false,
+            size_kb: 10,
+            default_branch: Some("main".into()),
+            created_at: Some(at("2020-01-01")),
+            updated_at: None,
+            pushed_at: Some(at("2026-01-01")),
+            visibility: Some("public".into()),
+        },
+        languages: Some(BTreeMap::from([("Rust".to_string(), 100)])),
+        languages_for: Some("2026-01-01T12:00:00Z".into()),
+        libraries: None,
+        libraries_for: None,
+        first_seen: day(first_seen),
+        gone_since: None,
+    }
+}
+
+fn lib(ecosystem: &str, name: &str) -> Library {
+    Library {
+        ecosystem: ecosystem.into(),
+        name: name.into(),
+        version: Some("1.0.0".into()),
+        license: None,
+    }
+}
+
+fn commit(org_id: &OrgId, when: &str, repos: Vec<RepoRecord>) -> OrgCommit {
+    let now = at(when);
+    OrgCommit {
+        record: OrgRecord {
+            org: org_id.clone(),
+            profile: OrgProfile {
+                id: 77,
+                login: org_id.login().to_string(),
+                name: Some("Acme".into()),
+                description: None,
+                blog: None,
+                location: None,
+                html_url: None,
+                avatar_url: None,
+                public_repos: Some(repos.len() as u64),
+                followers: None,
+                created_at: None,
+                updated_at: None,
+                is_verified: None,
+            },
+            fetched_at: now,
+        },
+        snapshot: Snapshot::of(org_id, now, &repos),
+        repos,
+        libraries: Vec::new(),
+        http_cache: Vec::new(),
+    }
+}
+
+fn outcome(org_id: &OrgId, status: OrgStatus, when: &str) -> OrgOutcome {
+    OrgOutcome {
+        org: org_id.clone(),
+        status,
+        message: None,
+        counts: RunCounts::default(),
+        finished_at: at(when),
+    }
+}
+
+async fn ping_answers(store: Arc<dyn Store>) {
+    store.ping().await.expect("reachable");
+}
+
+async fn seeding_happens_once(store: Arc<dyn Store>) {
+    let seeded = store
+        .seed_tracked_orgs(&[org("github:a"), org("github:b")], at("2026-01-01"))
+        .await
+        .expect("seed");
+    assert!(seeded);
+    assert!(store
+        .remove_tracked_org(&org("github:a"), false)
+        .await
+        .expect("remove"));
+    let again = store
+        .seed_tracked_orgs(&[org("github:a"), org("github:c")], at("2026-01-02"))
+        .await
+        .expect("seed");
+    assert!(!again, "a second start does not seed");
+    let tracked: Vec<String> = store
+        .list_tracked_orgs()
+        .await
+        .expect("list")
+        .into_iter()
+        .map(|t| t.org.to_string())
+        .collect();
+    assert_eq!(tracked, ["github:b"]);
+}
+
+async fn tracking_add_list_remove(store: Arc<dyn Store>) {
+    assert!(store.list_tracked_orgs().await.expect("list").is_empty());
+    assert!(store
+        .add_tracked_org(&org("github:zeta"), at("2026-01-01"))
+        .await
+        .expect("add"));
+    assert!(
+        !store
+            .add_tracked_org(&org("github:zeta"), at("2026-01-02"))
+            .await
+            .expect("add"),
+        "already tracked"
+    );
+    assert!(store
+        .add_tracked_org(&org("github:alpha"), at("2026-01-03"))
+        .await
+        .expect("add"));
+    let tracked = store.list_tracked_orgs().await.expect("list");
+    assert_eq!(
+        tracked
+            .iter()
+            .map(|t| t.org.to_string())
+            .collect::<Vec<_>>(),
+        ["github:alpha", "github:zeta"]
+    );
+    assert_eq!(
+        tracked[1].added_at,
+        at("2026-01-01"),
+        "the first add's time stays"
+    );
+    assert!(tracked[0].last_outcome.is_none());
+    assert!(!store
+        .remove_tracked_org(&org("github:nope"), false)
+        .await
+        .expect("remove"));
+}
+
+async fn removing_keeps_data_unless_purged(store: Arc<dyn Store>) {
+    let acme = org("github:acme");
+    let other = org("github:other");
+    store
+        .add_tracked_org(&acme, at("2026-01-01"))
+        .await
+        .expect("add");
+    let mut c = commit(&acme, "2026-01-01", vec![record(&acme, 1, 5, "2026-01-01")]);
+    c.libraries = vec![RepoLibraries {
+        repo_id: 1,
+        libraries: vec![lib("cargo", "serde")],
+    }];
+    c.http_cache = vec![HttpCacheEntry {
+        url: "http://x/orgs/acme".into(),
+        etag: Some("\"e\"".into()),
+        last_modified: None,
+        payload: serde_json::json!({"k": 1}),
+        stored_at: at("2026-01-01"),
+    }];
+    store.commit_org_refresh(&c).await.expect("commit");
+    store
+        .commit_org_refresh(&commit(
+            &other,
+            "2026-01-01",
+            vec![record(&other, 2, 1, "2026-01-01")],
+        ))
+        .await
+        .expect("commit");
+    store
+        .record_org_outcome(&outcome(&acme, OrgStatus::Ok, "2026-01-01"))
+        .await
+        .expect("outcome");
+
+    assert!(store
+        .remove_tracked_org(&acme, false)
+        .await
+        .expect("remove"));
+    assert_eq!(
+        store.list_repos(&acme).await.expect("repos").len(),
+        1,
+        "kept without purge"
+    );
+
+    store
+        .add_tracked_org(&acme, at("2026-01-02"))
+        .await
+        .expect("add");
+    assert!(store.remove_tracked_org(&acme, true).await.expect("purge"));
+    assert!(store.list_repos(&acme).await.expect("repos").is_empty());
+    assert!(store.get_org(&acme).await.expect("org").is_none());
+    assert!(store
+        .list_snapshots(&acme, None, None)
+        .await
+        .expect("snapshots")
+        .is_empty());
+    assert!(store
+        .list_http_cache(&acme)
+        .await
+        .expect("cache")
+        .is_empty());
+    assert!(store
+        .list_repo_libraries(&acme, 1)
+        .await
+        .expect("libraries")
+        .is_empty());
+    assert_eq!(
+        store.list_repos(&other).await.expect("repos").len(),
+        1,
+        "other orgs untouched"
+    );
+}
+
+async fn a_commit_reads_back_whole(store: Arc<dyn Store>) {
+    let acme = org("github:acme");
+    let repos = vec![
+        record(&acme, 3, 30, "2026-01-01"),
+        record(&acme, 1, 10, "2026-01-01"),
+        record(&acme, 2, 20, "2026-01-01"),
+    ];
+    let mut c = commit(&acme, "2026-01-05", repos);
+    c.libraries = vec![
+        RepoLibraries {
+            repo_id: 1,
+            libraries: vec![lib("cargo", "serde"), lib("cargo", "tokio")],
+        },
+        RepoLibraries {
+            repo_id: 2,
+            libraries: vec![lib("cargo", "serde"), lib("npm", "@scope/x")],
+        },
+    ];
+    c.http_cache = vec![HttpCacheEntry {
+        url: "http://x/orgs/acme/repos".into(),
+        etag: Some("W/\"abc\"".into()),
+        last_modified: Some("Tue, 01 Jan 2026 00:00:00 GMT".into()),
+        payload: serde_json::json!({"repos": [1, 2, 3], "next": null}),
+        stored_at: at("2026-01-05"),
+    }];
+    store.commit_org_refresh(&c).await.expect("commit");
+
+    assert_eq!(
+        store.get_org(&acme).await.expect("org"),
+        Some(c.record.clone())
+    );
+    let stored = store.list_repos(&acme).await.expect("repos");
+    assert_eq!(
+        stored.iter().map(|r| r.listing.id).collect::<Vec<_>>(),
+        [1, 2, 3],
+        "by id"
+    );
+    assert_eq!(stored[0], c.repos[1]);
+    let libs = store
+        .list_repo_libraries(&acme, 2)
+        .await
+        .expect("libraries");
+    assert_eq!(libs, vec![lib("cargo", "serde"), lib("npm", "@scope/x")]);
+    let usage = store.library_usage(&acme).await.expect("usage");
+    assert_eq!((usage[0].name.as_str(), usage[0].repos), ("serde", 2));
+    assert_eq!(usage.len(), 3);
+    assert_eq!(
+        store
+            .list_snapshots(&acme, None, None)
+            .await
+            .expect("snapshots"),
+        vec![c.snapshot.clone()]
+    );
+    assert_eq!(
+        store.list_http_cache(&acme).await.expect("cache"),
+        c.http_cache
+    );
+    assert!(store
+        .list_repos(&org("github:unknown"))
+        .await
+        .expect("repos")
+        .is_empty());
+    assert!(store
+        .get_org(&org("github:unknown"))
+        .await
+        .expect("org")
+        .is_none());
+}
+
+async fn an_empty_org_commits(store: Arc<dyn Store>) {
+    let empty = org("github:empty");
+    store
+        .commit_org_refresh(&commit(&empty, "2026-01-01", Vec::new()))
+        .await
+        .expect("commit");
+    assert!(store.list_repos(&empty).await.expect("repos").is_empty());
+    let snaps = store
+        .list_snapshots(&empty, None, None)
+        .await
+        .expect("snapshots");
+    assert_eq!(snaps.len(), 1);
+    assert_eq!(snaps[0].totals.repos, 0);
+    assert!(store.library_usage(&empty).await.expect("usage").is_empty());
+}
+
+async fn re_upsert_updates_fields_but_keeps_first_seen(store: Arc<dyn Store>) {
+    let acme = org("github:acme");
+    store
+        .commit_org_refresh(&commit(
+            &acme,
+            "2026-01-01",
+            vec![record(&acme, 1, 5, "2026-01-01")],
+        ))
+        .await
+        .expect("commit");
+    let mut changed = record(&acme, 1, 500, "2026-02-01");
+    changed.listing.full_name = "acme/renamed".into();
+    store
+        .commit_org_refresh(&commit(&acme, "2026-02-01", vec![changed]))
+        .await
+        .expect("commit");
+    let stored = store.list_repos(&acme).await.expect("repos");
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0].listing.stars, 500);
+    assert_eq!(stored[0].listing.full_name, "acme/renamed");
+    assert_eq!(stored[0].first_seen, day("2026-01-01"));
+}
+
+async fn a_transferred_repo_moves_org(store: Arc<dyn Store>) {
+    let (a, b) = (org("github:a"), org("github:b"));
+    store
+        .commit_org_refresh(&commit(
+            &a,
+            "2026-01-01",
+            vec![record(&a, 9, 1, "2026-01-01")],
+        ))
+        .await
+        .expect("commit");
+    store
+        .commit_org_refresh(&commit(
+            &b,
+            "2026-01-02",
+            vec![record(&b, 9, 1, "2026-01-02")],
+        ))
+        .await
+        .expect("commit");
+    assert!(store.list_repos(&a).await.expect("repos").is_empty());
+    let moved = store.list_repos(&b).await.expect("repos");
+    assert_eq!(moved.len(), 1);
+    assert_eq!(
+        moved[0].first_seen,
+        day("2026-01-01"),
+        "history follows the id"
+    );
+}
+
+async fn gone_repos_leave_library_usage(store: Arc<dyn Store>) {
+    let acme = org("github:acme");
+    let mut c = commit(
+        &acme,
+        "2026-01-01",
+        vec![
+            record(&acme, 1, 1, "2026-01-01"),
+            record(&acme, 2, 1, "2026-01-01"),
+        ],
+    );
+    c.libraries = vec![
+        RepoLibraries {
+            repo_id: 1,
+            libraries: vec![lib("cargo", "serde")],
+        },
+        RepoLibraries {
+            repo_id: 2,
+            libraries: vec![lib("cargo", "serde")],
+        },
+    ];
+    store.commit_org_refresh(&c).await.expect("commit");
+    let mut gone = record(&acme, 2, 1, "2026-01-01");
+    gone.gone_since = Some(day("2026-01-03"));
+    store
+        .commit_org_refresh(&commit(&acme, "2026-01-03", vec![gone]))
+        .await
+        .expect("commit");
+    let stored = store.list_repos(&acme).await.expect("repos");
+    assert_eq!(stored.len(), 2, "gone is a mark, not a deletion");
+    assert_eq!(stored[1].gone_since, Some(day("2026-01-03")));
+    assert_eq!(store.library_usage(&acme).await.expect("usage")[0].repos, 1);
+}
+
+async fn libraries_are_replaced_per_repo(store: Arc<dyn Store>) {
+    let acme = org("github:acme");
+    let mut c = commit(
+        &acme,
+        "2026-01-01",
+        vec![
+            record(&acme, 1, 1, "2026-01-01"),
+            record(&acme, 2, 1, "2026-01-01"),
+        ],
+    );
+    c.libraries = vec![
+        RepoLibraries {
+            repo_id: 1,
+            libraries: vec![lib("cargo", "serde"), lib("cargo", "rand")],
+        },
+        RepoLibraries {
+            repo_id: 2,
+            libraries: vec![lib("pypi", "requests")],
+        },
+    ];
+    store.commit_org_refresh(&c).await.expect("commit");
+    let mut again = commit(&acme, "2026-01-02", Vec::new());
+    again.libraries = vec![RepoLibraries {
+        repo_id: 1,
+        libraries: vec![lib("cargo", "tokio")],
+    }];
+    store.commit_org_refresh(&again).await.expect("commit");
+    assert_eq!(
+        store
+            .list_repo_libraries(&acme, 1)
+            .await
+            .expect("libraries"),
+        vec![lib("cargo", "tokio")]
+    );
+    assert_eq!(
+        store
+            .list_repo_libraries(&acme, 2)
+            .await
+            .expect("libraries"),
+        vec![lib("pypi", "requests")]
+    );
+}
+
+async fn same_day_snapshot_is_replaced_and_ranges_filter(store: Arc<dyn Store>) {
+    let acme = org("github:acme");
+    for (when, stars) in [
+        ("2026-01-01", 1),
+        ("2026-01-02", 2),
+        ("2026-01-03", 3),
+        ("2026-01-03", 30),
+    ] {
+        store
+            .commit_org_refresh(&commit(
+                &acme,
+                when,
+                vec![record(&acme, 1, stars, "2026-01-01")],
+            ))
+            .await
+            .expect("commit");
+    }
+    let all = store
+        .list_snapshots(&acme, None, None)
+        .await
+        .expect("snapshots");
+    assert_eq!(
+        all.iter().map(|s| s.totals.stars).collect::<Vec<_>>(),
+        [1, 2, 30],
+        "oldest first, same day replaced"
+    );
+    let ranged = store
+        .list_snapshots(&acme, Some(day("2026-01-02")), Some(day("2026-01-02")))
+        .await
+        .expect("range");
+    assert_eq!(ranged.len(), 1);
+    assert_eq!(ranged[0].day, day("2026-01-02"));
+    assert_eq!(
+        store
+            .list_snapshots(&acme, Some(day("2026-01-03")), None)
+            .await
+            .expect("from")
+            .len(),
+        1
+    );
+    assert_eq!(
+        store
+            .list_snapshots(&acme, None, Some(day("2026-01-01")))
+            .await
+            .expect("to")
+            .len(),
+        1
+    );
+}
+
+async fn http_cache_entries_are_upserted_by_url(store: Arc<dyn Store>) {
+    let acme = org("github:acme");
+    let entry = |etag: &str| HttpCacheEntry {
+        url: "http://x/a".into(),
+        etag: Some(etag.into()),
+        last_modified: None,
+        payload: serde_json::json!([etag]),
+        stored_at: at("2026-01-01"),
+    };
+    let mut c = commit(&acme, "2026-01-01", Vec::new());
+    c.http_cache = vec![entry("\"1\"")];
+    store.commit_org_refresh(&c).await.expect("commit");
+    c.http_cache = vec![entry("\"2\"")];
+    store.commit_org_refresh(&c).await.expect("commit");
+    assert_eq!(
+        store.list_http_cache(&acme).await.expect("cache"),
+        vec![entry("\"2\"")]
+    );
+}
+
+async fn outcomes_keep_the_last_success(store: Arc<dyn Store>) {
+    let acme = org("github:acme");
+    store
+        .add_tracked_org(&acme, at("2026-01-01"))
+        .await
+        .expect("add");
+    store
+        .record_org_outcome(&outcome(&acme, OrgStatus::Ok, "2026-01-02"))
+        .await
+        .expect("outcome");
+    store
+        .record_org_outcome(&outcome(&acme, OrgStatus::Failed, "2026-01-03"))
+        .await
+        .expect("outcome");
+    let tracked = &store.list_tracked_orgs().await.expect("list")[0];
+    assert_eq!(
+        tracked.last_outcome.as_ref().expect("outcome").status,
+        OrgStatus::Failed
+    );
+    assert_eq!(tracked.last_success_at, Some(at("2026-01-02")));
+}
+
+async fn runs_are_stored_updated_and_listed_newest_first(store: Arc<dyn Store>) {
+    let options = RunOptions {
+        languages: true,
+        libraries: false,
+    };
+    let mut first = RefreshRun::queued(
+        Trigger::Cli,
+        vec![org("github:a")],
+        options,
+        at("2026-01-01"),
+    );
+    let second = RefreshRun::queued(Trigger::Schedule, vec![], options, at("2026-01-02"));
+    store.insert_run(&first).await.expect("insert");
+    store.insert_run(&second).await.expect("insert");
+    first.status = RunStatus::Partial;
+    first.outcomes = vec![outcome(&org("github:a"), OrgStatus::Partial, "2026-01-01")];
+    first.finished_at = Some(at("2026-01-01"));
+    store.update_run(&first).await.expect("update");
+    assert_eq!(
+        store.get_run(&first.id).await.expect("get"),
+        Some(first.clone())
+    );
+    assert!(store
+        .get_run(&RunId("nope".into()))
+        .await
+        .expect("get")
+        .is_none());
+    let listed = store.list_runs(10).await.expect("list");
+    assert_eq!(
+        listed.iter().map(|r| r.id.clone()).collect::<Vec<_>>(),
+        [second.id.clone(), first.id.clone()]
+    );
+    assert_eq!(store.list_runs(1).await.expect("list").len(), 1);
+    let ghost = RefreshRun::queued(Trigger::Cli, vec![], options, at("2026-01-03"));
+    assert!(
+        store.update_run(&ghost).await.is_err(),
+        "updating an unknown run is an error"
+    );
+}
+
+/// Instantiates every conformance test for one driver.
+macro_rules! conformance {
+    ($driver:ident, $open:path; $($test:ident),* $(,)?) => {
+        mod $driver {
+            $(
+                #[tokio::test]
+                async fn $test() {
+                    let (_guard, store) = $open().await;
+                    super::$test(store).await;
+                }
+            )*
+        }
+    };
+}
+
+conformance!(sqlite, crate::common::sqlite_store;
+    ping_answers,
+    seeding_happens_once,
+    tracking_add_list_remove,
+    removing_keeps_data_unless_purged,
+    a_commit_reads_back_whole,
+    an_empty_org_commits,
+    re_upsert_updates_fields_but_keeps_first_seen,
+    a_transferred_repo_moves_org,
+    gone_repos_leave_library_usage,
+    libraries_are_replaced_per_repo,
+    same_day_snapshot_is_replaced_and_ranges_filter,
+    http_cache_entries_are_upserted_by_url,
+    outcomes_keep_the_last_success,
+    runs_are_stored_updated_and_listed_newest_first,
+);
