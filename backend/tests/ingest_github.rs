@@ -910,3 +910,43 @@ async fn a_failed_detail_keeps_the_previous_value_and_is_asked_again_next_time()
     let stored = store.list_repos(&org("github:acme")).await.expect("repos");
     assert_eq!(stored[0].languages.as_ref().expect("languages")["Go"], 99);
 }
+
+#[tokio::test]
+async fn a_renamed_org_is_followed_through_its_redirect() {
+    let server = MockServer::start().await;
+    let renamed = FakeOrg::new("newname", 7, repos(3));
+    renamed.mount(&server).await;
+    for (from, to) in [
+        ("/orgs/oldname", "/orgs/newname"),
+        ("/orgs/oldname/repos", "/orgs/newname/repos"),
+    ] {
+        Mock::given(method("GET"))
+            .and(path(from))
+            .respond_with(ResponseTemplate::new(301).insert_header(
+                "location",
+                format!("{}{to}?per_page=100&type=public", server.uri()).as_str(),
+            ))
+            .mount(&server)
+            .await;
+    }
+    let (_dir, store) = sqlite_store().await;
+    let run = refresh(&context(store.clone(), &server), &["github:oldname"]).await;
+    assert_eq!(run.status, RunStatus::Succeeded, "{:?}", run.outcomes);
+    assert_eq!(
+        store
+            .list_repos(&org("github:oldname"))
+            .await
+            .expect("repos")
+            .len(),
+        3
+    );
+    let stored = store
+        .get_org(&org("github:oldname"))
+        .await
+        .expect("read")
+        .expect("stored");
+    assert_eq!(
+        stored.profile.login, "newname",
+        "the profile says what it is called now"
+    );
+}
