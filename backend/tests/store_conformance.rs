@@ -583,6 +583,210 @@ async fn runs_are_stored_updated_and_listed_newest_first(store: Arc<dyn Store>) 
     );
 }
 
+async fn every_write_moves_the_data_version(store: Arc<dyn Store>) {
+    let acme = org("github:acme");
+    let mut last = store.data_version().await.expect("version");
+    let mut moved = |now: i64, what: &str| {
+        assert_ne!(now, last, "{what} did not move the data version");
+        last = now;
+    };
+    store
+        .seed_tracked_orgs(std::slice::from_ref(&acme), at("2026-01-01"))
+        .await
+        .expect("seed");
+    moved(store.data_version().await.expect("version"), "seeding");
+    store
+        .add_tracked_org(&org("github:b"), at("2026-01-01"))
+        .await
+        .expect("add");
+    moved(store.data_version().await.expect("version"), "adding");
+    store
+        .commit_org_refresh(&commit(
+            &acme,
+            "2026-01-01",
+            vec![record(&acme, 1, 1, "2026-01-01")],
+        ))
+        .await
+        .expect("commit");
+    moved(store.data_version().await.expect("version"), "a commit");
+    store
+        .record_org_outcome(&outcome(&acme, OrgStatus::Ok, "2026-01-01"))
+        .await
+        .expect("outcome");
+    moved(store.data_version().await.expect("version"), "an outcome");
+    let mut run = RefreshRun::queued(
+        Trigger::Cli,
+        vec![],
+        RunOptions {
+            languages: false,
+            libraries: false,
+        },
+        at("2026-01-01"),
+    );
+    store.insert_run(&run).await.expect("insert");
+    moved(store.data_version().await.expect("version"), "a new run");
+    run.status = RunStatus::Succeeded;
+    store.update_run(&run).await.expect("update");
+    moved(store.data_version().await.expect("version"), "a run update");
+    store
+        .remove_tracked_org(&org("github:b"), false)
+        .await
+        .expect("remove");
+    moved(store.data_version().await.expect("version"), "removing");
+    store.list_repos(&acme).await.expect("read");
+    store.overview().await.expect("read");
+    assert_eq!(
+        store.data_version().await.expect("version"),
+        last,
+        "reads leave it alone"
+    );
+}
+
+async fn overview_has_every_tracked_org_in_one_call(store: Arc<dyn Store>) {
+    let (acme, never) = (org("github:acme"), org("github:never"));
+    store
+        .add_tracked_org(&acme, at("2026-01-01"))
+        .await
+        .expect("add");
+    store
+        .add_tracked_org(&never, at("2026-01-01"))
+        .await
+        .expect("add");
+    for (when, stars) in [("2026-01-01", 1), ("2026-01-02", 2)] {
+        store
+            .commit_org_refresh(&commit(
+                &acme,
+                when,
+                vec![record(&acme, 1, stars, "2026-01-01")],
+            ))
+            .await
+            .expect("commit");
+    }
+    store
+        .record_org_outcome(&outcome(&acme, OrgStatus::Ok, "2026-01-02"))
+        .await
+        .expect("outcome");
+    // Stored but no longer tracked: not on the overview.
+    let gone = org("github:untracked");
+    store
+        .commit_org_refresh(&commit(&gone, "2026-01-01", Vec::new()))
+        .await
+        .expect("commit");
+
+    let overview = store.overview().await.expect("overview");
+    assert_eq!(overview.len(), 2);
+    assert_eq!(overview[0].tracked.org, acme);
+    assert_eq!(
+        overview[0]
+            .record
+            .as_ref()
+            .expect("profile")
+            .profile
+            .name
+            .as_deref(),
+        Some("Acme")
+    );
+    assert_eq!(
+        overview[0]
+            .history
+            .iter()
+            .map(|d| d.totals.stars)
+            .collect::<Vec<_>>(),
+        [1, 2]
+    );
+    assert_eq!(overview[0].history[1].primary_languages["Rust"], 1);
+    assert_eq!(
+        overview[0]
+            .tracked
+            .last_outcome
+            .as_ref()
+            .expect("outcome")
+            .status,
+        OrgStatus::Ok
+    );
+    assert_eq!(overview[1].tracked.org, never);
+    assert!(overview[1].record.is_none() && overview[1].history.is_empty());
+}
+
+async fn org_detail_has_everything_for_one_page(store: Arc<dyn Store>) {
+    let acme = org("github:acme");
+    assert!(
+        store.org_detail(&acme).await.expect("detail").is_none(),
+        "unknown org"
+    );
+    store
+        .add_tracked_org(&acme, at("2026-01-01"))
+        .await
+        .expect("add");
+    let detail = store
+        .org_detail(&acme)
+        .await
+        .expect("detail")
+        .expect("tracked, never fetched");
+    assert!(detail.record.is_none() && detail.repos.is_empty() && detail.history.is_empty());
+    assert_eq!(detail.tracked_since, Some(at("2026-01-01")));
+
+    let mut c = commit(
+        &acme,
+        "2026-01-02",
+        vec![
+            record(&acme, 2, 5, "2026-01-02"),
+            record(&acme, 1, 3, "2026-01-02"),
+        ],
+    );
+    c.libraries = vec![RepoLibraries {
+        repo_id: 1,
+        libraries: vec![lib("cargo", "serde")],
+    }];
+    store.commit_org_refresh(&c).await.expect("commit");
+    store
+        .record_org_outcome(&outcome(&acme, OrgStatus::Failed, "2026-01-03"))
+        .await
+        .expect("outcome");
+    store
+        .remove_tracked_org(&acme, false)
+        .await
+        .expect("untrack");
+
+    let detail = store
+        .org_detail(&acme)
+        .await
+        .expect("detail")
+        .expect("data kept");
+    assert!(detail.tracked_since.is_none());
+    assert_eq!(
+        detail.last_outcome.as_ref().expect("outcome").status,
+        OrgStatus::Failed
+    );
+    assert_eq!(detail.last_success_at, None);
+    assert_eq!(
+        detail
+            .repos
+            .iter()
+            .map(|r| r.listing.id)
+            .collect::<Vec<_>>(),
+        [1, 2]
+    );
+    assert_eq!(detail.history.len(), 1);
+    assert_eq!(detail.history[0].totals.stars, 8);
+    assert_eq!(detail.libraries.len(), 1);
+    assert_eq!(
+        store
+            .list_history(&acme, Some(day("2026-01-03")), None)
+            .await
+            .expect("history")
+            .len(),
+        0
+    );
+    assert_eq!(
+        store
+            .list_history(&acme, None, None)
+            .await
+            .expect("history"),
+        detail.history
+    );
+}
+
 /// Instantiates every conformance test for one driver.
 macro_rules! conformance {
     ($driver:ident, $open:path; $($test:ident),* $(,)?) => {
@@ -613,4 +817,7 @@ conformance!(sqlite, crate::common::sqlite_store;
     http_cache_entries_are_upserted_by_url,
     outcomes_keep_the_last_success,
     runs_are_stored_updated_and_listed_newest_first,
+    every_write_moves_the_data_version,
+    overview_has_every_tracked_org_in_one_call,
+    org_detail_has_everything_for_one_page,
 );

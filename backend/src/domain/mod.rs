@@ -143,7 +143,21 @@ pub struct Snapshot {
     pub totals: Totals,
     /// Language → bytes summed over repositories whose languages are known.
     pub languages: BTreeMap<String, u64>,
+    /// Primary language → number of repositories (known without per-repo requests).
+    #[serde(default)]
+    pub primary_languages: BTreeMap<String, u64>,
     pub repos: Vec<RepoCounts>,
+}
+
+/// A snapshot without its per-repository counts: what trend charts and KPIs read.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DayTotals {
+    pub day: NaiveDate,
+    pub taken_at: DateTime<Utc>,
+    pub totals: Totals,
+    pub languages: BTreeMap<String, u64>,
+    #[serde(default)]
+    pub primary_languages: BTreeMap<String, u64>,
 }
 
 impl Snapshot {
@@ -155,6 +169,7 @@ impl Snapshot {
     ) -> Snapshot {
         let mut totals = Totals::default();
         let mut languages = BTreeMap::new();
+        let mut primary_languages = BTreeMap::new();
         let mut counts = Vec::new();
         for repo in repos.into_iter().filter(|r| r.gone_since.is_none()) {
             let l = &repo.listing;
@@ -165,6 +180,9 @@ impl Snapshot {
             totals.watchers += l.watchers;
             totals.archived += u64::from(l.archived);
             totals.size_kb += l.size_kb;
+            if let Some(lang) = &l.language {
+                *primary_languages.entry(lang.clone()).or_insert(0) += 1;
+            }
             for (lang, bytes) in repo.languages.iter().flatten() {
                 *languages.entry(lang.clone()).or_insert(0) += bytes;
             }
@@ -182,7 +200,19 @@ impl Snapshot {
             taken_at,
             totals,
             languages,
+            primary_languages,
             repos: counts,
+        }
+    }
+
+    /// The day's totals without the per-repository counts.
+    pub fn day_totals(&self) -> DayTotals {
+        DayTotals {
+            day: self.day,
+            taken_at: self.taken_at,
+            totals: self.totals.clone(),
+            languages: self.languages.clone(),
+            primary_languages: self.primary_languages.clone(),
         }
     }
 }

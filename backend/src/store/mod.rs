@@ -17,7 +17,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{
-    HttpCacheEntry, Library, OrgId, OrgOutcome, OrgRecord, RefreshRun, RepoRecord, RunId, Snapshot,
+    DayTotals, HttpCacheEntry, Library, OrgId, OrgOutcome, OrgRecord, RefreshRun, RepoRecord,
+    RunId, Snapshot,
 };
 
 /// Why a store call failed.
@@ -72,11 +73,39 @@ pub struct LibraryUsage {
     pub repos: u64,
 }
 
+/// A tracked organisation with what the overview page shows of it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OrgOverview {
+    pub tracked: TrackedOrg,
+    pub record: Option<OrgRecord>,
+    /// Daily totals, oldest first; the last one is the latest.
+    pub history: Vec<DayTotals>,
+}
+
+/// Everything one organisation's page shows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OrgDetail {
+    pub org: OrgId,
+    /// When it was added to the tracked list; `None` for data kept after untracking.
+    pub tracked_since: Option<DateTime<Utc>>,
+    pub last_outcome: Option<OrgOutcome>,
+    pub last_success_at: Option<DateTime<Utc>>,
+    pub record: Option<OrgRecord>,
+    /// Daily totals, oldest first.
+    pub history: Vec<DayTotals>,
+    /// Every stored repository, gone ones included, by id.
+    pub repos: Vec<RepoRecord>,
+    pub libraries: Vec<LibraryUsage>,
+}
+
 /// The storage every layer talks to.
 #[async_trait]
 pub trait Store: Send + Sync + Debug {
     /// Succeeds when the database answers.
     async fn ping(&self) -> StoreResult<()>;
+
+    /// A number that changes whenever anything stored changes; readers cache against it.
+    async fn data_version(&self) -> StoreResult<i64>;
 
     // ----- tracked organisations -------------------------------------------------------
 
@@ -114,7 +143,22 @@ pub trait Store: Send + Sync + Debug {
     /// Libraries used by `org`'s live repositories, most used first.
     async fn library_usage(&self, org: &OrgId) -> StoreResult<Vec<LibraryUsage>>;
 
+    /// Every tracked organisation with its profile and daily totals, in one call.
+    async fn overview(&self) -> StoreResult<Vec<OrgOverview>>;
+
+    /// Everything stored about `org`, in one call; `None` when it is neither tracked nor
+    /// stored.
+    async fn org_detail(&self, org: &OrgId) -> StoreResult<Option<OrgDetail>>;
+
     // ----- snapshots ----------------------------------------------------------------------
+
+    /// Daily totals of `org` between `from` and `to` inclusive, oldest first.
+    async fn list_history(
+        &self,
+        org: &OrgId,
+        from: Option<NaiveDate>,
+        to: Option<NaiveDate>,
+    ) -> StoreResult<Vec<DayTotals>>;
 
     /// Daily snapshots of `org` between `from` and `to` inclusive, oldest first.
     async fn list_snapshots(

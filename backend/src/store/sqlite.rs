@@ -12,9 +12,12 @@ use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use super::{LibraryUsage, OrgCommit, Store, StoreError, StoreResult, TrackedOrg};
+use super::{
+    LibraryUsage, OrgCommit, OrgDetail, OrgOverview, Store, StoreError, StoreResult, TrackedOrg,
+};
 use crate::domain::{
-    HttpCacheEntry, Library, OrgId, OrgOutcome, OrgRecord, RefreshRun, RepoRecord, RunId, Snapshot,
+    DayTotals, HttpCacheEntry, Library, OrgId, OrgOutcome, OrgRecord, RefreshRun, RepoRecord,
+    RunId, Snapshot,
 };
 
 /// Schema migrations, applied in order; the index + 1 is the schema version.
@@ -107,6 +110,15 @@ fn migrate(conn: &mut Connection) -> StoreResult<()> {
     Ok(())
 }
 
+/// Marks that stored data changed (see [`Store::data_version`]).
+fn bump(conn: &Connection) -> StoreResult<()> {
+    conn.execute(
+        "UPDATE meta SET value = value + 1 WHERE key = 'data_version'",
+        [],
+    )?;
+    Ok(())
+}
+
 fn ts(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Micros, true)
 }
@@ -139,6 +151,17 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn data_version(&self) -> StoreResult<i64> {
+        self.call(|conn| {
+            Ok(conn.query_row(
+                "SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'data_version'",
+                [],
+                |r| r.get(0),
+            )?)
+        })
+        .await
+    }
+
     // ----- tracked organisations -------------------------------------------------------
 
     async fn seed_tracked_orgs(&self, orgs: &[OrgId], now: DateTime<Utc>) -> StoreResult<bool> {
@@ -158,6 +181,7 @@ impl Store for SqliteStore {
                 )?;
             }
             tx.execute("INSERT INTO meta (key, value) VALUES ('seeded_at', ?1)", params![ts(now)])?;
+            bump(&tx)?;
             tx.commit()?;
             Ok(true)
         })
@@ -171,41 +195,14 @@ impl Store for SqliteStore {
                 "INSERT INTO tracked_orgs (org, added_at) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
                 params![org, ts(now)],
             )?;
+            bump(conn)?;
             Ok(added == 1)
         })
         .await
     }
 
     async fn list_tracked_orgs(&self) -> StoreResult<Vec<TrackedOrg>> {
-        self.call(|conn| {
-            let mut stmt = conn.prepare(
-                "SELECT t.org, t.added_at, s.outcome, s.last_success_at
-                 FROM tracked_orgs t LEFT JOIN org_status s ON s.org = t.org
-                 ORDER BY t.org",
-            )?;
-            let rows = stmt.query_map([], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, Option<String>>(2)?,
-                    r.get::<_, Option<String>>(3)?,
-                ))
-            })?;
-            let mut tracked = Vec::new();
-            for row in rows {
-                let (org, added_at, outcome, success) = row?;
-                tracked.push(TrackedOrg {
-                    org: org
-                        .parse()
-                        .map_err(|e| StoreError::Corrupt(format!("{e}")))?,
-                    added_at: parse_ts(&added_at)?,
-                    last_outcome: outcome.as_deref().map(from_doc).transpose()?,
-                    last_success_at: success.as_deref().map(parse_ts).transpose()?,
-                });
-            }
-            Ok(tracked)
-        })
-        .await
+        self.call(|conn| tracked_orgs(conn)).await
     }
 
     async fn remove_tracked_org(&self, org: &OrgId, purge: bool) -> StoreResult<bool> {
@@ -223,6 +220,7 @@ impl Store for SqliteStore {
                     tx.execute(&format!("DELETE FROM {table} WHERE org = ?1"), params![org])?;
                 }
             }
+            bump(&tx)?;
             tx.commit()?;
             Ok(removed == 1)
         })
@@ -306,10 +304,16 @@ impl Store for SqliteStore {
                 }
             }
             tx.execute(
-                "INSERT INTO snapshots (org, day, taken_at, doc) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT (org, day) DO UPDATE SET taken_at = excluded.taken_at, doc = excluded.doc",
-                params![org, day(commit.snapshot.day), ts(commit.snapshot.taken_at), to_doc(&commit.snapshot)?],
+                "INSERT INTO snapshots (org, day, totals, repos) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (org, day) DO UPDATE SET totals = excluded.totals, repos = excluded.repos",
+                params![
+                    org,
+                    day(commit.snapshot.day),
+                    to_doc(&commit.snapshot.day_totals())?,
+                    to_doc(&commit.snapshot.repos)?
+                ],
             )?;
+            bump(&tx)?;
             tx.commit()?;
             Ok(())
         })
@@ -327,6 +331,7 @@ impl Store for SqliteStore {
                     last_success_at = COALESCE(excluded.last_success_at, org_status.last_success_at)",
                 params![org, doc, success],
             )?;
+            bump(conn)?;
             Ok(())
         })
         .await
@@ -334,36 +339,12 @@ impl Store for SqliteStore {
 
     async fn get_org(&self, org: &OrgId) -> StoreResult<Option<OrgRecord>> {
         let org = org.to_string();
-        self.call(move |conn| {
-            let doc: Option<String> = conn
-                .query_row("SELECT doc FROM orgs WHERE org = ?1", params![org], |r| {
-                    r.get(0)
-                })
-                .optional()?;
-            doc.as_deref().map(from_doc).transpose()
-        })
-        .await
+        self.call(move |conn| org_record(conn, &org)).await
     }
 
     async fn list_repos(&self, org: &OrgId) -> StoreResult<Vec<RepoRecord>> {
         let org = org.to_string();
-        self.call(move |conn| {
-            let mut stmt = conn
-                .prepare_cached("SELECT doc, first_seen FROM repos WHERE org = ?1 ORDER BY id")?;
-            let rows = stmt.query_map(params![org], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
-            })?;
-            let mut repos = Vec::new();
-            for row in rows {
-                let (doc, first_seen) = row?;
-                let mut repo: RepoRecord = from_doc(&doc)?;
-                // The column keeps the first date ever written; the document follows it.
-                repo.first_seen = from_doc(&format!("\"{first_seen}\""))?;
-                repos.push(repo);
-            }
-            Ok(repos)
-        })
-        .await
+        self.call(move |conn| repos(conn, &org)).await
     }
 
     async fn list_repo_libraries(&self, org: &OrgId, repo_id: i64) -> StoreResult<Vec<Library>> {
@@ -388,22 +369,64 @@ impl Store for SqliteStore {
 
     async fn library_usage(&self, org: &OrgId) -> StoreResult<Vec<LibraryUsage>> {
         let org = org.to_string();
+        self.call(move |conn| library_usage(conn, &org)).await
+    }
+
+    async fn overview(&self) -> StoreResult<Vec<OrgOverview>> {
+        self.call(|conn| {
+            // One read transaction: every part sees the same state.
+            let tx = conn.transaction()?;
+            let mut overview = Vec::new();
+            for tracked in tracked_orgs(&tx)? {
+                let key = tracked.org.to_string();
+                overview.push(OrgOverview {
+                    record: org_record(&tx, &key)?,
+                    history: history(&tx, &key, None, None)?,
+                    tracked,
+                });
+            }
+            tx.commit()?;
+            Ok(overview)
+        })
+        .await
+    }
+
+    async fn org_detail(&self, org: &OrgId) -> StoreResult<Option<OrgDetail>> {
+        let org = org.clone();
         self.call(move |conn| {
-            let mut stmt = conn.prepare_cached(
-                "SELECT l.ecosystem, l.name, COUNT(DISTINCT l.repo_id) AS used
-                 FROM repo_libraries l JOIN repos r ON r.forge = l.forge AND r.id = l.repo_id
-                 WHERE r.org = ?1 AND r.gone_since IS NULL
-                 GROUP BY l.ecosystem, l.name
-                 ORDER BY used DESC, l.ecosystem, l.name",
-            )?;
-            let rows = stmt.query_map(params![org], |r| {
-                Ok(LibraryUsage {
-                    ecosystem: r.get(0)?,
-                    name: r.get(1)?,
-                    repos: r.get::<_, i64>(2)? as u64,
-                })
-            })?;
-            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+            let tx = conn.transaction()?;
+            let key = org.to_string();
+            let tracked_since: Option<String> = tx
+                .query_row(
+                    "SELECT added_at FROM tracked_orgs WHERE org = ?1",
+                    params![key],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            let status: Option<(String, Option<String>)> = tx
+                .query_row(
+                    "SELECT outcome, last_success_at FROM org_status WHERE org = ?1",
+                    params![key],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()?;
+            let record = org_record(&tx, &key)?;
+            if tracked_since.is_none() && status.is_none() && record.is_none() {
+                return Ok(None);
+            }
+            let (outcome, success) = status.unzip();
+            let detail = OrgDetail {
+                tracked_since: tracked_since.as_deref().map(parse_ts).transpose()?,
+                last_outcome: outcome.as_deref().map(from_doc).transpose()?,
+                last_success_at: success.flatten().as_deref().map(parse_ts).transpose()?,
+                record,
+                history: history(&tx, &key, None, None)?,
+                repos: repos(&tx, &key)?,
+                libraries: library_usage(&tx, &key)?,
+                org,
+            };
+            tx.commit()?;
+            Ok(Some(detail))
         })
         .await
     }
@@ -416,19 +439,44 @@ impl Store for SqliteStore {
         from: Option<NaiveDate>,
         to: Option<NaiveDate>,
     ) -> StoreResult<Vec<Snapshot>> {
+        let org_id = org.clone();
         let org = org.to_string();
         self.call(move |conn| {
             let mut stmt = conn.prepare_cached(
-                "SELECT doc FROM snapshots
+                "SELECT totals, repos FROM snapshots
                  WHERE org = ?1 AND (?2 IS NULL OR day >= ?2) AND (?3 IS NULL OR day <= ?3)
                  ORDER BY day",
             )?;
             let rows = stmt.query_map(params![org, from.map(day), to.map(day)], |r| {
-                r.get::<_, String>(0)
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
             })?;
-            rows.map(|doc| from_doc(&doc?)).collect()
+            let mut snapshots = Vec::new();
+            for row in rows {
+                let (totals, repos) = row?;
+                let t: DayTotals = from_doc(&totals)?;
+                snapshots.push(Snapshot {
+                    org: org_id.clone(),
+                    day: t.day,
+                    taken_at: t.taken_at,
+                    totals: t.totals,
+                    languages: t.languages,
+                    primary_languages: t.primary_languages,
+                    repos: from_doc(&repos)?,
+                });
+            }
+            Ok(snapshots)
         })
         .await
+    }
+
+    async fn list_history(
+        &self,
+        org: &OrgId,
+        from: Option<NaiveDate>,
+        to: Option<NaiveDate>,
+    ) -> StoreResult<Vec<DayTotals>> {
+        let org = org.to_string();
+        self.call(move |conn| history(conn, &org, from, to)).await
     }
 
     // ----- HTTP validators ----------------------------------------------------------------
@@ -478,6 +526,7 @@ impl Store for SqliteStore {
                 "INSERT INTO runs (id, created_at, status, doc) VALUES (?1, ?2, ?3, ?4)",
                 params![id, created, status, doc],
             )?;
+            bump(conn)?;
             Ok(())
         })
         .await
@@ -493,6 +542,7 @@ impl Store for SqliteStore {
             if updated == 0 {
                 return Err(StoreError::Backend(format!("run {id} does not exist")));
             }
+            bump(conn)?;
             Ok(())
         })
         .await
@@ -522,4 +572,98 @@ impl Store for SqliteStore {
         })
         .await
     }
+}
+
+// ----- reads shared by the single-purpose methods and the one-call summaries ----------------
+
+fn tracked_orgs(conn: &Connection) -> StoreResult<Vec<TrackedOrg>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT t.org, t.added_at, s.outcome, s.last_success_at
+         FROM tracked_orgs t LEFT JOIN org_status s ON s.org = t.org
+         ORDER BY t.org",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, Option<String>>(2)?,
+            r.get::<_, Option<String>>(3)?,
+        ))
+    })?;
+    let mut tracked = Vec::new();
+    for row in rows {
+        let (org, added_at, outcome, success) = row?;
+        tracked.push(TrackedOrg {
+            org: org
+                .parse()
+                .map_err(|e| StoreError::Corrupt(format!("{e}")))?,
+            added_at: parse_ts(&added_at)?,
+            last_outcome: outcome.as_deref().map(from_doc).transpose()?,
+            last_success_at: success.as_deref().map(parse_ts).transpose()?,
+        });
+    }
+    Ok(tracked)
+}
+
+fn org_record(conn: &Connection, org: &str) -> StoreResult<Option<OrgRecord>> {
+    let doc: Option<String> = conn
+        .query_row("SELECT doc FROM orgs WHERE org = ?1", params![org], |r| {
+            r.get(0)
+        })
+        .optional()?;
+    doc.as_deref().map(from_doc).transpose()
+}
+
+fn repos(conn: &Connection, org: &str) -> StoreResult<Vec<RepoRecord>> {
+    let mut stmt =
+        conn.prepare_cached("SELECT doc, first_seen FROM repos WHERE org = ?1 ORDER BY id")?;
+    let rows = stmt.query_map(params![org], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+    })?;
+    let mut repos = Vec::new();
+    for row in rows {
+        let (doc, first_seen) = row?;
+        let mut repo: RepoRecord = from_doc(&doc)?;
+        // The column keeps the first date ever written; the document follows it.
+        repo.first_seen = first_seen
+            .parse()
+            .map_err(|e| StoreError::Corrupt(format!("first_seen `{first_seen}`: {e}")))?;
+        repos.push(repo);
+    }
+    Ok(repos)
+}
+
+fn library_usage(conn: &Connection, org: &str) -> StoreResult<Vec<LibraryUsage>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT l.ecosystem, l.name, COUNT(DISTINCT l.repo_id) AS used
+         FROM repo_libraries l JOIN repos r ON r.forge = l.forge AND r.id = l.repo_id
+         WHERE r.org = ?1 AND r.gone_since IS NULL
+         GROUP BY l.ecosystem, l.name
+         ORDER BY used DESC, l.ecosystem, l.name",
+    )?;
+    let rows = stmt.query_map(params![org], |r| {
+        Ok(LibraryUsage {
+            ecosystem: r.get(0)?,
+            name: r.get(1)?,
+            repos: r.get::<_, i64>(2)? as u64,
+        })
+    })?;
+    Ok(rows.collect::<Result<Vec<_>, _>>()?)
+}
+
+fn history(
+    conn: &Connection,
+    org: &str,
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+) -> StoreResult<Vec<DayTotals>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT totals FROM snapshots
+         WHERE org = ?1 AND (?2 IS NULL OR day >= ?2) AND (?3 IS NULL OR day <= ?3)
+         ORDER BY day",
+    )?;
+    let rows = stmt.query_map(params![org, from.map(day), to.map(day)], |r| {
+        r.get::<_, String>(0)
+    })?;
+    rows.map(|doc| from_doc(&doc?)).collect()
 }

@@ -6,6 +6,8 @@ CREATE TABLE meta (
     key   TEXT PRIMARY KEY,
     value TEXT NOT NULL
 );
+-- Bumped by every write; readers cache against it.
+INSERT INTO meta (key, value) VALUES ('data_version', 0);
 
 CREATE TABLE tracked_orgs (
     org      TEXT PRIMARY KEY,
@@ -54,11 +56,12 @@ CREATE TABLE repo_libraries (
 );
 CREATE INDEX repo_libraries_by_repo ON repo_libraries (forge, repo_id);
 
+-- `totals` is the day's DayTotals (what charts read); `repos` the per-repo counts.
 CREATE TABLE snapshots (
     org      TEXT NOT NULL,
     day      TEXT NOT NULL,
-    taken_at TEXT NOT NULL,
-    doc      TEXT NOT NULL,
+    totals   TEXT NOT NULL,
+    repos    TEXT NOT NULL,
     PRIMARY KEY (org, day)
 );
 
