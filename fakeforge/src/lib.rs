@@ -1,0 +1,514 @@
+//! fakeforge: a local GitHub REST API serving a deterministic synthetic world, for
+//! orgpulse's tests, demos and benchmarks. It speaks the parts of GitHub orgpulse uses:
+//! `/orgs/{org}`, paginated `/orgs/{org}/repos` whose `link` headers point at
+//! `/organizations/{id}/repos` as GitHub's do, `/repos/{o}/{r}/languages`, dependency-graph
+//! SBOMs and `/rate_limit`; ETags with `304 Not Modified` (free against the budget) and
+//! `x-ratelimit-*` headers over a budget that really runs out.
+//!
+//! Admin routes under `/_admin` move the world to another day and read the request
+//! counters.
+
+pub mod world;
+
+use std::collections::hash_map::DefaultHasher;
+use std::collections::BTreeMap;
+use std::hash::{Hash, Hasher};
+use std::io::Cursor;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use rocket::http::{Header, Status};
+use rocket::request::{FromRequest, Outcome, Request};
+use rocket::response::{self, Responder, Response};
+use rocket::{get, post, routes, State};
+use serde_json::{json, Value};
+
+pub use world::{World, WorldConfig};
+
+/// How the fake behaves besides its data.
+#[derive(Debug, Clone)]
+pub struct ForgeConfig {
+    pub world: WorldConfig,
+    /// The world's day at start.
+    pub day: u32,
+    /// Added to every answer.
+    pub latency: Duration,
+    /// Requests per rate-limit window (304s are free).
+    pub rate_limit: u64,
+    /// Length of a rate-limit window.
+    pub rate_window: Duration,
+}
+
+impl Default for ForgeConfig {
+    fn default() -> Self {
+        ForgeConfig {
+            world: WorldConfig {
+                orgs: 3,
+                repos: 120,
+                seed: 1,
+                changed_per_day: 0.05,
+            },
+            day: 0,
+            latency: Duration::ZERO,
+            rate_limit: 5_000,
+            rate_window: Duration::from_secs(3_600),
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Budget {
+    used: u64,
+    reset: u64,
+}
+
+/// The server's shared state.
+#[derive(Debug)]
+pub struct Forge {
+    world: World,
+    config: ForgeConfig,
+    day: Mutex<u32>,
+    budget: Mutex<Budget>,
+    counters: Mutex<BTreeMap<String, u64>>,
+}
+
+fn epoch_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+impl Forge {
+    pub fn new(config: ForgeConfig) -> Self {
+        Forge {
+            world: World::new(config.world.clone()),
+            day: Mutex::new(config.day),
+            budget: Mutex::new(Budget {
+                used: 0,
+                reset: epoch_now() + config.rate_window.as_secs(),
+            }),
+            counters: Mutex::new(BTreeMap::new()),
+            config,
+        }
+    }
+
+    pub fn world(&self) -> &World {
+        &self.world
+    }
+
+    pub fn day(&self) -> u32 {
+        *self.day.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn set_day(&self, day: u32) {
+        *self.day.lock().unwrap_or_else(|p| p.into_inner()) = day;
+    }
+
+    /// Requests answered so far, by `kind status` (e.g. `repos 304`).
+    pub fn counters(&self) -> BTreeMap<String, u64> {
+        self.counters
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    pub fn reset_counters(&self) {
+        self.counters
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
+    }
+
+    fn count(&self, kind: &str, status: u16) {
+        *self
+            .counters
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(format!("{kind} {status}"))
+            .or_insert(0) += 1;
+    }
+
+    /// Spends one request of the budget unless the answer is a 304; returns the headers to
+    /// send, or `None` when the budget is spent.
+    fn spend(&self, free: bool) -> (bool, Vec<(String, String)>) {
+        let mut budget = self.budget.lock().unwrap_or_else(|p| p.into_inner());
+        let now = epoch_now();
+        if now >= budget.reset {
+            budget.used = 0;
+            budget.reset = now + self.config.rate_window.as_secs();
+        }
+        let allowed = free || budget.used < self.config.rate_limit;
+        if allowed && !free {
+            budget.used += 1;
+        }
+        let remaining = self.config.rate_limit.saturating_sub(budget.used);
+        let headers = vec![
+            (
+                "x-ratelimit-limit".into(),
+                self.config.rate_limit.to_string(),
+            ),
+            ("x-ratelimit-remaining".into(), remaining.to_string()),
+            ("x-ratelimit-used".into(), budget.used.to_string()),
+            ("x-ratelimit-reset".into(), budget.reset.to_string()),
+            ("x-ratelimit-resource".into(), "core".into()),
+        ];
+        (allowed, headers)
+    }
+
+    /// Answers `body` the way GitHub does: ETag, 304 for a matching validator, budget.
+    fn answer(
+        &self,
+        kind: &str,
+        body: Option<Value>,
+        validators: &IfNoneMatch,
+        mut headers: Vec<(String, String)>,
+    ) -> Reply {
+        let Some(body) = body else {
+            let (allowed, rate) = self.spend(false);
+            if !allowed {
+                return self.limited(kind, rate);
+            }
+            self.count(kind, 404);
+            return Reply::json(
+                Status::NotFound,
+                &json!({"message": "Not Found", "documentation_url": "https://docs.github.com/rest"}),
+                rate,
+            );
+        };
+        let text = body.to_string();
+        let mut hasher = DefaultHasher::new();
+        text.hash(&mut hasher);
+        let etag = format!("W/\"{:016x}\"", hasher.finish());
+        let matches = validators
+            .0
+            .as_deref()
+            .is_some_and(|v| v.split(',').any(|t| t.trim() == etag));
+        let (allowed, rate) = self.spend(matches);
+        if !allowed {
+            return self.limited(kind, rate);
+        }
+        headers.extend(rate);
+        headers.push(("etag".into(), etag));
+        if matches {
+            self.count(kind, 304);
+            return Reply {
+                status: Status::NotModified,
+                body: String::new(),
+                headers,
+            };
+        }
+        self.count(kind, 200);
+        Reply {
+            status: Status::Ok,
+            body: text,
+            headers,
+        }
+    }
+
+    fn limited(&self, kind: &str, rate: Vec<(String, String)>) -> Reply {
+        self.count(kind, 403);
+        Reply::json(
+            Status::Forbidden,
+            &json!({"message": "API rate limit exceeded for 127.0.0.1.", "documentation_url": "https://docs.github.com/rest/rate-limit"}),
+            rate,
+        )
+    }
+}
+
+/// An answer with GitHub's headers.
+#[derive(Debug)]
+pub struct Reply {
+    status: Status,
+    body: String,
+    headers: Vec<(String, String)>,
+}
+
+impl Reply {
+    fn json(status: Status, body: &Value, headers: Vec<(String, String)>) -> Self {
+        Reply {
+            status,
+            body: body.to_string(),
+            headers,
+        }
+    }
+}
+
+impl<'r> Responder<'r, 'static> for Reply {
+    fn respond_to(self, _: &'r Request<'_>) -> response::Result<'static> {
+        let mut response = Response::build();
+        response.status(self.status);
+        if self.status != Status::NotModified {
+            response.header(Header::new(
+                "content-type",
+                "application/json; charset=utf-8",
+            ));
+            response.sized_body(self.body.len(), Cursor::new(self.body));
+        }
+        for (name, value) in self.headers {
+            response.header(Header::new(name, value));
+        }
+        response.ok()
+    }
+}
+
+/// The request's `If-None-Match`.
+#[derive(Debug)]
+pub struct IfNoneMatch(Option<String>);
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for IfNoneMatch {
+    type Error = std::convert::Infallible;
+
+    async fn from_request(request: &'r Request<'_>) -> Outcome<Self, Self::Error> {
+        Outcome::Success(IfNoneMatch(
+            request
+                .headers()
+                .get_one("if-none-match")
+                .map(str::to_owned),
+        ))
+    }
+}
+
+async fn delay(forge: &Forge) {
+    if !forge.config.latency.is_zero() {
+        tokio::time::sleep(forge.config.latency).await;
+    }
+}
+
+#[get("/orgs/<login>")]
+async fn org(forge: &State<Arc<Forge>>, login: &str, validators: IfNoneMatch) -> Reply {
+    delay(forge).await;
+    let day = forge.day();
+    let body = forge.world.org(login).map(|o| forge.world.profile(o, day));
+    forge.answer("org", body, &validators, Vec::new())
+}
+
+fn page_of(
+    forge: &Forge,
+    org: &world::Org,
+    per_page: Option<usize>,
+    page: Option<usize>,
+    base: &str,
+    validators: &IfNoneMatch,
+) -> Reply {
+    let per_page = per_page.unwrap_or(30).clamp(1, 100);
+    let page = page.unwrap_or(1).max(1);
+    let repos = forge.world.repos(org, forge.day());
+    let last = repos.len().div_ceil(per_page).max(1);
+    let items: Vec<Value> = repos
+        .into_iter()
+        .skip((page - 1) * per_page)
+        .take(per_page)
+        .collect();
+    let link_to = |n: usize| {
+        format!(
+            "<{base}/organizations/{}/repos?per_page={per_page}&type=public&page={n}>",
+            org.id
+        )
+    };
+    let mut links = Vec::new();
+    if page > 1 {
+        links.push(format!("{}; rel=\"prev\"", link_to(page - 1)));
+        links.push(format!("{}; rel=\"first\"", link_to(1)));
+    }
+    if page < last {
+        links.push(format!("{}; rel=\"next\"", link_to(page + 1)));
+        links.push(format!("{}; rel=\"last\"", link_to(last)));
+    }
+    let headers = if links.is_empty() {
+        Vec::new()
+    } else {
+        vec![("link".to_owned(), links.join(", "))]
+    };
+    forge.answer("repos", Some(Value::Array(items)), validators, headers)
+}
+
+/// The base URL the client used, for absolute `link` targets.
+#[derive(Debug)]
+struct Base(String);
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for Base {
+    type Error = std::convert::Infallible;
+
+    async fn from_request(request: &'r Request<'_>) -> Outcome<Self, Self::Error> {
+        let host = request.headers().get_one("host").unwrap_or("127.0.0.1");
+        Outcome::Success(Base(format!("http://{host}")))
+    }
+}
+
+#[get("/orgs/<login>/repos?<per_page>&<page>")]
+async fn org_repos(
+    forge: &State<Arc<Forge>>,
+    login: &str,
+    per_page: Option<usize>,
+    page: Option<usize>,
+    base: Base,
+    validators: IfNoneMatch,
+) -> Reply {
+    delay(forge).await;
+    match forge.world.org(login) {
+        Some(org) => page_of(forge, org, per_page, page, &base.0, &validators),
+        None => forge.answer("repos", None, &validators, Vec::new()),
+    }
+}
+
+#[get("/organizations/<id>/repos?<per_page>&<page>")]
+async fn org_repos_by_id(
+    forge: &State<Arc<Forge>>,
+    id: i64,
+    per_page: Option<usize>,
+    page: Option<usize>,
+    base: Base,
+    validators: IfNoneMatch,
+) -> Reply {
+    delay(forge).await;
+    match forge.world.org_by_id(id) {
+        Some(org) => page_of(forge, org, per_page, page, &base.0, &validators),
+        None => forge.answer("repos", None, &validators, Vec::new()),
+    }
+}
+
+fn find_repo(forge: &Forge, owner: &str, repo: &str) -> Option<(world::Org, usize)> {
+    let org = forge.world.org(owner)?.clone();
+    let n = forge.world.repo_index(&org, repo, forge.day())?;
+    Some((org, n))
+}
+
+#[get("/repos/<owner>/<repo>/languages")]
+async fn languages(
+    forge: &State<Arc<Forge>>,
+    owner: &str,
+    repo: &str,
+    validators: IfNoneMatch,
+) -> Reply {
+    delay(forge).await;
+    let body =
+        find_repo(forge, owner, repo).map(|(org, n)| forge.world.languages(&org, n, forge.day()));
+    forge.answer("languages", body, &validators, Vec::new())
+}
+
+#[get("/repos/<owner>/<repo>/dependency-graph/sbom")]
+async fn sbom(
+    forge: &State<Arc<Forge>>,
+    owner: &str,
+    repo: &str,
+    validators: IfNoneMatch,
+) -> Reply {
+    delay(forge).await;
+    let body =
+        find_repo(forge, owner, repo).and_then(|(org, n)| forge.world.sbom(&org, n, forge.day()));
+    forge.answer("sbom", body, &validators, Vec::new())
+}
+
+#[get("/rate_limit")]
+fn rate_limit(forge: &State<Arc<Forge>>) -> Reply {
+    let (_, headers) = forge.spend(true);
+    let get = |k: &str| {
+        headers
+            .iter()
+            .find(|(n, _)| n == k)
+            .and_then(|(_, v)| v.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    let core = json!({"limit": get("x-ratelimit-limit"), "remaining": get("x-ratelimit-remaining"), "used": get("x-ratelimit-used"), "reset": get("x-ratelimit-reset")});
+    Reply::json(Status::Ok, &json!({"resources": {"core": core}}), headers)
+}
+
+#[post("/_admin/day/<day>")]
+fn set_day(forge: &State<Arc<Forge>>, day: u32) -> Reply {
+    forge.set_day(day);
+    Reply::json(Status::Ok, &json!({"day": day}), Vec::new())
+}
+
+#[get("/_admin/stats")]
+fn stats(forge: &State<Arc<Forge>>) -> Reply {
+    Reply::json(
+        Status::Ok,
+        &json!({"day": forge.day(), "requests": forge.counters()}),
+        Vec::new(),
+    )
+}
+
+#[post("/_admin/reset")]
+fn reset(forge: &State<Arc<Forge>>) -> Reply {
+    forge.reset_counters();
+    Reply::json(Status::Ok, &json!({"reset": true}), Vec::new())
+}
+
+/// The fake as a Rocket application on `addr`.
+pub fn rocket(forge: Arc<Forge>, addr: SocketAddr) -> rocket::Rocket<rocket::Build> {
+    let config = rocket::Config {
+        address: addr.ip(),
+        port: addr.port(),
+        log_level: rocket::config::LogLevel::Off,
+        cli_colors: false,
+        shutdown: rocket::config::Shutdown {
+            ctrlc: false,
+            ..Default::default()
+        },
+        ..rocket::Config::default()
+    };
+    rocket::custom(config).manage(forge).mount(
+        "/",
+        routes![
+            org,
+            org_repos,
+            org_repos_by_id,
+            languages,
+            sbom,
+            rate_limit,
+            set_day,
+            stats,
+            reset
+        ],
+    )
+}
+
+/// A fake running in this process.
+#[derive(Debug)]
+pub struct Running {
+    pub forge: Arc<Forge>,
+    pub url: String,
+    shutdown: rocket::Shutdown,
+}
+
+impl Running {
+    pub fn stop(&self) {
+        self.shutdown.clone().notify();
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Starts a fake on a free port of 127.0.0.1 and returns once it answers.
+pub async fn start(config: ForgeConfig) -> anyhow::Result<Running> {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let forge = Arc::new(Forge::new(config));
+    let ignited = rocket(forge.clone(), addr).ignite().await?;
+    let shutdown = ignited.shutdown();
+    tokio::spawn(async move {
+        let _ = ignited.launch().await;
+    });
+    let url = format!("http://{addr}");
+    for _ in 0..200 {
+        if tokio::net::TcpStream::connect(addr).await.is_ok() {
+            return Ok(Running {
+                forge,
+                url,
+                shutdown,
+            });
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    anyhow::bail!("fakeforge did not start on {addr}")
+}

@@ -1,0 +1,70 @@
+//! `fakeforge`: serve a synthetic GitHub on 127.0.0.1.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Parser;
+use fakeforge::{Forge, ForgeConfig, WorldConfig};
+
+/// A local GitHub REST API with deterministic synthetic organisations.
+#[derive(Debug, Parser)]
+#[command(name = "fakeforge", version)]
+struct Args {
+    /// Number of organisations.
+    #[arg(long, default_value_t = 3)]
+    orgs: usize,
+    /// Repositories per organisation.
+    #[arg(long, default_value_t = 120)]
+    repos: usize,
+    /// Seed of the synthetic world.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// The world's day at start (0 = 2025-01-01).
+    #[arg(long, default_value_t = 0)]
+    day: u32,
+    /// Share of repositories pushed to each day.
+    #[arg(long, default_value_t = 0.05)]
+    changed_per_day: f64,
+    /// Latency added to every answer, in milliseconds.
+    #[arg(long, default_value_t = 0)]
+    latency_ms: u64,
+    /// Requests per rate-limit window (304 answers are free).
+    #[arg(long, default_value_t = 5_000)]
+    rate_limit: u64,
+    /// Port on 127.0.0.1.
+    #[arg(long, default_value_t = 9000)]
+    port: u16,
+}
+
+#[rocket::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let config = ForgeConfig {
+        world: WorldConfig {
+            orgs: args.orgs,
+            repos: args.repos,
+            seed: args.seed,
+            changed_per_day: args.changed_per_day,
+        },
+        day: args.day,
+        latency: Duration::from_millis(args.latency_ms),
+        rate_limit: args.rate_limit,
+        ..ForgeConfig::default()
+    };
+    let forge = Arc::new(Forge::new(config));
+    let logins: Vec<String> = forge
+        .world()
+        .orgs
+        .iter()
+        .map(|o| format!("github:{}", o.login))
+        .collect();
+    let addr = SocketAddr::from(([127, 0, 0, 1], args.port));
+    println!(
+        "fakeforge on http://{addr} with {} organisations: {}",
+        logins.len(),
+        logins.join(",")
+    );
+    let _ = fakeforge::rocket(forge, addr).launch().await?;
+    Ok(())
+}

@@ -1,0 +1,484 @@
+//! The synthetic world: organisations and repositories generated from a seed, and how
+//! they change from one day to the next. Everything is a pure function of
+//! (seed, sizes, day), so two runs with the same flags serve the same bytes.
+
+use serde_json::{json, Value};
+
+/// How big and how lively the world is.
+#[derive(Debug, Clone)]
+pub struct WorldConfig {
+    pub orgs: usize,
+    pub repos: usize,
+    pub seed: u64,
+    /// Share of repositories pushed to on any given day (their details change).
+    pub changed_per_day: f64,
+}
+
+/// SplitMix64: tiny, fast and stable across versions — the world must not change when a
+/// dependency does.
+fn mix(mut x: u64) -> u64 {
+    x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    x ^ (x >> 31)
+}
+
+fn unit(x: u64) -> f64 {
+    (mix(x) >> 11) as f64 / (1u64 << 53) as f64
+}
+
+fn pick<T>(items: &[T], x: u64) -> &T {
+    &items[(mix(x) % items.len() as u64) as usize]
+}
+
+const ORG_WORDS: [&str; 24] = [
+    "aurora",
+    "basalt",
+    "cobalt",
+    "driftwood",
+    "ember",
+    "fjord",
+    "granite",
+    "harbor",
+    "iris",
+    "juniper",
+    "kestrel",
+    "lumen",
+    "meridian",
+    "nimbus",
+    "onyx",
+    "prism",
+    "quartz",
+    "riverbed",
+    "sierra",
+    "tundra",
+    "umber",
+    "vertex",
+    "willow",
+    "zephyr",
+];
+const ORG_SUFFIX: [&str; 5] = ["labs", "dev", "io", "systems", "oss"];
+const REPO_WORDS: [&str; 20] = [
+    "core", "cli", "api", "web", "sdk", "docs", "engine", "parser", "server", "client", "tools",
+    "ui", "db", "cache", "proxy", "agent", "runtime", "compiler", "bench", "infra",
+];
+const LANGUAGES: [(&str, u32); 12] = [
+    ("Rust", 18),
+    ("Go", 14),
+    ("TypeScript", 16),
+    ("Python", 15),
+    ("JavaScript", 9),
+    ("Java", 6),
+    ("C", 4),
+    ("C++", 5),
+    ("Shell", 4),
+    ("Ruby", 3),
+    ("Kotlin", 3),
+    ("HTML", 3),
+];
+const LICENSES: [Option<(&str, &str)>; 7] = [
+    Some(("mit", "MIT")),
+    Some(("apache-2.0", "Apache-2.0")),
+    Some(("mit", "MIT")),
+    Some(("bsd-3-clause", "BSD-3-Clause")),
+    Some(("gpl-3.0", "GPL-3.0")),
+    Some(("mpl-2.0", "MPL-2.0")),
+    None,
+];
+const TOPICS: [&str; 12] = [
+    "cli",
+    "web",
+    "database",
+    "networking",
+    "async",
+    "testing",
+    "devops",
+    "security",
+    "data",
+    "ml",
+    "embedded",
+    "docs",
+];
+
+fn libraries_for(language: &str) -> (&'static str, &'static [&'static str]) {
+    match language {
+        "Rust" => (
+            "cargo",
+            &[
+                "serde",
+                "tokio",
+                "anyhow",
+                "clap",
+                "rand",
+                "regex",
+                "thiserror",
+                "tracing",
+                "reqwest",
+                "chrono",
+            ],
+        ),
+        "Go" => (
+            "golang",
+            &[
+                "github.com/stretchr/testify",
+                "golang.org/x/sys",
+                "github.com/spf13/cobra",
+                "google.golang.org/grpc",
+                "github.com/google/uuid",
+            ],
+        ),
+        "TypeScript" | "JavaScript" | "HTML" => (
+            "npm",
+            &[
+                "react",
+                "lodash",
+                "express",
+                "typescript",
+                "jest",
+                "axios",
+                "@types/node",
+                "eslint",
+                "vite",
+            ],
+        ),
+        "Python" => (
+            "pypi",
+            &[
+                "requests", "numpy", "pandas", "pytest", "flask", "pydantic", "click",
+            ],
+        ),
+        "Java" | "Kotlin" => (
+            "maven",
+            &[
+                "org.slf4j/slf4j-api",
+                "junit/junit",
+                "com.google.guava/guava",
+                "org.jetbrains.kotlin/kotlin-stdlib",
+            ],
+        ),
+        "Ruby" => ("gem", &["rails", "rspec", "rake", "nokogiri"]),
+        _ => ("generic", &["zlib", "openssl"]),
+    }
+}
+
+/// 2025-01-01T00:00:00Z: day 0 of the world.
+const EPOCH: i64 = 1_735_689_600;
+
+fn timestamp(seconds: i64) -> String {
+    // Civil-from-days (Howard Hinnant), to stay free of date crates.
+    let days = seconds.div_euclid(86_400);
+    let secs = seconds.rem_euclid(86_400);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        secs / 3600,
+        secs % 3600 / 60,
+        secs % 60
+    )
+}
+
+/// One generated organisation.
+#[derive(Debug, Clone)]
+pub struct Org {
+    pub index: usize,
+    pub login: String,
+    pub id: i64,
+}
+
+/// The whole world.
+#[derive(Debug, Clone)]
+pub struct World {
+    pub config: WorldConfig,
+    pub orgs: Vec<Org>,
+}
+
+impl World {
+    pub fn new(config: WorldConfig) -> Self {
+        let orgs = (0..config.orgs)
+            .map(|index| {
+                let word = ORG_WORDS[index % ORG_WORDS.len()];
+                let suffix = pick(&ORG_SUFFIX, config.seed ^ index as u64);
+                let round = index / ORG_WORDS.len();
+                let login = if round == 0 {
+                    format!("{word}-{suffix}")
+                } else {
+                    format!("{word}-{suffix}-{round}")
+                };
+                Org {
+                    index,
+                    login,
+                    id: 1_000_000 + index as i64 * 7919,
+                }
+            })
+            .collect();
+        World { config, orgs }
+    }
+
+    pub fn org(&self, login: &str) -> Option<&Org> {
+        self.orgs
+            .iter()
+            .find(|o| o.login.eq_ignore_ascii_case(login))
+    }
+
+    pub fn org_by_id(&self, id: i64) -> Option<&Org> {
+        self.orgs.iter().find(|o| o.id == id)
+    }
+
+    fn repo_seed(&self, org: &Org, n: usize) -> u64 {
+        mix(self.config.seed ^ mix(org.index as u64 + 1) ^ (n as u64).wrapping_mul(0x1000_0001))
+    }
+
+    fn repo_id(org: &Org, n: usize) -> i64 {
+        org.id * 10_000 + n as i64
+    }
+
+    /// The repositories that exist on `day`: most from the start, a few created later.
+    pub fn repo_count(&self, day: u32) -> usize {
+        let base = self.config.repos - self.config.repos / 50;
+        (base + (day as usize / 3).min(self.config.repos / 50)).min(self.config.repos)
+    }
+
+    pub fn profile(&self, org: &Org, day: u32) -> Value {
+        let s = mix(self.config.seed ^ org.index as u64);
+        let title = org.login.split('-').next().unwrap_or_default();
+        let name = format!(
+            "{}{} {}",
+            title[..1].to_uppercase(),
+            &title[1..],
+            if s % 2 == 0 { "Labs" } else { "Project" }
+        );
+        json!({
+            "login": org.login, "id": org.id, "node_id": format!("O_{}", org.id),
+            "url": format!("https://api.github.com/orgs/{}", org.login),
+            "name": name,
+            "description": format!("Open-source tools from the {name} team."),
+            "blog": format!("https://{}.example.org", org.login),
+            "location": pick(&["Berlin", "Lisbon", "Toronto", "Remote", "Nairobi", "Osaka"], s),
+            "email": null, "twitter_username": null, "is_verified": s % 3 == 0,
+            "html_url": format!("https://github.com/{}", org.login),
+            "avatar_url": format!("https://avatars.githubusercontent.com/u/{}?v=4", org.id),
+            "public_repos": self.repo_count(day), "public_gists": 0,
+            "followers": 50 + s % 5000, "following": 0,
+            "created_at": timestamp(EPOCH - 86_400 * (400 + (s % 2500) as i64)),
+            "updated_at": timestamp(EPOCH + 86_400 * i64::from(day)),
+            "type": "Organization"
+        })
+    }
+
+    /// The last day on or before `day` the repository was pushed to (None: never).
+    fn last_push(&self, seed: u64, created: u32, day: u32) -> Option<u32> {
+        if seed % 40 == 0 {
+            return None; // an empty repository
+        }
+        (created..=day).rev().take(400).find(|d| {
+            *d == created
+                || unit(seed ^ u64::from(*d).wrapping_mul(0xABCD)) < self.config.changed_per_day
+        })
+    }
+
+    /// Repository `n` of `org` as the listing shows it on `day`.
+    pub fn repo(&self, org: &Org, n: usize, day: u32) -> Value {
+        let s = self.repo_seed(org, n);
+        let id = Self::repo_id(org, n);
+        let name = format!("{}-{}", pick(&REPO_WORDS, s), pick(&REPO_WORDS, s >> 7))
+            .replace("core-core", "core")
+            + &format!("-{n}");
+        let created = if n >= self.config.repos - self.config.repos / 50 {
+            ((n - (self.config.repos - self.config.repos / 50)) * 3) as u32
+        } else {
+            0
+        };
+        // A heavy tail: most repositories have a few stars, some have thousands.
+        let base = (unit(s ^ 1).powf(4.0) * 20_000.0) as u64;
+        let grown = base + (base / 300 + 1) * u64::from(day.saturating_sub(created)) / 2;
+        let language = language(s);
+        let license = LICENSES[(mix(s ^ 3) % LICENSES.len() as u64) as usize];
+        let pushed = self.last_push(s, created, day);
+        let nulls = s % 23 == 0;
+        let mut repo = json!({
+            "id": id, "node_id": format!("R_{id}"), "name": name,
+            "full_name": format!("{}/{name}", org.login), "private": false,
+            "owner": {"login": org.login, "id": org.id, "type": "Organization"},
+            "html_url": format!("https://github.com/{}/{name}", org.login),
+            "description": if nulls { Value::Null } else { json!(format!("The {} for {} projects.", name.replace('-', " "), language)) },
+            "fork": s % 17 == 0, "url": format!("https://api.github.com/repos/{}/{name}", org.login),
+            "created_at": timestamp(EPOCH - 86_400 * 300 + 86_400 * i64::from(created) + (s % 86_400) as i64),
+            "updated_at": timestamp(EPOCH + 86_400 * i64::from(pushed.unwrap_or(created)) + 3600),
+            "pushed_at": pushed.map_or(Value::Null, |d| json!(timestamp(EPOCH + 86_400 * i64::from(d) + (s % 80_000) as i64))),
+            "homepage": null, "size": if pushed.is_none() { 0 } else { 100 + s % 90_000 },
+            "stargazers_count": grown, "watchers_count": grown,
+            "language": if pushed.is_none() { Value::Null } else { json!(language) },
+            "has_issues": true, "forks_count": grown / 9 + s % 5, "archived": s % 13 == 0, "disabled": false,
+            "open_issues_count": (s >> 9) % 60 + u64::from(day % 7),
+            "license": license.map_or(Value::Null, |(key, spdx)| json!({"key": key, "name": format!("{spdx} License"), "spdx_id": spdx})),
+            "topics": (0..(s % 4)).map(|i| *pick(&TOPICS, s ^ (i + 5))).collect::<Vec<_>>(),
+            "visibility": "public", "default_branch": "main",
+            "forks": grown / 9 + s % 5, "open_issues": (s >> 9) % 60 + u64::from(day % 7), "watchers": grown
+        });
+        if nulls {
+            // Some servers leave these out altogether.
+            if let Some(map) = repo.as_object_mut() {
+                map.remove("topics");
+                map.remove("visibility");
+            }
+        }
+        repo
+    }
+
+    /// Every repository of `org` on `day`, in listing order (oldest first, as GitHub's default).
+    pub fn repos(&self, org: &Org, day: u32) -> Vec<Value> {
+        (0..self.repo_count(day))
+            .map(|n| self.repo(org, n, day))
+            .collect()
+    }
+
+    /// Finds repository `name` of `org` (names end in `-{n}`, so this is a lookup).
+    pub fn repo_index(&self, org: &Org, name: &str, day: u32) -> Option<usize> {
+        let n: usize = name.rsplit('-').next()?.parse().ok()?;
+        (n < self.repo_count(day) && self.repo(org, n, day)["name"] == name).then_some(n)
+    }
+
+    pub fn languages(&self, org: &Org, n: usize, day: u32) -> Value {
+        let s = self.repo_seed(org, n);
+        if self.last_push(s, 0, day).is_none() {
+            return json!({});
+        }
+        let primary = language(s);
+        let size =
+            20_000 + (s % 2_000_000) + u64::from(self.last_push(s, 0, day).unwrap_or(0)) * 37;
+        let mut map = serde_json::Map::new();
+        map.insert(primary.to_owned(), json!(size));
+        for i in 0..(s % 3) {
+            let other = language(mix(s ^ (i + 11)));
+            if other != primary {
+                map.insert(other.to_owned(), json!(size / (4 + i * 3)));
+            }
+        }
+        if s % 4 == 0 {
+            map.insert("Shell".into(), json!(1_000 + s % 9_000));
+        }
+        Value::Object(map)
+    }
+
+    /// The dependency-graph SBOM, or `None` when the graph is off for this repository.
+    pub fn sbom(&self, org: &Org, n: usize, day: u32) -> Option<Value> {
+        let s = self.repo_seed(org, n);
+        if s % 6 == 0 {
+            return None;
+        }
+        let name = self.repo(org, n, day)["name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        let (ecosystem, libraries) = libraries_for(language(s));
+        let push = u64::from(self.last_push(s, 0, day).unwrap_or(0));
+        let mut packages = vec![json!({
+            "SPDXID": "SPDXRef-DocumentRoot", "name": format!("com.github.{}/{name}", org.login),
+            "versionInfo": "main", "downloadLocation": "NOASSERTION", "licenseConcluded": "NOASSERTION",
+            "externalRefs": [{"referenceCategory": "PACKAGE-MANAGER", "referenceType": "purl", "referenceLocator": format!("pkg:github/{}/{name}@main", org.login)}]
+        })];
+        let count = 2 + (s % 6) as usize;
+        for i in 0..count.min(libraries.len()) {
+            let lib = libraries[(mix(s ^ i as u64) % libraries.len() as u64) as usize];
+            let version = format!("{}.{}.{}", 1 + (s >> i) % 3, (s >> (i + 3)) % 20, push % 10);
+            let encoded = lib.replace('@', "%40");
+            packages.push(json!({
+                "SPDXID": format!("SPDXRef-{ecosystem}-{i}"), "name": lib, "versionInfo": version,
+                "downloadLocation": "NOASSERTION", "licenseConcluded": if i % 3 == 0 { "NOASSERTION" } else { "MIT" },
+                "externalRefs": [{"referenceCategory": "PACKAGE-MANAGER", "referenceType": "purl", "referenceLocator": format!("pkg:{ecosystem}/{encoded}@{version}")}]
+            }));
+        }
+        if s % 2 == 0 {
+            packages.push(json!({
+                "SPDXID": "SPDXRef-actions-checkout", "name": "actions/checkout", "versionInfo": "4.*.*",
+                "externalRefs": [{"referenceCategory": "PACKAGE-MANAGER", "referenceType": "purl", "referenceLocator": "pkg:githubactions/actions/checkout@4.*.*"}]
+            }));
+        }
+        Some(json!({"sbom": {
+            "SPDXID": "SPDXRef-DOCUMENT", "spdxVersion": "SPDX-2.3", "name": format!("com.github.{}/{name}", org.login),
+            "dataLicense": "CC0-1.0", "creationInfo": {"created": timestamp(EPOCH + 86_400 * i64::from(day)), "creators": ["Tool: fakeforge"]},
+            "packages": packages, "relationships": []
+        }}))
+    }
+}
+
+fn language(s: u64) -> &'static str {
+    let total: u32 = LANGUAGES.iter().map(|(_, w)| w).sum();
+    let mut roll = (mix(s ^ 2) % u64::from(total)) as u32;
+    for (name, weight) in LANGUAGES {
+        if roll < weight {
+            return name;
+        }
+        roll -= weight;
+    }
+    "Rust"
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn world() -> World {
+        World::new(WorldConfig {
+            orgs: 3,
+            repos: 250,
+            seed: 7,
+            changed_per_day: 0.05,
+        })
+    }
+
+    #[test]
+    fn is_deterministic() {
+        let (a, b) = (world(), world());
+        assert_eq!(a.repos(&a.orgs[1], 4), b.repos(&b.orgs[1], 4));
+        let suffix = *pick(&ORG_SUFFIX, 7);
+        assert_eq!(a.orgs[0].login, format!("aurora-{suffix}"));
+    }
+
+    #[test]
+    fn days_move_some_repos_and_ids_are_unique() {
+        let w = world();
+        let org = &w.orgs[0];
+        let (d1, d2) = (w.repos(org, 10), w.repos(org, 11));
+        let pushed = d1
+            .iter()
+            .zip(&d2)
+            .filter(|(a, b)| a["pushed_at"] != b["pushed_at"])
+            .count();
+        assert!(
+            pushed > 0 && pushed < 50,
+            "a few repos move per day: {pushed}"
+        );
+        let mut ids: Vec<i64> = w
+            .orgs
+            .iter()
+            .flat_map(|o| w.repos(o, 30))
+            .map(|r| r["id"].as_i64().expect("id"))
+            .collect();
+        let all = ids.len();
+        ids.sort_unstable();
+        ids.dedup();
+        assert_eq!(ids.len(), all);
+        assert!(
+            w.repo_count(30) > w.repo_count(0),
+            "new repositories appear"
+        );
+    }
+
+    #[test]
+    fn timestamps_are_civil_dates() {
+        assert_eq!(timestamp(EPOCH), "2025-01-01T00:00:00Z");
+        assert_eq!(
+            timestamp(EPOCH + 86_400 * 59 + 3_661),
+            "2025-03-01T01:01:01Z"
+        );
+    }
+}
