@@ -2,8 +2,10 @@
 //! the store (seeding the tracked organisations on the first start) and then does its
 //! part through `ingest` and `store`.
 
+mod healthcheck;
 mod orgs;
 mod refresh;
+mod serve;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -24,12 +26,17 @@ pub struct Cli {
     #[arg(long, global = true, env = "ORGPULSE_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
 
+    /// What to do; without one, `serve`.
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Serve the portal (the default).
+    Serve,
+    /// Exit 0 when the local server answers /healthz (for container health checks).
+    Healthcheck,
     /// Refresh organisations now, in the foreground (exit 0: all ok, 1: failed, 2: partial).
     Refresh(refresh::RefreshArgs),
     /// Manage the tracked organisations.
@@ -79,8 +86,11 @@ pub fn main() -> ExitCode {
             };
         }
     };
-    // The refresh command prints each organisation's outcome itself.
-    init_logging("warn,orgpulse::ingest=error");
+    init_logging(match cli.command {
+        None | Some(Command::Serve) => "info",
+        // The refresh command prints each organisation's outcome itself.
+        _ => "warn,orgpulse::ingest=error",
+    });
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -101,10 +111,15 @@ pub fn main() -> ExitCode {
 }
 
 async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
+    if let Some(Command::Healthcheck) = cli.command {
+        return healthcheck::run().await;
+    }
     let app = App::start(cli.config.as_deref()).await?;
     match cli.command {
-        Command::Refresh(args) => refresh::run(&app, args).await,
-        Command::Orgs(command) => orgs::run(&app, command).await,
+        None | Some(Command::Serve) => serve::run(&app).await,
+        Some(Command::Refresh(args)) => refresh::run(&app, args).await,
+        Some(Command::Orgs(command)) => orgs::run(&app, command).await,
+        Some(Command::Healthcheck) => unreachable!("answered above"),
     }
 }
 

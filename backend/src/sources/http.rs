@@ -326,13 +326,15 @@ impl HttpClient {
         let response = match request.send().await {
             Ok(response) => response,
             Err(e) => {
+                crate::metrics::global().upstream_response(None);
                 return Ok(Attempt::Transient(
                     self.transport_error(url, &e),
                     Duration::ZERO,
-                ))
+                ));
             }
         };
         let status = response.status();
+        crate::metrics::global().upstream_response(Some(status.as_u16()));
         let headers = response.headers().clone();
         self.observe(&headers);
         tracing::debug!(%url, status = status.as_u16(), duration_ms = started.elapsed().as_millis() as u64, "upstream");
@@ -545,6 +547,9 @@ impl HttpClient {
         });
         budget.reset = reset.or(budget.reset);
         budget.limit = header_u64(headers, "x-ratelimit-limit").or(budget.limit);
+        if let Some(remaining) = budget.remaining {
+            crate::metrics::global().rate_limit_remaining(remaining);
+        }
     }
 
     async fn read_body(

@@ -284,3 +284,70 @@ pub async fn requests_to(server: &MockServer, prefix: &str) -> Vec<wiremock::Req
         .filter(|r| r.url.path().starts_with(prefix))
         .collect()
 }
+
+pub mod flaky;
+
+/// A store filled through the real pipeline: `days` daily refreshes of a fakeforge world,
+/// ending today, with languages and libraries. Returns the organisations' ids.
+pub async fn seeded_world(
+    orgs: usize,
+    repos: usize,
+    days: u32,
+) -> (TempDir, Arc<dyn Store>, Vec<OrgId>) {
+    use chrono::TimeZone;
+    let (dir, store) = sqlite_store().await;
+    let forge = fakeforge::start(fakeforge::ForgeConfig {
+        world: fakeforge::WorldConfig {
+            orgs,
+            repos,
+            seed: 3,
+            changed_per_day: 0.05,
+        },
+        rate_limit: 1_000_000,
+        ..fakeforge::ForgeConfig::default()
+    })
+    .await
+    .expect("fakeforge starts");
+    let ids: Vec<OrgId> = forge
+        .forge
+        .world()
+        .orgs
+        .iter()
+        .map(|o| org(&format!("github:{}", o.login)))
+        .collect();
+    store
+        .seed_tracked_orgs(&ids, Utc::now() - chrono::Duration::days(i64::from(days)))
+        .await
+        .expect("seed");
+    let today = Utc::now().date_naive();
+    for day in 0..days {
+        forge.forge.set_day(day);
+        let date = today - chrono::Duration::days(i64::from(days - 1 - day));
+        let mut ctx = IngestContext {
+            store: store.clone(),
+            github: GitHubAccess {
+                api_url: forge.url.clone(),
+                token: None,
+                policy: fast_policy(),
+            },
+            options: RunOptions {
+                languages: true,
+                libraries: true,
+            },
+            org_parallelism: 2,
+            clock: Clock::fixed(Utc.from_utc_datetime(&date.and_hms_opt(3, 0, 0).expect("time"))),
+        };
+        ctx.github.policy.concurrency = 8;
+        let run = ingest::queue(&ctx, Trigger::Schedule, ids.clone())
+            .await
+            .expect("queued");
+        let run = ingest::run(&ctx, run, &Silent).await.expect("ran");
+        assert_eq!(
+            run.status,
+            orgpulse::domain::RunStatus::Succeeded,
+            "{:?}",
+            run.outcomes
+        );
+    }
+    (dir, store, ids)
+}

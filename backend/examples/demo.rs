@@ -1,0 +1,113 @@
+//! Fills a database with realistic data and history by running the real ingest pipeline
+//! against an in-process fakeforge, one refresh per simulated day (a few days skipped, as
+//! happens in life). Used by the browser test and for trying the portal out:
+//!
+//! ```sh
+//! cargo run --example demo -- --db data/orgpulse.db --days 45
+//! cargo run            # then open http://127.0.0.1:8000
+//! ```
+
+use std::sync::Arc;
+
+use chrono::{Duration, TimeZone, Utc};
+use clap::Parser;
+use fakeforge::{ForgeConfig, WorldConfig};
+use orgpulse::domain::{RunOptions, Trigger};
+use orgpulse::ingest::{self, Clock, GitHubAccess, IngestContext, Silent};
+use orgpulse::sources::HttpPolicy;
+use orgpulse::store::sqlite::SqliteStore;
+use orgpulse::store::Store;
+
+#[derive(Debug, Parser)]
+struct Args {
+    /// The SQLite database to fill (created if missing).
+    #[arg(long, default_value = "data/orgpulse.db")]
+    db: String,
+    /// Simulated days of history, ending today.
+    #[arg(long, default_value_t = 45)]
+    days: u32,
+    #[arg(long, default_value_t = 4)]
+    orgs: usize,
+    #[arg(long, default_value_t = 240)]
+    repos: usize,
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let forge = fakeforge::start(ForgeConfig {
+        world: WorldConfig {
+            orgs: args.orgs,
+            repos: args.repos,
+            seed: args.seed,
+            changed_per_day: 0.04,
+        },
+        // Many simulated days go by in seconds: don't let the hourly budget run out.
+        rate_limit: 1_000_000,
+        ..ForgeConfig::default()
+    })
+    .await?;
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&args.db).await?);
+    let orgs: Vec<orgpulse::domain::OrgId> = forge
+        .forge
+        .world()
+        .orgs
+        .iter()
+        .map(|o| format!("github:{}", o.login).parse())
+        .collect::<Result<_, _>>()?;
+    let today = Utc::now().date_naive();
+    let start = Utc.from_utc_datetime(
+        &(today - Duration::days(i64::from(args.days)))
+            .and_hms_opt(9, 0, 0)
+            .expect("valid time"),
+    );
+    // Seeding marks the tracked list as set, so ORGPULSE_ORGS does not add to it later.
+    store.seed_tracked_orgs(&orgs, start).await?;
+    for org in &orgs {
+        store.add_tracked_org(org, start).await?;
+    }
+    for day in 0..args.days {
+        // Two missed days, so charts show what a gap looks like.
+        if args.days > 20 && (day == args.days / 3 || day == args.days / 3 + 1) {
+            continue;
+        }
+        forge.forge.set_day(day);
+        let date = today - Duration::days(i64::from(args.days - 1 - day));
+        let at = Utc.from_utc_datetime(&date.and_hms_opt(3, 0, 0).expect("valid time"));
+        let ctx = IngestContext {
+            store: store.clone(),
+            github: GitHubAccess {
+                api_url: forge.url.clone(),
+                token: None,
+                policy: HttpPolicy {
+                    concurrency: 8,
+                    ..HttpPolicy::default()
+                },
+            },
+            options: RunOptions {
+                languages: true,
+                libraries: true,
+            },
+            org_parallelism: 4,
+            clock: Clock::fixed(at),
+        };
+        let run = ingest::queue(&ctx, Trigger::Schedule, orgs.clone()).await?;
+        let run = ingest::run(&ctx, run, &Silent).await?;
+        println!(
+            "{date}: {} — {} requests, {} not modified, {} repos changed",
+            run.status.as_str(),
+            run.counts.requests,
+            run.counts.not_modified,
+            run.counts.repos_changed
+        );
+    }
+    println!(
+        "{} organisations with {} days of history in {}",
+        orgs.len(),
+        args.days,
+        args.db
+    );
+    Ok(())
+}

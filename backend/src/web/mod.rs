@@ -1,0 +1,159 @@
+//! The web layer: one [`build`] function makes the Rocket instance for `orgpulse serve`
+//! and for every test. Pages, the JSON API, API docs, static assets and operations routes
+//! all read through the store; nothing here talks to a forge.
+
+pub mod api;
+mod assets;
+pub mod cache;
+pub mod charts;
+pub mod docs;
+pub mod error;
+pub mod ops;
+pub mod pages;
+pub mod repos;
+mod templates;
+pub mod views;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use figment::providers::{Env, Serialized};
+use figment::Figment;
+use rocket::data::{Limits, ToByteUnit};
+use rocket::fairing::{Fairing, Info, Kind};
+use rocket::http::Status;
+use rocket::{catch, catchers, Build, Data, Request, Response, Rocket};
+
+use self::cache::ViewCache;
+use self::error::{ApiError, PageError};
+pub use self::templates::Templates;
+use crate::store::Store;
+
+/// What every handler can reach.
+#[derive(Debug)]
+pub struct WebState {
+    pub store: Arc<dyn Store>,
+    pub cache: ViewCache,
+    pub templates: Templates,
+}
+
+/// Rocket's settings: its defaults, then ours (quiet logs — orgpulse logs requests itself
+/// — and small body limits), then `ROCKET_*` environment variables, which win.
+pub fn rocket_config() -> Figment {
+    let limits = Limits::default()
+        .limit("json", 16.kibibytes())
+        .limit("form", 16.kibibytes())
+        .limit("string", 16.kibibytes());
+    Figment::from(rocket::Config::default())
+        .merge(Serialized::defaults(
+            serde_json::json!({ "log_level": "off", "ident": "orgpulse" }),
+        ))
+        .merge(("limits", limits))
+        .merge(Env::prefixed("ROCKET_").ignore(&["PROFILE"]).global())
+}
+
+/// Builds the web application over `store`.
+pub fn build(store: Arc<dyn Store>, config: Figment) -> Result<Rocket<Build>, tera::Error> {
+    let state = WebState {
+        store,
+        cache: ViewCache::default(),
+        templates: Templates::load()?,
+    };
+    Ok(rocket::custom(config)
+        .manage(state)
+        .mount("/", pages::routes())
+        .mount("/", ops::routes())
+        .mount("/", docs::routes())
+        .mount("/api/v1", api::routes())
+        .mount("/static", assets::routes())
+        .register("/", catchers![page_catcher])
+        .register("/api", catchers![api_catcher])
+        .attach(RequestLog))
+}
+
+#[catch(default)]
+fn page_catcher(status: Status, _request: &Request<'_>) -> PageError {
+    let (title, message) = match status.code {
+        404 => (
+            "Page not found",
+            "There is nothing at this address. The organisations are listed on the front page.",
+        ),
+        422 => (
+            "That request does not make sense",
+            "A value in the address is not valid.",
+        ),
+        _ if status.code >= 500 => (
+            "Something went wrong",
+            "The error has been logged; try again in a moment.",
+        ),
+        _ => ("That did not work", "The request could not be answered."),
+    };
+    PageError::new(status, title, message)
+}
+
+#[catch(default)]
+fn api_catcher(status: Status, _request: &Request<'_>) -> ApiError {
+    match status.code {
+        400 => ApiError::new(
+            status,
+            "bad_request",
+            "the request could not be read (malformed JSON?)",
+        ),
+        401 => ApiError::new(status, "unauthorized", "a valid bearer token is required"),
+        404 => ApiError::not_found("there is no such API route; see /api/v1/openapi.json"),
+        413 => ApiError::new(status, "too_large", "the request body is too large"),
+        415 => ApiError::new(
+            status,
+            "unsupported_media_type",
+            "send JSON with Content-Type: application/json",
+        ),
+        422 => ApiError::invalid("the request body or a parameter is not valid"),
+        code if code >= 500 => ApiError::internal(),
+        _ => ApiError::new(status, "error", status.reason_lossy().to_lowercase()),
+    }
+}
+
+/// Logs every request with its route, status and time, and counts it in the metrics.
+struct RequestLog;
+
+#[derive(Clone, Copy)]
+struct Started(Instant);
+
+#[rocket::async_trait]
+impl Fairing for RequestLog {
+    fn info(&self) -> Info {
+        Info {
+            name: "request log and metrics",
+            kind: Kind::Request | Kind::Response | Kind::Liftoff,
+        }
+    }
+
+    async fn on_liftoff(&self, rocket: &Rocket<rocket::Orbit>) {
+        let config = rocket.config();
+        tracing::info!(address = %config.address, port = config.port, "orgpulse is serving on http://{}:{}", config.address, config.port);
+    }
+
+    async fn on_request(&self, request: &mut Request<'_>, _: &mut Data<'_>) {
+        request.local_cache(|| Started(Instant::now()));
+    }
+
+    async fn on_response<'r>(&self, request: &'r Request<'_>, response: &mut Response<'r>) {
+        let took = request.local_cache(|| Started(Instant::now())).0.elapsed();
+        let route = request
+            .route()
+            .map_or_else(|| "unmatched".to_owned(), |r| r.uri.to_string());
+        // Query parameters are not part of a route's identity in the metrics.
+        let route = route.split('?').next().unwrap_or_default().to_owned();
+        let status = response.status().code;
+        crate::metrics::global().http_request(&route, request.method().as_str(), status, took);
+        tracing::info!(
+            method = %request.method(),
+            path = %request.uri().path(),
+            route = %route,
+            status,
+            duration_ms = took.as_secs_f64() * 1000.0,
+            client = %request.client_ip().map(|ip| ip.to_string()).unwrap_or_default(),
+            "request"
+        );
+    }
+}

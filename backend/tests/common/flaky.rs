@@ -1,0 +1,140 @@
+//! A store that forwards to a real one until it is switched "down", then fails every
+//! call as an unreachable database would.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+use orgpulse::domain::{
+    DayTotals, HttpCacheEntry, Library, OrgId, OrgOutcome, OrgRecord, RefreshRun, RepoRecord,
+    RunId, Snapshot,
+};
+use orgpulse::store::{
+    LibraryUsage, OrgCommit, OrgDetail, OrgOverview, Store, StoreError, StoreResult, TrackedOrg,
+};
+
+#[derive(Debug)]
+pub struct FlakyStore {
+    inner: Arc<dyn Store>,
+    down: AtomicBool,
+}
+
+impl FlakyStore {
+    pub fn new(inner: Arc<dyn Store>) -> Self {
+        FlakyStore {
+            inner,
+            down: AtomicBool::new(false),
+        }
+    }
+
+    pub fn set_down(&self, down: bool) {
+        self.down.store(down, Ordering::SeqCst);
+    }
+
+    fn check(&self) -> StoreResult<()> {
+        if self.down.load(Ordering::SeqCst) {
+            Err(StoreError::Backend("connection refused".into()))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+#[async_trait]
+impl Store for FlakyStore {
+    async fn ping(&self) -> StoreResult<()> {
+        self.check()?;
+        self.inner.ping().await
+    }
+    async fn data_version(&self) -> StoreResult<i64> {
+        self.check()?;
+        self.inner.data_version().await
+    }
+    async fn seed_tracked_orgs(&self, orgs: &[OrgId], now: DateTime<Utc>) -> StoreResult<bool> {
+        self.check()?;
+        self.inner.seed_tracked_orgs(orgs, now).await
+    }
+    async fn add_tracked_org(&self, org: &OrgId, now: DateTime<Utc>) -> StoreResult<bool> {
+        self.check()?;
+        self.inner.add_tracked_org(org, now).await
+    }
+    async fn list_tracked_orgs(&self) -> StoreResult<Vec<TrackedOrg>> {
+        self.check()?;
+        self.inner.list_tracked_orgs().await
+    }
+    async fn remove_tracked_org(&self, org: &OrgId, purge: bool) -> StoreResult<bool> {
+        self.check()?;
+        self.inner.remove_tracked_org(org, purge).await
+    }
+    async fn commit_org_refresh(&self, commit: &OrgCommit) -> StoreResult<()> {
+        self.check()?;
+        self.inner.commit_org_refresh(commit).await
+    }
+    async fn record_org_outcome(&self, outcome: &OrgOutcome) -> StoreResult<()> {
+        self.check()?;
+        self.inner.record_org_outcome(outcome).await
+    }
+    async fn get_org(&self, org: &OrgId) -> StoreResult<Option<OrgRecord>> {
+        self.check()?;
+        self.inner.get_org(org).await
+    }
+    async fn list_repos(&self, org: &OrgId) -> StoreResult<Vec<RepoRecord>> {
+        self.check()?;
+        self.inner.list_repos(org).await
+    }
+    async fn list_repo_libraries(&self, org: &OrgId, repo_id: i64) -> StoreResult<Vec<Library>> {
+        self.check()?;
+        self.inner.list_repo_libraries(org, repo_id).await
+    }
+    async fn library_usage(&self, org: &OrgId) -> StoreResult<Vec<LibraryUsage>> {
+        self.check()?;
+        self.inner.library_usage(org).await
+    }
+    async fn overview(&self) -> StoreResult<Vec<OrgOverview>> {
+        self.check()?;
+        self.inner.overview().await
+    }
+    async fn org_detail(&self, org: &OrgId) -> StoreResult<Option<OrgDetail>> {
+        self.check()?;
+        self.inner.org_detail(org).await
+    }
+    async fn list_history(
+        &self,
+        org: &OrgId,
+        from: Option<NaiveDate>,
+        to: Option<NaiveDate>,
+    ) -> StoreResult<Vec<DayTotals>> {
+        self.check()?;
+        self.inner.list_history(org, from, to).await
+    }
+    async fn list_snapshots(
+        &self,
+        org: &OrgId,
+        from: Option<NaiveDate>,
+        to: Option<NaiveDate>,
+    ) -> StoreResult<Vec<Snapshot>> {
+        self.check()?;
+        self.inner.list_snapshots(org, from, to).await
+    }
+    async fn list_http_cache(&self, org: &OrgId) -> StoreResult<Vec<HttpCacheEntry>> {
+        self.check()?;
+        self.inner.list_http_cache(org).await
+    }
+    async fn insert_run(&self, run: &RefreshRun) -> StoreResult<()> {
+        self.check()?;
+        self.inner.insert_run(run).await
+    }
+    async fn update_run(&self, run: &RefreshRun) -> StoreResult<()> {
+        self.check()?;
+        self.inner.update_run(run).await
+    }
+    async fn get_run(&self, id: &RunId) -> StoreResult<Option<RefreshRun>> {
+        self.check()?;
+        self.inner.get_run(id).await
+    }
+    async fn list_runs(&self, limit: usize) -> StoreResult<Vec<RefreshRun>> {
+        self.check()?;
+        self.inner.list_runs(limit).await
+    }
+}
