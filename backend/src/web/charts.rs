@@ -90,12 +90,30 @@ pub struct Bar {
     pub href: Option<String>,
 }
 
+/// How wide a chart is drawn: a normal panel, or one spanning the page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Width {
+    Panel,
+    Wide,
+}
+
+impl Width {
+    fn units(self) -> f64 {
+        match self {
+            Width::Panel => 600.0,
+            Width::Wide => 1150.0,
+        }
+    }
+}
+
 /// Horizontal bars, largest first as given. `unit` names the value ("stars").
-pub fn bars(id: &str, title: &str, bars: &[Bar], unit: &str) -> String {
+pub fn bars(id: &str, title: &str, bars: &[Bar], unit: &str, size: Width) -> String {
     if bars.is_empty() {
         return empty(id, title, "No data yet.");
     }
-    let (label_w, bar_w, row_h, width) = (190.0, 330.0, 26.0, 600u32);
+    let width = size.units() as u32;
+    let (label_w, row_h) = (if size == Width::Wide { 260.0 } else { 190.0 }, 26.0);
+    let bar_w = f64::from(width) - label_w - 80.0;
     let height = (bars.len() as f64 * row_h + 8.0) as u32;
     let max = bars.iter().map(|b| b.value).max().unwrap_or(0).max(1) as f64;
     let desc = bars
@@ -116,7 +134,7 @@ pub fn bars(id: &str, title: &str, bars: &[Bar], unit: &str) -> String {
     for (i, bar) in bars.iter().enumerate() {
         let y = 4.0 + i as f64 * row_h;
         let w = (bar.value as f64 / max * bar_w).max(1.5);
-        let label = truncate(&bar.label, 26);
+        let label = truncate(&bar.label, if size == Width::Wide { 38 } else { 26 });
         let _ = write!(
             out,
             r#"<g class="bar"><title>{}: {} {unit}</title>"#,
@@ -344,7 +362,7 @@ pub struct Series {
 }
 
 /// Lines over days. Days without a value break the line.
-pub fn lines(id: &str, title: &str, series: &[Series], unit: &str) -> String {
+pub fn lines(id: &str, title: &str, series: &[Series], unit: &str, size: Width) -> String {
     let days: Vec<NaiveDate> = series
         .iter()
         .flat_map(|s| s.points.iter().filter(|p| p.1.is_some()).map(|p| p.0))
@@ -356,7 +374,13 @@ pub fn lines(id: &str, title: &str, series: &[Series], unit: &str) -> String {
             "No history yet: a point is added after each day's refresh.",
         );
     };
-    let (left, right, top, plot_h, width) = (56.0, 16.0, 10.0, 180.0, 600.0);
+    let (left, right, top, plot_h, width) = (
+        56.0,
+        16.0,
+        10.0,
+        if size == Width::Wide { 220.0 } else { 180.0 },
+        size.units(),
+    );
     let legend_h = if series.len() > 1 {
         20.0 * series.len().div_ceil(4) as f64
     } else {
@@ -462,7 +486,7 @@ pub fn lines(id: &str, title: &str, series: &[Series], unit: &str) -> String {
     }
     if series.len() > 1 {
         for (i, s) in series.iter().enumerate() {
-            let lx = (i % 4) as f64 * 134.0 + left;
+            let lx = (i % 4) as f64 * ((width - left) / 4.0) + left;
             let ly = top + plot_h + 30.0 + (i / 4) as f64 * 20.0;
             let _ = write!(
                 out,
@@ -562,6 +586,7 @@ mod tests {
                 },
             ],
             "stars",
+            Width::Panel,
         );
         assert!(svg.contains("&lt;evil&gt;") && !svg.contains("<evil>"));
         assert!(svg.contains("/x?a=1&amp;b=2"));
@@ -583,7 +608,7 @@ mod tests {
                 (d("2026-01-04"), Some(15)),
             ],
         };
-        let svg = lines("l", "Stars", &[s], "stars");
+        let svg = lines("l", "Stars", &[s], "stars", Width::Panel);
         let path = svg
             .split(r#" d=""#)
             .nth(1)
@@ -594,7 +619,7 @@ mod tests {
         assert_eq!(path.matches('M').count(), 2, "two segments: {path}");
         assert_eq!(path.matches('L').count(), 1, "{path}");
         assert_eq!(svg.matches("<circle").count(), 3);
-        assert!(lines("e", "Stars", &[], "stars").contains("No history yet"));
+        assert!(lines("e", "Stars", &[], "stars", Width::Wide).contains("No history yet"));
     }
 
     #[test]

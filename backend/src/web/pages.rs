@@ -8,7 +8,7 @@ use rocket::State;
 use serde_json::{json, Value};
 
 use super::cache::{Conditional, IfNoneMatch, Rendered};
-use super::charts::{self, thousands, Bar, Series, ShareRow};
+use super::charts::{self, thousands, Bar, Series, ShareRow, Width};
 use super::error::PageError;
 use super::repos::{self, Order, RepoFilter, SortKey};
 use super::views::{self, Freshness, LanguageMeasure};
@@ -228,10 +228,10 @@ fn overview_context(overview: &[OrgOverview], now: DateTime<Utc>) -> Value {
         "orgs": orgs,
         "summary": { "orgs": overview.len(), "repos": thousands(repos), "stars": thousands(stars) },
         "charts": {
-            "stars": charts::bars("stars-by-org", "Stars by organisation", &star_bars, "stars"),
+            "stars": charts::bars("stars-by-org", "Stars by organisation", &star_bars, "stars", Width::Panel),
             "languages": charts::shares("language-mix", "Language mix by organisation", &language_rows, if bytes { "bytes" } else { "repos" }),
             "languages_note": if bytes { "Share of code bytes per language." } else { "Share of repositories by primary language (byte counts need GITHUB_TOKEN)." },
-            "history": charts::lines("stars-history", "Stars over time", &series, "stars"),
+            "history": charts::lines("stars-history", "Stars over time", &series, "stars", Width::Wide),
         },
     })
 }
@@ -554,11 +554,11 @@ fn org_context(detail: &OrgDetail, table: &TableParams, now: DateTime<Utc>) -> V
         "notices": notices,
         "kpis": kpis,
         "charts": {
-            "top_repos": charts::bars("top-repos", "Top repositories by stars", &top_repos, "stars"),
+            "top_repos": charts::bars("top-repos", "Top repositories by stars", &top_repos, "stars", Width::Panel),
             "languages": language_chart, "languages_note": language_note,
-            "stars": charts::lines("stars", "Stars over time", &[stars], "stars"),
-            "forks": charts::lines("forks", "Forks over time", &[forks], "forks"),
-            "libraries": charts::bars("libraries", "Most-used libraries", &libraries, "repositories"),
+            "stars": charts::lines("stars", "Stars over time", &[stars], "stars", Width::Panel),
+            "forks": charts::lines("forks", "Forks over time", &[forks], "forks", Width::Panel),
+            "libraries": charts::bars("libraries", "Most-used libraries", &libraries, "repositories", Width::Wide),
             "libraries_note": libraries_note,
         },
         "table": {
