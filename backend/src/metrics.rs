@@ -2,7 +2,7 @@
 //! layer. The sources layer counts upstream answers here; the web layer counts requests.
 //! (The text format is a few lines of code, so no client library is needed.)
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
@@ -56,10 +56,17 @@ impl Histogram {
     }
 }
 
+/// Requests of one route.
+#[derive(Debug, Default)]
+struct RouteStats {
+    by_status: BTreeMap<(&'static str, u16), u64>,
+    latency: Histogram,
+}
+
 #[derive(Debug, Default)]
 struct Inner {
-    http_requests: BTreeMap<(String, String, u16), u64>,
-    http_latency: BTreeMap<String, Histogram>,
+    /// Keyed by route template; looked up by `&str`, so a request allocates nothing.
+    http: HashMap<String, RouteStats>,
     upstream: BTreeMap<String, u64>,
     refresh_duration: Histogram,
     rate_limit_remaining: Option<u64>,
@@ -85,17 +92,15 @@ impl Metrics {
     }
 
     /// One HTTP request served: `route` is the route template (`/orgs/<forge>/<login>`).
-    pub fn http_request(&self, route: &str, method: &str, status: u16, took: Duration) {
+    pub fn http_request(&self, route: &str, method: &'static str, status: u16, took: Duration) {
         let mut inner = self.lock();
-        *inner
-            .http_requests
-            .entry((route.to_owned(), method.to_owned(), status))
-            .or_insert(0) += 1;
-        inner
-            .http_latency
-            .entry(route.to_owned())
-            .or_default()
-            .observe(&BUCKETS, took.as_secs_f64());
+        if !inner.http.contains_key(route) {
+            inner.http.insert(route.to_owned(), RouteStats::default());
+        }
+        if let Some(stats) = inner.http.get_mut(route) {
+            *stats.by_status.entry((method, status)).or_insert(0) += 1;
+            stats.latency.observe(&BUCKETS, took.as_secs_f64());
+        }
     }
 
     /// One upstream answer: its status code, or `error` when none came.
@@ -124,20 +129,24 @@ impl Metrics {
             "# HELP orgpulse_http_requests_total HTTP requests served, by route and status.\n",
         );
         out.push_str("# TYPE orgpulse_http_requests_total counter\n");
-        for ((route, method, status), count) in &inner.http_requests {
-            let _ = writeln!(
-                out,
-                "orgpulse_http_requests_total{{route=\"{}\",method=\"{method}\",status=\"{status}\"}} {count}",
-                escape(route)
-            );
+        let mut routes: Vec<(&String, &RouteStats)> = inner.http.iter().collect();
+        routes.sort_by_key(|(route, _)| *route);
+        for (route, stats) in &routes {
+            for ((method, status), count) in &stats.by_status {
+                let _ = writeln!(
+                    out,
+                    "orgpulse_http_requests_total{{route=\"{}\",method=\"{method}\",status=\"{status}\"}} {count}",
+                    escape(route)
+                );
+            }
         }
         out.push_str(
             "# HELP orgpulse_http_request_duration_seconds Time to answer an HTTP request.\n",
         );
         out.push_str("# TYPE orgpulse_http_request_duration_seconds histogram\n");
-        for (route, histogram) in &inner.http_latency {
+        for (route, stats) in &routes {
             let labels = format!("route=\"{}\"", escape(route));
-            histogram.render(
+            stats.latency.render(
                 &mut out,
                 "orgpulse_http_request_duration_seconds",
                 &labels,

@@ -1,6 +1,8 @@
 //! What the web layer keeps in memory: the store's summaries and the rendered answers
 //! built from them, valid until the store's data version moves (checked at most once a
-//! second). Every cached answer carries an `ETag`; a matching `If-None-Match` gets 304.
+//! second). Rendered answers also expire at each new minute, because they say how long
+//! ago things happened and whether data is still fresh. Every cached answer carries an
+//! `ETag`; a matching `If-None-Match` gets 304.
 
 use std::collections::hash_map::DefaultHasher;
 use std::collections::HashMap;
@@ -57,6 +59,8 @@ struct Inner {
     overview: Option<Arc<Vec<OrgOverview>>>,
     details: HashMap<OrgId, Arc<Option<OrgDetail>>>,
     rendered: HashMap<String, Arc<Rendered>>,
+    /// The minute (Unix time / 60) the rendered answers were drawn in.
+    rendered_minute: i64,
 }
 
 /// The web layer's cache.
@@ -132,8 +136,16 @@ impl ViewCache {
         E: From<crate::store::StoreError>,
     {
         self.sync(store).await?;
-        if let Some(hit) = self.lock().rendered.get(key).cloned() {
-            return Ok(hit);
+        let minute = chrono::Utc::now().timestamp() / 60;
+        {
+            let mut inner = self.lock();
+            if inner.rendered_minute != minute {
+                inner.rendered.clear();
+                inner.rendered_minute = minute;
+            }
+            if let Some(hit) = inner.rendered.get(key).cloned() {
+                return Ok(hit);
+            }
         }
         let rendered = Arc::new(render().await?);
         let mut inner = self.lock();
@@ -203,8 +215,10 @@ impl<'r> Responder<'r, 'static> for Conditional {
         for (name, value) in &self.rendered.headers {
             response.header(Header::new(*name, value.clone()));
         }
+        // One chunk: Rocket's default 4 KiB chunks cost a write each on large pages.
         response
             .header(self.rendered.content_type.clone())
+            .max_chunk_size(self.rendered.body.len().max(4096))
             .sized_body(
                 self.rendered.body.len(),
                 Cursor::new(Arc::clone(&self.rendered.body)),

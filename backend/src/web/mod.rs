@@ -139,13 +139,12 @@ impl Fairing for RequestLog {
 
     async fn on_response<'r>(&self, request: &'r Request<'_>, response: &mut Response<'r>) {
         let took = request.local_cache(|| Started(Instant::now())).0.elapsed();
-        let route = request
-            .route()
-            .map_or_else(|| "unmatched".to_owned(), |r| r.uri.to_string());
         // Query parameters are not part of a route's identity in the metrics.
-        let route = route.split('?').next().unwrap_or_default().to_owned();
+        let route = request.route().map_or("unmatched", |r| {
+            r.uri.as_str().split('?').next().unwrap_or_default()
+        });
         let status = response.status().code;
-        crate::metrics::global().http_request(&route, request.method().as_str(), status, took);
+        crate::metrics::global().http_request(route, request.method().as_str(), status, took);
         tracing::info!(
             method = %request.method(),
             path = %request.uri().path(),
