@@ -787,6 +787,265 @@ async fn org_detail_has_everything_for_one_page(store: Arc<dyn Store>) {
     );
 }
 
+async fn a_lease_has_one_holder_until_it_expires(store: Arc<dyn Store>) {
+    use orgpulse::store::LeaseGrant;
+    let now = at("2026-01-01");
+    let (run_a, run_b) = (RunId("run-a".into()), RunId("run-b".into()));
+    let later = |s: i64| now + chrono::Duration::seconds(s);
+    assert_eq!(
+        store
+            .acquire_lease("refresh", "a", &run_a, now, later(60))
+            .await
+            .expect("acquire"),
+        LeaseGrant::Acquired
+    );
+    match store
+        .acquire_lease("refresh", "b", &run_b, later(1), later(61))
+        .await
+        .expect("acquire")
+    {
+        LeaseGrant::Held(lease) => {
+            assert_eq!(lease.holder, "a");
+            assert_eq!(
+                lease.run_id,
+                Some(run_a.clone()),
+                "the loser learns which run to join"
+            );
+            assert_eq!(lease.expires_at, later(60));
+        }
+        LeaseGrant::Acquired => panic!("two holders at once"),
+    }
+    assert_eq!(
+        store
+            .acquire_lease("refresh", "a", &run_a, later(2), later(62))
+            .await
+            .expect("re-acquire"),
+        LeaseGrant::Acquired,
+        "the holder may take it again"
+    );
+    assert!(store
+        .renew_lease("refresh", "a", later(120))
+        .await
+        .expect("renew"));
+    assert!(
+        !store
+            .renew_lease("refresh", "b", later(120))
+            .await
+            .expect("renew"),
+        "only the holder renews"
+    );
+    assert!(
+        matches!(
+            store
+                .acquire_lease("refresh", "b", &run_b, later(100), later(160))
+                .await
+                .expect("acquire"),
+            LeaseGrant::Held(_)
+        ),
+        "renewed, so still held"
+    );
+    // The holder dies: once the lease expires, someone else takes over.
+    assert_eq!(
+        store
+            .acquire_lease("refresh", "b", &run_b, later(121), later(181))
+            .await
+            .expect("take over"),
+        LeaseGrant::Acquired
+    );
+    assert!(
+        !store
+            .renew_lease("refresh", "a", later(200))
+            .await
+            .expect("renew"),
+        "the old holder lost it"
+    );
+    store
+        .release_lease("refresh", "a")
+        .await
+        .expect("release by a non-holder is a no-op");
+    assert!(matches!(
+        store
+            .acquire_lease("refresh", "c", &run_a, later(122), later(182))
+            .await
+            .expect("acquire"),
+        LeaseGrant::Held(_)
+    ));
+    store.release_lease("refresh", "b").await.expect("release");
+    assert_eq!(
+        store
+            .acquire_lease("refresh", "c", &run_a, later(123), later(183))
+            .await
+            .expect("acquire"),
+        LeaseGrant::Acquired
+    );
+    assert_eq!(
+        store
+            .acquire_lease("other", "d", &run_b, later(123), later(183))
+            .await
+            .expect("acquire"),
+        LeaseGrant::Acquired,
+        "leases are by name"
+    );
+}
+
+async fn contended_leases_have_exactly_one_winner(store: Arc<dyn Store>) {
+    use orgpulse::store::LeaseGrant;
+    let now = chrono::Utc::now();
+    let attempts = (0..8).map(|i| {
+        let store = store.clone();
+        tokio::spawn(async move {
+            store
+                .acquire_lease(
+                    "race",
+                    &format!("holder-{i}"),
+                    &RunId(format!("run-{i}")),
+                    now,
+                    now + chrono::Duration::seconds(60),
+                )
+                .await
+        })
+    });
+    let mut winners = 0;
+    for attempt in attempts {
+        if attempt.await.expect("joined").expect("acquire") == LeaseGrant::Acquired {
+            winners += 1;
+        }
+    }
+    assert_eq!(winners, 1);
+}
+
+async fn tokens_are_stored_found_by_hash_touched_and_revoked(store: Arc<dyn Store>) {
+    use orgpulse::domain::TokenRecord;
+    let token = |name: &str, hash: &str| TokenRecord {
+        name: name.into(),
+        hash: hash.into(),
+        created_at: at("2026-01-01"),
+        expires_at: Some(at("2026-07-01")),
+        last_used_at: None,
+    };
+    assert!(store
+        .insert_token(&token("ci", "aa"))
+        .await
+        .expect("insert"));
+    assert!(
+        !store
+            .insert_token(&token("ci", "bb"))
+            .await
+            .expect("insert"),
+        "names are unique"
+    );
+    assert!(store
+        .insert_token(&token("ops", "cc"))
+        .await
+        .expect("insert"));
+    assert_eq!(
+        store
+            .list_tokens()
+            .await
+            .expect("list")
+            .iter()
+            .map(|t| t.name.as_str())
+            .collect::<Vec<_>>(),
+        ["ci", "ops"]
+    );
+    assert_eq!(
+        store.find_token("aa").await.expect("find"),
+        Some(token("ci", "aa"))
+    );
+    assert_eq!(store.find_token("zz").await.expect("find"), None);
+    store
+        .touch_token("ci", at("2026-02-02"))
+        .await
+        .expect("touch");
+    assert_eq!(
+        store
+            .find_token("aa")
+            .await
+            .expect("find")
+            .expect("found")
+            .last_used_at,
+        Some(at("2026-02-02"))
+    );
+    assert!(store.revoke_token("ci").await.expect("revoke"));
+    assert!(
+        !store.revoke_token("ci").await.expect("revoke"),
+        "already gone"
+    );
+    assert_eq!(
+        store.find_token("aa").await.expect("find"),
+        None,
+        "a revoked token no longer authenticates"
+    );
+}
+
+async fn run_housekeeping(store: Arc<dyn Store>) {
+    let options = RunOptions {
+        languages: false,
+        libraries: false,
+    };
+    assert_eq!(store.last_success_at().await.expect("read"), None);
+    let mut old = RefreshRun::queued(Trigger::Schedule, vec![], options, at("2026-01-01"));
+    old.status = RunStatus::Succeeded;
+    old.finished_at = Some(at("2026-01-01"));
+    store.insert_run(&old).await.expect("insert");
+    let mut failed = RefreshRun::queued(Trigger::Schedule, vec![], options, at("2026-01-05"));
+    failed.status = RunStatus::Failed;
+    failed.finished_at = Some(at("2026-01-05"));
+    store.insert_run(&failed).await.expect("insert");
+    assert_eq!(
+        store.last_success_at().await.expect("read"),
+        Some(at("2026-01-01")),
+        "failed runs do not count"
+    );
+
+    let mut stuck = RefreshRun::queued(Trigger::Api, vec![], options, at("2026-01-06"));
+    stuck.status = RunStatus::Running;
+    store.insert_run(&stuck).await.expect("insert");
+    let current = RefreshRun::queued(Trigger::Api, vec![], options, at("2026-01-07"));
+    store.insert_run(&current).await.expect("insert");
+    assert_eq!(
+        store
+            .interrupt_unfinished_runs(&current.id, "holder died", at("2026-01-07"))
+            .await
+            .expect("interrupt"),
+        1
+    );
+    let stuck = store.get_run(&stuck.id).await.expect("get").expect("kept");
+    assert_eq!(
+        (stuck.status, stuck.message.as_deref()),
+        (RunStatus::Interrupted, Some("holder died"))
+    );
+    assert_eq!(
+        store
+            .get_run(&current.id)
+            .await
+            .expect("get")
+            .expect("kept")
+            .status,
+        RunStatus::Queued,
+        "the kept run is untouched"
+    );
+
+    assert_eq!(
+        store
+            .delete_runs_before(at("2026-01-06"))
+            .await
+            .expect("delete"),
+        2,
+        "old finished runs go"
+    );
+    assert!(store.get_run(&old.id).await.expect("get").is_none());
+    assert_eq!(
+        store
+            .delete_runs_before(at("2026-12-31"))
+            .await
+            .expect("delete"),
+        1,
+        "the unfinished one stays"
+    );
+    assert!(store.get_run(&current.id).await.expect("get").is_some());
+}
+
 /// Instantiates every conformance test for one driver.
 macro_rules! conformance {
     ($driver:ident, $open:path; $($test:ident),* $(,)?) => {
@@ -820,4 +1079,8 @@ conformance!(sqlite, crate::common::sqlite_store;
     every_write_moves_the_data_version,
     overview_has_every_tracked_org_in_one_call,
     org_detail_has_everything_for_one_page,
+    a_lease_has_one_holder_until_it_expires,
+    contended_leases_have_exactly_one_winner,
+    tokens_are_stored_found_by_hash_touched_and_revoked,
+    run_housekeeping,
 );

@@ -87,7 +87,7 @@ pub fn main() -> ExitCode {
         }
     };
     init_logging(match cli.command {
-        None | Some(Command::Serve) => "info",
+        None | Some(Command::Serve) => "info,rocket=warn,hyper=warn",
         // The refresh command prints each organisation's outcome itself.
         _ => "warn,orgpulse::ingest=error",
     });

@@ -3,6 +3,7 @@
 
 mod org_id;
 mod run;
+mod token;
 
 use std::collections::BTreeMap;
 
@@ -13,6 +14,7 @@ pub use org_id::{Forge, OrgId, OrgIdError};
 pub use run::{
     OrgOutcome, OrgStatus, RefreshRun, RunCounts, RunId, RunOptions, RunStatus, Trigger,
 };
+pub use token::{constant_time_eq, validate_token_name, TokenRecord, TokenSecret, TOKEN_PREFIX};
 
 /// An organisation's profile as the forge reports it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -226,4 +228,16 @@ pub struct HttpCacheEntry {
     /// The parsed result the validators stand for (JSON of the source's own type).
     pub payload: serde_json::Value,
     pub stored_at: DateTime<Utc>,
+}
+
+/// Who may run refreshes right now: one holder at a time across every instance sharing a
+/// database, until `expires_at` unless renewed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Lease {
+    pub name: String,
+    /// The instance holding it (`host-pid-random`).
+    pub holder: String,
+    /// The run it was taken for.
+    pub run_id: Option<RunId>,
+    pub expires_at: DateTime<Utc>,
 }

@@ -101,6 +101,8 @@ pub enum OrgStatus {
     RateLimited,
     /// The forge says the organisation does not exist (any more); previous data kept.
     NotFound,
+    /// The run was stopped (shutdown) before this organisation was stored; previous data kept.
+    Interrupted,
 }
 
 impl OrgStatus {
@@ -111,6 +113,7 @@ impl OrgStatus {
             OrgStatus::Failed => "failed",
             OrgStatus::RateLimited => "rate_limited",
             OrgStatus::NotFound => "not_found",
+            OrgStatus::Interrupted => "interrupted",
         }
     }
 

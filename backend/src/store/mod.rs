@@ -17,8 +17,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{
-    DayTotals, HttpCacheEntry, Library, OrgId, OrgOutcome, OrgRecord, RefreshRun, RepoRecord,
-    RunId, Snapshot,
+    DayTotals, HttpCacheEntry, Lease, Library, OrgId, OrgOutcome, OrgRecord, RefreshRun,
+    RepoRecord, RunId, Snapshot, TokenRecord,
 };
 
 /// Why a store call failed.
@@ -96,6 +96,15 @@ pub struct OrgDetail {
     /// Every stored repository, gone ones included, by id.
     pub repos: Vec<RepoRecord>,
     pub libraries: Vec<LibraryUsage>,
+}
+
+/// What asking for a lease got.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LeaseGrant {
+    /// The caller holds it now.
+    Acquired,
+    /// Someone else holds it, unexpired.
+    Held(Lease),
 }
 
 /// The storage every layer talks to.
@@ -186,6 +195,62 @@ pub trait Store: Send + Sync + Debug {
 
     /// The newest runs first, at most `limit`.
     async fn list_runs(&self, limit: usize) -> StoreResult<Vec<RefreshRun>>;
+
+    /// When the newest run that stored data (succeeded or partial) finished.
+    async fn last_success_at(&self) -> StoreResult<Option<DateTime<Utc>>>;
+
+    /// Marks every queued or running run except `keep` as interrupted: called by the new
+    /// lease holder, whose predecessor stopped without finishing them.
+    async fn interrupt_unfinished_runs(
+        &self,
+        keep: &RunId,
+        message: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<u64>;
+
+    /// Deletes finished runs created before `cutoff`; returns how many.
+    async fn delete_runs_before(&self, cutoff: DateTime<Utc>) -> StoreResult<u64>;
+
+    // ----- the refresh lease --------------------------------------------------------------
+
+    /// Takes lease `name` for `holder` until `until` when it is free, expired or already
+    /// the holder's — atomically, so two instances asking at once cannot both get it.
+    async fn acquire_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        run_id: &RunId,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> StoreResult<LeaseGrant>;
+
+    /// Extends the holder's lease; `false` when it is no longer theirs.
+    async fn renew_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        until: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+
+    /// Gives the lease up, if the holder still has it.
+    async fn release_lease(&self, name: &str, holder: &str) -> StoreResult<()>;
+
+    // ----- API tokens ---------------------------------------------------------------------
+
+    /// Stores a new token; `false` when the name is taken.
+    async fn insert_token(&self, token: &TokenRecord) -> StoreResult<bool>;
+
+    /// Every token, by name.
+    async fn list_tokens(&self) -> StoreResult<Vec<TokenRecord>>;
+
+    /// The token whose secret hashes to `hash`.
+    async fn find_token(&self, hash: &str) -> StoreResult<Option<TokenRecord>>;
+
+    /// Records that a token was used.
+    async fn touch_token(&self, name: &str, now: DateTime<Utc>) -> StoreResult<()>;
+
+    /// Deletes a token; `false` when there was none of that name.
+    async fn revoke_token(&self, name: &str) -> StoreResult<bool>;
 }
 
 /// Opens the store `url` names: `sqlite://PATH` (embedded) or `mongodb://…`.

@@ -13,15 +13,19 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use super::{
-    LibraryUsage, OrgCommit, OrgDetail, OrgOverview, Store, StoreError, StoreResult, TrackedOrg,
+    LeaseGrant, LibraryUsage, OrgCommit, OrgDetail, OrgOverview, Store, StoreError, StoreResult,
+    TrackedOrg,
 };
 use crate::domain::{
-    DayTotals, HttpCacheEntry, Library, OrgId, OrgOutcome, OrgRecord, RefreshRun, RepoRecord,
-    RunId, Snapshot,
+    DayTotals, HttpCacheEntry, Lease, Library, OrgId, OrgOutcome, OrgRecord, RefreshRun,
+    RepoRecord, RunId, RunStatus, Snapshot, TokenRecord,
 };
 
 /// Schema migrations, applied in order; the index + 1 is the schema version.
-const MIGRATIONS: &[&str] = &[include_str!("sqlite/0001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("sqlite/0001_init.sql"),
+    include_str!("sqlite/0002_tokens_leases.sql"),
+];
 
 /// The embedded SQLite store.
 #[derive(Debug, Clone)]
@@ -572,6 +576,212 @@ impl Store for SqliteStore {
         })
         .await
     }
+
+    async fn last_success_at(&self) -> StoreResult<Option<DateTime<Utc>>> {
+        self.call(|conn| {
+            let doc: Option<String> = conn
+                .query_row(
+                    "SELECT doc FROM runs WHERE status IN ('succeeded', 'partial')
+                     ORDER BY created_at DESC LIMIT 1",
+                    [],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            let run: Option<RefreshRun> = doc.as_deref().map(from_doc).transpose()?;
+            Ok(run.and_then(|r| r.finished_at))
+        })
+        .await
+    }
+
+    async fn interrupt_unfinished_runs(
+        &self,
+        keep: &RunId,
+        message: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<u64> {
+        let keep = keep.0.clone();
+        let message = message.to_owned();
+        self.call(move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let docs: Vec<String> = {
+                let mut stmt = tx.prepare(
+                    "SELECT doc FROM runs WHERE status IN ('queued', 'running') AND id <> ?1",
+                )?;
+                let rows = stmt.query_map(params![keep], |r| r.get::<_, String>(0))?;
+                rows.collect::<Result<_, _>>()?
+            };
+            for doc in &docs {
+                let mut run: RefreshRun = from_doc(doc)?;
+                run.status = RunStatus::Interrupted;
+                run.finished_at = Some(now);
+                run.message = Some(message.clone());
+                tx.execute(
+                    "UPDATE runs SET status = ?2, doc = ?3 WHERE id = ?1",
+                    params![run.id.0, run.status.as_str(), to_doc(&run)?],
+                )?;
+            }
+            if !docs.is_empty() {
+                bump(&tx)?;
+            }
+            tx.commit()?;
+            Ok(docs.len() as u64)
+        })
+        .await
+    }
+
+    async fn delete_runs_before(&self, cutoff: DateTime<Utc>) -> StoreResult<u64> {
+        self.call(move |conn| {
+            let deleted = conn.execute(
+                "DELETE FROM runs WHERE created_at < ?1 AND status NOT IN ('queued', 'running')",
+                params![ts(cutoff)],
+            )?;
+            if deleted > 0 {
+                bump(conn)?;
+            }
+            Ok(deleted as u64)
+        })
+        .await
+    }
+
+    // ----- the refresh lease --------------------------------------------------------------
+
+    async fn acquire_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        run_id: &RunId,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> StoreResult<LeaseGrant> {
+        let (name, holder, run_id) = (name.to_owned(), holder.to_owned(), run_id.0.clone());
+        self.call(move |conn| {
+            // IMMEDIATE takes the write lock first: no other connection can read the old
+            // row and decide the same way in between.
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let current: Option<(String, Option<String>, String)> = tx
+                .query_row(
+                    "SELECT holder, run_id, expires_at FROM leases WHERE name = ?1",
+                    params![name],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )
+                .optional()?;
+            if let Some((other, other_run, expires)) = current {
+                let expires_at = parse_ts(&expires)?;
+                if other != holder && expires_at > now {
+                    return Ok(LeaseGrant::Held(Lease {
+                        name,
+                        holder: other,
+                        run_id: other_run.map(RunId),
+                        expires_at,
+                    }));
+                }
+            }
+            tx.execute(
+                "INSERT INTO leases (name, holder, run_id, expires_at) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (name) DO UPDATE SET holder = excluded.holder,
+                    run_id = excluded.run_id, expires_at = excluded.expires_at",
+                params![name, holder, run_id, ts(until)],
+            )?;
+            tx.commit()?;
+            Ok(LeaseGrant::Acquired)
+        })
+        .await
+    }
+
+    async fn renew_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        until: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let (name, holder) = (name.to_owned(), holder.to_owned());
+        self.call(move |conn| {
+            let updated = conn.execute(
+                "UPDATE leases SET expires_at = ?3 WHERE name = ?1 AND holder = ?2",
+                params![name, holder, ts(until)],
+            )?;
+            Ok(updated == 1)
+        })
+        .await
+    }
+
+    async fn release_lease(&self, name: &str, holder: &str) -> StoreResult<()> {
+        let (name, holder) = (name.to_owned(), holder.to_owned());
+        self.call(move |conn| {
+            conn.execute(
+                "DELETE FROM leases WHERE name = ?1 AND holder = ?2",
+                params![name, holder],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    // ----- API tokens ---------------------------------------------------------------------
+
+    async fn insert_token(&self, token: &TokenRecord) -> StoreResult<bool> {
+        let token = token.clone();
+        self.call(move |conn| {
+            let inserted = conn.execute(
+                "INSERT INTO tokens (name, hash, created_at, expires_at, last_used_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
+                params![
+                    token.name,
+                    token.hash,
+                    ts(token.created_at),
+                    token.expires_at.map(ts),
+                    token.last_used_at.map(ts)
+                ],
+            )?;
+            Ok(inserted == 1)
+        })
+        .await
+    }
+
+    async fn list_tokens(&self) -> StoreResult<Vec<TokenRecord>> {
+        self.call(|conn| {
+            let mut stmt = conn.prepare(
+                "SELECT name, hash, created_at, expires_at, last_used_at FROM tokens ORDER BY name",
+            )?;
+            let rows = stmt.query_map([], token_row)?;
+            rows.map(|r| r?).collect()
+        })
+        .await
+    }
+
+    async fn find_token(&self, hash: &str) -> StoreResult<Option<TokenRecord>> {
+        let hash = hash.to_owned();
+        self.call(move |conn| {
+            conn.query_row(
+                "SELECT name, hash, created_at, expires_at, last_used_at FROM tokens WHERE hash = ?1",
+                params![hash],
+                token_row,
+            )
+            .optional()?
+            .transpose()
+        })
+        .await
+    }
+
+    async fn touch_token(&self, name: &str, now: DateTime<Utc>) -> StoreResult<()> {
+        let name = name.to_owned();
+        self.call(move |conn| {
+            conn.execute(
+                "UPDATE tokens SET last_used_at = ?2 WHERE name = ?1",
+                params![name, ts(now)],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn revoke_token(&self, name: &str) -> StoreResult<bool> {
+        let name = name.to_owned();
+        self.call(move |conn| {
+            Ok(conn.execute("DELETE FROM tokens WHERE name = ?1", params![name])? == 1)
+        })
+        .await
+    }
 }
 
 // ----- reads shared by the single-purpose methods and the one-call summaries ----------------
@@ -666,4 +876,24 @@ fn history(
         r.get::<_, String>(0)
     })?;
     rows.map(|doc| from_doc(&doc?)).collect()
+}
+
+/// A `tokens` row; the outer `Result` is SQLite's, the inner one the decoding's.
+fn token_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoreResult<TokenRecord>> {
+    let (name, hash, created, expires, used): (
+        String,
+        String,
+        String,
+        Option<String>,
+        Option<String>,
+    ) = (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?);
+    Ok((|| {
+        Ok(TokenRecord {
+            name,
+            hash,
+            created_at: parse_ts(&created)?,
+            expires_at: expires.as_deref().map(parse_ts).transpose()?,
+            last_used_at: used.as_deref().map(parse_ts).transpose()?,
+        })
+    })())
 }

@@ -8,10 +8,11 @@ use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use orgpulse::domain::{
     DayTotals, HttpCacheEntry, Library, OrgId, OrgOutcome, OrgRecord, RefreshRun, RepoRecord,
-    RunId, Snapshot,
+    RunId, Snapshot, TokenRecord,
 };
 use orgpulse::store::{
-    LibraryUsage, OrgCommit, OrgDetail, OrgOverview, Store, StoreError, StoreResult, TrackedOrg,
+    LeaseGrant, LibraryUsage, OrgCommit, OrgDetail, OrgOverview, Store, StoreError, StoreResult,
+    TrackedOrg,
 };
 
 #[derive(Debug)]
@@ -136,5 +137,70 @@ impl Store for FlakyStore {
     async fn list_runs(&self, limit: usize) -> StoreResult<Vec<RefreshRun>> {
         self.check()?;
         self.inner.list_runs(limit).await
+    }
+    async fn last_success_at(&self) -> StoreResult<Option<DateTime<Utc>>> {
+        self.check()?;
+        self.inner.last_success_at().await
+    }
+    async fn interrupt_unfinished_runs(
+        &self,
+        keep: &RunId,
+        message: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<u64> {
+        self.check()?;
+        self.inner
+            .interrupt_unfinished_runs(keep, message, now)
+            .await
+    }
+    async fn delete_runs_before(&self, cutoff: DateTime<Utc>) -> StoreResult<u64> {
+        self.check()?;
+        self.inner.delete_runs_before(cutoff).await
+    }
+    async fn acquire_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        run_id: &RunId,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> StoreResult<LeaseGrant> {
+        self.check()?;
+        self.inner
+            .acquire_lease(name, holder, run_id, now, until)
+            .await
+    }
+    async fn renew_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        until: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        self.check()?;
+        self.inner.renew_lease(name, holder, until).await
+    }
+    async fn release_lease(&self, name: &str, holder: &str) -> StoreResult<()> {
+        self.check()?;
+        self.inner.release_lease(name, holder).await
+    }
+    async fn insert_token(&self, token: &TokenRecord) -> StoreResult<bool> {
+        self.check()?;
+        self.inner.insert_token(token).await
+    }
+    async fn list_tokens(&self) -> StoreResult<Vec<TokenRecord>> {
+        self.check()?;
+        self.inner.list_tokens().await
+    }
+    async fn find_token(&self, hash: &str) -> StoreResult<Option<TokenRecord>> {
+        self.check()?;
+        self.inner.find_token(hash).await
+    }
+    async fn touch_token(&self, name: &str, now: DateTime<Utc>) -> StoreResult<()> {
+        self.check()?;
+        self.inner.touch_token(name, now).await
+    }
+    async fn revoke_token(&self, name: &str) -> StoreResult<bool> {
+        self.check()?;
+        self.inner.revoke_token(name).await
     }
 }
