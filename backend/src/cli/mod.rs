@@ -6,6 +6,7 @@ mod healthcheck;
 mod orgs;
 mod refresh;
 mod serve;
+mod token;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -42,6 +43,9 @@ pub enum Command {
     /// Manage the tracked organisations.
     #[command(subcommand)]
     Orgs(orgs::OrgsCommand),
+    /// Manage API tokens (for POST /api/v1/refresh and the other write routes).
+    #[command(subcommand)]
+    Token(token::TokenCommand),
 }
 
 /// What every command starts from.
@@ -119,6 +123,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         None | Some(Command::Serve) => serve::run(&app).await,
         Some(Command::Refresh(args)) => refresh::run(&app, args).await,
         Some(Command::Orgs(command)) => orgs::run(&app, command).await,
+        Some(Command::Token(command)) => token::run(&app, command).await,
         Some(Command::Healthcheck) => unreachable!("answered above"),
     }
 }
@@ -126,17 +131,28 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
 /// Logs go to stderr; `ORGPULSE_LOG` (tracing's filter syntax) overrides `default`, and
 /// `ORGPULSE_LOG_FORMAT=json` switches to one JSON object per line.
 fn init_logging(default: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("ORGPULSE_LOG")
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    use tracing_subscriber::{filter, Layer};
+
+    let wanted = tracing_subscriber::EnvFilter::try_from_env("ORGPULSE_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    // Whatever ORGPULSE_LOG asks for, Rocket stays at `info`: below that it dumps whole
+    // requests, Authorization headers (API tokens) included.
+    let no_request_dumps = filter::filter_fn(|meta| {
+        !(meta.target().starts_with("rocket") && *meta.level() > tracing::Level::INFO)
+    });
+    let json = std::env::var("ORGPULSE_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json"));
+    let fmt = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal());
-    let json = std::env::var("ORGPULSE_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json"));
-    // A second initialisation (tests) keeps the first subscriber.
-    let _ = if json {
-        builder.json().try_init()
+    let layer = if json {
+        fmt.json().boxed()
     } else {
-        builder.try_init()
+        fmt.boxed()
     };
+    // A second initialisation (tests) keeps the first subscriber.
+    let _ = tracing_subscriber::registry()
+        .with(layer.with_filter(wanted).with_filter(no_request_dumps))
+        .try_init();
 }
