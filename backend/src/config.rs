@@ -80,6 +80,11 @@ pub struct Settings {
     #[serde(default = "defaults::rate_limit_max_wait_secs")]
     pub rate_limit_max_wait_secs: u64,
 
+    /// `ORGPULSE_RUN_RETENTION_DAYS`: run records older than this are removed (snapshots,
+    /// the history, are kept).
+    #[serde(default = "defaults::run_retention_days")]
+    pub run_retention_days: u32,
+
     /// `ORGPULSE_SECONDARY_LIMIT_WAIT_SECS`: first wait after a secondary rate limit
     /// that gave no `retry-after` (GitHub asks for at least 60 s); doubles on each try.
     #[serde(default = "defaults::secondary_limit_wait_secs")]
@@ -122,6 +127,9 @@ mod defaults {
     }
     pub fn secondary_limit_wait_secs() -> u64 {
         60
+    }
+    pub fn run_retention_days() -> u32 {
+        30
     }
 }
 

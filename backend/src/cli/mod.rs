@@ -91,7 +91,8 @@ pub fn main() -> ExitCode {
         }
     };
     init_logging(match cli.command {
-        None | Some(Command::Serve) => "info,rocket=warn,hyper=warn",
+        // Rocket warns about every catcher answer (each 401 and 404): noise here.
+        None | Some(Command::Serve) => "info,rocket=error,hyper=warn",
         // The refresh command prints each organisation's outcome itself.
         _ => "warn,orgpulse::ingest=error",
     });

@@ -3,13 +3,16 @@
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
 
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::App;
 use crate::domain::{OrgId, OrgOutcome, RefreshRun, RunStatus, Trigger};
-use crate::ingest::{self, IngestContext, Progress};
+use crate::ingest::refresher::Refresher;
+use crate::ingest::{IngestContext, Progress};
 
 #[derive(Debug, Args)]
 pub struct RefreshArgs {
@@ -52,14 +55,33 @@ pub async fn run(app: &App, args: RefreshArgs) -> anyhow::Result<ExitCode> {
             ""
         },
     );
-    let queued = ingest::queue(&ctx, Trigger::Cli, orgs.clone()).await?;
-    let progress: Box<dyn Progress> = if std::io::stderr().is_terminal() {
-        Box::new(Bar::new(orgs.len()))
-    } else {
-        Box::new(Lines)
+    let bar = std::io::stderr().is_terminal().then(|| new_bar(orgs.len()));
+    let progress: Arc<dyn Progress> = match &bar {
+        Some(bar) => Arc::new(Bar(bar.clone())),
+        None => Arc::new(Lines),
     };
-    let run = ingest::run(&ctx, queued, progress.as_ref()).await?;
-    drop(progress);
+    // The same lease as the servers: one refresh at a time over this database.
+    let refresher = Arc::new(Refresher::new(ctx));
+    let requested = refresher
+        .request(Trigger::Cli, Some(orgs), progress.clone())
+        .await?;
+    if requested.coalesced {
+        eprintln!(
+            "a refresh is already running (run {}, started by {:?}); waiting for it instead of starting another",
+            requested.run.id, requested.run.trigger
+        );
+    }
+    let run = tokio::select! {
+        run = refresher.wait_for(&requested.run.id, Duration::from_millis(200)) => run?,
+        _ = tokio::signal::ctrl_c() => {
+            eprintln!("interrupted: letting writes under way finish…");
+            refresher.shutdown(Duration::from_secs(10)).await;
+            refresher.wait_for(&requested.run.id, Duration::from_millis(100)).await?
+        }
+    };
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
     print_summary(&run);
     Ok(match run.status {
         RunStatus::Succeeded => ExitCode::SUCCESS,
@@ -129,21 +151,18 @@ fn print_summary(run: &RefreshRun) {
     }
 }
 
-/// A progress bar for a terminal.
+/// Reports to a terminal's progress bar.
 struct Bar(ProgressBar);
 
-impl Bar {
-    fn new(total: usize) -> Self {
-        let bar = ProgressBar::new(total as u64);
-        bar.set_style(
-            ProgressStyle::with_template(
-                "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} {msg}",
-            )
+/// A progress bar for a terminal.
+fn new_bar(total: usize) -> ProgressBar {
+    let bar = ProgressBar::new(total as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} {msg}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
-        );
-        bar.enable_steady_tick(std::time::Duration::from_millis(120));
-        Bar(bar)
-    }
+    );
+    bar.enable_steady_tick(Duration::from_millis(120));
+    bar
 }
 
 impl Progress for Bar {
@@ -153,12 +172,6 @@ impl Progress for Bar {
     fn org_finished(&self, outcome: &OrgOutcome) {
         self.0.println(outcome_line(outcome));
         self.0.inc(1);
-    }
-}
-
-impl Drop for Bar {
-    fn drop(&mut self) {
-        self.0.finish_and_clear();
     }
 }
 

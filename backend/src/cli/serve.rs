@@ -1,19 +1,58 @@
-//! `orgpulse serve` (also plain `orgpulse`): the web portal. Rocket stops gracefully on
-//! SIGTERM and SIGINT. (The refresh scheduler joins it in its own issue.)
+//! `orgpulse serve` (also plain `orgpulse`): the portal plus the refresh schedule.
+//! SIGTERM/SIGINT stop new upstream requests at once, let a running refresh finish its
+//! writes for a few seconds, record it `interrupted`, release the lease, and exit.
 
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 
 use super::App;
+use crate::ingest::refresher::Refresher;
+use crate::ingest::schedule::{self, Schedule};
+use crate::ingest::IngestContext;
 use crate::web;
 
+/// How long a running refresh may keep writing after a shutdown signal. Docker waits
+/// 10 s before it kills; Rocket's own grace and mercy take 5 s of that, concurrently.
+const SHUTDOWN_WRITE_BOUND: Duration = Duration::from_secs(4);
+/// A catch-up refresh starts this long after start-up, once the server is answering.
+const CATCH_UP_AFTER: Duration = Duration::from_secs(3);
+
 pub async fn run(app: &App) -> anyhow::Result<ExitCode> {
-    let rocket = web::build(app.store.clone(), web::rocket_config())
-        .context("could not load the page templates")?;
-    rocket
-        .launch()
-        .await
-        .map_err(|e| anyhow::anyhow!("the web server stopped: {e}"))?;
+    let schedule = Schedule::parse(&app.settings.schedule).map_err(anyhow::Error::msg)?;
+    let refresher = Arc::new(Refresher::new(IngestContext::from_settings(
+        app.store.clone(),
+        &app.settings,
+    )));
+    let mut scheduler = schedule::start(
+        refresher.clone(),
+        &schedule,
+        app.settings.run_retention_days,
+        CATCH_UP_AFTER,
+    )
+    .await
+    .context("could not start the refresh schedule")?;
+    let services = web::Services {
+        store: app.store.clone(),
+        refresher: refresher.clone(),
+        schedule: Some(schedule),
+    };
+    let rocket = web::build(services, web::rocket_config())
+        .context("could not load the page templates")?
+        .attach(rocket::fairing::AdHoc::on_shutdown("stop refreshing", {
+            let refresher = refresher.clone();
+            move |_| {
+                Box::pin(async move {
+                    tracing::info!("shutdown requested: finishing requests, stopping any refresh");
+                    refresher.shutdown(SHUTDOWN_WRITE_BOUND).await;
+                })
+            }
+        }));
+    let launched = rocket.launch().await;
+    let _ = scheduler.shutdown().await;
+    refresher.shutdown(SHUTDOWN_WRITE_BOUND).await;
+    launched.map_err(|e| anyhow::anyhow!("the web server stopped: {e}"))?;
     Ok(ExitCode::SUCCESS)
 }

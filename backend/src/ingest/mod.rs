@@ -6,6 +6,8 @@
 //! does not stop the others.
 
 mod org;
+pub mod refresher;
+pub mod schedule;
 
 use std::fmt;
 use std::sync::Arc;
@@ -13,6 +15,7 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
+use tokio_util::sync::CancellationToken;
 
 use crate::config::{Secret, Settings};
 use crate::domain::{OrgId, OrgOutcome, RefreshRun, RunCounts, RunOptions, RunStatus, Trigger};
@@ -64,6 +67,9 @@ pub struct IngestContext {
     /// Organisations refreshed at the same time (requests are bounded separately).
     pub org_parallelism: usize,
     pub clock: Clock,
+    /// Shutdown: once cancelled, no new upstream request is sent, organisations not yet
+    /// written are left as they were, and the run ends `interrupted`.
+    pub cancel: CancellationToken,
 }
 
 impl IngestContext {
@@ -92,6 +98,7 @@ impl IngestContext {
             },
             org_parallelism: settings.concurrency.clamp(1, 8),
             clock: Clock::system(),
+            cancel: CancellationToken::new(),
         }
     }
 }
@@ -144,6 +151,7 @@ pub async fn run(
         &ctx.github.api_url,
         ctx.github.token.as_ref(),
         ctx.github.policy.clone(),
+        ctx.cancel.clone(),
     ) {
         Ok(github) => github,
         Err(e) => {
@@ -159,10 +167,13 @@ pub async fn run(
     };
 
     let orgs = run.orgs_requested.clone();
-    let mut outcomes: Vec<OrgOutcome> = futures::stream::iter(orgs.iter())
+    // Owned ids: borrowed closure arguments would make this future unsendable
+    // (rust-lang/rust#102211), and runs are spawned.
+    let mut outcomes: Vec<OrgOutcome> = futures::stream::iter(orgs.clone())
         .map(|org| async {
-            progress.org_started(org);
-            let outcome = org::refresh(ctx, &github, org).await;
+            let org = org;
+            progress.org_started(&org);
+            let outcome = org::refresh(ctx, &github, &org).await;
             if let Err(e) = ctx.store.record_org_outcome(&outcome).await {
                 tracing::error!(org = %outcome.org, error = %e, "could not record the outcome");
             }
@@ -179,7 +190,12 @@ pub async fn run(
         sum.add(&o.counts);
         sum
     });
-    run.status = RefreshRun::status_from_outcomes(&outcomes);
+    run.status = if ctx.cancel.is_cancelled() {
+        run.message = Some("stopped by shutdown before it finished; organisations not yet written keep their previous data".into());
+        RunStatus::Interrupted
+    } else {
+        RefreshRun::status_from_outcomes(&outcomes)
+    };
     run.outcomes = outcomes;
     run.rate_limit_remaining = github.rate_limit_remaining();
     run.finished_at = Some(ctx.clock.now());

@@ -75,6 +75,9 @@ pub(super) async fn refresh(ctx: &IngestContext, github: &GitHub, org: &OrgId) -
         Err(Failure::Source(e @ SourceError::RateLimited { .. })) => {
             (OrgStatus::RateLimited, Some(e.to_string()))
         }
+        Err(Failure::Source(e @ SourceError::Interrupted)) => {
+            (OrgStatus::Interrupted, Some(e.to_string()))
+        }
         Err(Failure::Source(e)) => (OrgStatus::Failed, Some(e.to_string())),
         Err(Failure::Store(e)) => (
             OrgStatus::Failed,
@@ -211,6 +214,11 @@ async fn fetch_and_commit(
         libraries,
         http_cache: new_cache,
     };
+    // Past this point the write completes even if shutdown begins: an organisation is
+    // stored whole or not at all.
+    if ctx.cancel.is_cancelled() {
+        return Err(Failure::Source(SourceError::Interrupted));
+    }
     ctx.store.commit_org_refresh(&commit).await?;
     Ok(())
 }
@@ -334,7 +342,10 @@ async fn fetch_details(
     cache: &HashMap<String, HttpCacheEntry>,
     tally: &Tally,
 ) -> HashMap<i64, Details> {
-    let wanted = repos.iter().filter_map(|repo| {
+    // Owned values: borrowed closure arguments would make this future unsendable
+    // (rust-lang/rust#102211), and runs are spawned.
+    let mut wanted: Vec<(i64, String, bool, bool)> = Vec::new();
+    for repo in repos {
         let previous = stored.get(&repo.id);
         let marker = repo.activity_marker();
         let moved =
@@ -343,13 +354,15 @@ async fn fetch_details(
             ctx.options.languages && moved(previous.and_then(|p| p.languages_for.as_ref()));
         let libraries =
             ctx.options.libraries && moved(previous.and_then(|p| p.libraries_for.as_ref()));
-        (languages || libraries).then_some((repo, languages, libraries))
-    });
+        if languages || libraries {
+            wanted.push((repo.id, repo.full_name.clone(), languages, libraries));
+        }
+    }
     // Enough tasks to keep every request permit busy; the HTTP client bounds the rest.
     let in_flight = ctx.github.policy.concurrency.max(1) * 2;
     futures::stream::iter(wanted)
-        .map(|(repo, languages, libraries)| async move {
-            let name = repo.full_name.as_str();
+        .map(|(id, full_name, languages, libraries)| async move {
+            let name = full_name.as_str();
             let languages = if languages {
                 Some(github.languages(name, cache.get(github.languages_url(name).as_str()), tally).await)
             } else {
@@ -366,7 +379,7 @@ async fn fetch_details(
             {
                 tracing::warn!(repo = name, error = %e, "per-repo detail not fetched; keeping the stored one");
             }
-            (repo.id, Details { languages, dependencies })
+            (id, Details { languages, dependencies })
         })
         .buffer_unordered(in_flight)
         .collect()

@@ -13,6 +13,8 @@ use reqwest::StatusCode;
 use serde::Deserialize;
 use url::Url;
 
+use tokio_util::sync::CancellationToken;
+
 use super::http::{Cached, HttpClient, HttpPolicy, Meta, SourceError, Tally};
 use super::{sbom, Dependencies, RepoPage};
 use crate::config::Secret;
@@ -35,6 +37,7 @@ impl GitHub {
         api_url: &str,
         token: Option<&Secret>,
         policy: HttpPolicy,
+        cancel: CancellationToken,
     ) -> Result<Self, SourceError> {
         let mut base = Url::parse(api_url).map_err(|e| SourceError::Connect {
             url: api_url.to_owned(),
@@ -70,7 +73,7 @@ impl GitHub {
             headers.insert(AUTHORIZATION, value);
         }
         Ok(GitHub {
-            http: HttpClient::new(policy, headers)?,
+            http: HttpClient::new(policy, headers, cancel)?,
             base,
         })
     }
@@ -393,8 +396,13 @@ mod tests {
 
     #[test]
     fn builds_urls_under_enterprise_prefixes() {
-        let gh =
-            GitHub::new("https://ghe.example/api/v3", None, HttpPolicy::default()).expect("client");
+        let gh = GitHub::new(
+            "https://ghe.example/api/v3",
+            None,
+            HttpPolicy::default(),
+            CancellationToken::new(),
+        )
+        .expect("client");
         assert_eq!(
             gh.org_url("acme").as_str(),
             "https://ghe.example/api/v3/orgs/acme"

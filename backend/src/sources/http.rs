@@ -19,6 +19,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
 use url::Url;
 
 use crate::domain::HttpCacheEntry;
@@ -84,6 +85,8 @@ pub enum SourceError {
     TooLarge { url: String, limit: usize },
     #[error("upstream sent an unreadable answer ({url}): {detail}")]
     Malformed { url: String, detail: String },
+    #[error("stopped before it finished: orgpulse is shutting down")]
+    Interrupted,
 }
 
 fn reset_note(reset_at: Option<u64>) -> String {
@@ -199,11 +202,17 @@ pub struct HttpClient {
     /// Taken in addition to a permit while the budget is low: one request at a time.
     low_budget_gate: Semaphore,
     budget: Mutex<Budget>,
+    /// Once cancelled, nothing more is sent and requests under way are abandoned.
+    cancel: CancellationToken,
 }
 
 impl HttpClient {
-    /// Builds a client sending `headers` on every request.
-    pub fn new(policy: HttpPolicy, headers: HeaderMap) -> Result<Self, SourceError> {
+    /// Builds a client sending `headers` on every request, until `cancel` fires.
+    pub fn new(
+        policy: HttpPolicy,
+        headers: HeaderMap,
+        cancel: CancellationToken,
+    ) -> Result<Self, SourceError> {
         let client = reqwest::Client::builder()
             .default_headers(headers)
             .timeout(policy.timeout)
@@ -219,6 +228,7 @@ impl HttpClient {
             permits: Semaphore::new(policy.concurrency.max(1)),
             low_budget_gate: Semaphore::new(1),
             budget: Mutex::new(Budget::default()),
+            cancel,
             policy,
         })
     }
@@ -249,7 +259,13 @@ impl HttpClient {
         let mut transient = 0u32;
         let mut limited = 0u32;
         loop {
-            let attempt = self.attempt(url, prior, tally, absent, &decode).await;
+            if self.cancel.is_cancelled() {
+                return Err(SourceError::Interrupted);
+            }
+            let attempt = tokio::select! {
+                attempt = self.attempt(url, prior, tally, absent, &decode) => attempt,
+                () = self.cancel.cancelled() => return Err(SourceError::Interrupted),
+            };
             match attempt {
                 Ok(Attempt::Done(done)) => return Ok(done),
                 Ok(Attempt::Transient(err, wait)) => {
@@ -261,7 +277,7 @@ impl HttpClient {
                     let backoff =
                         jitter(self.policy.retry_base * 2u32.saturating_pow(transient - 1));
                     tracing::debug!(%url, error = %err, attempt = transient, "retrying");
-                    tokio::time::sleep(backoff.max(wait)).await;
+                    self.sleep(backoff.max(wait)).await?;
                 }
                 Ok(Attempt::Limited(advice)) => {
                     let wait =
@@ -502,9 +518,17 @@ impl HttpClient {
                 }
             };
             match wait {
-                Some(wait) => tokio::time::sleep(wait).await,
+                Some(wait) => self.sleep(wait).await?,
                 None => return Ok(()),
             }
+        }
+    }
+
+    /// Sleeps, unless the client is cancelled first.
+    async fn sleep(&self, wait: Duration) -> Result<(), SourceError> {
+        tokio::select! {
+            () = tokio::time::sleep(wait) => Ok(()),
+            () = self.cancel.cancelled() => Err(SourceError::Interrupted),
         }
     }
 

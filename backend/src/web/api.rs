@@ -5,11 +5,13 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use rocket::http::uri::Origin;
-use rocket::http::ContentType;
+use rocket::http::{ContentType, Status};
+use rocket::serde::json::Json;
 use rocket::State;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use super::auth::Maintainer;
 use super::cache::{Conditional, IfNoneMatch, Rendered};
 use super::error::{ApiError, ErrorBody};
 use super::repos::{self, Cursor, Order, RepoFilter, SortKey};
@@ -802,10 +804,20 @@ pub async fn libraries(
     Ok(Conditional::new(rendered, &validators))
 }
 
-/// Refresh runs, newest first.
+/// Refresh runs with the schedule and its next planned run.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RunList {
+    /// The cron expression (with seconds, UTC); `null` when this server does not schedule.
+    pub schedule: Option<String>,
+    pub next_scheduled_at: Option<DateTime<Utc>>,
+    /// Newest first.
+    pub runs: Vec<RunView>,
+}
+
+/// Refresh runs, newest first, and when the next scheduled one is due.
 #[utoipa::path(get, path = "/api/v1/runs", tag = "runs",
     params(("limit" = Option<usize>, Query, description = "1–200, default 50")),
-    responses((status = 200, description = "Runs, newest first", body = [RunView]), (status = 422, description = "Invalid limit", body = ErrorBody)))]
+    responses((status = 200, description = "Runs, newest first", body = RunList), (status = 422, description = "Invalid limit", body = ErrorBody)))]
 #[rocket::get("/runs?<limit>")]
 pub async fn list_runs(
     state: &State<WebState>,
@@ -829,7 +841,14 @@ pub async fn list_runs(
         .cache
         .rendered(state.store.as_ref(), &uri.to_string(), || async {
             let runs = state.store.list_runs(limit).await?;
-            json_body(&runs.iter().map(RunView::from).collect::<Vec<_>>())
+            json_body(&RunList {
+                schedule: state.schedule.as_ref().map(|s| s.expr().to_owned()),
+                next_scheduled_at: state
+                    .schedule
+                    .as_ref()
+                    .and_then(|s| s.next_after(Utc::now())),
+                runs: runs.iter().map(RunView::from).collect(),
+            })
         })
         .await?;
     Ok(Conditional::new(rendered, &validators))
@@ -851,9 +870,238 @@ pub async fn get_run(
     }
 }
 
+// ----- routes that change things (bearer token) ----------------------------------------------
+
+/// Largest request body accepted.
+const BODY_LIMIT: rocket::data::ByteUnit = rocket::data::ByteUnit::Kibibyte(16);
+
+/// Reads a JSON body; `None` for an empty one.
+async fn json_request(body: rocket::Data<'_>) -> Result<Option<serde_json::Value>, ApiError> {
+    let text = body.open(BODY_LIMIT).into_string().await.map_err(|e| {
+        ApiError::new(
+            Status::BadRequest,
+            "bad_request",
+            format!("the body could not be read: {e}"),
+        )
+    })?;
+    if !text.is_complete() {
+        return Err(ApiError::new(
+            Status::PayloadTooLarge,
+            "too_large",
+            format!("the body is larger than {BODY_LIMIT}"),
+        ));
+    }
+    if text.trim().is_empty() {
+        return Ok(None);
+    }
+    serde_json::from_str(&text).map(Some).map_err(|e| {
+        ApiError::new(
+            Status::BadRequest,
+            "malformed_json",
+            format!("the body is not valid JSON: {e}"),
+        )
+    })
+}
+
+/// `{"id":"github:foo"}`.
+#[derive(Debug, serde::Deserialize, ToSchema)]
+pub struct TrackRequest {
+    /// `FORGE:LOGIN`.
+    #[schema(example = "github:rust-lang")]
+    pub id: String,
+}
+
+/// A tracked-list change.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Tracking {
+    pub id: String,
+    pub tracked: bool,
+    /// `true` when this request changed the list.
+    pub changed: bool,
+    /// Whether stored data was deleted (removal with `purge=true`).
+    pub purged: bool,
+}
+
+/// Starts tracking an organisation; it is fetched on the next refresh.
+#[utoipa::path(post, path = "/api/v1/orgs", tag = "organisations", request_body = TrackRequest,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Now tracked", body = Tracking),
+        (status = 200, description = "Was already tracked", body = Tracking),
+        (status = 400, description = "Malformed JSON", body = ErrorBody),
+        (status = 401, description = "Missing or invalid token", body = ErrorBody),
+        (status = 413, description = "Body larger than 16 KiB", body = ErrorBody),
+        (status = 422, description = "Not a valid organisation id", body = ErrorBody)))]
+#[rocket::post("/orgs", data = "<body>")]
+pub async fn track_org(
+    state: &State<WebState>,
+    _who: Maintainer,
+    body: rocket::Data<'_>,
+) -> Result<(Status, Json<Tracking>), ApiError> {
+    let value = json_request(body)
+        .await?
+        .ok_or_else(|| ApiError::invalid("send {\"id\":\"FORGE:LOGIN\"}"))?;
+    let request: TrackRequest = serde_json::from_value(value)
+        .map_err(|e| ApiError::invalid(format!("send {{\"id\":\"FORGE:LOGIN\"}}: {e}")))?;
+    let org: OrgId = request
+        .id
+        .parse()
+        .map_err(|e: crate::domain::OrgIdError| ApiError::invalid(e.to_string()))?;
+    let added = state.store.add_tracked_org(&org, Utc::now()).await?;
+    let status = if added { Status::Created } else { Status::Ok };
+    Ok((
+        status,
+        Json(Tracking {
+            id: org.to_string(),
+            tracked: true,
+            changed: added,
+            purged: false,
+        }),
+    ))
+}
+
+/// Stops tracking an organisation; its data is kept unless `purge=true`.
+#[utoipa::path(delete, path = "/api/v1/orgs/{forge}/{login}", tag = "organisations",
+    params(
+        ("forge" = String, Path, description = "`github`"),
+        ("login" = String, Path, description = "The organisation's login"),
+        ("purge" = Option<bool>, Query, description = "Also delete everything stored about it")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "No longer tracked", body = Tracking),
+        (status = 401, description = "Missing or invalid token", body = ErrorBody),
+        (status = 404, description = "Not tracked (and nothing purged)", body = ErrorBody),
+        (status = 422, description = "Invalid id or parameter", body = ErrorBody)))]
+#[rocket::delete("/orgs/<forge>/<login>?<purge>")]
+pub async fn untrack_org(
+    state: &State<WebState>,
+    _who: Maintainer,
+    forge: &str,
+    login: &str,
+    purge: Option<&str>,
+) -> Result<Json<Tracking>, ApiError> {
+    let org = parse_org(forge, login)?;
+    let purge = match purge {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(other) => {
+            return Err(ApiError::invalid(format!(
+                "purge must be true or false, got `{other}`"
+            )))
+        }
+    };
+    let removed = state.store.remove_tracked_org(&org, purge).await?;
+    if !removed && !purge {
+        return Err(ApiError::not_found(format!("{org} is not tracked")));
+    }
+    Ok(Json(Tracking {
+        id: org.to_string(),
+        tracked: false,
+        changed: removed,
+        purged: purge,
+    }))
+}
+
+/// `{"orgs":["github:x"]}`, or no body for every tracked organisation.
+#[derive(Debug, serde::Deserialize, ToSchema)]
+pub struct RefreshRequest {
+    pub orgs: Option<Vec<String>>,
+}
+
+/// An accepted refresh.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RefreshAccepted {
+    pub id: String,
+    /// `queued` or `running` (or already finished, when joined late).
+    pub status: String,
+    /// `true` when a refresh was already running and this request joined it.
+    pub coalesced: bool,
+}
+
+/// The 202 answer, with `Location` pointing at the run.
+#[derive(Debug, rocket::Responder)]
+#[response(status = 202)]
+pub struct Accepted {
+    body: Json<RefreshAccepted>,
+    location: rocket::http::Header<'static>,
+}
+
+/// Starts a refresh (of the listed organisations, or every tracked one), or joins the one
+/// already running in any instance.
+#[utoipa::path(post, path = "/api/v1/refresh", tag = "runs",
+    request_body(content = Option<RefreshRequest>, description = "Optional: which organisations"),
+    security(("bearer" = [])),
+    responses(
+        (status = 202, description = "Started or joined; poll the run at `Location`", body = RefreshAccepted,
+            headers(("Location" = String, description = "/api/v1/runs/{id}"))),
+        (status = 400, description = "Malformed JSON", body = ErrorBody),
+        (status = 401, description = "Missing or invalid token", body = ErrorBody),
+        (status = 422, description = "An invalid organisation id", body = ErrorBody),
+        (status = 503, description = "Shutting down, or the database is not answering", body = ErrorBody)))]
+#[rocket::post("/refresh", data = "<body>")]
+pub async fn refresh(
+    state: &State<WebState>,
+    who: Maintainer,
+    body: rocket::Data<'_>,
+) -> Result<Accepted, ApiError> {
+    let orgs = match json_request(body).await? {
+        None => None,
+        Some(value) => {
+            let request: RefreshRequest = serde_json::from_value(value).map_err(|e| {
+                ApiError::invalid(format!(
+                    "send {{\"orgs\":[\"FORGE:LOGIN\", …]}} or no body: {e}"
+                ))
+            })?;
+            request
+                .orgs
+                .map(|ids| {
+                    ids.iter()
+                        .map(|id| {
+                            id.parse::<OrgId>()
+                                .map_err(|e| ApiError::invalid(e.to_string()))
+                        })
+                        .collect::<Result<Vec<_>, _>>()
+                })
+                .transpose()?
+        }
+    };
+    let requested = state
+        .refresher
+        .request(
+            crate::domain::Trigger::Api,
+            orgs,
+            std::sync::Arc::new(crate::ingest::Silent),
+        )
+        .await
+        .map_err(|e| {
+            tracing::error!(error = format!("{e:#}"), "refresh could not start");
+            ApiError::unavailable(format!("the refresh could not start: {e}"))
+        })?;
+    tracing::info!(run = %requested.run.id, token = %who.token, coalesced = requested.coalesced, "refresh requested");
+    let id = requested.run.id.to_string();
+    Ok(Accepted {
+        location: rocket::http::Header::new("Location", format!("/api/v1/runs/{id}")),
+        body: Json(RefreshAccepted {
+            id,
+            status: requested.run.status.as_str().to_owned(),
+            coalesced: requested.coalesced,
+        }),
+    })
+}
+
 pub fn routes() -> Vec<rocket::Route> {
     rocket::routes![
-        list_orgs, get_org, list_repos, repos_csv, history, libraries, list_runs, get_run
+        list_orgs,
+        get_org,
+        list_repos,
+        repos_csv,
+        history,
+        libraries,
+        list_runs,
+        get_run,
+        track_org,
+        untrack_org,
+        refresh
     ]
 }
 

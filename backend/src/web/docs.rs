@@ -19,8 +19,10 @@ use super::{api, ops, WebState};
     ),
     paths(
         api::list_orgs, api::get_org, api::list_repos, api::repos_csv, api::history, api::libraries,
-        api::list_runs, api::get_run, ops::healthz, ops::readyz, ops::metrics
+        api::list_runs, api::get_run, api::track_org, api::untrack_org, api::refresh,
+        ops::healthz, ops::readyz, ops::metrics
     ),
+    modifiers(&BearerAuth),
     tags(
         (name = "organisations", description = "Tracked organisations and their history"),
         (name = "repositories", description = "Repositories of an organisation"),
@@ -29,6 +31,28 @@ use super::{api, ops, WebState};
     )
 )]
 pub struct ApiDoc;
+
+/// Declares the bearer-token scheme the write routes use.
+#[derive(Debug)]
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "An API token from `orgpulse token create NAME` (starts with `orgp_`)",
+                    ))
+                    .build(),
+            ),
+        );
+    }
+}
 
 /// The document as JSON text, built once.
 pub fn openapi_json() -> &'static str {
@@ -85,6 +109,8 @@ fn docs_context() -> Value {
                     "summary": op["summary"].as_str().or(op["description"].as_str()).unwrap_or(""),
                     "tag": op["tags"][0],
                     "params": params, "responses": responses,
+                    "secured": op.get("security").is_some(),
+                    "has_body": op.get("requestBody").is_some(),
                 }));
             }
         }

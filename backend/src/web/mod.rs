@@ -4,6 +4,7 @@
 
 pub mod api;
 mod assets;
+pub mod auth;
 pub mod cache;
 pub mod charts;
 pub mod docs;
@@ -27,12 +28,26 @@ use rocket::{catch, catchers, Build, Data, Request, Response, Rocket};
 use self::cache::ViewCache;
 use self::error::{ApiError, PageError};
 pub use self::templates::Templates;
+use crate::ingest::refresher::Refresher;
+use crate::ingest::schedule::Schedule;
 use crate::store::Store;
+
+/// What the web layer is built over.
+#[derive(Debug, Clone)]
+pub struct Services {
+    pub store: Arc<dyn Store>,
+    /// Starts (or joins) refreshes for `POST /api/v1/refresh`.
+    pub refresher: Arc<Refresher>,
+    /// The refresh schedule, to show the next planned run; `None` when not scheduled.
+    pub schedule: Option<Schedule>,
+}
 
 /// What every handler can reach.
 #[derive(Debug)]
 pub struct WebState {
     pub store: Arc<dyn Store>,
+    pub refresher: Arc<Refresher>,
+    pub schedule: Option<Schedule>,
     pub cache: ViewCache,
     pub templates: Templates,
 }
@@ -52,10 +67,12 @@ pub fn rocket_config() -> Figment {
         .merge(Env::prefixed("ROCKET_").ignore(&["PROFILE"]).global())
 }
 
-/// Builds the web application over `store`.
-pub fn build(store: Arc<dyn Store>, config: Figment) -> Result<Rocket<Build>, tera::Error> {
+/// Builds the web application over `services`.
+pub fn build(services: Services, config: Figment) -> Result<Rocket<Build>, tera::Error> {
     let state = WebState {
-        store,
+        store: services.store,
+        refresher: services.refresher,
+        schedule: services.schedule,
         cache: ViewCache::default(),
         templates: Templates::load()?,
     };

@@ -89,9 +89,11 @@ pub async fn runs(
         .cache
         .rendered(state.store.as_ref(), &uri.to_string(), || async {
             let runs = state.store.list_runs(50).await?;
-            let html = state
-                .templates
-                .render("runs.html", "runs", &runs_context(&runs))?;
+            let html = state.templates.render(
+                "runs.html",
+                "runs",
+                &runs_context(&runs, state.schedule.as_ref(), Utc::now()),
+            )?;
             Ok::<_, PageError>(Rendered::new(html, ContentType::HTML))
         })
         .await?;
@@ -584,7 +586,11 @@ fn org_context(detail: &OrgDetail, table: &TableParams, now: DateTime<Utc>) -> V
     })
 }
 
-fn runs_context(runs: &[RefreshRun]) -> Value {
+fn runs_context(
+    runs: &[RefreshRun],
+    schedule: Option<&crate::ingest::schedule::Schedule>,
+    now: DateTime<Utc>,
+) -> Value {
     let rows: Vec<Value> = runs
         .iter()
         .map(|r| {
@@ -603,5 +609,15 @@ fn runs_context(runs: &[RefreshRun]) -> Value {
             })
         })
         .collect();
-    json!({ "runs": rows })
+    let next = schedule.and_then(|s| {
+        let at = s.next_after(now)?;
+        let wait = at - now;
+        let within = if wait < chrono::Duration::hours(1) {
+            format!("in {} minutes", wait.num_minutes().max(1))
+        } else {
+            format!("in {} hours", wait.num_hours())
+        };
+        Some(json!({ "at": views::when(at), "within": within, "schedule": s.expr() }))
+    });
+    json!({ "runs": rows, "next": next })
 }
