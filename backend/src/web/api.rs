@@ -426,17 +426,32 @@ pub fn parse_org(forge: &str, login: &str) -> Result<OrgId, ApiError> {
         .map_err(|e| ApiError::invalid(e.to_string()))
 }
 
-async fn detail_of(
+/// Answers from one organisation's cached detail (404 when it is unknown), cached per URL
+/// and conditional on `If-None-Match`.
+async fn org_answer(
     state: &WebState,
+    uri: &Origin<'_>,
+    validators: &IfNoneMatch,
     org: &OrgId,
-) -> Result<std::sync::Arc<Option<OrgDetail>>, ApiError> {
-    let detail = state.cache.detail(state.store.as_ref(), org).await?;
-    if detail.is_none() {
-        return Err(ApiError::not_found(format!(
-            "{org} is not tracked and nothing is stored about it"
-        )));
-    }
-    Ok(detail)
+    answer: impl FnOnce(&OrgDetail) -> Result<Rendered, ApiError>,
+) -> Result<Conditional, ApiError> {
+    let rendered = state
+        .cache
+        .rendered(state.store.as_ref(), &uri.to_string(), || async {
+            match state
+                .cache
+                .detail(state.store.as_ref(), org)
+                .await?
+                .as_ref()
+            {
+                Some(detail) => answer(detail),
+                None => Err(ApiError::not_found(format!(
+                    "{org} is not tracked and nothing is stored about it"
+                ))),
+            }
+        })
+        .await?;
+    Ok(Conditional::new(rendered, validators))
 }
 
 fn parse_day(name: &str, value: Option<&str>) -> Result<Option<NaiveDate>, ApiError> {
@@ -486,14 +501,10 @@ pub async fn get_org(
     login: &str,
 ) -> Result<Conditional, ApiError> {
     let org = parse_org(forge, login)?;
-    let rendered = state
-        .cache
-        .rendered(state.store.as_ref(), &uri.to_string(), || async {
-            let detail = detail_of(state, &org).await?;
-            json_body(&org_view(detail.as_ref().as_ref().expect("checked above")))
-        })
-        .await?;
-    Ok(Conditional::new(rendered, &validators))
+    org_answer(state, uri, &validators, &org, |detail| {
+        json_body(&org_view(detail))
+    })
+    .await
 }
 
 /// An organisation's live repositories, sorted, filtered and paged by cursor.
@@ -581,31 +592,26 @@ pub async fn list_repos(
         archived,
         license: None,
     };
-    let rendered = state
-        .cache
-        .rendered(state.store.as_ref(), &uri.to_string(), || async {
-            let detail = detail_of(state, &org).await?;
-            let detail = detail.as_ref().as_ref().expect("checked above");
-            let selected = repos::select(&detail.repos, &filter, key, order);
-            let total = selected.len();
-            let after: Vec<&RepoRecord> = match &cursor {
-                Some(c) => selected
-                    .into_iter()
-                    .filter(|r| c.precedes(r, key, order))
-                    .collect(),
-                None => selected,
-            };
-            let items: Vec<&RepoRecord> = after.iter().take(limit).copied().collect();
-            let next_cursor =
-                (after.len() > limit).then(|| Cursor::after(items[items.len() - 1], key).encode());
-            json_body(&RepoPage {
-                items: items.into_iter().map(Into::into).collect(),
-                total,
-                next_cursor,
-            })
+    org_answer(state, uri, &validators, &org, |detail| {
+        let selected = repos::select(&detail.repos, &filter, key, order);
+        let total = selected.len();
+        let after: Vec<&RepoRecord> = match &cursor {
+            Some(c) => selected
+                .into_iter()
+                .filter(|r| c.precedes(r, key, order))
+                .collect(),
+            None => selected,
+        };
+        let items: Vec<&RepoRecord> = after.iter().take(limit).copied().collect();
+        let next_cursor =
+            (after.len() > limit).then(|| Cursor::after(items[items.len() - 1], key).encode());
+        json_body(&RepoPage {
+            items: items.into_iter().map(Into::into).collect(),
+            total,
+            next_cursor,
         })
-        .await?;
-    Ok(Conditional::new(rendered, &validators))
+    })
+    .await
 }
 
 /// The CSV columns, in order: a stable contract for spreadsheets and scripts.
@@ -649,29 +655,24 @@ pub async fn repos_csv(
     login: &str,
 ) -> Result<Conditional, ApiError> {
     let org = parse_org(forge, login)?;
-    let rendered = state
-        .cache
-        .rendered(state.store.as_ref(), &uri.to_string(), || async {
-            let detail = detail_of(state, &org).await?;
-            let detail = detail.as_ref().as_ref().expect("checked above");
-            let body = csv_of(&detail.repos).map_err(|e| {
-                tracing::error!(error = %e, "could not write CSV");
-                ApiError::internal()
-            })?;
-            let filename = format!("{}-{}-repos.csv", org.forge(), org.login());
-            Ok::<_, ApiError>(
-                Rendered::new(
-                    body,
-                    ContentType::new("text", "csv").with_params(("charset", "utf-8")),
-                )
-                .with_header(
-                    "Content-Disposition",
-                    format!("attachment; filename=\"{filename}\""),
-                ),
+    org_answer(state, uri, &validators, &org, |detail| {
+        let body = csv_of(&detail.repos).map_err(|e| {
+            tracing::error!(error = %e, "could not write CSV");
+            ApiError::internal()
+        })?;
+        let filename = format!("{}-{}-repos.csv", org.forge(), org.login());
+        Ok::<_, ApiError>(
+            Rendered::new(
+                body,
+                ContentType::new("text", "csv").with_params(("charset", "utf-8")),
             )
-        })
-        .await?;
-    Ok(Conditional::new(rendered, &validators))
+            .with_header(
+                "Content-Disposition",
+                format!("attachment; filename=\"{filename}\""),
+            ),
+        )
+    })
+    .await
 }
 
 fn csv_of(repos: &[RepoRecord]) -> Result<Vec<u8>, csv::Error> {
@@ -741,24 +742,19 @@ pub async fn history(
             return Err(ApiError::invalid(format!("from ({f}) is after to ({t})")));
         }
     }
-    let rendered = state
-        .cache
-        .rendered(state.store.as_ref(), &uri.to_string(), || async {
-            let detail = detail_of(state, &org).await?;
-            let detail = detail.as_ref().as_ref().expect("checked above");
-            let days = detail
-                .history
-                .iter()
-                .filter(|d| from.is_none_or(|f| d.day >= f) && to.is_none_or(|t| d.day <= t))
-                .map(Into::into)
-                .collect();
-            json_body(&History {
-                org: org.to_string(),
-                days,
-            })
+    org_answer(state, uri, &validators, &org, |detail| {
+        let days = detail
+            .history
+            .iter()
+            .filter(|d| from.is_none_or(|f| d.day >= f) && to.is_none_or(|t| d.day <= t))
+            .map(Into::into)
+            .collect();
+        json_body(&History {
+            org: org.to_string(),
+            days,
         })
-        .await?;
-    Ok(Conditional::new(rendered, &validators))
+    })
+    .await
 }
 
 /// Dependencies found in the organisation's SBOMs, by ecosystem.
@@ -776,32 +772,27 @@ pub async fn libraries(
     login: &str,
 ) -> Result<Conditional, ApiError> {
     let org = parse_org(forge, login)?;
-    let rendered = state
-        .cache
-        .rendered(state.store.as_ref(), &uri.to_string(), || async {
-            let detail = detail_of(state, &org).await?;
-            let detail = detail.as_ref().as_ref().expect("checked above");
-            let mut ecosystems: Vec<Ecosystem> = Vec::new();
-            for l in &detail.libraries {
-                let entry = LibraryUse {
-                    name: l.name.clone(),
-                    repos: l.repos,
-                };
-                match ecosystems.iter_mut().find(|e| e.ecosystem == l.ecosystem) {
-                    Some(e) => e.libraries.push(entry),
-                    None => ecosystems.push(Ecosystem {
-                        ecosystem: l.ecosystem.clone(),
-                        libraries: vec![entry],
-                    }),
-                }
+    org_answer(state, uri, &validators, &org, |detail| {
+        let mut ecosystems: Vec<Ecosystem> = Vec::new();
+        for l in &detail.libraries {
+            let entry = LibraryUse {
+                name: l.name.clone(),
+                repos: l.repos,
+            };
+            match ecosystems.iter_mut().find(|e| e.ecosystem == l.ecosystem) {
+                Some(e) => e.libraries.push(entry),
+                None => ecosystems.push(Ecosystem {
+                    ecosystem: l.ecosystem.clone(),
+                    libraries: vec![entry],
+                }),
             }
-            json_body(&Libraries {
-                org: org.to_string(),
-                ecosystems,
-            })
+        }
+        json_body(&Libraries {
+            org: org.to_string(),
+            ecosystems,
         })
-        .await?;
-    Ok(Conditional::new(rendered, &validators))
+    })
+    .await
 }
 
 /// Refresh runs with the schedule and its next planned run.
