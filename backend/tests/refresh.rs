@@ -14,7 +14,6 @@ use orgpulse::domain::{
 };
 use orgpulse::ingest::refresher::{Refresher, LEASE};
 use orgpulse::ingest::{Clock, GitHubAccess, IngestContext};
-use orgpulse::store::sqlite::SqliteStore;
 use orgpulse::store::Store;
 use orgpulse::web;
 use rocket::http::{Header, Status};
@@ -382,11 +381,8 @@ async fn a_manual_refresh_is_accepted_runs_and_can_be_polled() {
 
 #[tokio::test]
 async fn two_instances_on_one_database_run_one_refresh_and_the_second_coalesces() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().join("shared.db");
-    // Two processes' worth: separate connections, separate refreshers, one file.
-    let store_a: Arc<dyn Store> = Arc::new(SqliteStore::open(&path).await.expect("open"));
-    let store_b: Arc<dyn Store> = Arc::new(SqliteStore::open(&path).await.expect("open"));
+    // Two processes' worth: separate connections, separate refreshers, one database.
+    let (_db, store_a, store_b) = stores::shared_pair().await;
     let forge = forge(3, 150, 20).await;
     store_a
         .seed_tracked_orgs(&ids(&forge), Utc::now())

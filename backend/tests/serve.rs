@@ -415,3 +415,69 @@ async fn sigterm_during_a_refresh_interrupts_it_cleanly_and_the_next_start_catch
         )
         .await;
 }
+
+/// The same upstream data refreshed into SQLite and into MongoDB, through the real binary,
+/// gives the same API answers.
+#[tokio::test]
+async fn mongodb_and_sqlite_answer_the_same_for_the_same_data() {
+    let Some((mongo, _)) = common::stores::mongo().await else {
+        return;
+    };
+    let forge = forge(130, 0).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sqlite_url = format!("sqlite://{}", dir.path().join("same.db").display());
+    let mut answers = Vec::new();
+    for url in [sqlite_url, mongo.url()] {
+        let env = [
+            ("ORGPULSE_GITHUB_API_URL", forge.url.clone()),
+            ("ORGPULSE_ORGS", orgs_of(&forge)),
+            ("ORGPULSE_DATABASE_URL", url.clone()),
+            ("ORGPULSE_FETCH_LANGUAGES", "true".into()),
+            ("ORGPULSE_FETCH_LIBRARIES", "true".into()),
+            ("ORGPULSE_SCHEDULE", "0 0 3 1 1 *".into()),
+        ];
+        let refreshed = run(dir.path(), &env, &["refresh"]).await;
+        assert!(
+            refreshed.status.success(),
+            "{url}: {}",
+            String::from_utf8_lossy(&refreshed.stderr)
+        );
+        let server = Server::start(dir.path(), &env).await;
+        let login = &forge.forge.world().orgs[0].login;
+        let mut answer = Vec::new();
+        for path in [
+            format!("/api/v1/orgs/github/{login}/repos?limit=100&sort=name"),
+            format!("/api/v1/orgs/github/{login}/libraries"),
+            format!("/api/v1/orgs/github/{login}/history"),
+        ] {
+            let mut value = server.json(&path).await;
+            // When each refresh ran differs between the two runs; everything else must not.
+            if let Some(days) = value["days"].as_array_mut() {
+                for d in days {
+                    d["taken_at"] = Value::Null;
+                }
+            }
+            answer.push(value);
+        }
+        let csv = reqwest::get(format!(
+            "{}/api/v1/orgs/github/{login}/repos.csv",
+            server.base
+        ))
+        .await
+        .expect("csv")
+        .text()
+        .await
+        .expect("body");
+        answer.push(Value::String(csv));
+        let page = reqwest::get(format!("{}/orgs/github/{login}", server.base))
+            .await
+            .expect("page");
+        assert_eq!(page.status(), 200, "{url}");
+        answers.push(answer);
+    }
+    assert_eq!(
+        answers[0], answers[1],
+        "SQLite and MongoDB answer differently"
+    );
+    mongo.cleanup().await;
+}

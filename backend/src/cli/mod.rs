@@ -55,24 +55,77 @@ pub struct App {
     pub store: Arc<dyn Store>,
 }
 
+/// How long a one-shot command waits for its database to answer.
+const STORE_WAIT: std::time::Duration = std::time::Duration::from_secs(20);
+
 impl App {
     /// Loads the settings, opens the store and seeds the tracked organisations once.
-    pub async fn start(config: Option<&std::path::Path>) -> anyhow::Result<App> {
+    ///
+    /// With `wait_for_store` (one-shot commands) the database must answer within a bound
+    /// or the command fails with the reason. Without it (`serve`) start-up goes on at once
+    /// and seeding happens in the background as soon as the database answers, so the
+    /// server is up (and `/readyz` says 503) while, say, MongoDB is still starting.
+    pub async fn start(
+        config: Option<&std::path::Path>,
+        wait_for_store: bool,
+    ) -> anyhow::Result<App> {
         let settings = Settings::load(config)?;
-        let store = store::open(&settings.database_url).await.with_context(|| {
-            format!(
-                "could not open the store at {}",
-                store::redact_url(&settings.database_url)
-            )
-        })?;
-        if store
-            .seed_tracked_orgs(&settings.orgs, chrono::Utc::now())
+        let where_ = store::redact_url(&settings.database_url);
+        let options = store::StoreOptions {
+            run_retention_days: settings.run_retention_days,
+        };
+        let store = store::open(&settings.database_url, options)
+            .await
+            .with_context(|| format!("could not open the store at {where_}"))?;
+        let app = App { settings, store };
+        if wait_for_store {
+            let started = std::time::Instant::now();
+            loop {
+                match app.store.ping().await {
+                    Ok(()) => break,
+                    Err(e) if started.elapsed() < STORE_WAIT => {
+                        tracing::debug!(error = %e, "waiting for the database");
+                        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+                    }
+                    Err(e) => anyhow::bail!(
+                        "the database at {where_} did not answer within {}s: {e}",
+                        STORE_WAIT.as_secs()
+                    ),
+                }
+            }
+            app.seed().await?;
+        } else {
+            let seeding = app.clone();
+            tokio::spawn(async move {
+                let mut wait = std::time::Duration::from_millis(250);
+                while let Err(e) = async {
+                    seeding.store.ping().await?;
+                    seeding.seed().await
+                }
+                .await
+                {
+                    tracing::warn!(
+                        error = format!("{e:#}"),
+                        "the database is not ready yet; retrying"
+                    );
+                    tokio::time::sleep(wait).await;
+                    wait = (wait * 2).min(std::time::Duration::from_secs(30));
+                }
+            });
+        }
+        Ok(app)
+    }
+
+    async fn seed(&self) -> anyhow::Result<()> {
+        if self
+            .store
+            .seed_tracked_orgs(&self.settings.orgs, chrono::Utc::now())
             .await?
         {
-            let orgs: Vec<String> = settings.orgs.iter().map(ToString::to_string).collect();
+            let orgs: Vec<String> = self.settings.orgs.iter().map(ToString::to_string).collect();
             tracing::info!(orgs = %orgs.join(","), "seeded the tracked organisations from ORGPULSE_ORGS");
         }
-        Ok(App { settings, store })
+        Ok(())
     }
 }
 
@@ -119,7 +172,8 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     if let Some(Command::Healthcheck) = cli.command {
         return healthcheck::run().await;
     }
-    let app = App::start(cli.config.as_deref()).await?;
+    let serving = matches!(cli.command, None | Some(Command::Serve));
+    let app = App::start(cli.config.as_deref(), !serving).await?;
     match cli.command {
         None | Some(Command::Serve) => serve::run(&app).await,
         Some(Command::Refresh(args)) => refresh::run(&app, args).await,

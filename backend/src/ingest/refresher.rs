@@ -210,20 +210,36 @@ impl Refresher {
         }
     }
 
-    /// Records a run as ended with `status` (best effort: the store may be what failed).
+    /// Records a run as ended with `status`. The store may be what failed, so this keeps
+    /// trying for a while (about half a minute) before it gives up; a run left unfinished
+    /// is closed as interrupted by the next lease holder anyway.
     async fn finish_as(&self, id: &RunId, status: RunStatus, message: &str) {
         let store = &self.ctx.store;
-        match store.get_run(id).await {
-            Ok(Some(mut run)) if !run.status.is_finished() => {
-                run.status = status;
-                run.message = Some(message.to_owned());
-                run.finished_at = Some(self.ctx.clock.now());
-                if let Err(e) = store.update_run(&run).await {
-                    tracing::warn!(run = %id, error = %e, "could not record how the run ended");
+        let mut wait = Duration::from_millis(500);
+        for attempt in 1..=6 {
+            let outcome = async {
+                match store.get_run(id).await? {
+                    Some(mut run) if !run.status.is_finished() => {
+                        run.status = status;
+                        run.message = Some(message.to_owned());
+                        run.finished_at = Some(self.ctx.clock.now());
+                        store.update_run(&run).await
+                    }
+                    _ => Ok(()),
                 }
             }
-            Ok(_) => {}
-            Err(e) => tracing::warn!(run = %id, error = %e, "could not record how the run ended"),
+            .await;
+            match outcome {
+                Ok(()) => return,
+                Err(e) if attempt < 6 => {
+                    tracing::warn!(run = %id, error = %e, "could not record how the run ended; retrying");
+                    tokio::time::sleep(wait).await;
+                    wait *= 2;
+                }
+                Err(e) => {
+                    tracing::error!(run = %id, error = %e, "could not record how the run ended")
+                }
+            }
         }
     }
 

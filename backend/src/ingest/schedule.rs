@@ -110,6 +110,12 @@ pub async fn start(
     let period = schedule.period(Utc::now());
     tokio::spawn(async move {
         tokio::time::sleep(catch_up_after).await;
+        // The database may still be starting (MongoDB next to us): wait for it.
+        let mut wait = Duration::from_millis(500);
+        while refresher.context().store.ping().await.is_err() {
+            tokio::time::sleep(wait).await;
+            wait = (wait * 2).min(Duration::from_secs(30));
+        }
         let last = match refresher.context().store.last_success_at().await {
             Ok(last) => last,
             Err(e) => {

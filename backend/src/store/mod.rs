@@ -7,6 +7,7 @@
 //! the day's snapshot and the HTTP validators) at once, so an organisation is always at
 //! either its old or its new state.
 
+pub mod mongo;
 pub mod sqlite;
 
 use std::fmt::Debug;
@@ -253,17 +254,33 @@ pub trait Store: Send + Sync + Debug {
     async fn revoke_token(&self, name: &str) -> StoreResult<bool>;
 }
 
-/// Opens the store `url` names: `sqlite://PATH` (embedded) or `mongodb://…`.
-pub async fn open(url: &str) -> StoreResult<Arc<dyn Store>> {
+/// How a store is opened, besides its URL.
+#[derive(Debug, Clone, Copy)]
+pub struct StoreOptions {
+    /// Finished runs older than this may be expired by the database (MongoDB's TTL index).
+    pub run_retention_days: u32,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions {
+            run_retention_days: 30,
+        }
+    }
+}
+
+/// Opens the store `url` names: `sqlite://PATH` (embedded) or `mongodb://…`. A MongoDB
+/// store is returned at once and gets ready in the background (see [`Store::ping`]).
+pub async fn open(url: &str, options: StoreOptions) -> StoreResult<Arc<dyn Store>> {
     if let Some(path) = url.strip_prefix("sqlite://") {
         let store = sqlite::SqliteStore::open(path).await?;
         return Ok(Arc::new(store));
     }
     if url.starts_with("mongodb://") || url.starts_with("mongodb+srv://") {
-        return Err(StoreError::Unsupported(
-            "this build of orgpulse has no MongoDB driver yet; use ORGPULSE_DATABASE_URL=sqlite://PATH".into(),
-        ));
+        let store = mongo::MongoStore::open(url, options.run_retention_days).await?;
+        return Ok(Arc::new(store));
     }
+
     Err(StoreError::Unsupported(format!(
         "ORGPULSE_DATABASE_URL must start with sqlite:// or mongodb://, got `{}`",
         redact_url(url)

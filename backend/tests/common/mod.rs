@@ -14,20 +14,17 @@ use chrono::{DateTime, Utc};
 use orgpulse::domain::{OrgId, RefreshRun, RunOptions, Trigger};
 use orgpulse::ingest::{self, Clock, GitHubAccess, IngestContext, Silent};
 use orgpulse::sources::HttpPolicy;
-use orgpulse::store::sqlite::SqliteStore;
 use orgpulse::store::Store;
 use serde_json::{json, Value};
-use tempfile::TempDir;
 use wiremock::matchers::{header, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-/// A fresh SQLite store in its own temporary folder (kept alive by the `TempDir`).
-pub async fn sqlite_store() -> (TempDir, Arc<dyn Store>) {
-    let dir = tempfile::tempdir().expect("temporary folder");
-    let store = SqliteStore::open(dir.path().join("orgpulse.db"))
-        .await
-        .expect("store opens");
-    (dir, Arc::new(store))
+pub mod stores;
+
+/// A fresh store for one test: SQLite, or MongoDB under `ORGPULSE_TEST_STORE=mongo`.
+/// Keep the first value alive for the test's length.
+pub async fn sqlite_store() -> (stores::TestDb, Arc<dyn Store>) {
+    stores::any().await
 }
 
 /// GitHub's patience, shortened from minutes to milliseconds.
@@ -294,7 +291,7 @@ pub async fn seeded_world(
     orgs: usize,
     repos: usize,
     days: u32,
-) -> (TempDir, Arc<dyn Store>, Vec<OrgId>) {
+) -> (stores::TestDb, Arc<dyn Store>, Vec<OrgId>) {
     use chrono::TimeZone;
     let (dir, store) = sqlite_store().await;
     let forge = fakeforge::start(fakeforge::ForgeConfig {
