@@ -35,8 +35,9 @@ pub struct Settings {
     #[serde(default = "defaults::schedule")]
     pub schedule: String,
 
-    /// `GITHUB_TOKEN`: raises GitHub's limit from 60 to 5,000 requests an hour.
-    #[serde(default)]
+    /// `GITHUB_TOKEN`: raises GitHub's limit from 60 to 5,000 requests an hour. Empty
+    /// counts as unset (container set-ups pass `GITHUB_TOKEN=` through).
+    #[serde(default, deserialize_with = "optional_secret")]
     pub github_token: Option<Secret>,
 
     /// `ORGPULSE_GITHUB_API_URL`: GitHub's REST base URL (GitHub Enterprise, tests).
@@ -306,6 +307,11 @@ impl<'de> Deserialize<'de> for Secret {
     }
 }
 
+fn optional_secret<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Secret>, D::Error> {
+    let secret = Option::<Secret>::deserialize(deserializer)?;
+    Ok(secret.filter(|s| !s.0.is_empty()))
+}
+
 /// Accepts a comma-separated string (the environment) or a list (the TOML file).
 fn org_list<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<OrgId>, D::Error> {
     #[derive(Deserialize)]
@@ -375,6 +381,16 @@ mod tests {
         assert!(err.to_string().contains("ORGPULSE_CONCURRENCY"), "{err}");
         let err = with(&[("github_api_url", "ftp://x")]).expect_err("scheme");
         assert!(err.to_string().contains("ORGPULSE_GITHUB_API_URL"), "{err}");
+    }
+
+    #[test]
+    fn an_empty_token_is_no_token() {
+        let s = with(&[("github_token", "  ")]).expect("valid");
+        assert!(s.github_token.is_none());
+        assert!(
+            !s.languages_enabled(),
+            "auto stays off without a real token"
+        );
     }
 
     #[test]
