@@ -284,6 +284,18 @@ impl World {
         })
     }
 
+    /// Days after `created` up to `day` on which the repository was pushed to.
+    fn active_days(&self, seed: u64, created: u32, day: u32) -> u32 {
+        if seed % 40 == 0 {
+            return 0;
+        }
+        (created + 1..=day)
+            .filter(|d| {
+                unit(seed ^ u64::from(*d).wrapping_mul(0xABCD)) < self.config.changed_per_day
+            })
+            .count() as u32
+    }
+
     /// Repository `n` of `org` as the listing shows it on `day`.
     pub fn repo(&self, org: &Org, n: usize, day: u32) -> Value {
         let s = self.repo_seed(org, n);
@@ -298,7 +310,9 @@ impl World {
         };
         // A heavy tail: most repositories have a few stars, some have thousands.
         let base = (unit(s ^ 1).powf(4.0) * 20_000.0) as u64;
-        let grown = base + (base / 300 + 1) * u64::from(day.saturating_sub(created)) / 2;
+        // Stars move on active days only, so an ordinary day leaves most repositories as
+        // they were (and their listing entries byte-identical).
+        let grown = base + (base / 100 + 1) * u64::from(self.active_days(s, created, day));
         let language = language(s);
         let license = LICENSES[(mix(s ^ 3) % LICENSES.len() as u64) as usize];
         let pushed = self.last_push(s, created, day);
@@ -317,11 +331,11 @@ impl World {
             "stargazers_count": grown, "watchers_count": grown,
             "language": if pushed.is_none() { Value::Null } else { json!(language) },
             "has_issues": true, "forks_count": grown / 9 + s % 5, "archived": s % 13 == 0, "disabled": false,
-            "open_issues_count": (s >> 9) % 60 + u64::from(day % 7),
+            "open_issues_count": (s >> 9) % 60 + u64::from(self.active_days(s, created, day) % 7),
             "license": license.map_or(Value::Null, |(key, spdx)| json!({"key": key, "name": format!("{spdx} License"), "spdx_id": spdx})),
             "topics": (0..(s % 4)).map(|i| *pick(&TOPICS, s ^ (i + 5))).collect::<Vec<_>>(),
             "visibility": "public", "default_branch": "main",
-            "forks": grown / 9 + s % 5, "open_issues": (s >> 9) % 60 + u64::from(day % 7), "watchers": grown
+            "forks": grown / 9 + s % 5, "open_issues": (s >> 9) % 60 + u64::from(self.active_days(s, created, day) % 7), "watchers": grown
         });
         if nulls {
             // Some servers leave these out altogether.

@@ -115,6 +115,8 @@ async fn fetch_and_commit(
         .map(|r| (r.listing.id, r))
         .collect();
 
+    // Profile first: a missing organisation or a spent budget then costs one request,
+    // not two. Other organisations keep the request permits busy meanwhile.
     let profile = github
         .org(
             org.login(),
