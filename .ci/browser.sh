@@ -14,10 +14,10 @@ skip() {
   exit 0
 }
 
-if ! command -v chromium >/dev/null 2>&1; then
+if ! command -v chromium >/dev/null 2>&1 || ! command -v curl >/dev/null 2>&1; then
   if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
     apt-get update -qq >/dev/null
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium curl >/dev/null
   fi
 fi
 command -v chromium >/dev/null 2>&1 || skip "no chromium (install Debian's chromium package)"
