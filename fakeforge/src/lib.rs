@@ -38,6 +38,29 @@ pub struct ForgeConfig {
     pub rate_limit: u64,
     /// Length of a rate-limit window.
     pub rate_window: Duration,
+    /// Injected faults.
+    pub faults: Faults,
+}
+
+/// Faults injected into answers, each a share of requests (0.0–1.0), spread
+/// deterministically over the request count.
+#[derive(Debug, Clone, Default)]
+pub struct Faults {
+    /// Answer 502 instead.
+    pub server_error: f64,
+    /// Answer only after `stall_for` (meant to exceed a client's timeout).
+    pub stall: f64,
+    /// Answer 200 with the body cut in half.
+    pub truncate: f64,
+    pub stall_for: Duration,
+}
+
+/// The fault one request gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    ServerError,
+    Stall,
+    Truncate,
 }
 
 impl Default for ForgeConfig {
@@ -53,6 +76,7 @@ impl Default for ForgeConfig {
             latency: Duration::ZERO,
             rate_limit: 5_000,
             rate_window: Duration::from_secs(3_600),
+            faults: Faults::default(),
         }
     }
 }
@@ -71,6 +95,7 @@ pub struct Forge {
     day: Mutex<u32>,
     budget: Mutex<Budget>,
     counters: Mutex<BTreeMap<String, u64>>,
+    requests: std::sync::atomic::AtomicU64,
 }
 
 fn epoch_now() -> u64 {
@@ -90,6 +115,7 @@ impl Forge {
                 reset: epoch_now() + config.rate_window.as_secs(),
             }),
             counters: Mutex::new(BTreeMap::new()),
+            requests: std::sync::atomic::AtomicU64::new(0),
             config,
         }
     }
@@ -160,11 +186,20 @@ impl Forge {
     /// Answers `body` the way GitHub does: ETag, 304 for a matching validator, budget.
     fn answer(
         &self,
+        fault: Option<Fault>,
         kind: &str,
         body: Option<Value>,
         validators: &IfNoneMatch,
         mut headers: Vec<(String, String)>,
     ) -> Reply {
+        if fault == Some(Fault::ServerError) {
+            self.count("fault 502", 502);
+            return Reply::json(
+                Status::BadGateway,
+                &json!({"message": "Server Error"}),
+                Vec::new(),
+            );
+        }
         let Some(body) = body else {
             let (allowed, rate) = self.spend(false);
             if !allowed {
@@ -200,9 +235,15 @@ impl Forge {
             };
         }
         self.count(kind, 200);
+        let body = if fault == Some(Fault::Truncate) {
+            self.count("fault truncated", 200);
+            text[..text.len() / 2].to_owned()
+        } else {
+            text
+        };
         Reply {
             status: Status::Ok,
-            body: text,
+            body,
             headers,
         }
     }
@@ -271,21 +312,42 @@ impl<'r> FromRequest<'r> for IfNoneMatch {
     }
 }
 
-async fn delay(forge: &Forge) {
+/// Waits the configured latency (or a stall) and says which fault this request gets.
+async fn delay(forge: &Forge) -> Option<Fault> {
+    let n = forge
+        .requests
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let f = &forge.config.faults;
+    let roll = (world::mix_public(n ^ 0x5eed) >> 11) as f64 / (1u64 << 53) as f64;
+    let fault = if roll < f.server_error {
+        Some(Fault::ServerError)
+    } else if roll < f.server_error + f.stall {
+        Some(Fault::Stall)
+    } else if roll < f.server_error + f.stall + f.truncate {
+        Some(Fault::Truncate)
+    } else {
+        None
+    };
+    if fault == Some(Fault::Stall) {
+        forge.count("fault stall", 0);
+        tokio::time::sleep(f.stall_for).await;
+    }
     if !forge.config.latency.is_zero() {
         tokio::time::sleep(forge.config.latency).await;
     }
+    fault
 }
 
 #[get("/orgs/<login>")]
 async fn org(forge: &State<Arc<Forge>>, login: &str, validators: IfNoneMatch) -> Reply {
-    delay(forge).await;
+    let fault = delay(forge).await;
     let day = forge.day();
     let body = forge.world.org(login).map(|o| forge.world.profile(o, day));
-    forge.answer("org", body, &validators, Vec::new())
+    forge.answer(fault, "org", body, &validators, Vec::new())
 }
 
 fn page_of(
+    fault: Option<Fault>,
     forge: &Forge,
     org: &world::Org,
     per_page: Option<usize>,
@@ -322,7 +384,13 @@ fn page_of(
     } else {
         vec![("link".to_owned(), links.join(", "))]
     };
-    forge.answer("repos", Some(Value::Array(items)), validators, headers)
+    forge.answer(
+        fault,
+        "repos",
+        Some(Value::Array(items)),
+        validators,
+        headers,
+    )
 }
 
 /// The base URL the client used, for absolute `link` targets.
@@ -348,10 +416,10 @@ async fn org_repos(
     base: Base,
     validators: IfNoneMatch,
 ) -> Reply {
-    delay(forge).await;
+    let fault = delay(forge).await;
     match forge.world.org(login) {
-        Some(org) => page_of(forge, org, per_page, page, &base.0, &validators),
-        None => forge.answer("repos", None, &validators, Vec::new()),
+        Some(org) => page_of(fault, forge, org, per_page, page, &base.0, &validators),
+        None => forge.answer(fault, "repos", None, &validators, Vec::new()),
     }
 }
 
@@ -364,10 +432,10 @@ async fn org_repos_by_id(
     base: Base,
     validators: IfNoneMatch,
 ) -> Reply {
-    delay(forge).await;
+    let fault = delay(forge).await;
     match forge.world.org_by_id(id) {
-        Some(org) => page_of(forge, org, per_page, page, &base.0, &validators),
-        None => forge.answer("repos", None, &validators, Vec::new()),
+        Some(org) => page_of(fault, forge, org, per_page, page, &base.0, &validators),
+        None => forge.answer(fault, "repos", None, &validators, Vec::new()),
     }
 }
 
@@ -384,10 +452,10 @@ async fn languages(
     repo: &str,
     validators: IfNoneMatch,
 ) -> Reply {
-    delay(forge).await;
+    let fault = delay(forge).await;
     let body =
         find_repo(forge, owner, repo).map(|(org, n)| forge.world.languages(&org, n, forge.day()));
-    forge.answer("languages", body, &validators, Vec::new())
+    forge.answer(fault, "languages", body, &validators, Vec::new())
 }
 
 #[get("/repos/<owner>/<repo>/dependency-graph/sbom")]
@@ -397,10 +465,10 @@ async fn sbom(
     repo: &str,
     validators: IfNoneMatch,
 ) -> Reply {
-    delay(forge).await;
+    let fault = delay(forge).await;
     let body =
         find_repo(forge, owner, repo).and_then(|(org, n)| forge.world.sbom(&org, n, forge.day()));
-    forge.answer("sbom", body, &validators, Vec::new())
+    forge.answer(fault, "sbom", body, &validators, Vec::new())
 }
 
 #[get("/rate_limit")]

@@ -32,6 +32,18 @@ struct Args {
     /// Requests per rate-limit window (304 answers are free).
     #[arg(long, default_value_t = 5_000)]
     rate_limit: u64,
+    /// Share of requests answered 502.
+    #[arg(long, default_value_t = 0.0)]
+    fail_rate: f64,
+    /// Share of requests answered only after --stall-ms.
+    #[arg(long, default_value_t = 0.0)]
+    stall_rate: f64,
+    /// How long a stalled answer takes, in milliseconds.
+    #[arg(long, default_value_t = 30_000)]
+    stall_ms: u64,
+    /// Share of requests answered with the body cut in half.
+    #[arg(long, default_value_t = 0.0)]
+    truncate_rate: f64,
     /// Port on 127.0.0.1.
     #[arg(long, default_value_t = 9000)]
     port: u16,
@@ -50,6 +62,12 @@ async fn main() -> anyhow::Result<()> {
         day: args.day,
         latency: Duration::from_millis(args.latency_ms),
         rate_limit: args.rate_limit,
+        faults: fakeforge::Faults {
+            server_error: args.fail_rate,
+            stall: args.stall_rate,
+            truncate: args.truncate_rate,
+            stall_for: Duration::from_millis(args.stall_ms),
+        },
         ..ForgeConfig::default()
     };
     let forge = Arc::new(Forge::new(config));

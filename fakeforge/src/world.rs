@@ -23,6 +23,11 @@ fn mix(mut x: u64) -> u64 {
     x ^ (x >> 31)
 }
 
+/// The world's mixing function, for other parts of the fake that need stable spreads.
+pub fn mix_public(x: u64) -> u64 {
+    mix(x)
+}
+
 fn unit(x: u64) -> f64 {
     (mix(x) >> 11) as f64 / (1u64 << 53) as f64
 }

@@ -43,10 +43,15 @@ pub fn fast_policy() -> HttpPolicy {
 }
 
 pub fn context(store: Arc<dyn Store>, server: &MockServer) -> IngestContext {
+    context_at(store, &server.uri())
+}
+
+/// An ingest context for a GitHub-compatible server at `url` (a fakeforge, say).
+pub fn context_at(store: Arc<dyn Store>, url: &str) -> IngestContext {
     IngestContext {
         store,
         github: GitHubAccess {
-            api_url: server.uri(),
+            api_url: url.to_owned(),
             token: None,
             policy: fast_policy(),
         },
