@@ -224,3 +224,238 @@ async fn a_budget_that_runs_out_mid_run_keeps_every_org_whole_and_deletes_nothin
         "drill budget-runs-out: runs 2, orgs updated {updated}, orgs kept {kept}, records checked {checked}, records lost 0, requests refused {refused}"
     );
 }
+
+/// Everything the drills compare of one org: each live repository's listing fields and
+/// languages, by forge id.
+type FullState = BTreeMap<i64, (String, u64, u64, Option<String>, Vec<(String, u64)>)>;
+
+async fn full_state(store: &dyn Store, org: &OrgId) -> FullState {
+    store
+        .list_repos(org)
+        .await
+        .expect("repos")
+        .into_iter()
+        .filter(|r| r.gone_since.is_none())
+        .map(|r| {
+            let languages: Vec<(String, u64)> =
+                r.languages.unwrap_or_default().into_iter().collect();
+            let l = r.listing;
+            (
+                l.id,
+                (
+                    l.full_name,
+                    l.stars,
+                    l.open_issues,
+                    l.pushed_at.map(|t| t.to_rfc3339()),
+                    languages,
+                ),
+            )
+        })
+        .collect()
+}
+
+/// A small deterministic generator for the kill points (the seed is printed, and
+/// `ORGPULSE_DRILL_SEED` replays a run).
+fn next(seed: &mut u64) -> u64 {
+    *seed = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    let mut z = *seed;
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+#[tokio::test]
+async fn sigkill_at_random_points_leaves_every_org_old_or_new_and_the_catch_up_completes() {
+    use common::process::{command, run, Server};
+    use orgpulse::store::sqlite::SqliteStore;
+
+    let mut seed: u64 = std::env::var("ORGPULSE_DRILL_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos() as u64)
+                .unwrap_or(7)
+        });
+    let first_seed = seed;
+    let forge = fakeforge::start(ForgeConfig {
+        world: WorldConfig {
+            orgs: 3,
+            repos: 160,
+            seed: 5,
+            changed_per_day: 0.2,
+        },
+        latency: Duration::from_millis(8),
+        rate_limit: 1_000_000,
+        ..ForgeConfig::default()
+    })
+    .await
+    .expect("fakeforge starts");
+    let orgs = ids(&forge);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let env = [
+        ("ORGPULSE_GITHUB_API_URL", forge.url.clone()),
+        (
+            "ORGPULSE_ORGS",
+            orgs.iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(","),
+        ),
+        ("ORGPULSE_SCHEDULE", "0 0 3 1 1 *".into()),
+        ("ORGPULSE_FETCH_LANGUAGES", "true".into()),
+        ("ORGPULSE_CONCURRENCY", "2".into()),
+    ];
+    let db = dir.path().join("data/orgpulse.db");
+
+    // The old state: day 0, stored by a clean run of the binary.
+    let first = run(dir.path(), &env, &["refresh"]).await;
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    // Each kill happens on a later day (a fifth of the repositories pushed each day), so
+    // every run has real work. The state of each day, refreshed cleanly into a store of its
+    // own, is the reference: states[k] is day 7k, per org.
+    const KILLS: usize = 6;
+    let mut states: Vec<Vec<FullState>> = Vec::new();
+    {
+        let store = SqliteStore::open(&db).await.expect("opens");
+        let mut day0 = Vec::new();
+        for org in &orgs {
+            day0.push(full_state(&store, org).await);
+        }
+        states.push(day0);
+    }
+    let names: Vec<String> = orgs.iter().map(ToString::to_string).collect();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    let mut references = Vec::new();
+    for k in 1..=KILLS {
+        forge.forge.set_day(7 * k as u32);
+        let (db, reference) = common::stores::sqlite().await.expect("sqlite");
+        let mut ctx = context_at(reference.clone(), &forge.url);
+        ctx.options.languages = true;
+        assert_eq!(refresh(&ctx, &names).await.status, RunStatus::Succeeded);
+        let mut day = Vec::new();
+        for (n, org) in orgs.iter().enumerate() {
+            let state = full_state(reference.as_ref(), org).await;
+            assert_ne!(state, states[k - 1][n], "{org}: the days differ");
+            day.push(state);
+        }
+        states.push(day);
+        references.push(db);
+    }
+
+    let made = run(dir.path(), &env, &["token", "create", "drill"]).await;
+    assert!(made.status.success());
+    let token = String::from_utf8(made.stdout)
+        .expect("utf-8")
+        .trim()
+        .to_owned();
+
+    // Kill the binary at random points: `orgpulse refresh`, and `orgpulse serve` running a
+    // refresh asked for over HTTP, in turn. The last kill comes early in a refresh, so the
+    // final start has a refresh to catch up on.
+    let (mut at_old, mut at_new, mut mid_run, mut checked) = (0, 0, 0, 0);
+    let mut points = Vec::new();
+    for i in 0..KILLS {
+        let today = i + 1;
+        forge.forge.set_day(7 * today as u32);
+        let after = if i + 1 == KILLS {
+            Duration::from_millis(200 + next(&mut seed) % 400)
+        } else {
+            Duration::from_millis(100 + next(&mut seed) % 2_500)
+        };
+        points.push(after.as_millis());
+        if i % 2 == 0 || i + 1 == KILLS {
+            let mut child = command(dir.path(), &env, &["refresh"])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .expect("starts");
+            tokio::time::sleep(after).await;
+            child.kill().expect("SIGKILL");
+            child.wait().expect("reaped");
+        } else {
+            let mut server = Server::start(dir.path(), &env).await;
+            let asked = reqwest::Client::new()
+                .post(format!("{}/api/v1/refresh", server.base))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .expect("answers");
+            assert_eq!(asked.status(), 202);
+            tokio::time::sleep(after).await;
+            server.kill();
+        }
+
+        // The store opens, and every org is whole: at today's state or at an earlier day's
+        // (whatever it held before this run), never a mix.
+        let store = SqliteStore::open(&db)
+            .await
+            .unwrap_or_else(|e| panic!("kill {i}: the store does not open: {e}"));
+        for (n, org) in orgs.iter().enumerate() {
+            let now = full_state(&store, org).await;
+            checked += now.len();
+            match (0..=today).rev().find(|k| states[*k][n] == now) {
+                Some(k) if k == today => at_new += 1,
+                Some(_) => at_old += 1,
+                None => {
+                    let differ = now
+                        .iter()
+                        .filter(|(id, v)| (0..=today).all(|k| states[k][n].get(id) != Some(v)))
+                        .count();
+                    // Not assert_eq!: thousands of repositories would bury the message.
+                    panic!("kill {i} after {after:?} (seed {first_seed}): {org} matches no whole day: {differ} of {} repos match none", now.len());
+                }
+            }
+        }
+        let cut_short = store
+            .list_runs(20)
+            .await
+            .expect("runs")
+            .iter()
+            .any(|r| !r.status.is_finished());
+        if cut_short {
+            mid_run += 1;
+        } else {
+            assert!(i + 1 < KILLS, "the last kill lands in a refresh");
+        }
+    }
+
+    // A last start catches up and completes; every org ends at the new state.
+    let server = Server::start(dir.path(), &env).await;
+    let runs = server
+        .wait_runs(
+            |runs| {
+                runs.first()
+                    .is_some_and(|r| r["status"] == "succeeded" && r["trigger"] == "catch_up")
+            },
+            Duration::from_secs(90),
+        )
+        .await;
+    drop(server);
+    let store = SqliteStore::open(&db).await.expect("opens");
+    for (n, org) in orgs.iter().enumerate() {
+        let now = full_state(&store, org).await;
+        assert!(
+            now == states[KILLS][n],
+            "{org}: not at the last day's state after the catch-up"
+        );
+        checked += now.len();
+    }
+    let unfinished = store
+        .list_runs(50)
+        .await
+        .expect("runs")
+        .iter()
+        .filter(|r| !r.status.is_finished())
+        .count();
+    assert_eq!(unfinished, 0, "every killed run is closed as interrupted");
+    println!(
+        "drill sigkill: seed {first_seed}, kills {KILLS} at {points:?} ms ({mid_run} during a run), orgs seen old {at_old} / new {at_new}, runs recorded {}, records checked {checked}, records lost 0",
+        runs.len()
+    );
+}

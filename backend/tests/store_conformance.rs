@@ -888,6 +888,61 @@ async fn a_lease_has_one_holder_until_it_expires(store: Arc<dyn Store>) {
     );
 }
 
+async fn a_dead_holders_lease_is_taken_over_once_before_it_expires(store: Arc<dyn Store>) {
+    use orgpulse::store::LeaseGrant;
+    let now = at("2026-01-01");
+    let later = |s: i64| now + chrono::Duration::seconds(s);
+    let (dead_run, run_b, run_c) = (
+        RunId("dead".into()),
+        RunId("run-b".into()),
+        RunId("run-c".into()),
+    );
+    assert_eq!(
+        store
+            .acquire_lease("refresh", "dead", &dead_run, now, later(60))
+            .await
+            .expect("acquire"),
+        LeaseGrant::Acquired
+    );
+    assert!(
+        !store
+            .take_over_lease("refresh", "someone-else", "b", &run_b, later(61))
+            .await
+            .expect("take over"),
+        "only from the holder named"
+    );
+    assert!(store
+        .take_over_lease("refresh", "dead", "b", &run_b, later(61))
+        .await
+        .expect("take over"));
+    assert!(
+        !store
+            .take_over_lease("refresh", "dead", "c", &run_c, later(61))
+            .await
+            .expect("take over"),
+        "a second taker loses"
+    );
+    match store
+        .acquire_lease("refresh", "c", &run_c, later(1), later(61))
+        .await
+        .expect("acquire")
+    {
+        LeaseGrant::Held(lease) => {
+            assert_eq!(lease.holder, "b");
+            assert_eq!(lease.run_id, Some(run_b));
+            assert_eq!(lease.expires_at, later(61));
+        }
+        LeaseGrant::Acquired => panic!("two holders at once"),
+    }
+    assert!(
+        !store
+            .take_over_lease("nothing", "dead", "c", &run_c, later(61))
+            .await
+            .expect("take over"),
+        "no lease, nothing to take over"
+    );
+}
+
 async fn contended_leases_have_exactly_one_winner(store: Arc<dyn Store>) {
     use orgpulse::store::LeaseGrant;
     let now = chrono::Utc::now();
@@ -1086,6 +1141,7 @@ conformance! {
     overview_has_every_tracked_org_in_one_call,
     org_detail_has_everything_for_one_page,
     a_lease_has_one_holder_until_it_expires,
+    a_dead_holders_lease_is_taken_over_once_before_it_expires,
     contended_leases_have_exactly_one_winner,
     tokens_are_stored_found_by_hash_touched_and_revoked,
     run_housekeeping]

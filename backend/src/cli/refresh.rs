@@ -62,21 +62,24 @@ pub async fn run(app: &App, args: RefreshArgs) -> anyhow::Result<ExitCode> {
     };
     // The same lease as the servers: one refresh at a time over this database.
     let refresher = Arc::new(Refresher::new(ctx));
-    let requested = refresher
-        .request(Trigger::Cli, Some(orgs), progress.clone())
-        .await?;
-    if requested.coalesced {
-        eprintln!(
-            "a refresh is already running (run {}, started by {:?}); waiting for it instead of starting another",
-            requested.run.id, requested.run.trigger
-        );
-    }
+    let joined = std::sync::Mutex::new(None);
     let run = tokio::select! {
-        run = refresher.wait_for(&requested.run.id, Duration::from_millis(200)) => run?,
+        run = refresher.refresh_to_end(Trigger::Cli, Some(orgs), progress.clone(), Duration::from_millis(200), |run| {
+            eprintln!(
+                "a refresh is already running (run {}, started by {:?}); waiting for it instead of starting another",
+                run.id, run.trigger
+            );
+            *joined.lock().unwrap_or_else(|p| p.into_inner()) = Some(run.id.clone());
+        }) => run?,
         _ = tokio::signal::ctrl_c() => {
             eprintln!("interrupted: letting writes under way finish…");
+            let joined = joined.lock().unwrap_or_else(|p| p.into_inner()).clone();
+            let id = refresher.active_run().await.or(joined);
             refresher.shutdown(Duration::from_secs(10)).await;
-            refresher.wait_for(&requested.run.id, Duration::from_millis(100)).await?
+            match id {
+                Some(id) => refresher.wait_for(&id, Duration::from_millis(100)).await?,
+                None => anyhow::bail!("interrupted before the refresh started"),
+            }
         }
     };
     if let Some(bar) = bar {

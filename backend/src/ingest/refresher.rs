@@ -4,7 +4,9 @@
 //! starts it takes the `refresh` lease in the store (renewed while the run lives,
 //! released at its end); an instance that finds the lease held joins the holder's run
 //! instead of starting one ("coalesces"). A holder that dies stops renewing, its lease
-//! expires, and the next taker marks the dead run `interrupted`.
+//! expires, and the next taker marks the dead run `interrupted`. A holder that provably
+//! died on this machine (same host and pid namespace, its process gone) is taken over at
+//! once instead: a service restarted after a crash does not wait out the lease.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,6 +22,103 @@ use crate::store::LeaseGrant;
 
 /// The lease's name in the store.
 pub const LEASE: &str = "refresh";
+
+/// How often a waiter checks that the run it waits for still has a live instance.
+const LIVENESS_CHECK: Duration = Duration::from_secs(1);
+
+/// A lease holder's name, `host-pidnamespace-pid-random`: enough to tell, on the same
+/// machine, that the process holding a lease is gone. Another host, another pid namespace
+/// (another container) or an unreadable `/proc` never count as dead: those wait for the
+/// lease to expire.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Holder {
+    pub host: String,
+    /// The pid namespace's inode (`/proc/self/ns/pid`); 0 when unknown.
+    pub pid_ns: u64,
+    pub pid: u32,
+    pub nonce: u16,
+}
+
+impl Holder {
+    /// This process, with `nonce` telling apart two holders that reuse a pid.
+    pub fn this_process(nonce: u16) -> Holder {
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .map(|h| h.trim().to_owned())
+            .unwrap_or_else(|_| "host".into());
+        let pid_ns = std::fs::read_link("/proc/self/ns/pid")
+            .ok()
+            .and_then(|p| {
+                let text = p.to_string_lossy().into_owned();
+                text.strip_prefix("pid:[")?.strip_suffix(']')?.parse().ok()
+            })
+            .unwrap_or(0);
+        Holder {
+            host,
+            pid_ns,
+            pid: std::process::id(),
+            nonce,
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Holder> {
+        let mut parts = name.rsplitn(4, '-');
+        let nonce = u16::from_str_radix(parts.next()?, 16).ok()?;
+        let pid = parts.next()?.parse().ok()?;
+        let pid_ns = parts.next()?.parse().ok()?;
+        let host = parts.next()?.to_owned();
+        Some(Holder {
+            host,
+            pid_ns,
+            pid,
+            nonce,
+        })
+    }
+
+    /// Whether this holder was a process of this machine that no longer runs, judged by
+    /// `me` (this process's holder name).
+    pub fn is_dead_here(&self, me: &str) -> bool {
+        let Some(me_parsed) = Holder::parse(me) else {
+            return false;
+        };
+        if self.to_string() == me
+            || self.pid_ns == 0
+            || self.host != me_parsed.host
+            || self.pid_ns != me_parsed.pid_ns
+        {
+            return false;
+        }
+        // Our own pid: dead unless a refresher of this process holds that name (an earlier
+        // process had this pid). Otherwise the pid must be gone (a reused pid keeps it
+        // "alive": the lease then expires).
+        if self.pid == me_parsed.pid {
+            return !live_here().contains(&self.to_string());
+        }
+        !std::path::Path::new(&format!("/proc/{}", self.pid)).exists()
+    }
+}
+
+/// Holder names of this process's live refreshers.
+fn live_here() -> std::sync::MutexGuard<'static, std::collections::BTreeSet<String>> {
+    static LIVE: std::sync::Mutex<std::collections::BTreeSet<String>> =
+        std::sync::Mutex::new(std::collections::BTreeSet::new());
+    LIVE.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Drop for Refresher {
+    fn drop(&mut self) {
+        live_here().remove(&self.holder);
+    }
+}
+
+impl std::fmt::Display for Holder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}-{}-{}-{:04x}",
+            self.host, self.pid_ns, self.pid, self.nonce
+        )
+    }
+}
 
 /// A requested refresh: the run that will answer it.
 #[derive(Debug, Clone)]
@@ -45,16 +144,11 @@ pub struct Refresher {
 }
 
 impl Refresher {
-    /// A refresher for this process; its lease holder name is `host-pid-random`.
+    /// A refresher for this process; its lease holder name is
+    /// `host-pidnamespace-pid-random` (see [`Holder`]).
     pub fn new(ctx: IngestContext) -> Self {
-        let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
-            .map(|h| h.trim().to_owned())
-            .unwrap_or_else(|_| "host".into());
-        let holder = format!(
-            "{host}-{}-{:04x}",
-            std::process::id(),
-            rand::random::<u16>()
-        );
+        let holder = Holder::this_process(rand::random::<u16>()).to_string();
+        live_here().insert(holder.clone());
         Refresher {
             ctx,
             holder,
@@ -67,6 +161,16 @@ impl Refresher {
     pub fn with_lease_ttl(mut self, ttl: Duration) -> Self {
         self.lease_ttl = ttl;
         self
+    }
+
+    /// The run this instance is executing, if any.
+    pub async fn active_run(&self) -> Option<RunId> {
+        self.active
+            .lock()
+            .await
+            .as_ref()
+            .filter(|a| !a.task.is_finished())
+            .map(|a| a.id.clone())
     }
 
     /// This instance's name as a lease holder.
@@ -114,10 +218,20 @@ impl Refresher {
         let now = self.ctx.clock.now();
         let run = RefreshRun::queued(trigger, orgs, self.ctx.options, now);
         let until = now + chrono::Duration::from_std(self.lease_ttl)?;
-        match store
+        let mut grant = store
             .acquire_lease(LEASE, &self.holder, &run.id, now, until)
-            .await?
-        {
+            .await?;
+        if let LeaseGrant::Held(lease) = &grant {
+            if Holder::parse(&lease.holder).is_some_and(|h| h.is_dead_here(&self.holder))
+                && store
+                    .take_over_lease(LEASE, &lease.holder, &self.holder, &run.id, until)
+                    .await?
+            {
+                tracing::warn!(holder = %lease.holder, "the refresh lease was held by a process of this machine that no longer runs; took it over");
+                grant = LeaseGrant::Acquired;
+            }
+        }
+        match grant {
             LeaseGrant::Held(lease) => {
                 drop(active);
                 let id = lease.run_id.context("the refresh lease names no run")?;
@@ -254,8 +368,11 @@ impl Refresher {
         anyhow::bail!("the running refresh {id} has no record")
     }
 
-    /// Waits until run `id` has finished (in any instance) and returns it.
+    /// Waits until run `id` has finished (in any instance) and returns it. A run whose
+    /// instance died (its lease expired, or its process provably gone) is closed as
+    /// `interrupted` and returned as such, instead of being waited for forever.
     pub async fn wait_for(&self, id: &RunId, poll: Duration) -> anyhow::Result<RefreshRun> {
+        let mut checked = tokio::time::Instant::now();
         loop {
             let run = self
                 .ctx
@@ -266,7 +383,85 @@ impl Refresher {
             if run.status.is_finished() {
                 return Ok(run);
             }
+            if checked.elapsed() >= LIVENESS_CHECK {
+                checked = tokio::time::Instant::now();
+                self.close_if_orphaned(id).await?;
+            }
             tokio::time::sleep(poll).await;
+        }
+    }
+
+    /// Closes run `id` as interrupted when no live instance runs it any more. Taking the
+    /// lease is the test: nobody else can be writing while this instance holds it.
+    async fn close_if_orphaned(&self, id: &RunId) -> anyhow::Result<()> {
+        if self
+            .active
+            .lock()
+            .await
+            .as_ref()
+            .is_some_and(|a| !a.task.is_finished())
+        {
+            return Ok(()); // this process runs it (or another run), so it is alive
+        }
+        let store = &self.ctx.store;
+        let now = self.ctx.clock.now();
+        let until = now + chrono::Duration::from_std(self.lease_ttl)?;
+        let taken = match store
+            .acquire_lease(LEASE, &self.holder, id, now, until)
+            .await?
+        {
+            LeaseGrant::Acquired => true,
+            LeaseGrant::Held(lease) => {
+                Holder::parse(&lease.holder).is_some_and(|h| h.is_dead_here(&self.holder))
+                    && store
+                        .take_over_lease(LEASE, &lease.holder, &self.holder, id, until)
+                        .await?
+            }
+        };
+        if taken {
+            let closed = store
+                .interrupt_unfinished_runs(
+                    &RunId(String::new()),
+                    "the instance running it stopped before it finished",
+                    now,
+                )
+                .await;
+            let _ = store.release_lease(LEASE, &self.holder).await;
+            if closed? > 0 {
+                tracing::warn!(run = %id, "the instance running this refresh stopped; closed it as interrupted");
+            }
+        }
+        Ok(())
+    }
+
+    /// Starts a refresh and waits for it to end. A joined run whose instance died is
+    /// replaced by a new one (a few times at most), so the caller gets a refresh that
+    /// really ran; `on_join` hears about each run joined instead of started.
+    pub async fn refresh_to_end(
+        self: &Arc<Self>,
+        trigger: Trigger,
+        orgs: Option<Vec<OrgId>>,
+        progress: Arc<dyn Progress>,
+        poll: Duration,
+        on_join: impl Fn(&RefreshRun),
+    ) -> anyhow::Result<RefreshRun> {
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            let requested = self
+                .request(trigger, orgs.clone(), progress.clone())
+                .await?;
+            if requested.coalesced {
+                on_join(&requested.run);
+            }
+            let run = self.wait_for(&requested.run.id, poll).await?;
+            let orphaned = requested.coalesced
+                && run.status == RunStatus::Interrupted
+                && !self.ctx.cancel.is_cancelled();
+            if !orphaned || attempts >= 3 {
+                return Ok(run);
+            }
+            tracing::warn!(run = %run.id, "the refresh joined was left by an instance that stopped; starting a new one");
         }
     }
 
@@ -302,5 +497,72 @@ impl Refresher {
             tracing::info!(deleted, days, "removed old run records");
         }
         Ok(deleted)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn holder_names_round_trip_and_only_provably_dead_local_holders_are_dead() {
+        let me = Holder::this_process(0xbeef);
+        let name = me.to_string();
+        assert_eq!(Holder::parse(&name), Some(me.clone()));
+        let with_dashes = Holder {
+            host: "web-1-a".into(),
+            ..me.clone()
+        };
+        assert_eq!(
+            Holder::parse(&with_dashes.to_string()),
+            Some(with_dashes.clone())
+        );
+        assert_eq!(Holder::parse("host-123-beef"), None, "the old format");
+
+        assert!(!me.is_dead_here(&name), "this process is alive");
+        live_here().insert(name.clone());
+        let sibling = Holder {
+            nonce: 0x0001,
+            ..me.clone()
+        };
+        live_here().insert(sibling.to_string());
+        assert!(
+            !sibling.is_dead_here(&name),
+            "another live refresher of this process"
+        );
+        if me.pid_ns == 0 {
+            return; // no /proc here: nothing can be proven dead
+        }
+        let earlier_self = Holder {
+            nonce: 0x1234,
+            ..me.clone()
+        };
+        assert!(
+            earlier_self.is_dead_here(&name),
+            "an earlier process with this pid is gone"
+        );
+        let gone = Holder {
+            pid: u32::MAX - 7,
+            ..me.clone()
+        };
+        assert!(gone.is_dead_here(&name), "no such pid");
+        let alive = Holder {
+            pid: 1,
+            ..me.clone()
+        };
+        assert!(!alive.is_dead_here(&name), "pid 1 runs");
+        let elsewhere = Holder {
+            host: "other-host".into(),
+            ..gone.clone()
+        };
+        assert!(!elsewhere.is_dead_here(&name), "another machine");
+        let other_container = Holder {
+            pid_ns: me.pid_ns + 1,
+            ..gone
+        };
+        assert!(
+            !other_container.is_dead_here(&name),
+            "another pid namespace"
+        );
     }
 }

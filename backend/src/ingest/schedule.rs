@@ -12,7 +12,7 @@ use tokio_cron_scheduler::{Job, JobScheduler};
 
 use super::refresher::Refresher;
 use super::Silent;
-use crate::domain::Trigger;
+use crate::domain::{RunStatus, Trigger};
 
 /// A parsed `ORGPULSE_SCHEDULE`.
 #[derive(Debug, Clone)]
@@ -63,13 +63,16 @@ impl Schedule {
 }
 
 /// Whether a refresh is due at start-up: the last one that stored data is older than
-/// one schedule period, or there never was one. Failed runs do not count as refreshed.
+/// one schedule period, there never was one, or the latest run did not end (its instance
+/// stopped mid-way, so some organisations may hold older data than the rest). Failed runs
+/// do not count as refreshed.
 pub fn catch_up_due(
     last_success: Option<DateTime<Utc>>,
+    latest_cut_short: bool,
     period: chrono::Duration,
     now: DateTime<Utc>,
 ) -> bool {
-    last_success.is_none_or(|at| now - at > period)
+    latest_cut_short || last_success.is_none_or(|at| now - at > period)
 }
 
 /// Registers the scheduled refresh (plus run retention) and starts the scheduler; also
@@ -116,22 +119,40 @@ pub async fn start(
             tokio::time::sleep(wait).await;
             wait = (wait * 2).min(Duration::from_secs(30));
         }
-        let last = match refresher.context().store.last_success_at().await {
-            Ok(last) => last,
+        let store = &refresher.context().store;
+        let (last, latest) = match tokio::try_join!(store.last_success_at(), store.list_runs(1)) {
+            Ok(read) => read,
             Err(e) => {
                 tracing::warn!(error = %e, "catch-up: could not read the last refresh; the next tick will refresh");
                 return;
             }
         };
-        if !catch_up_due(last, period, Utc::now()) {
+        let cut_short = latest.first().is_some_and(|run| {
+            matches!(
+                run.status,
+                RunStatus::Queued | RunStatus::Running | RunStatus::Interrupted
+            )
+        });
+        if !catch_up_due(last, cut_short, period, Utc::now()) {
             return;
         }
-        tracing::info!(last_success = ?last, "the last successful refresh is older than one schedule period; catching up");
+        if cut_short {
+            tracing::info!(last_success = ?last, "the latest refresh did not finish; catching up");
+        } else {
+            tracing::info!(last_success = ?last, "the last successful refresh is older than one schedule period; catching up");
+        }
+        // Waits for the run, so a run joined from an instance that died is replaced.
         if let Err(e) = refresher
-            .request(Trigger::CatchUp, None, Arc::new(Silent))
+            .refresh_to_end(
+                Trigger::CatchUp,
+                None,
+                Arc::new(Silent),
+                Duration::from_millis(500),
+                |_| {},
+            )
             .await
         {
-            tracing::error!(error = format!("{e:#}"), "catch-up refresh could not start");
+            tracing::error!(error = format!("{e:#}"), "catch-up refresh could not run");
         }
         let _ = refresher.apply_retention(retention_days).await;
     });
@@ -181,18 +202,27 @@ mod tests {
         let now = at("2026-03-10T12:00:00Z");
         let day = chrono::Duration::days(1);
         assert!(
-            catch_up_due(None, day, now),
+            catch_up_due(None, false, day, now),
             "never refreshed (or only failed runs)"
         );
         assert!(
-            !catch_up_due(Some(at("2026-03-10T03:00:00Z")), day, now),
+            !catch_up_due(Some(at("2026-03-10T03:00:00Z")), false, day, now),
             "refreshed within the period"
         );
         assert!(
-            catch_up_due(Some(at("2026-03-08T03:00:00Z")), day, now),
+            catch_up_due(Some(at("2026-03-08T03:00:00Z")), false, day, now),
             "a tick was missed"
         );
         // The last run failed but an earlier one succeeded recently: the last success decides.
-        assert!(!catch_up_due(Some(at("2026-03-09T13:00:00Z")), day, now));
+        assert!(!catch_up_due(
+            Some(at("2026-03-09T13:00:00Z")),
+            false,
+            day,
+            now
+        ));
+        assert!(
+            catch_up_due(Some(at("2026-03-10T03:00:00Z")), true, day, now),
+            "the latest run was cut short"
+        );
     }
 }

@@ -236,6 +236,17 @@ pub trait Store: Send + Sync + Debug {
     /// Gives the lease up, if the holder still has it.
     async fn release_lease(&self, name: &str, holder: &str) -> StoreResult<()>;
 
+    /// Takes lease `name` from `dead`, a holder known to have stopped, before it expires —
+    /// atomically: `false` when `dead` no longer holds it (someone else took over first).
+    async fn take_over_lease(
+        &self,
+        name: &str,
+        dead: &str,
+        holder: &str,
+        run_id: &RunId,
+        until: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+
     // ----- API tokens ---------------------------------------------------------------------
 
     /// Stores a new token; `false` when the name is taken.

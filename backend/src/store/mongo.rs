@@ -970,6 +970,25 @@ impl Store for MongoStore {
         Ok(())
     }
 
+    async fn take_over_lease(
+        &self,
+        name: &str,
+        dead: &str,
+        holder: &str,
+        run_id: &RunId,
+        until: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let result = self
+            .c("leases")
+            .update_one(
+                doc! { "_id": name, "holder": dead },
+                doc! { "$set": { "holder": holder, "run_id": run_id.0.clone(), "expires_at": date(until) } },
+            )
+            .await
+            .map_err(backend)?;
+        Ok(result.matched_count == 1)
+    }
+
     // ----- API tokens ---------------------------------------------------------------------
 
     async fn insert_token(&self, token: &TokenRecord) -> StoreResult<bool> {

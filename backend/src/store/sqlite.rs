@@ -717,6 +717,31 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn take_over_lease(
+        &self,
+        name: &str,
+        dead: &str,
+        holder: &str,
+        run_id: &RunId,
+        until: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let (name, dead, holder, run_id) = (
+            name.to_owned(),
+            dead.to_owned(),
+            holder.to_owned(),
+            run_id.0.clone(),
+        );
+        self.call(move |conn| {
+            let updated = conn.execute(
+                "UPDATE leases SET holder = ?3, run_id = ?4, expires_at = ?5
+                 WHERE name = ?1 AND holder = ?2",
+                params![name, dead, holder, run_id, ts(until)],
+            )?;
+            Ok(updated == 1)
+        })
+        .await
+    }
+
     // ----- API tokens ---------------------------------------------------------------------
 
     async fn insert_token(&self, token: &TokenRecord) -> StoreResult<bool> {

@@ -183,6 +183,19 @@ impl Store for FlakyStore {
         self.check()?;
         self.inner.release_lease(name, holder).await
     }
+    async fn take_over_lease(
+        &self,
+        name: &str,
+        dead: &str,
+        holder: &str,
+        run_id: &RunId,
+        until: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        self.check()?;
+        self.inner
+            .take_over_lease(name, dead, holder, run_id, until)
+            .await
+    }
     async fn insert_token(&self, token: &TokenRecord) -> StoreResult<bool> {
         self.check()?;
         self.inner.insert_token(token).await

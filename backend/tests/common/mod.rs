@@ -19,6 +19,7 @@ use serde_json::{json, Value};
 use wiremock::matchers::{header, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
+pub mod process;
 pub mod stores;
 
 /// A fresh store for one test: SQLite, or MongoDB under `ORGPULSE_TEST_STORE=mongo`.
