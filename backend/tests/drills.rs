@@ -459,3 +459,300 @@ async fn sigkill_at_random_points_leaves_every_org_old_or_new_and_the_catch_up_c
         runs.len()
     );
 }
+
+/// Each org's [`FullState`] on the forge's current day, refreshed cleanly into a store of
+/// its own.
+async fn reference_states(forge: &fakeforge::Running, orgs: &[OrgId]) -> Vec<FullState> {
+    let (_db, reference) = common::stores::sqlite().await.expect("sqlite");
+    let mut ctx = context_at(reference.clone(), &forge.url);
+    ctx.options.languages = true;
+    let names: Vec<String> = orgs.iter().map(ToString::to_string).collect();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    assert_eq!(refresh(&ctx, &names).await.status, RunStatus::Succeeded);
+    let mut states = Vec::new();
+    for org in orgs {
+        states.push(full_state(reference.as_ref(), org).await);
+    }
+    states
+}
+
+/// What the store-unavailable drills need to know about the store under test.
+struct Unavailable<'a> {
+    name: &'static str,
+    url: String,
+    /// Makes the store refuse work, mid-run.
+    break_it: Box<dyn FnOnce() + 'a>,
+    /// Gives it back.
+    mend_it: Box<dyn FnOnce() + 'a>,
+    /// What the failed run's message must name.
+    says: &'static [&'static str],
+    /// Whether an org's commit is one transaction (SQLite) or one write per document
+    /// (a MongoDB without transactions: each repository is then old or new on its own).
+    atomic_orgs: bool,
+}
+
+async fn open_ready(url: &str) -> std::sync::Arc<dyn Store> {
+    let store = orgpulse::store::open(url, Default::default())
+        .await
+        .expect("opens");
+    let started = std::time::Instant::now();
+    while let Err(e) = store.ping().await {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the store did not answer: {e}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    store
+}
+
+/// Day 0 stored; the store breaks 300 ms into the day-7 refresh; that run must fail with
+/// a clear message and lose nothing; once the store is back the next run must succeed
+/// and hold day 7.
+async fn store_breaks_mid_run(dir: &std::path::Path, drill: Unavailable<'_>) {
+    use common::process::command;
+    let forge = fakeforge::start(ForgeConfig {
+        world: WorldConfig {
+            orgs: 3,
+            repos: 160,
+            seed: 9,
+            changed_per_day: 0.2,
+        },
+        latency: Duration::from_millis(8),
+        rate_limit: 1_000_000,
+        ..ForgeConfig::default()
+    })
+    .await
+    .expect("fakeforge starts");
+    let orgs = ids(&forge);
+    let env = [
+        ("ORGPULSE_GITHUB_API_URL", forge.url.clone()),
+        (
+            "ORGPULSE_ORGS",
+            orgs.iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(","),
+        ),
+        ("ORGPULSE_DATABASE_URL", drill.url.clone()),
+        ("ORGPULSE_FETCH_LANGUAGES", "true".into()),
+        ("ORGPULSE_CONCURRENCY", "2".into()),
+    ];
+    let refresh_cli = || async {
+        let mut cmd = command(dir, &env, &["refresh"]);
+        tokio::task::spawn_blocking(move || cmd.output().expect("runs"))
+            .await
+            .expect("joined")
+    };
+    let first = refresh_cli().await;
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let day0 = reference_states(&forge, &orgs).await;
+    forge.forge.set_day(7);
+    let day7 = reference_states(&forge, &orgs).await;
+
+    let mut cmd = command(dir, &env, &["refresh"]);
+    let child = tokio::task::spawn_blocking(move || cmd.output().expect("runs"));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    (drill.break_it)();
+    let failed = tokio::time::timeout(Duration::from_secs(120), child)
+        .await
+        .expect("the broken run ends within two minutes")
+        .expect("joined");
+    (drill.mend_it)();
+    let stderr = String::from_utf8_lossy(&failed.stderr).into_owned();
+    assert_eq!(
+        failed.status.code(),
+        Some(1),
+        "{}: the run fails: {stderr}",
+        drill.name
+    );
+    assert!(
+        drill.says.iter().any(|s| stderr.contains(s)),
+        "{}: the message says what happened: {stderr}",
+        drill.name
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+
+    // Nothing lost: orgs (or, without transactions, repositories) are old or new.
+    let store = open_ready(&drill.url).await;
+    let (mut checked, mut kept_old) = (0, 0);
+    for (n, org) in orgs.iter().enumerate() {
+        let now = full_state(store.as_ref(), org).await;
+        assert_eq!(now.len(), day0[n].len(), "{org}: nothing deleted");
+        checked += now.len();
+        if drill.atomic_orgs {
+            assert!(
+                now == day0[n] || now == day7[n],
+                "{}: {org} is neither its old nor its new state",
+                drill.name
+            );
+        } else {
+            for (id, repo) in &now {
+                assert!(
+                    day0[n].get(id) == Some(repo) || day7[n].get(id) == Some(repo),
+                    "{}: {org} repository {id} is neither old nor new",
+                    drill.name
+                );
+            }
+        }
+        kept_old += usize::from(now == day0[n]);
+    }
+    drop(store);
+
+    let next = refresh_cli().await;
+    assert!(
+        next.status.success(),
+        "{}: the next run succeeds: {}",
+        drill.name,
+        String::from_utf8_lossy(&next.stderr)
+    );
+    let store = open_ready(&drill.url).await;
+    for (n, org) in orgs.iter().enumerate() {
+        let now = full_state(store.as_ref(), org).await;
+        assert!(
+            now == day7[n],
+            "{}: {org} holds day 7 after the next run",
+            drill.name
+        );
+        checked += now.len();
+    }
+    let message = stderr
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or_default();
+    println!(
+        "drill store-unavailable ({}): runs 3, orgs left at their old state {kept_old}, records checked {checked}, records lost 0; the failed run said: {message}",
+        drill.name
+    );
+}
+
+/// Mounts a small tmpfs on `dir`, when this machine allows it.
+struct SmallDisk(std::path::PathBuf);
+
+impl SmallDisk {
+    fn mount(dir: &std::path::Path) -> Result<SmallDisk, String> {
+        let out = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", "size=16m", "orgpulse-drill"])
+            .arg(dir)
+            .output()
+            .map_err(|e| format!("mount could not run: {e}"))?;
+        if !out.status.success() {
+            return Err(format!(
+                "mounting a tmpfs is not allowed here: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            ));
+        }
+        Ok(SmallDisk(dir.to_owned()))
+    }
+
+    /// Writes zeros until the disk is full.
+    fn fill(&self) {
+        use std::io::Write;
+        let mut file = std::fs::File::create(self.0.join("filler")).expect("filler");
+        let chunk = vec![0u8; 1 << 16];
+        while file.write_all(&chunk).is_ok() {}
+        let _ = file.sync_all();
+    }
+
+    fn empty(&self) {
+        std::fs::remove_file(self.0.join("filler")).expect("filler removed");
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(&self.0)
+            .status();
+    }
+}
+
+fn skip(reason: &str) {
+    assert!(
+        std::env::var("ORGPULSE_REQUIRE_ALL_SUITES").as_deref() != Ok("1"),
+        "this drill must run here, but {reason}"
+    );
+    eprintln!("SKIPPED drill: {reason}");
+}
+
+#[tokio::test]
+async fn sqlite_refusing_writes_mid_run_fails_the_run_cleanly_and_the_next_run_succeeds() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let disk_dir = dir.path().join("disk");
+    std::fs::create_dir(&disk_dir).expect("mkdir");
+    // The database lives on a 16 MiB disk that fills up mid-run: from then on SQLite can
+    // read but not write (a read-only file changes nothing for a connection that is
+    // already open; a full or read-only file system is what really happens).
+    let disk = match SmallDisk::mount(&disk_dir) {
+        Ok(disk) => disk,
+        Err(reason) => return skip(&reason),
+    };
+    let drill = Unavailable {
+        name: "SQLite, disk full",
+        url: format!("sqlite://{}", disk_dir.join("orgpulse.db").display()),
+        break_it: Box::new(|| disk.fill()),
+        mend_it: Box::new(|| disk.empty()),
+        says: &["database or disk is full"],
+        atomic_orgs: true,
+    };
+    store_breaks_mid_run(dir.path(), drill).await;
+}
+
+#[tokio::test]
+async fn mongodb_stopping_mid_run_fails_the_run_cleanly_and_the_next_run_succeeds() {
+    if std::env::var("ORGPULSE_TEST_MONGODB_URI").is_err() {
+        // The shared test server cannot be stopped (other suites use it); this drill
+        // starts its own, which needs the same Python packages.
+        return skip("ORGPULSE_TEST_MONGODB_URI is not set, so the MongoDB test server's packages may be missing (see backend/tests/mongo_wire/README.md)");
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let port = common::process::free_port();
+    let log = dir.path().join("wire.log");
+    let mut server = std::process::Command::new("python3")
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/mongo_wire/server.py"
+        ))
+        .args(["--port", &port.to_string()])
+        .stdout(std::fs::File::create(&log).expect("log"))
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("python3 runs");
+    let started = std::time::Instant::now();
+    while !std::fs::read_to_string(&log)
+        .unwrap_or_default()
+        .contains("ready")
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the MongoDB test server did not start"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let pid = server.id().to_string();
+    let signal = |sig: &str| {
+        std::process::Command::new("kill")
+            .args([sig, &pid])
+            .status()
+            .expect("kill runs");
+    };
+    // SIGSTOP: the server stops answering but keeps its (in-memory) data, as a MongoDB
+    // behind a broken network would; SIGCONT brings it back.
+    let drill = Unavailable {
+        name: "MongoDB, server stopped",
+        url: format!("mongodb://127.0.0.1:{port}/drill?directConnection=true&serverSelectionTimeoutMS=3000&connectTimeoutMS=3000"),
+        break_it: Box::new(|| signal("-STOP")),
+        mend_it: Box::new(|| signal("-CONT")),
+        says: &["database error", "could not store", "could not read"],
+        atomic_orgs: false,
+    };
+    store_breaks_mid_run(dir.path(), drill).await;
+    let _ = server.kill();
+    let _ = server.wait();
+}

@@ -378,7 +378,8 @@ impl Refresher {
                 .ctx
                 .store
                 .get_run(id)
-                .await?
+                .await
+                .with_context(|| format!("could not read how run {id} is going"))?
                 .with_context(|| format!("run {id} disappeared"))?;
             if run.status.is_finished() {
                 return Ok(run);
