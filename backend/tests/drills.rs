@@ -91,7 +91,9 @@ async fn twenty_percent_upstream_faults_converge_to_a_clean_runs_data() {
     let run = refresh(&ctx, &names.iter().map(String::as_str).collect::<Vec<_>>()).await;
     assert_eq!(run.status, RunStatus::Succeeded, "{:?}", run.outcomes);
 
-    // The same world behind 20 % faults: 502s, stalls past the timeout, cut-off bodies.
+    // The same world behind 20 % faults: 502s, stalls past the timeout, cut-off bodies; and
+    // 1 % secondary rate limits on top (403 with retry-after, which pauses every request
+    // for a second, and 429 without).
     let faulty = forge(
         3,
         1_000_000,
@@ -99,7 +101,9 @@ async fn twenty_percent_upstream_faults_converge_to_a_clean_runs_data() {
             server_error: 0.08,
             stall: 0.04,
             truncate: 0.08,
+            secondary: 0.01,
             stall_for: Duration::from_millis(2_500),
+            ..Faults::default()
         },
     )
     .await;
@@ -107,6 +111,7 @@ async fn twenty_percent_upstream_faults_converge_to_a_clean_runs_data() {
     let mut ctx = context_at(store.clone(), &faulty.url);
     ctx.options.languages = true;
     ctx.github.policy.retries = 8;
+    ctx.github.policy.secondary_retries = 4;
     ctx.github.policy.timeout = Duration::from_millis(800);
     let orgs: Vec<String> = ids(&faulty).iter().map(ToString::to_string).collect();
     let run = refresh(&ctx, &orgs.iter().map(String::as_str).collect::<Vec<_>>()).await;
@@ -145,8 +150,16 @@ async fn twenty_percent_upstream_faults_converge_to_a_clean_runs_data() {
     }
     let faults = injected(&faulty);
     assert!(faults >= 20, "faults were injected: {faults}");
+    let kinds: Vec<String> = faulty
+        .forge
+        .counters()
+        .iter()
+        .filter(|(k, _)| k.starts_with("fault"))
+        .map(|(k, n)| format!("{} {n}", &k[6..]))
+        .collect();
     println!(
-        "drill upstream-faults: faults injected {faults}, requests {}, retries {}, runs 2, records checked {checked}, records lost 0",
+        "drill upstream-faults: faults injected {faults} ({}), requests {}, retries {}, runs 2, records checked {checked}, records lost 0",
+        kinds.join(", "),
         run.counts.requests, run.counts.retries
     );
 }
@@ -755,4 +768,160 @@ async fn mongodb_stopping_mid_run_fails_the_run_cleanly_and_the_next_run_succeed
     store_breaks_mid_run(dir.path(), drill).await;
     let _ = server.kill();
     let _ = server.wait();
+}
+
+#[tokio::test]
+async fn orgs_deleted_or_renamed_upstream_keep_their_history_and_the_page_says_what_happened() {
+    use rocket::local::asynchronous::Client;
+
+    let forge = forge(0, 1_000_000, Faults::default()).await;
+    let orgs = ids(&forge);
+    let names: Vec<String> = orgs.iter().map(ToString::to_string).collect();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    let (_db, store) = sqlite_store().await;
+    store
+        .seed_tracked_orgs(&orgs, chrono::Utc::now())
+        .await
+        .expect("tracked");
+    let ctx = context_at(store.clone(), &forge.url);
+    assert_eq!(refresh(&ctx, &names).await.status, RunStatus::Succeeded);
+    let mut before = Vec::new();
+    for org in &orgs {
+        before.push((
+            state(store.as_ref(), org).await,
+            store.list_history(org, None, None).await.expect("history"),
+        ));
+    }
+
+    // Day 5: one organisation deleted, one renamed, and 5 % of listing entries garbled.
+    forge.forge.set_day(5);
+    let (deleted, renamed) = (&orgs[1], &orgs[2]);
+    assert!(forge.forge.delete_org(deleted.login()));
+    assert!(forge.forge.rename_org(renamed.login(), "renamed-org"));
+    forge.forge.set_faults(Faults {
+        malformed: 0.05,
+        ..Faults::default()
+    });
+    let run = refresh(&ctx, &names).await;
+    assert_eq!(run.status, RunStatus::Partial, "{:?}", run.outcomes);
+    let outcome = |org: &OrgId| {
+        run.outcomes
+            .iter()
+            .find(|o| &o.org == org)
+            .expect("an outcome")
+            .clone()
+    };
+    let gone = outcome(deleted);
+    assert_eq!(gone.status, OrgStatus::NotFound);
+    let said = gone.message.clone().unwrap_or_default();
+    assert!(said.contains("deleted, or made private"), "{said}");
+    let moved = outcome(renamed);
+    assert_eq!(moved.status, OrgStatus::NotFound);
+    let said_moved = moved.message.clone().unwrap_or_default();
+    assert!(
+        said_moved.contains("now `renamed-org`") && said_moved.contains("github:renamed-org"),
+        "{said_moved}"
+    );
+
+    let mut checked = 0;
+    for (i, org) in orgs.iter().enumerate() {
+        let now = state(store.as_ref(), org).await;
+        let history = store.list_history(org, None, None).await.expect("history");
+        checked += now.len();
+        if i == 1 || i == 2 {
+            assert_eq!(now, before[i].0, "{org}: repositories kept as they were");
+            assert_eq!(history, before[i].1, "{org}: history kept");
+        } else {
+            // Garbled entries: their repositories keep the last good copy; none is gone.
+            assert!(
+                before[i].0.keys().all(|id| now.contains_key(id)),
+                "{org}: nothing marked gone"
+            );
+            assert!(history.len() >= before[i].1.len(), "{org}: history kept");
+        }
+    }
+    let garbled = forge
+        .forge
+        .counters()
+        .get("fault malformed")
+        .copied()
+        .unwrap_or(0);
+    assert!(garbled > 0, "entries were garbled");
+    for org in [&orgs[0], &orgs[3]] {
+        let o = outcome(org);
+        assert_eq!(o.status, OrgStatus::Partial, "{org}: {:?}", o.message);
+    }
+
+    // The dashboard says what happened, and still shows the kept data.
+    let services = orgpulse::web::Services {
+        store: store.clone(),
+        refresher: std::sync::Arc::new(orgpulse::ingest::refresher::Refresher::new(ctx.clone())),
+        schedule: None,
+    };
+    let client = Client::tracked(
+        orgpulse::web::build(services, orgpulse::web::rocket_config()).expect("builds"),
+    )
+    .await
+    .expect("rocket");
+    for (org, says) in [
+        (deleted, "deleted, or made private"),
+        (renamed, "is now `renamed-org`"),
+    ] {
+        let page = client
+            .get(format!("/orgs/github/{}", org.login()))
+            .dispatch()
+            .await;
+        assert_eq!(page.status().code, 200);
+        let html = page.into_string().await.unwrap_or_default();
+        assert!(
+            html.contains(says) && html.contains("Showing the last good data"),
+            "{org}: the page says what happened"
+        );
+        // The table opens sorted by stars: the most starred repository is on it.
+        let kept = &before[if org == deleted { 1 } else { 2 }].0;
+        let name = &kept.values().max_by_key(|r| r.1).expect("a repo").0;
+        let short = name.split('/').nth(1).unwrap_or(name);
+        assert!(
+            html.contains(short),
+            "{org}: the kept repositories are listed"
+        );
+    }
+
+    // Following the rename: the new login is tracked like any organisation; the garbling
+    // stops and the next run is clean.
+    forge.forge.set_faults(Faults::default());
+    let follow = org("github:renamed-org");
+    let first_seen_before: BTreeMap<i64, chrono::NaiveDate> = store
+        .list_repos(renamed)
+        .await
+        .expect("repos")
+        .into_iter()
+        .map(|r| (r.listing.id, r.first_seen))
+        .collect();
+    let run = refresh(&ctx, &[names[0], names[3], "github:renamed-org"]).await;
+    assert_eq!(run.status, RunStatus::Succeeded, "{:?}", run.outcomes);
+    // Repositories are keyed by forge id, so they move to the login that lists them now
+    // (as a transfer does), keeping when they were first seen; the old login keeps its
+    // daily history.
+    let followed = store.list_repos(&follow).await.expect("repos");
+    for (id, first_seen) in &first_seen_before {
+        let repo = followed
+            .iter()
+            .find(|r| r.listing.id == *id)
+            .unwrap_or_else(|| panic!("repository {id} follows the rename"));
+        assert_eq!(&repo.first_seen, first_seen, "{id}: first seen is kept");
+        assert!(repo.listing.full_name.starts_with("renamed-org/"));
+    }
+    assert_eq!(
+        store
+            .list_history(renamed, None, None)
+            .await
+            .expect("history"),
+        before[2].1,
+        "the old login's daily history stays as it was"
+    );
+    checked += followed.len();
+    println!(
+        "drill org-gone-or-renamed: runs 3, orgs deleted 1, renamed 1, listing entries garbled {garbled}, records checked {checked}, records lost 0"
+    );
 }

@@ -284,7 +284,15 @@ async fn a_missing_org_is_not_found_and_keeps_its_history() {
 
     assert_eq!(run.status, RunStatus::Failed);
     assert_eq!(run.outcomes[0].status, OrgStatus::NotFound);
-    assert_eq!(run.counts.requests, 1, "a 404 is final, not retried");
+    assert_eq!(
+        run.counts.requests, 2,
+        "a 404 is final, not retried; one more asks for the stored id"
+    );
+    let said = run.outcomes[0].message.as_deref().unwrap_or_default();
+    assert!(
+        said.contains("nor its id 7") && said.contains("kept"),
+        "{said}"
+    );
     assert_eq!(
         store
             .list_repos(&org("github:acme"))

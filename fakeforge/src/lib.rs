@@ -5,8 +5,12 @@
 //! SBOMs and `/rate_limit`; ETags with `304 Not Modified` (free against the budget) and
 //! `x-ratelimit-*` headers over a budget that really runs out.
 //!
-//! Admin routes under `/_admin` move the world to another day and read the request
-//! counters.
+//! Faults on demand: latency, 502s, stalls, cut-off bodies, secondary rate limits (403
+//! with `retry-after`, 429 without), malformed listing entries, organisations deleted or
+//! renamed, repositories renamed between days (their old names redirect, as GitHub's do).
+//!
+//! Admin routes under `/_admin` move the world to another day, change the faults, delete
+//! or rename organisations, and read the request counters.
 
 pub mod world;
 
@@ -44,7 +48,8 @@ pub struct ForgeConfig {
 
 /// Faults injected into answers, each a share of requests (0.0–1.0), spread
 /// deterministically over the request count.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Deserialize, serde::Serialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct Faults {
     /// Answer 502 instead.
     pub server_error: f64,
@@ -52,7 +57,24 @@ pub struct Faults {
     pub stall: f64,
     /// Answer 200 with the body cut in half.
     pub truncate: f64,
+    /// Answer a secondary rate limit: 403 with `retry-after: 1` and 429 without, in turn.
+    pub secondary: f64,
+    /// Share of listing entries replaced by malformed ones (half keep their id).
+    pub malformed: f64,
+    #[serde(with = "millis")]
     pub stall_for: Duration,
+}
+
+mod millis {
+    use std::time::Duration;
+
+    pub fn serialize<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(d.as_millis() as u64)
+    }
+
+    pub fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        Ok(Duration::from_millis(serde::Deserialize::deserialize(d)?))
+    }
 }
 
 /// The fault one request gets.
@@ -61,6 +83,8 @@ pub enum Fault {
     ServerError,
     Stall,
     Truncate,
+    /// A secondary limit; `true` with `retry-after`.
+    Secondary(bool),
 }
 
 impl Default for ForgeConfig {
@@ -87,11 +111,20 @@ struct Budget {
     reset: u64,
 }
 
+/// Organisations deleted or renamed since start, by index.
+#[derive(Debug, Default)]
+struct OrgChanges {
+    deleted: std::collections::BTreeSet<usize>,
+    renamed: BTreeMap<usize, String>,
+}
+
 /// The server's shared state.
 #[derive(Debug)]
 pub struct Forge {
     world: World,
     config: ForgeConfig,
+    faults: std::sync::RwLock<Faults>,
+    orgs: Mutex<OrgChanges>,
     day: Mutex<u32>,
     budget: Mutex<Budget>,
     counters: Mutex<BTreeMap<String, u64>>,
@@ -109,6 +142,8 @@ impl Forge {
     pub fn new(config: ForgeConfig) -> Self {
         Forge {
             world: World::new(config.world.clone()),
+            faults: std::sync::RwLock::new(config.faults.clone()),
+            orgs: Mutex::new(OrgChanges::default()),
             day: Mutex::new(config.day),
             budget: Mutex::new(Budget {
                 used: 0,
@@ -132,6 +167,73 @@ impl Forge {
         *self.day.lock().unwrap_or_else(|p| p.into_inner()) = day;
     }
 
+    pub fn faults(&self) -> Faults {
+        self.faults
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Replaces the faults from the next request on.
+    pub fn set_faults(&self, faults: Faults) {
+        *self.faults.write().unwrap_or_else(|p| p.into_inner()) = faults;
+    }
+
+    /// Deletes organisation `login`: every route answers 404 for it from now on.
+    pub fn delete_org(&self, login: &str) -> bool {
+        let Some(org) = self.find_org(login) else {
+            return false;
+        };
+        self.lock_orgs().deleted.insert(org.index);
+        true
+    }
+
+    /// Renames organisation `login` to `to` (same id): the old login answers 404, as
+    /// GitHub's API does once an organisation is renamed.
+    pub fn rename_org(&self, login: &str, to: &str) -> bool {
+        let Some(org) = self.find_org(login) else {
+            return false;
+        };
+        if self.find_org(to).is_some() {
+            return false;
+        }
+        self.lock_orgs().renamed.insert(org.index, to.to_owned());
+        true
+    }
+
+    fn lock_orgs(&self) -> std::sync::MutexGuard<'_, OrgChanges> {
+        self.orgs.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The organisation `login` names now (renamed ones under their new login).
+    pub fn find_org(&self, login: &str) -> Option<world::Org> {
+        let changes = self.lock_orgs();
+        self.world
+            .orgs
+            .iter()
+            .filter(|o| !changes.deleted.contains(&o.index))
+            .map(|o| match changes.renamed.get(&o.index) {
+                Some(to) => world::Org {
+                    login: to.clone(),
+                    ..o.clone()
+                },
+                None => o.clone(),
+            })
+            .find(|o| o.login.eq_ignore_ascii_case(login))
+    }
+
+    /// The organisation with `id`, under its current login.
+    pub fn find_org_by_id(&self, id: i64) -> Option<world::Org> {
+        let login = self.world.org_by_id(id)?.login.clone();
+        let current = self
+            .lock_orgs()
+            .renamed
+            .get(&self.world.org_by_id(id)?.index)
+            .cloned()
+            .unwrap_or(login);
+        self.find_org(&current)
+    }
+
     /// Requests answered so far, by `kind status` (e.g. `repos 304`).
     pub fn counters(&self) -> BTreeMap<String, u64> {
         self.counters
@@ -145,6 +247,16 @@ impl Forge {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clear();
+    }
+
+    /// Counts an injected fault, as `fault {name}`.
+    fn count_fault(&self, name: &str) {
+        *self
+            .counters
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(format!("fault {name}"))
+            .or_insert(0) += 1;
     }
 
     fn count(&self, kind: &str, status: u16) {
@@ -193,12 +305,26 @@ impl Forge {
         mut headers: Vec<(String, String)>,
     ) -> Reply {
         if fault == Some(Fault::ServerError) {
-            self.count("fault 502", 502);
+            self.count_fault("502");
             return Reply::json(
                 Status::BadGateway,
                 &json!({"message": "Server Error"}),
                 Vec::new(),
             );
+        }
+        if let Some(Fault::Secondary(advice)) = fault {
+            let message = json!({"message": "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.", "documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits"});
+            return if advice {
+                self.count_fault("secondary 403");
+                Reply::json(
+                    Status::Forbidden,
+                    &message,
+                    vec![("retry-after".into(), "1".into())],
+                )
+            } else {
+                self.count_fault("secondary 429");
+                Reply::json(Status::TooManyRequests, &message, Vec::new())
+            };
         }
         let Some(body) = body else {
             let (allowed, rate) = self.spend(false);
@@ -236,7 +362,7 @@ impl Forge {
         }
         self.count(kind, 200);
         let body = if fault == Some(Fault::Truncate) {
-            self.count("fault truncated", 200);
+            self.count_fault("truncated");
             text[..text.len() / 2].to_owned()
         } else {
             text
@@ -317,7 +443,7 @@ async fn delay(forge: &Forge) -> Option<Fault> {
     let n = forge
         .requests
         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let f = &forge.config.faults;
+    let f = forge.faults();
     let roll = (world::mix_public(n ^ 0x5eed) >> 11) as f64 / (1u64 << 53) as f64;
     let fault = if roll < f.server_error {
         Some(Fault::ServerError)
@@ -325,11 +451,13 @@ async fn delay(forge: &Forge) -> Option<Fault> {
         Some(Fault::Stall)
     } else if roll < f.server_error + f.stall + f.truncate {
         Some(Fault::Truncate)
+    } else if roll < f.server_error + f.stall + f.truncate + f.secondary {
+        Some(Fault::Secondary(n % 2 == 0))
     } else {
         None
     };
     if fault == Some(Fault::Stall) {
-        forge.count("fault stall", 0);
+        forge.count_fault("stall");
         tokio::time::sleep(f.stall_for).await;
     }
     if !forge.config.latency.is_zero() {
@@ -342,7 +470,19 @@ async fn delay(forge: &Forge) -> Option<Fault> {
 async fn org(forge: &State<Arc<Forge>>, login: &str, validators: IfNoneMatch) -> Reply {
     let fault = delay(forge).await;
     let day = forge.day();
-    let body = forge.world.org(login).map(|o| forge.world.profile(o, day));
+    let body = forge.find_org(login).map(|o| forge.world.profile(&o, day));
+    forge.answer(fault, "org", body, &validators, Vec::new())
+}
+
+/// `GET /organizations/{id}`: an organisation by its stable id, under its current login
+/// (how a client learns where a renamed organisation went).
+#[get("/organizations/<id>", rank = 2)]
+async fn org_by_id(forge: &State<Arc<Forge>>, id: i64, validators: IfNoneMatch) -> Reply {
+    let fault = delay(forge).await;
+    let day = forge.day();
+    let body = forge
+        .find_org_by_id(id)
+        .map(|o| forge.world.profile(&o, day));
     forge.answer(fault, "org", body, &validators, Vec::new())
 }
 
@@ -359,10 +499,27 @@ fn page_of(
     let page = page.unwrap_or(1).max(1);
     let repos = forge.world.repos(org, forge.day());
     let last = repos.len().div_ceil(per_page).max(1);
+    let malformed = forge.faults().malformed;
+    let salt = forge.requests.load(std::sync::atomic::Ordering::Relaxed);
     let items: Vec<Value> = repos
         .into_iter()
         .skip((page - 1) * per_page)
         .take(per_page)
+        .enumerate()
+        .map(|(i, repo)| {
+            let roll =
+                (world::mix_public(salt ^ (i as u64) << 20) >> 11) as f64 / (1u64 << 53) as f64;
+            if roll >= malformed {
+                return repo;
+            }
+            forge.count_fault("malformed");
+            if i % 2 == 0 {
+                // The id survives, the rest is garbage.
+                json!({"id": repo["id"], "name": 42, "full_name": null, "stargazers_count": "many"})
+            } else {
+                json!({"oops": true})
+            }
+        })
         .collect();
     let link_to = |n: usize| {
         format!(
@@ -417,8 +574,8 @@ async fn org_repos(
     validators: IfNoneMatch,
 ) -> Reply {
     let fault = delay(forge).await;
-    match forge.world.org(login) {
-        Some(org) => page_of(fault, forge, org, per_page, page, &base.0, &validators),
+    match forge.find_org(login) {
+        Some(org) => page_of(fault, forge, &org, per_page, page, &base.0, &validators),
         None => forge.answer(fault, "repos", None, &validators, Vec::new()),
     }
 }
@@ -433,16 +590,79 @@ async fn org_repos_by_id(
     validators: IfNoneMatch,
 ) -> Reply {
     let fault = delay(forge).await;
-    match forge.world.org_by_id(id) {
-        Some(org) => page_of(fault, forge, org, per_page, page, &base.0, &validators),
+    match forge.find_org_by_id(id) {
+        Some(org) => page_of(fault, forge, &org, per_page, page, &base.0, &validators),
         None => forge.answer(fault, "repos", None, &validators, Vec::new()),
     }
 }
 
-fn find_repo(forge: &Forge, owner: &str, repo: &str) -> Option<(world::Org, usize)> {
-    let org = forge.world.org(owner)?.clone();
-    let n = forge.world.repo_index(&org, repo, forge.day())?;
-    Some((org, n))
+/// Where a `/repos/{owner}/{repo}/...` request goes: the repository, a redirect for a
+/// name it had before a rename, or nothing.
+enum Found {
+    Repo(world::Org, usize),
+    Moved(i64),
+    Missing,
+}
+
+fn find_repo(forge: &Forge, owner: &str, repo: &str) -> Found {
+    let Some(org) = forge.find_org(owner) else {
+        return Found::Missing;
+    };
+    let day = forge.day();
+    if let Some(n) = forge.world.repo_index(&org, repo, day) {
+        return Found::Repo(org, n);
+    }
+    match forge.world.renamed_from(&org, repo, day) {
+        Some(id) => Found::Moved(id),
+        None => Found::Missing,
+    }
+}
+
+fn find_repo_by_id(forge: &Forge, id: i64) -> Found {
+    let day = forge.day();
+    match forge.world.repo_by_id(id, day) {
+        Some((org, n)) => match forge.find_org_by_id(org.id) {
+            Some(current) => Found::Repo(current, n),
+            None => Found::Missing,
+        },
+        None => Found::Missing,
+    }
+}
+
+/// Answers a per-repository resource: `make` builds the body from the repository.
+/// Which per-repository resource: its counter name and the path after the repository.
+struct Resource<'a> {
+    kind: &'a str,
+    rest: &'a str,
+}
+
+fn per_repo(
+    forge: &Forge,
+    fault: Option<Fault>,
+    Resource { kind, rest }: Resource<'_>,
+    found: Found,
+    base: &Base,
+    validators: &IfNoneMatch,
+    make: impl Fn(&world::Org, usize, u32) -> Option<Value>,
+) -> Reply {
+    match found {
+        Found::Repo(org, n) => {
+            let body = make(&org, n, forge.day());
+            forge.answer(fault, kind, body, validators, Vec::new())
+        }
+        Found::Moved(id) => {
+            forge.count(kind, 301);
+            Reply::json(
+                Status::MovedPermanently,
+                &json!({"message": "Moved Permanently", "url": format!("{}/repositories/{id}/{rest}", base.0)}),
+                vec![(
+                    "location".into(),
+                    format!("{}/repositories/{id}/{rest}", base.0),
+                )],
+            )
+        }
+        Found::Missing => forge.answer(fault, kind, None, validators, Vec::new()),
+    }
 }
 
 #[get("/repos/<owner>/<repo>/languages")]
@@ -450,12 +670,46 @@ async fn languages(
     forge: &State<Arc<Forge>>,
     owner: &str,
     repo: &str,
+    base: Base,
     validators: IfNoneMatch,
 ) -> Reply {
     let fault = delay(forge).await;
-    let body =
-        find_repo(forge, owner, repo).map(|(org, n)| forge.world.languages(&org, n, forge.day()));
-    forge.answer(fault, "languages", body, &validators, Vec::new())
+    let found = find_repo(forge, owner, repo);
+    per_repo(
+        forge,
+        fault,
+        Resource {
+            kind: "languages",
+            rest: "languages",
+        },
+        found,
+        &base,
+        &validators,
+        |o, n, d| Some(forge.world.languages(o, n, d)),
+    )
+}
+
+#[get("/repositories/<id>/languages")]
+async fn languages_by_id(
+    forge: &State<Arc<Forge>>,
+    id: i64,
+    base: Base,
+    validators: IfNoneMatch,
+) -> Reply {
+    let fault = delay(forge).await;
+    let found = find_repo_by_id(forge, id);
+    per_repo(
+        forge,
+        fault,
+        Resource {
+            kind: "languages",
+            rest: "languages",
+        },
+        found,
+        &base,
+        &validators,
+        |o, n, d| Some(forge.world.languages(o, n, d)),
+    )
 }
 
 #[get("/repos/<owner>/<repo>/dependency-graph/sbom")]
@@ -463,12 +717,46 @@ async fn sbom(
     forge: &State<Arc<Forge>>,
     owner: &str,
     repo: &str,
+    base: Base,
     validators: IfNoneMatch,
 ) -> Reply {
     let fault = delay(forge).await;
-    let body =
-        find_repo(forge, owner, repo).and_then(|(org, n)| forge.world.sbom(&org, n, forge.day()));
-    forge.answer(fault, "sbom", body, &validators, Vec::new())
+    let found = find_repo(forge, owner, repo);
+    per_repo(
+        forge,
+        fault,
+        Resource {
+            kind: "sbom",
+            rest: "dependency-graph/sbom",
+        },
+        found,
+        &base,
+        &validators,
+        |o, n, d| forge.world.sbom(o, n, d),
+    )
+}
+
+#[get("/repositories/<id>/dependency-graph/sbom")]
+async fn sbom_by_id(
+    forge: &State<Arc<Forge>>,
+    id: i64,
+    base: Base,
+    validators: IfNoneMatch,
+) -> Reply {
+    let fault = delay(forge).await;
+    let found = find_repo_by_id(forge, id);
+    per_repo(
+        forge,
+        fault,
+        Resource {
+            kind: "sbom",
+            rest: "dependency-graph/sbom",
+        },
+        found,
+        &base,
+        &validators,
+        |o, n, d| forge.world.sbom(o, n, d),
+    )
 }
 
 #[get("/rate_limit")]
@@ -500,6 +788,48 @@ fn stats(forge: &State<Arc<Forge>>) -> Reply {
     )
 }
 
+/// `POST /_admin/faults` with a JSON [`Faults`] (missing fields are 0): replaces them.
+#[post("/_admin/faults", data = "<body>")]
+fn set_faults(forge: &State<Arc<Forge>>, body: &str) -> Reply {
+    match serde_json::from_str::<Faults>(body) {
+        Ok(faults) => {
+            forge.set_faults(faults);
+            Reply::json(Status::Ok, &json!({"faults": forge.faults()}), Vec::new())
+        }
+        Err(e) => Reply::json(
+            Status::UnprocessableEntity,
+            &json!({"message": format!("not a fault set: {e}")}),
+            Vec::new(),
+        ),
+    }
+}
+
+#[post("/_admin/orgs/<login>/delete")]
+fn delete_org(forge: &State<Arc<Forge>>, login: &str) -> Reply {
+    if forge.delete_org(login) {
+        Reply::json(Status::Ok, &json!({"deleted": login}), Vec::new())
+    } else {
+        Reply::json(
+            Status::NotFound,
+            &json!({"message": "no such organisation"}),
+            Vec::new(),
+        )
+    }
+}
+
+#[post("/_admin/orgs/<login>/rename/<to>")]
+fn rename_org(forge: &State<Arc<Forge>>, login: &str, to: &str) -> Reply {
+    if forge.rename_org(login, to) {
+        Reply::json(Status::Ok, &json!({"renamed": login, "to": to}), Vec::new())
+    } else {
+        Reply::json(
+            Status::NotFound,
+            &json!({"message": "no such organisation, or the new login is taken"}),
+            Vec::new(),
+        )
+    }
+}
+
 #[post("/_admin/reset")]
 fn reset(forge: &State<Arc<Forge>>) -> Reply {
     forge.reset_counters();
@@ -523,12 +853,18 @@ pub fn rocket(forge: Arc<Forge>, addr: SocketAddr) -> rocket::Rocket<rocket::Bui
         "/",
         routes![
             org,
+            org_by_id,
             org_repos,
             org_repos_by_id,
             languages,
+            languages_by_id,
             sbom,
+            sbom_by_id,
             rate_limit,
             set_day,
+            set_faults,
+            delete_org,
+            rename_org,
             stats,
             reset
         ],

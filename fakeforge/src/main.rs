@@ -44,6 +44,13 @@ struct Args {
     /// Share of requests answered with the body cut in half.
     #[arg(long, default_value_t = 0.0)]
     truncate_rate: f64,
+    /// Share of requests answered with a secondary rate limit (403 with retry-after: 1
+    /// and 429 without, in turn).
+    #[arg(long, default_value_t = 0.0)]
+    secondary_rate: f64,
+    /// Share of listing entries replaced by malformed ones.
+    #[arg(long, default_value_t = 0.0)]
+    malformed_rate: f64,
     /// Port on 127.0.0.1.
     #[arg(long, default_value_t = 9000)]
     port: u16,
@@ -66,6 +73,8 @@ async fn main() -> anyhow::Result<()> {
             server_error: args.fail_rate,
             stall: args.stall_rate,
             truncate: args.truncate_rate,
+            secondary: args.secondary_rate,
+            malformed: args.malformed_rate,
             stall_for: Duration::from_millis(args.stall_ms),
         },
         ..ForgeConfig::default()

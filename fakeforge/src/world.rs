@@ -305,9 +305,7 @@ impl World {
     pub fn repo(&self, org: &Org, n: usize, day: u32) -> Value {
         let s = self.repo_seed(org, n);
         let id = Self::repo_id(org, n);
-        let name = format!("{}-{}", pick(&REPO_WORDS, s), pick(&REPO_WORDS, s >> 7))
-            .replace("core-core", "core")
-            + &format!("-{n}");
+        let name = self.repo_name(s, n, day);
         let created = if n >= self.config.repos - self.config.repos / 50 {
             ((n - (self.config.repos - self.config.repos / 50)) * 3) as u32
         } else {
@@ -350,6 +348,45 @@ impl World {
             }
         }
         repo
+    }
+
+    /// The day repository `seed` is renamed (one in 29 is, during its first weeks).
+    fn rename_day(seed: u64) -> Option<u32> {
+        (seed % 29 == 3).then_some(1 + (seed >> 5) as u32 % 12)
+    }
+
+    /// A repository's name on `day`: two words and its number; renamed ones gain `-next`
+    /// before the number (names always end in `-{n}`, which is how lookups find them).
+    fn repo_name(&self, seed: u64, n: usize, day: u32) -> String {
+        let stem = format!(
+            "{}-{}",
+            pick(&REPO_WORDS, seed),
+            pick(&REPO_WORDS, seed >> 7)
+        )
+        .replace("core-core", "core");
+        match Self::rename_day(seed) {
+            Some(d) if day >= d => format!("{stem}-next-{n}"),
+            _ => format!("{stem}-{n}"),
+        }
+    }
+
+    /// Repository `name` of `org` if it is a name the repository had before a rename:
+    /// GitHub redirects those to `/repositories/{id}`.
+    pub fn renamed_from(&self, org: &Org, name: &str, day: u32) -> Option<i64> {
+        let n: usize = name.rsplit('-').next()?.parse().ok()?;
+        if n >= self.repo_count(day) {
+            return None;
+        }
+        let s = self.repo_seed(org, n);
+        let old = self.repo_name(s, n, 0);
+        (old == name && self.repo_name(s, n, day) != name).then(|| Self::repo_id(org, n))
+    }
+
+    /// The organisation and index of repository `id`, if it exists on `day`.
+    pub fn repo_by_id(&self, id: i64, day: u32) -> Option<(&Org, usize)> {
+        let org = self.org_by_id(id / 10_000)?;
+        let n = usize::try_from(id % 10_000).ok()?;
+        (n < self.repo_count(day)).then_some((org, n))
     }
 
     /// Every repository of `org` on `day`, in listing order (oldest first, as GitHub's default).
@@ -490,6 +527,36 @@ mod tests {
             w.repo_count(30) > w.repo_count(0),
             "new repositories appear"
         );
+    }
+
+    #[test]
+    fn some_repositories_are_renamed_and_keep_their_id() {
+        let w = world();
+        let org = &w.orgs[0];
+        let (before, after) = (w.repos(org, 0), w.repos(org, 20));
+        let renamed: Vec<(&Value, &Value)> = before
+            .iter()
+            .zip(&after)
+            .filter(|(a, b)| a["name"] != b["name"])
+            .collect();
+        assert!(
+            !renamed.is_empty() && renamed.len() < 30,
+            "{}",
+            renamed.len()
+        );
+        for (a, b) in renamed {
+            assert_eq!(a["id"], b["id"]);
+            let old = a["name"].as_str().expect("name");
+            assert_eq!(w.renamed_from(org, old, 20), a["id"].as_i64());
+            assert_eq!(w.renamed_from(org, old, 0), None, "not renamed yet");
+            let n = w
+                .repo_index(org, b["name"].as_str().expect("name"), 20)
+                .expect("found by its new name");
+            let (owner, index) = w
+                .repo_by_id(a["id"].as_i64().expect("id"), 20)
+                .expect("by id");
+            assert_eq!((owner.id, index), (org.id, n));
+        }
     }
 
     #[test]

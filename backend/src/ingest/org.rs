@@ -42,6 +42,12 @@ pub(super) async fn refresh(ctx: &IngestContext, github: &GitHub, org: &OrgId) -
     let tally = Tally::default();
     let mut counts = RunCounts::default();
     let result = fetch_and_commit(ctx, github, org, &tally, &mut counts).await;
+    let missing = match &result {
+        Err(Failure::Source(SourceError::NotFound { .. })) => {
+            Some(explain_missing(ctx, github, org, &tally).await)
+        }
+        _ => None,
+    };
     counts.requests = tally.requests();
     counts.not_modified = tally.not_modified();
     counts.retries = tally.retries();
@@ -66,12 +72,7 @@ pub(super) async fn refresh(ctx: &IngestContext, github: &GitHub, org: &OrgId) -
                 (OrgStatus::Partial, Some(notes.join("; ")))
             }
         }
-        Err(Failure::Source(e @ SourceError::NotFound { .. })) => (
-            OrgStatus::NotFound,
-            Some(format!(
-                "{org} was not found upstream ({e}); its stored data is kept"
-            )),
-        ),
+        Err(Failure::Source(SourceError::NotFound { .. })) => (OrgStatus::NotFound, missing),
         Err(Failure::Source(e @ SourceError::RateLimited { .. })) => {
             (OrgStatus::RateLimited, Some(e.to_string()))
         }
@@ -90,6 +91,41 @@ pub(super) async fn refresh(ctx: &IngestContext, github: &GitHub, org: &OrgId) -
         message,
         counts,
         finished_at: ctx.clock.now(),
+    }
+}
+
+/// Says what became of an organisation whose login the forge no longer knows: renamed
+/// (found again by the stable id stored with it) or gone (deleted, or made private).
+async fn explain_missing(
+    ctx: &IngestContext,
+    github: &GitHub,
+    org: &OrgId,
+    tally: &Tally,
+) -> String {
+    let kept = "its stored data and history are kept";
+    let stored = match ctx.store.get_org(org).await {
+        Ok(Some(record)) => record,
+        Ok(None) => return format!("the forge does not know {org}"),
+        Err(e) => {
+            tracing::warn!(%org, error = %e, "could not read the stored organisation");
+            return format!("the forge no longer knows {org}; {kept}");
+        }
+    };
+    let id = stored.profile.id;
+    match github.org_by_id(id, tally).await {
+        Ok(Some(now)) if !now.login.eq_ignore_ascii_case(org.login()) => format!(
+            "renamed upstream: organisation {id} is now `{}` ({kept}; track {}:{} to follow it)",
+            now.login,
+            org.forge().as_str(),
+            now.login
+        ),
+        Ok(Some(_)) => format!(
+            "the forge answered 404 for {org} although organisation {id} still has that login; {kept}"
+        ),
+        Ok(None) => format!(
+            "the forge no longer knows {org} nor its id {id}: deleted, or made private; {kept}"
+        ),
+        Err(e) => format!("the forge no longer knows {org} ({e}); {kept}"),
     }
 }
 

@@ -136,6 +136,26 @@ impl GitHub {
             .map(required)
     }
 
+    /// The organisation with forge id `id`, under its current login (`GET
+    /// /organizations/{id}`); `None` when the forge knows no such organisation. This is
+    /// how a renamed organisation is found: its old login answers 404.
+    pub async fn org_by_id(
+        &self,
+        id: i64,
+        tally: &Tally,
+    ) -> Result<Option<OrgProfile>, SourceError> {
+        let url = self.url(&["organizations", &id.to_string()], None);
+        let found = self
+            .http
+            .get_cached(&url, None, tally, &[StatusCode::NOT_FOUND], |body, _| {
+                let wire: WireOrg =
+                    serde_json::from_slice(body).map_err(|e| format!("organisation: {e}"))?;
+                Ok(wire.into_profile())
+            })
+            .await?;
+        Ok(found.map(|c| c.value))
+    }
+
     /// One page of the repository listing at `url` (the first page or a `link` target).
     pub async fn repo_page(
         &self,

@@ -379,7 +379,13 @@ fn org_context(detail: &OrgDetail, table: &TableParams, now: DateTime<Utc>) -> V
                 None => String::new(),
             };
             let what = if o.status == OrgStatus::NotFound {
-                format!("At the last refresh ({}) the forge did not know {id}: it may have been renamed or deleted.", views::when(o.finished_at))
+                format!(
+                    "At the last refresh ({}) the forge did not know {id}: {}.",
+                    views::when(o.finished_at),
+                    o.message
+                        .as_deref()
+                        .unwrap_or("it may have been renamed or deleted")
+                )
             } else {
                 format!(
                     "The last refresh ({}) failed: {reason}.",
