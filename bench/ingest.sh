@@ -6,7 +6,8 @@
 #   - an "ordinary day" (about 5 % of repositories pushed to): the same two figures
 #   - a baseline doing the job the common way (bench/naive_ingest.py), same run
 #   - peak RSS of `orgpulse refresh` for 100 orgs x 1,000 repos (GNU time)
-# Prints a Markdown section; append it to BENCHMARKS.md.
+# Prints a Markdown section and files it in BENCHMARKS.md under "## Ingest" (after the
+# sections already there); NO_APPEND=1 only prints it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 orgs_n=${ORGS:-20}; repos_n=${REPOS:-500}; latency_ms=${LATENCY_MS:-50}; concurrency=${CONCURRENCY:-4}
@@ -55,7 +56,7 @@ peak_kb=$(ORGPULSE_DATABASE_URL="sqlite://$work/big.db" ORGPULSE_GITHUB_API_URL=
   /usr/bin/time -v target/release/orgpulse refresh 2>&1 >/dev/null | awk -F': ' '/Maximum resident set size/ {print $2}')
 stored=$(python3 -c "import sqlite3; print(sqlite3.connect('$work/big.db').execute('select count(*) from repos').fetchone()[0])")
 
-python3 - "$t1" "$r1" "$n1" "$t2" "$r2" "$n2" "$t3" "$r3" "$n3" "$tb" "$rb" "$peak_kb" "$stored" "$latency_ms" "$concurrency" "$orgs_n" "$repos_n" <<'PY'
+python3 - "$t1" "$r1" "$n1" "$t2" "$r2" "$n2" "$t3" "$r3" "$n3" "$tb" "$rb" "$peak_kb" "$stored" "$latency_ms" "$concurrency" "$orgs_n" "$repos_n" > "$work/section.md" <<'PY'
 import math, platform, subprocess, sys
 (t1, r1, n1, t2, r2, n2, t3, r3, n3, tb, rb, peak_kb, stored, lat, conc, orgs, repos) = sys.argv[1:]
 t1, t2, t3, tb = map(float, (t1, t2, t3, tb))
@@ -73,3 +74,20 @@ print("| ordinary day (~5 %% of repos pushed) | %.2f s | %d | %d (%.0f %%) | %d 
 print("| baseline: one request at a time, no validators, one upsert per row | %.2f s | %d | 0 | %d | first refresh is **%.1f×** faster |" % (tb, rb, rb, tb / t1))
 print("\nPeak RSS of `orgpulse refresh` for 100 orgs x 1,000 repos (%d repositories stored): **%.0f MB** (GNU time, maximum resident set size).\n" % (stored, peak_kb / 1024))
 PY
+cat "$work/section.md"
+if [ "${NO_APPEND:-0}" != 1 ]; then
+  python3 - "$work/section.md" BENCHMARKS.md <<'PY'
+import sys
+section, path = open(sys.argv[1]).read().strip() + "\n", sys.argv[2]
+text = open(path).read()
+# Before the heading that follows "## Ingest", so each store keeps its own part.
+start = text.find("\n## Ingest")
+after = text.find("\n## ", start + 1) if start >= 0 else -1
+if after < 0:
+    text = text.rstrip("\n") + "\n\n" + section
+else:
+    text = text[:after].rstrip("\n") + "\n\n" + section + text[after:]
+open(path, "w").write(text)
+print("(filed in %s)" % path, file=sys.stderr)
+PY
+fi

@@ -118,6 +118,9 @@ struct OrgChanges {
     renamed: BTreeMap<usize, String>,
 }
 
+/// One organisation's generated listing: (login, day, repositories).
+type Listing = (String, u32, Arc<Vec<Value>>);
+
 /// The server's shared state.
 #[derive(Debug)]
 pub struct Forge {
@@ -125,6 +128,9 @@ pub struct Forge {
     config: ForgeConfig,
     faults: std::sync::RwLock<Faults>,
     orgs: Mutex<OrgChanges>,
+    /// The latest listing generated per organisation, keyed by (login, day): every page
+    /// of a listing is cut from one generation instead of regenerating all of it.
+    listings: Mutex<BTreeMap<usize, Listing>>,
     day: Mutex<u32>,
     budget: Mutex<Budget>,
     counters: Mutex<BTreeMap<String, u64>>,
@@ -144,6 +150,7 @@ impl Forge {
             world: World::new(config.world.clone()),
             faults: std::sync::RwLock::new(config.faults.clone()),
             orgs: Mutex::new(OrgChanges::default()),
+            listings: Mutex::new(BTreeMap::new()),
             day: Mutex::new(config.day),
             budget: Mutex::new(Budget {
                 used: 0,
@@ -199,6 +206,27 @@ impl Forge {
         }
         self.lock_orgs().renamed.insert(org.index, to.to_owned());
         true
+    }
+
+    /// Every repository of `org` on the current day, generated once per (login, day).
+    fn listing(&self, org: &world::Org) -> Arc<Vec<Value>> {
+        let day = self.day();
+        if let Some((login, d, repos)) = self
+            .listings
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&org.index)
+        {
+            if *login == org.login && *d == day {
+                return Arc::clone(repos);
+            }
+        }
+        let repos = Arc::new(self.world.repos(org, day));
+        self.listings
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(org.index, (org.login.clone(), day, Arc::clone(&repos)));
+        repos
     }
 
     fn lock_orgs(&self) -> std::sync::MutexGuard<'_, OrgChanges> {
@@ -497,12 +525,12 @@ fn page_of(
 ) -> Reply {
     let per_page = per_page.unwrap_or(30).clamp(1, 100);
     let page = page.unwrap_or(1).max(1);
-    let repos = forge.world.repos(org, forge.day());
+    let repos = forge.listing(org);
     let last = repos.len().div_ceil(per_page).max(1);
     let malformed = forge.faults().malformed;
     let salt = forge.requests.load(std::sync::atomic::Ordering::Relaxed);
     let items: Vec<Value> = repos
-        .into_iter()
+        .iter()
         .skip((page - 1) * per_page)
         .take(per_page)
         .enumerate()
@@ -510,7 +538,7 @@ fn page_of(
             let roll =
                 (world::mix_public(salt ^ (i as u64) << 20) >> 11) as f64 / (1u64 << 53) as f64;
             if roll >= malformed {
-                return repo;
+                return repo.clone();
             }
             forge.count_fault("malformed");
             if i % 2 == 0 {
