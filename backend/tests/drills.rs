@@ -292,34 +292,11 @@ async fn sigkill_at_random_points_leaves_every_org_old_or_new_and_the_catch_up_c
                 .unwrap_or(7)
         });
     let first_seed = seed;
-    let forge = fakeforge::start(ForgeConfig {
-        world: WorldConfig {
-            orgs: 3,
-            repos: 160,
-            seed: 5,
-            changed_per_day: 0.2,
-        },
-        latency: Duration::from_millis(8),
-        rate_limit: 1_000_000,
-        ..ForgeConfig::default()
-    })
-    .await
-    .expect("fakeforge starts");
+    let forge = lively_forge(5).await;
     let orgs = ids(&forge);
     let dir = tempfile::tempdir().expect("tempdir");
-    let env = [
-        ("ORGPULSE_GITHUB_API_URL", forge.url.clone()),
-        (
-            "ORGPULSE_ORGS",
-            orgs.iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join(","),
-        ),
-        ("ORGPULSE_SCHEDULE", "0 0 3 1 1 *".into()),
-        ("ORGPULSE_FETCH_LANGUAGES", "true".into()),
-        ("ORGPULSE_CONCURRENCY", "2".into()),
-    ];
+    let mut env = process_env(&forge);
+    env.push(("ORGPULSE_SCHEDULE", "0 0 3 1 1 *".into()));
     let db = dir.path().join("data/orgpulse.db");
 
     // The old state: day 0, stored by a clean run of the binary.
@@ -342,23 +319,13 @@ async fn sigkill_at_random_points_leaves_every_org_old_or_new_and_the_catch_up_c
         }
         states.push(day0);
     }
-    let names: Vec<String> = orgs.iter().map(ToString::to_string).collect();
-    let names: Vec<&str> = names.iter().map(String::as_str).collect();
-    let mut references = Vec::new();
     for k in 1..=KILLS {
         forge.forge.set_day(7 * k as u32);
-        let (db, reference) = common::stores::sqlite().await.expect("sqlite");
-        let mut ctx = context_at(reference.clone(), &forge.url);
-        ctx.options.languages = true;
-        assert_eq!(refresh(&ctx, &names).await.status, RunStatus::Succeeded);
-        let mut day = Vec::new();
+        let day = reference_states(&forge, &orgs).await;
         for (n, org) in orgs.iter().enumerate() {
-            let state = full_state(reference.as_ref(), org).await;
-            assert_ne!(state, states[k - 1][n], "{org}: the days differ");
-            day.push(state);
+            assert_ne!(day[n], states[k - 1][n], "{org}: the days differ");
         }
         states.push(day);
-        references.push(db);
     }
 
     let made = run(dir.path(), &env, &["token", "create", "drill"]).await;
@@ -473,6 +440,35 @@ async fn sigkill_at_random_points_leaves_every_org_old_or_new_and_the_catch_up_c
     );
 }
 
+/// A fakeforge for the drills that run the binary: 3 orgs x 160 repositories, a fifth of
+/// them pushed each day (so every day is real work), 8 ms per answer.
+async fn lively_forge(seed: u64) -> fakeforge::Running {
+    fakeforge::start(ForgeConfig {
+        world: WorldConfig {
+            orgs: 3,
+            repos: 160,
+            seed,
+            changed_per_day: 0.2,
+        },
+        latency: Duration::from_millis(8),
+        rate_limit: 1_000_000,
+        ..ForgeConfig::default()
+    })
+    .await
+    .expect("fakeforge starts")
+}
+
+/// The environment for an `orgpulse` process refreshing every org of `forge`.
+fn process_env(forge: &fakeforge::Running) -> Vec<(&'static str, String)> {
+    let orgs: Vec<String> = ids(forge).iter().map(ToString::to_string).collect();
+    vec![
+        ("ORGPULSE_GITHUB_API_URL", forge.url.clone()),
+        ("ORGPULSE_ORGS", orgs.join(",")),
+        ("ORGPULSE_FETCH_LANGUAGES", "true".into()),
+        ("ORGPULSE_CONCURRENCY", "2".into()),
+    ]
+}
+
 /// Each org's [`FullState`] on the forge's current day, refreshed cleanly into a store of
 /// its own.
 async fn reference_states(forge: &fakeforge::Running, orgs: &[OrgId]) -> Vec<FullState> {
@@ -523,41 +519,12 @@ async fn open_ready(url: &str) -> std::sync::Arc<dyn Store> {
 /// a clear message and lose nothing; once the store is back the next run must succeed
 /// and hold day 7.
 async fn store_breaks_mid_run(dir: &std::path::Path, drill: Unavailable<'_>) {
-    use common::process::command;
-    let forge = fakeforge::start(ForgeConfig {
-        world: WorldConfig {
-            orgs: 3,
-            repos: 160,
-            seed: 9,
-            changed_per_day: 0.2,
-        },
-        latency: Duration::from_millis(8),
-        rate_limit: 1_000_000,
-        ..ForgeConfig::default()
-    })
-    .await
-    .expect("fakeforge starts");
+    use common::process::{command, run};
+    let forge = lively_forge(9).await;
     let orgs = ids(&forge);
-    let env = [
-        ("ORGPULSE_GITHUB_API_URL", forge.url.clone()),
-        (
-            "ORGPULSE_ORGS",
-            orgs.iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join(","),
-        ),
-        ("ORGPULSE_DATABASE_URL", drill.url.clone()),
-        ("ORGPULSE_FETCH_LANGUAGES", "true".into()),
-        ("ORGPULSE_CONCURRENCY", "2".into()),
-    ];
-    let refresh_cli = || async {
-        let mut cmd = command(dir, &env, &["refresh"]);
-        tokio::task::spawn_blocking(move || cmd.output().expect("runs"))
-            .await
-            .expect("joined")
-    };
-    let first = refresh_cli().await;
+    let mut env = process_env(&forge);
+    env.push(("ORGPULSE_DATABASE_URL", drill.url.clone()));
+    let first = run(dir, &env, &["refresh"]).await;
     assert!(
         first.status.success(),
         "{}",
@@ -616,7 +583,7 @@ async fn store_breaks_mid_run(dir: &std::path::Path, drill: Unavailable<'_>) {
     }
     drop(store);
 
-    let next = refresh_cli().await;
+    let next = run(dir, &env, &["refresh"]).await;
     assert!(
         next.status.success(),
         "{}: the next run succeeds: {}",

@@ -233,33 +233,33 @@ impl Forge {
         self.orgs.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// `org` as it stands now: `None` when deleted, under its new login when renamed.
+    fn as_now(changes: &OrgChanges, org: &world::Org) -> Option<world::Org> {
+        if changes.deleted.contains(&org.index) {
+            return None;
+        }
+        Some(match changes.renamed.get(&org.index) {
+            Some(to) => world::Org {
+                login: to.clone(),
+                ..org.clone()
+            },
+            None => org.clone(),
+        })
+    }
+
     /// The organisation `login` names now (renamed ones under their new login).
     pub fn find_org(&self, login: &str) -> Option<world::Org> {
         let changes = self.lock_orgs();
         self.world
             .orgs
             .iter()
-            .filter(|o| !changes.deleted.contains(&o.index))
-            .map(|o| match changes.renamed.get(&o.index) {
-                Some(to) => world::Org {
-                    login: to.clone(),
-                    ..o.clone()
-                },
-                None => o.clone(),
-            })
+            .filter_map(|o| Self::as_now(&changes, o))
             .find(|o| o.login.eq_ignore_ascii_case(login))
     }
 
     /// The organisation with `id`, under its current login.
     pub fn find_org_by_id(&self, id: i64) -> Option<world::Org> {
-        let login = self.world.org_by_id(id)?.login.clone();
-        let current = self
-            .lock_orgs()
-            .renamed
-            .get(&self.world.org_by_id(id)?.index)
-            .cloned()
-            .unwrap_or(login);
-        self.find_org(&current)
+        Self::as_now(&self.lock_orgs(), self.world.org_by_id(id)?)
     }
 
     /// Requests answered so far, by `kind status` (e.g. `repos 304`).
@@ -657,36 +657,60 @@ fn find_repo_by_id(forge: &Forge, id: i64) -> Found {
     }
 }
 
-/// Answers a per-repository resource: `make` builds the body from the repository.
-/// Which per-repository resource: its counter name and the path after the repository.
-struct Resource<'a> {
-    kind: &'a str,
-    rest: &'a str,
+/// A per-repository resource.
+#[derive(Debug, Clone, Copy)]
+enum Resource {
+    Languages,
+    Sbom,
 }
 
-fn per_repo(
+impl Resource {
+    /// Its counter name.
+    fn kind(self) -> &'static str {
+        match self {
+            Resource::Languages => "languages",
+            Resource::Sbom => "sbom",
+        }
+    }
+
+    /// Its path after the repository.
+    fn rest(self) -> &'static str {
+        match self {
+            Resource::Languages => "languages",
+            Resource::Sbom => "dependency-graph/sbom",
+        }
+    }
+
+    fn body(self, world: &World, org: &world::Org, n: usize, day: u32) -> Option<Value> {
+        match self {
+            Resource::Languages => Some(world.languages(org, n, day)),
+            Resource::Sbom => world.sbom(org, n, day),
+        }
+    }
+}
+
+/// Answers `resource` of the repository `find` names, after the configured latency.
+async fn per_repo(
     forge: &Forge,
-    fault: Option<Fault>,
-    Resource { kind, rest }: Resource<'_>,
-    found: Found,
+    resource: Resource,
+    find: impl FnOnce(&Forge) -> Found,
     base: &Base,
     validators: &IfNoneMatch,
-    make: impl Fn(&world::Org, usize, u32) -> Option<Value>,
 ) -> Reply {
-    match found {
+    let fault = delay(forge).await;
+    let kind = resource.kind();
+    match find(forge) {
         Found::Repo(org, n) => {
-            let body = make(&org, n, forge.day());
+            let body = resource.body(&forge.world, &org, n, forge.day());
             forge.answer(fault, kind, body, validators, Vec::new())
         }
         Found::Moved(id) => {
             forge.count(kind, 301);
+            let location = format!("{}/repositories/{id}/{}", base.0, resource.rest());
             Reply::json(
                 Status::MovedPermanently,
-                &json!({"message": "Moved Permanently", "url": format!("{}/repositories/{id}/{rest}", base.0)}),
-                vec![(
-                    "location".into(),
-                    format!("{}/repositories/{id}/{rest}", base.0),
-                )],
+                &json!({"message": "Moved Permanently", "url": location}),
+                vec![("location".into(), location)],
             )
         }
         Found::Missing => forge.answer(fault, kind, None, validators, Vec::new()),
@@ -701,20 +725,8 @@ async fn languages(
     base: Base,
     validators: IfNoneMatch,
 ) -> Reply {
-    let fault = delay(forge).await;
-    let found = find_repo(forge, owner, repo);
-    per_repo(
-        forge,
-        fault,
-        Resource {
-            kind: "languages",
-            rest: "languages",
-        },
-        found,
-        &base,
-        &validators,
-        |o, n, d| Some(forge.world.languages(o, n, d)),
-    )
+    let find = |f: &Forge| find_repo(f, owner, repo);
+    per_repo(forge, Resource::Languages, find, &base, &validators).await
 }
 
 #[get("/repositories/<id>/languages")]
@@ -724,20 +736,8 @@ async fn languages_by_id(
     base: Base,
     validators: IfNoneMatch,
 ) -> Reply {
-    let fault = delay(forge).await;
-    let found = find_repo_by_id(forge, id);
-    per_repo(
-        forge,
-        fault,
-        Resource {
-            kind: "languages",
-            rest: "languages",
-        },
-        found,
-        &base,
-        &validators,
-        |o, n, d| Some(forge.world.languages(o, n, d)),
-    )
+    let find = |f: &Forge| find_repo_by_id(f, id);
+    per_repo(forge, Resource::Languages, find, &base, &validators).await
 }
 
 #[get("/repos/<owner>/<repo>/dependency-graph/sbom")]
@@ -748,20 +748,8 @@ async fn sbom(
     base: Base,
     validators: IfNoneMatch,
 ) -> Reply {
-    let fault = delay(forge).await;
-    let found = find_repo(forge, owner, repo);
-    per_repo(
-        forge,
-        fault,
-        Resource {
-            kind: "sbom",
-            rest: "dependency-graph/sbom",
-        },
-        found,
-        &base,
-        &validators,
-        |o, n, d| forge.world.sbom(o, n, d),
-    )
+    let find = |f: &Forge| find_repo(f, owner, repo);
+    per_repo(forge, Resource::Sbom, find, &base, &validators).await
 }
 
 #[get("/repositories/<id>/dependency-graph/sbom")]
@@ -771,20 +759,8 @@ async fn sbom_by_id(
     base: Base,
     validators: IfNoneMatch,
 ) -> Reply {
-    let fault = delay(forge).await;
-    let found = find_repo_by_id(forge, id);
-    per_repo(
-        forge,
-        fault,
-        Resource {
-            kind: "sbom",
-            rest: "dependency-graph/sbom",
-        },
-        found,
-        &base,
-        &validators,
-        |o, n, d| forge.world.sbom(o, n, d),
-    )
+    let find = |f: &Forge| find_repo_by_id(f, id);
+    per_repo(forge, Resource::Sbom, find, &base, &validators).await
 }
 
 #[get("/rate_limit")]

@@ -17,7 +17,7 @@ use tokio::sync::Mutex;
 use tokio::task::JoinHandle;
 
 use super::{IngestContext, Progress};
-use crate::domain::{OrgId, RefreshRun, RunId, RunStatus, Trigger};
+use crate::domain::{Lease, OrgId, RefreshRun, RunId, RunStatus, Trigger};
 use crate::store::LeaseGrant;
 
 /// The lease's name in the store.
@@ -104,12 +104,6 @@ fn live_here() -> std::sync::MutexGuard<'static, std::collections::BTreeSet<Stri
     LIVE.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-impl Drop for Refresher {
-    fn drop(&mut self) {
-        live_here().remove(&self.holder);
-    }
-}
-
 impl std::fmt::Display for Holder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
@@ -117,6 +111,12 @@ impl std::fmt::Display for Holder {
             "{}-{}-{}-{:04x}",
             self.host, self.pid_ns, self.pid, self.nonce
         )
+    }
+}
+
+impl Drop for Refresher {
+    fn drop(&mut self) {
+        live_here().remove(&self.holder);
     }
 }
 
@@ -222,12 +222,7 @@ impl Refresher {
             .acquire_lease(LEASE, &self.holder, &run.id, now, until)
             .await?;
         if let LeaseGrant::Held(lease) = &grant {
-            if Holder::parse(&lease.holder).is_some_and(|h| h.is_dead_here(&self.holder))
-                && store
-                    .take_over_lease(LEASE, &lease.holder, &self.holder, &run.id, until)
-                    .await?
-            {
-                tracing::warn!(holder = %lease.holder, "the refresh lease was held by a process of this machine that no longer runs; took it over");
+            if self.take_over_if_dead(lease, &run.id, until).await? {
                 grant = LeaseGrant::Acquired;
             }
         }
@@ -395,13 +390,7 @@ impl Refresher {
     /// Closes run `id` as interrupted when no live instance runs it any more. Taking the
     /// lease is the test: nobody else can be writing while this instance holds it.
     async fn close_if_orphaned(&self, id: &RunId) -> anyhow::Result<()> {
-        if self
-            .active
-            .lock()
-            .await
-            .as_ref()
-            .is_some_and(|a| !a.task.is_finished())
-        {
+        if self.active_run().await.is_some() {
             return Ok(()); // this process runs it (or another run), so it is alive
         }
         let store = &self.ctx.store;
@@ -412,12 +401,7 @@ impl Refresher {
             .await?
         {
             LeaseGrant::Acquired => true,
-            LeaseGrant::Held(lease) => {
-                Holder::parse(&lease.holder).is_some_and(|h| h.is_dead_here(&self.holder))
-                    && store
-                        .take_over_lease(LEASE, &lease.holder, &self.holder, id, until)
-                        .await?
-            }
+            LeaseGrant::Held(lease) => self.take_over_if_dead(&lease, id, until).await?,
         };
         if taken {
             let closed = store
@@ -433,6 +417,28 @@ impl Refresher {
             }
         }
         Ok(())
+    }
+
+    /// Takes `lease` over for `run_id` when its holder was a process of this machine that
+    /// no longer runs; `false` otherwise (or when someone else took it over first).
+    async fn take_over_if_dead(
+        &self,
+        lease: &Lease,
+        run_id: &RunId,
+        until: chrono::DateTime<Utc>,
+    ) -> anyhow::Result<bool> {
+        if !Holder::parse(&lease.holder).is_some_and(|h| h.is_dead_here(&self.holder)) {
+            return Ok(false);
+        }
+        let taken = self
+            .ctx
+            .store
+            .take_over_lease(LEASE, &lease.holder, &self.holder, run_id, until)
+            .await?;
+        if taken {
+            tracing::warn!(holder = %lease.holder, "the refresh lease was held by a process of this machine that no longer runs; took it over");
+        }
+        Ok(taken)
     }
 
     /// Starts a refresh and waits for it to end. A joined run whose instance died is
