@@ -786,7 +786,7 @@ async fn orgs_deleted_or_renamed_upstream_keep_their_history_and_the_page_says_w
     assert_eq!(moved.status, OrgStatus::NotFound);
     let said_moved = moved.message.clone().unwrap_or_default();
     assert!(
-        said_moved.contains("now `renamed-org`") && said_moved.contains("github:renamed-org"),
+        said_moved.contains("now renamed-org ") && said_moved.contains("github:renamed-org"),
         "{said_moved}"
     );
 
@@ -832,7 +832,7 @@ async fn orgs_deleted_or_renamed_upstream_keep_their_history_and_the_page_says_w
     .expect("rocket");
     for (org, says) in [
         (deleted, "deleted, or made private"),
-        (renamed, "is now `renamed-org`"),
+        (renamed, "is now renamed-org "),
     ] {
         let page = client
             .get(format!("/orgs/github/{}", org.login()))

@@ -114,7 +114,7 @@ async fn explain_missing(
     let id = stored.profile.id;
     match github.org_by_id(id, tally).await {
         Ok(Some(now)) if !now.login.eq_ignore_ascii_case(org.login()) => format!(
-            "renamed upstream: organisation {id} is now `{}` ({kept}; track {}:{} to follow it)",
+            "renamed upstream: organisation {id} is now {} ({kept}; track {}:{} to follow it)",
             now.login,
             org.forge().as_str(),
             now.login
