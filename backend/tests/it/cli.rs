@@ -1,12 +1,10 @@
 //! The `orgpulse` binary end to end: real processes, a real database file, a wiremock
 //! GitHub on 127.0.0.1.
 
-mod common;
-
 use std::path::Path;
 use std::process::{Command, Output};
 
-use common::*;
+use crate::common::*;
 use serde_json::json;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};

@@ -1,13 +1,11 @@
 //! One conformance suite for every `Store` driver: each test is written once against
 //! `Arc<dyn Store>` and instantiated per driver by `conformance!` at the bottom.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use crate::common::{at, org};
 use chrono::NaiveDate;
-use common::{at, org};
 use orgpulse::domain::{
     HttpCacheEntry, Library, OrgId, OrgOutcome, OrgProfile, OrgRecord, OrgStatus, RefreshRun,
     RepoListing, RepoRecord, RunCounts, RunId, RunOptions, RunStatus, Snapshot, Trigger,

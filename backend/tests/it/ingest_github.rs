@@ -1,11 +1,9 @@
 //! Ingest against a wiremock GitHub: pagination, conditional requests, rate limits,
 //! transient failures and garbage upstream — and what each leaves in the store.
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use orgpulse::domain::{OrgStatus, RunOptions, RunStatus};
 use serde_json::{json, Value};
 use wiremock::matchers::{method, path};

@@ -1,12 +1,10 @@
 //! The portal through Rocket's local client: every page and API route, empty and error
 //! states, caching with ETags, the CSV export and the OpenAPI document.
 
-mod common;
-
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use common::*;
+use crate::common::*;
 use orgpulse::domain::{OrgOutcome, OrgStatus, RunCounts};
 use orgpulse::store::Store;
 use orgpulse::web;

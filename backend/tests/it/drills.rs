@@ -2,12 +2,10 @@
 //! runs out mid-run. Each drill reports its counts (faults injected, runs, records checked,
 //! records lost) and fails on any loss.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use fakeforge::{Faults, ForgeConfig, WorldConfig};
 use orgpulse::domain::{OrgId, OrgStatus, RunStatus};
 use orgpulse::store::Store;
@@ -78,6 +76,21 @@ fn injected(forge: &fakeforge::Running) -> u64 {
         .filter(|(k, _)| k.starts_with("fault"))
         .map(|(_, n)| n)
         .sum()
+}
+
+/// Prints a drill's counts and keeps them in `target/tmp/drill-counts.txt`, so CI can show
+/// them after the one test run (captured output of passing tests is not shown).
+fn report(line: String) {
+    use std::io::Write as _;
+    println!("{line}");
+    let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("drill-counts.txt");
+    if let Ok(mut file) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+    {
+        let _ = writeln!(file, "{line}");
+    }
 }
 
 #[tokio::test]
@@ -157,11 +170,11 @@ async fn twenty_percent_upstream_faults_converge_to_a_clean_runs_data() {
         .filter(|(k, _)| k.starts_with("fault"))
         .map(|(k, n)| format!("{} {n}", &k[6..]))
         .collect();
-    println!(
+    report(format!(
         "drill upstream-faults: faults injected {faults} ({}), requests {}, retries {}, runs 2, records checked {checked}, records lost 0",
         kinds.join(", "),
         run.counts.requests, run.counts.retries
-    );
+    ));
 }
 
 #[tokio::test]
@@ -233,9 +246,9 @@ async fn a_budget_that_runs_out_mid_run_keeps_every_org_whole_and_deletes_nothin
         refused <= 1,
         "no request after the limit was known: {refused} refused"
     );
-    println!(
+    report(format!(
         "drill budget-runs-out: runs 2, orgs updated {updated}, orgs kept {kept}, records checked {checked}, records lost 0, requests refused {refused}"
-    );
+    ));
 }
 
 /// Everything the drills compare of one org: each live repository's listing fields and
@@ -279,7 +292,7 @@ fn next(seed: &mut u64) -> u64 {
 
 #[tokio::test]
 async fn sigkill_at_random_points_leaves_every_org_old_or_new_and_the_catch_up_completes() {
-    use common::process::{command, run, Server};
+    use crate::common::process::{command, run, Server};
     use orgpulse::store::sqlite::SqliteStore;
 
     let mut seed: u64 = std::env::var("ORGPULSE_DRILL_SEED")
@@ -434,10 +447,10 @@ async fn sigkill_at_random_points_leaves_every_org_old_or_new_and_the_catch_up_c
         .filter(|r| !r.status.is_finished())
         .count();
     assert_eq!(unfinished, 0, "every killed run is closed as interrupted");
-    println!(
+    report(format!(
         "drill sigkill: seed {first_seed}, kills {KILLS} at {points:?} ms ({mid_run} during a run), orgs seen old {at_old} / new {at_new}, runs recorded {}, records checked {checked}, records lost 0",
         runs.len()
-    );
+    ));
 }
 
 /// A fakeforge for the drills that run the binary: 3 orgs x 160 repositories, a fifth of
@@ -472,7 +485,7 @@ fn process_env(forge: &fakeforge::Running) -> Vec<(&'static str, String)> {
 /// Each org's [`FullState`] on the forge's current day, refreshed cleanly into a store of
 /// its own.
 async fn reference_states(forge: &fakeforge::Running, orgs: &[OrgId]) -> Vec<FullState> {
-    let (_db, reference) = common::stores::sqlite().await.expect("sqlite");
+    let (_db, reference) = crate::common::stores::sqlite().await.expect("sqlite");
     let mut ctx = context_at(reference.clone(), &forge.url);
     ctx.options.languages = true;
     let names: Vec<String> = orgs.iter().map(ToString::to_string).collect();
@@ -519,7 +532,7 @@ async fn open_ready(url: &str) -> std::sync::Arc<dyn Store> {
 /// a clear message and lose nothing; once the store is back the next run must succeed
 /// and hold day 7.
 async fn store_breaks_mid_run(dir: &std::path::Path, drill: Unavailable<'_>) {
-    use common::process::{command, run};
+    use crate::common::process::{command, run};
     let forge = lively_forge(9).await;
     let orgs = ids(&forge);
     let mut env = process_env(&forge);
@@ -605,10 +618,10 @@ async fn store_breaks_mid_run(dir: &std::path::Path, drill: Unavailable<'_>) {
         .rev()
         .find(|l| !l.trim().is_empty())
         .unwrap_or_default();
-    println!(
+    report(format!(
         "drill store-unavailable ({}): runs 3, orgs left at their old state {kept_old}, records checked {checked}, records lost 0; the failed run said: {message}",
         drill.name
-    );
+    ));
 }
 
 /// Mounts a small tmpfs on `dir`, when this machine allows it.
@@ -692,7 +705,7 @@ async fn mongodb_stopping_mid_run_fails_the_run_cleanly_and_the_next_run_succeed
         return skip("ORGPULSE_TEST_MONGODB_URI is not set, so the MongoDB test server's packages may be missing (see backend/tests/mongo_wire/README.md)");
     }
     let dir = tempfile::tempdir().expect("tempdir");
-    let port = common::process::free_port();
+    let port = crate::common::process::free_port();
     let log = dir.path().join("wire.log");
     let mut server = std::process::Command::new("python3")
         .arg(concat!(
@@ -888,7 +901,7 @@ async fn orgs_deleted_or_renamed_upstream_keep_their_history_and_the_page_says_w
         "the old login's daily history stays as it was"
     );
     checked += followed.len();
-    println!(
+    report(format!(
         "drill org-gone-or-renamed: runs 3, orgs deleted 1, renamed 1, listing entries garbled {garbled}, records checked {checked}, records lost 0"
-    );
+    ));
 }

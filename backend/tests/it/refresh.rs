@@ -1,13 +1,11 @@
 //! Manual refreshes, tokens, the lease across instances, and interruption: through the
 //! HTTP API (Rocket's local client) over a fakeforge on 127.0.0.1.
 
-mod common;
-
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::common::*;
 use chrono::Utc;
-use common::*;
 use fakeforge::{ForgeConfig, WorldConfig};
 use orgpulse::domain::{
     OrgStatus, RefreshRun, RunId, RunOptions, RunStatus, TokenRecord, TokenSecret,

@@ -1,11 +1,9 @@
 //! `orgpulse serve` as a real process: the schedule, the start-up catch-up, tokens made
 //! with the CLI, logs, and SIGTERM during a refresh.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::process::{free_port, run, Server};
+use crate::common::process::{free_port, run, Server};
 
 use fakeforge::{ForgeConfig, WorldConfig};
 use serde_json::Value;
@@ -302,7 +300,7 @@ async fn sigterm_during_a_refresh_interrupts_it_cleanly_and_the_next_start_catch
 /// gives the same API answers.
 #[tokio::test]
 async fn mongodb_and_sqlite_answer_the_same_for_the_same_data() {
-    let Some((mongo, _)) = common::stores::mongo().await else {
+    let Some((mongo, _)) = crate::common::stores::mongo().await else {
         return;
     };
     let forge = forge(130, 0).await;

@@ -1,11 +1,6 @@
 //! Shared test helpers: a temporary store, a wiremock GitHub that paginates and answers
 //! conditional requests the way the real one does, and an ingest context pointed at it.
 
-#![allow(
-    dead_code,
-    reason = "each test binary uses a different subset of the helpers"
-)]
-
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 use std::time::Duration;

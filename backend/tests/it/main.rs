@@ -1,0 +1,13 @@
+//! orgpulse's integration tests, as one binary: one link step on a two-core machine
+//! instead of one per suite. Each module is a suite; filter with its name
+//! (`cargo test --test it -- web::`).
+
+mod common;
+
+mod cli;
+mod drills;
+mod ingest_github;
+mod refresh;
+mod serve;
+mod store_conformance;
+mod web;
