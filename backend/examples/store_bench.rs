@@ -10,7 +10,8 @@ use std::time::Instant;
 use chrono::Utc;
 use clap::Parser;
 use orgpulse::domain::{OrgId, OrgProfile, OrgRecord, RepoListing, RepoRecord, Snapshot};
-use orgpulse::store::{OrgCommit, Store};
+use orgpulse::store::prelude::*;
+use orgpulse::store::OrgCommit;
 
 #[derive(Debug, Parser)]
 struct Args {

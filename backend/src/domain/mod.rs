@@ -208,6 +208,20 @@ impl Snapshot {
     }
 
     /// The day's totals without the per-repository counts.
+    /// Puts a snapshot back together from its stored halves: the day's totals and the
+    /// per-repository counts.
+    pub fn from_parts(org: OrgId, day: DayTotals, repos: Vec<RepoCounts>) -> Snapshot {
+        Snapshot {
+            org,
+            day: day.day,
+            taken_at: day.taken_at,
+            totals: day.totals,
+            languages: day.languages,
+            primary_languages: day.primary_languages,
+            repos,
+        }
+    }
+
     pub fn day_totals(&self) -> DayTotals {
         DayTotals {
             day: self.day,

@@ -1,7 +1,6 @@
 //! Refresh runs: what was asked, how it went, per organisation.
 
 use std::fmt;
-use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -45,6 +44,18 @@ pub enum Trigger {
     Api,
 }
 
+impl Trigger {
+    /// The name the API and the pages show (the same as its serialised form).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Trigger::Cli => "cli",
+            Trigger::Schedule => "schedule",
+            Trigger::CatchUp => "catch_up",
+            Trigger::Api => "api",
+        }
+    }
+}
+
 /// Where a run is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -62,6 +73,11 @@ pub enum RunStatus {
 }
 
 impl RunStatus {
+    /// Runs still going (or waiting to): what an interruption closes and retention keeps.
+    pub const UNFINISHED: [RunStatus; 2] = [RunStatus::Queued, RunStatus::Running];
+    /// Finished runs that stored data: what "the last successful refresh" means.
+    pub const STORED_DATA: [RunStatus; 2] = [RunStatus::Succeeded, RunStatus::Partial];
+
     pub fn as_str(self) -> &'static str {
         match self {
             RunStatus::Queued => "queued",
@@ -74,16 +90,7 @@ impl RunStatus {
     }
 
     pub fn is_finished(self) -> bool {
-        !matches!(self, RunStatus::Queued | RunStatus::Running)
-    }
-}
-
-impl FromStr for RunStatus {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        serde_json::from_value(serde_json::Value::String(s.to_owned()))
-            .map_err(|_| format!("unknown run status `{s}`"))
+        !Self::UNFINISHED.contains(&self)
     }
 }
 
@@ -222,6 +229,18 @@ impl RefreshRun {
             rate_limit_remaining: None,
             message: None,
         }
+    }
+
+    /// Ends the run with `status` and a run-wide note.
+    pub fn finish(&mut self, status: RunStatus, message: Option<String>, now: DateTime<Utc>) {
+        self.status = status;
+        self.finished_at = Some(now);
+        self.message = message;
+    }
+
+    /// Closes a run that cannot finish normally (shutdown, or its instance died).
+    pub fn interrupt(&mut self, message: impl Into<String>, now: DateTime<Utc>) {
+        self.finish(RunStatus::Interrupted, Some(message.into()), now);
     }
 
     /// The final status implied by the per-organisation outcomes.

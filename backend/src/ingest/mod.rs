@@ -155,9 +155,7 @@ pub async fn run(
     ) {
         Ok(github) => github,
         Err(e) => {
-            run.status = RunStatus::Failed;
-            run.message = Some(e.to_string());
-            run.finished_at = Some(ctx.clock.now());
+            run.finish(RunStatus::Failed, Some(e.to_string()), ctx.clock.now());
             ctx.store
                 .update_run(&run)
                 .await
@@ -190,15 +188,15 @@ pub async fn run(
         sum.add(&o.counts);
         sum
     });
-    run.status = if ctx.cancel.is_cancelled() {
-        run.message = Some("stopped by shutdown before it finished; organisations not yet written keep their previous data".into());
-        RunStatus::Interrupted
+    let now = ctx.clock.now();
+    if ctx.cancel.is_cancelled() {
+        run.interrupt("stopped by shutdown before it finished; organisations not yet written keep their previous data", now);
     } else {
-        RefreshRun::status_from_outcomes(&outcomes)
-    };
+        let message = run.message.take();
+        run.finish(RefreshRun::status_from_outcomes(&outcomes), message, now);
+    }
     run.outcomes = outcomes;
     run.rate_limit_remaining = github.rate_limit_remaining();
-    run.finished_at = Some(ctx.clock.now());
     ctx.store
         .update_run(&run)
         .await

@@ -329,9 +329,7 @@ impl Refresher {
             let outcome = async {
                 match store.get_run(id).await? {
                     Some(mut run) if !run.status.is_finished() => {
-                        run.status = status;
-                        run.message = Some(message.to_owned());
-                        run.finished_at = Some(self.ctx.clock.now());
+                        run.finish(status, Some(message.to_owned()), self.ctx.clock.now());
                         store.update_run(&run).await
                     }
                     _ => Ok(()),

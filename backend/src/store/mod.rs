@@ -1,8 +1,11 @@
-//! Storage behind one trait. `sqlite.rs` is the embedded default; a MongoDB driver mirrors
-//! it method for method. Methods are in CRUD order per kind of record, each documented
-//! once here.
+//! Storage behind one [`Store`] trait made of small traits, one per concern (health,
+//! tracked organisations, organisation data, snapshots, HTTP validators, runs, the lease,
+//! tokens), each documented once here. `sqlite/` is the embedded default; `mongo/` mirrors
+//! it file for file and method for method. Rules about the records (how a run is
+//! interrupted, which statuses count as finished, how a snapshot is rebuilt) live on the
+//! domain types; the drivers only store and load.
 //!
-//! Writes that belong together go in one call: [`Store::commit_org_refresh`] stores an
+//! Writes that belong together go in one call: [`OrgStore::commit_org_refresh`] stores an
 //! organisation's whole refresh (profile, changed repositories, gone-marking, libraries,
 //! the day's snapshot and the HTTP validators) at once, so an organisation is always at
 //! either its old or its new state.
@@ -17,20 +20,38 @@ use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
+#[cfg(doc)]
+use crate::domain::RunStatus;
 use crate::domain::{
     DayTotals, HttpCacheEntry, Lease, Library, OrgId, OrgOutcome, OrgRecord, RefreshRun,
     RepoRecord, RunId, Snapshot, TokenRecord,
 };
 
+/// The error a database driver raised, kept whole (not only its text).
+pub type DriverError = Box<dyn std::error::Error + Send + Sync>;
+
 /// Why a store call failed.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
+    /// The database failed or could not be reached. The driver's error is kept as it was
+    /// raised; its text is part of this message, so it is not repeated as `source()`
+    /// (error chains would print it twice).
     #[error("database error: {0}")]
-    Backend(String),
+    Backend(DriverError),
+    /// What was to be changed does not exist.
+    #[error("{0} does not exist")]
+    NotFound(String),
     #[error("stored data could not be read: {0}")]
     Corrupt(String),
     #[error("{0}")]
     Unsupported(String),
+}
+
+impl StoreError {
+    /// A database failure described by a message of ours rather than a driver error.
+    pub fn backend(message: impl Into<String>) -> Self {
+        StoreError::Backend(message.into().into())
+    }
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -99,6 +120,23 @@ pub struct OrgDetail {
     pub libraries: Vec<LibraryUsage>,
 }
 
+impl OrgDetail {
+    /// Whether anything is known about an organisation: it is tracked, was refreshed, or
+    /// has a stored profile. An unknown one has no detail (a 404, not an empty page).
+    pub fn is_known(tracked: bool, refreshed: bool, stored: bool) -> bool {
+        tracked || refreshed || stored
+    }
+}
+
+/// A stored repository with the first day it was ever seen, which the database keeps
+/// apart from the record (later upserts must not move it).
+pub(crate) fn with_first_seen(mut repo: RepoRecord, first_seen: &str) -> StoreResult<RepoRecord> {
+    repo.first_seen = first_seen
+        .parse()
+        .map_err(|e| StoreError::Corrupt(format!("first_seen `{first_seen}`: {e}")))?;
+    Ok(repo)
+}
+
 /// What asking for a lease got.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LeaseGrant {
@@ -108,17 +146,19 @@ pub enum LeaseGrant {
     Held(Lease),
 }
 
-/// The storage every layer talks to.
+/// Whether the database answers, and whether anything in it changed.
 #[async_trait]
-pub trait Store: Send + Sync + Debug {
+pub trait HealthStore {
     /// Succeeds when the database answers.
     async fn ping(&self) -> StoreResult<()>;
 
     /// A number that changes whenever anything stored changes; readers cache against it.
     async fn data_version(&self) -> StoreResult<i64>;
+}
 
-    // ----- tracked organisations -------------------------------------------------------
-
+/// The list of organisations refreshes cover.
+#[async_trait]
+pub trait TrackedOrgStore {
     /// Tracks `orgs` if the list was never seeded before; returns whether it seeded.
     /// Later starts leave the list alone, even when it has since been emptied.
     async fn seed_tracked_orgs(&self, orgs: &[OrgId], now: DateTime<Utc>) -> StoreResult<bool>;
@@ -132,9 +172,12 @@ pub trait Store: Send + Sync + Debug {
     /// Stops tracking `org`; with `purge`, also deletes everything stored about it.
     /// Returns `false` when it was not tracked (a purge still runs).
     async fn remove_tracked_org(&self, org: &OrgId, purge: bool) -> StoreResult<bool>;
+}
 
-    // ----- organisations, repositories, libraries --------------------------------------
-
+/// Organisations, their repositories and libraries: what a refresh writes and the pages
+/// read.
+#[async_trait]
+pub trait OrgStore {
     /// Writes one organisation's refresh atomically (see [`OrgCommit`]).
     async fn commit_org_refresh(&self, commit: &OrgCommit) -> StoreResult<()>;
 
@@ -157,11 +200,13 @@ pub trait Store: Send + Sync + Debug {
     async fn overview(&self) -> StoreResult<Vec<OrgOverview>>;
 
     /// Everything stored about `org`, in one call; `None` when it is neither tracked nor
-    /// stored.
+    /// stored (see [`OrgDetail::is_known`]).
     async fn org_detail(&self, org: &OrgId) -> StoreResult<Option<OrgDetail>>;
+}
 
-    // ----- snapshots ----------------------------------------------------------------------
-
+/// The daily snapshots: the history.
+#[async_trait]
+pub trait SnapshotStore {
     /// Daily totals of `org` between `from` and `to` inclusive, oldest first.
     async fn list_history(
         &self,
@@ -177,18 +222,24 @@ pub trait Store: Send + Sync + Debug {
         from: Option<NaiveDate>,
         to: Option<NaiveDate>,
     ) -> StoreResult<Vec<Snapshot>>;
+}
 
-    // ----- HTTP validators ----------------------------------------------------------------
-
+/// The HTTP validators (ETags, Last-Modified) kept across runs; written by
+/// [`OrgStore::commit_org_refresh`] with the data they stand for.
+#[async_trait]
+pub trait ValidatorStore {
     /// The stored validators and payloads for `org`'s URLs.
     async fn list_http_cache(&self, org: &OrgId) -> StoreResult<Vec<HttpCacheEntry>>;
+}
 
-    // ----- refresh runs -------------------------------------------------------------------
-
+/// Refresh runs and their outcomes.
+#[async_trait]
+pub trait RunStore {
     /// Stores a new run.
     async fn insert_run(&self, run: &RefreshRun) -> StoreResult<()>;
 
-    /// Replaces a stored run with its newer state.
+    /// Replaces a stored run with its newer state; [`StoreError::NotFound`] when there is
+    /// none.
     async fn update_run(&self, run: &RefreshRun) -> StoreResult<()>;
 
     /// One run by id.
@@ -197,11 +248,11 @@ pub trait Store: Send + Sync + Debug {
     /// The newest runs first, at most `limit`.
     async fn list_runs(&self, limit: usize) -> StoreResult<Vec<RefreshRun>>;
 
-    /// When the newest run that stored data (succeeded or partial) finished.
+    /// When the newest run that stored data ([`RunStatus::STORED_DATA`]) finished.
     async fn last_success_at(&self) -> StoreResult<Option<DateTime<Utc>>>;
 
-    /// Marks every queued or running run except `keep` as interrupted: called by the new
-    /// lease holder, whose predecessor stopped without finishing them.
+    /// Closes every unfinished run except `keep` with [`RefreshRun::interrupt`]: called by
+    /// the new lease holder, whose predecessor stopped without finishing them.
     async fn interrupt_unfinished_runs(
         &self,
         keep: &RunId,
@@ -211,9 +262,11 @@ pub trait Store: Send + Sync + Debug {
 
     /// Deletes finished runs created before `cutoff`; returns how many.
     async fn delete_runs_before(&self, cutoff: DateTime<Utc>) -> StoreResult<u64>;
+}
 
-    // ----- the refresh lease --------------------------------------------------------------
-
+/// The refresh lease: one holder at a time across every instance.
+#[async_trait]
+pub trait LeaseStore {
     /// Takes lease `name` for `holder` until `until` when it is free, expired or already
     /// the holder's — atomically, so two instances asking at once cannot both get it.
     async fn acquire_lease(
@@ -246,9 +299,11 @@ pub trait Store: Send + Sync + Debug {
         run_id: &RunId,
         until: DateTime<Utc>,
     ) -> StoreResult<bool>;
+}
 
-    // ----- API tokens ---------------------------------------------------------------------
-
+/// API tokens, kept as hashes.
+#[async_trait]
+pub trait TokenStore {
     /// Stores a new token; `false` when the name is taken.
     async fn insert_token(&self, token: &TokenRecord) -> StoreResult<bool>;
 
@@ -263,6 +318,45 @@ pub trait Store: Send + Sync + Debug {
 
     /// Deletes a token; `false` when there was none of that name.
     async fn revoke_token(&self, name: &str) -> StoreResult<bool>;
+}
+
+/// The storage every layer talks to: every concern above, from one database.
+pub trait Store:
+    HealthStore
+    + TrackedOrgStore
+    + OrgStore
+    + SnapshotStore
+    + ValidatorStore
+    + RunStore
+    + LeaseStore
+    + TokenStore
+    + Send
+    + Sync
+    + Debug
+{
+}
+
+impl<T> Store for T where
+    T: HealthStore
+        + TrackedOrgStore
+        + OrgStore
+        + SnapshotStore
+        + ValidatorStore
+        + RunStore
+        + LeaseStore
+        + TokenStore
+        + Send
+        + Sync
+        + Debug
+{
+}
+
+/// The store traits, for calling their methods on a `dyn Store`.
+pub mod prelude {
+    pub use super::{
+        HealthStore, LeaseStore, OrgStore, RunStore, SnapshotStore, Store, TokenStore,
+        TrackedOrgStore, ValidatorStore,
+    };
 }
 
 /// How a store is opened, besides its URL.
@@ -281,7 +375,7 @@ impl Default for StoreOptions {
 }
 
 /// Opens the store `url` names: `sqlite://PATH` (embedded) or `mongodb://…`. A MongoDB
-/// store is returned at once and gets ready in the background (see [`Store::ping`]).
+/// store is returned at once and gets ready in the background (see [`HealthStore::ping`]).
 pub async fn open(url: &str, options: StoreOptions) -> StoreResult<Arc<dyn Store>> {
     if let Some(path) = url.strip_prefix("sqlite://") {
         let store = sqlite::SqliteStore::open(path).await?;

@@ -90,7 +90,7 @@ async fn refresh_creates_the_database_and_a_second_run_writes_nothing() {
     let store = orgpulse::store::sqlite::SqliteStore::open(dir.path().join("data/orgpulse.db"))
         .await
         .expect("opens");
-    use orgpulse::store::Store;
+    use orgpulse::store::prelude::*;
     assert_eq!(
         store
             .list_repos(&org("github:bigorg"))

@@ -8,7 +8,7 @@ use std::time::Duration;
 use crate::common::*;
 use fakeforge::{Faults, ForgeConfig, WorldConfig};
 use orgpulse::domain::{OrgId, OrgStatus, RunStatus};
-use orgpulse::store::Store;
+use orgpulse::store::prelude::*;
 
 fn world() -> WorldConfig {
     WorldConfig {

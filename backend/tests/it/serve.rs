@@ -254,7 +254,7 @@ async fn sigterm_during_a_refresh_interrupts_it_cleanly_and_the_next_start_catch
     let store = orgpulse::store::sqlite::SqliteStore::open(dir.path().join("data/orgpulse.db"))
         .await
         .expect("opens");
-    use orgpulse::store::Store;
+    use orgpulse::store::prelude::*;
     let runs = store.list_runs(10).await.expect("runs");
     assert_eq!(runs.len(), 1);
     assert_eq!(

@@ -11,8 +11,9 @@ use orgpulse::domain::{
     RunId, Snapshot, TokenRecord,
 };
 use orgpulse::store::{
-    LeaseGrant, LibraryUsage, OrgCommit, OrgDetail, OrgOverview, Store, StoreError, StoreResult,
-    TrackedOrg,
+    HealthStore, LeaseGrant, LeaseStore, LibraryUsage, OrgCommit, OrgDetail, OrgOverview, OrgStore,
+    RunStore, SnapshotStore, Store, StoreError, StoreResult, TokenStore, TrackedOrg,
+    TrackedOrgStore, ValidatorStore,
 };
 
 #[derive(Debug)]
@@ -35,7 +36,7 @@ impl FlakyStore {
 
     fn check(&self) -> StoreResult<()> {
         if self.down.load(Ordering::SeqCst) {
-            Err(StoreError::Backend("connection refused".into()))
+            Err(StoreError::backend("connection refused"))
         } else {
             Ok(())
         }
@@ -43,7 +44,7 @@ impl FlakyStore {
 }
 
 #[async_trait]
-impl Store for FlakyStore {
+impl HealthStore for FlakyStore {
     async fn ping(&self) -> StoreResult<()> {
         self.check()?;
         self.inner.ping().await
@@ -52,6 +53,10 @@ impl Store for FlakyStore {
         self.check()?;
         self.inner.data_version().await
     }
+}
+
+#[async_trait]
+impl TrackedOrgStore for FlakyStore {
     async fn seed_tracked_orgs(&self, orgs: &[OrgId], now: DateTime<Utc>) -> StoreResult<bool> {
         self.check()?;
         self.inner.seed_tracked_orgs(orgs, now).await
@@ -68,6 +73,10 @@ impl Store for FlakyStore {
         self.check()?;
         self.inner.remove_tracked_org(org, purge).await
     }
+}
+
+#[async_trait]
+impl OrgStore for FlakyStore {
     async fn commit_org_refresh(&self, commit: &OrgCommit) -> StoreResult<()> {
         self.check()?;
         self.inner.commit_org_refresh(commit).await
@@ -100,6 +109,10 @@ impl Store for FlakyStore {
         self.check()?;
         self.inner.org_detail(org).await
     }
+}
+
+#[async_trait]
+impl SnapshotStore for FlakyStore {
     async fn list_history(
         &self,
         org: &OrgId,
@@ -118,10 +131,18 @@ impl Store for FlakyStore {
         self.check()?;
         self.inner.list_snapshots(org, from, to).await
     }
+}
+
+#[async_trait]
+impl ValidatorStore for FlakyStore {
     async fn list_http_cache(&self, org: &OrgId) -> StoreResult<Vec<HttpCacheEntry>> {
         self.check()?;
         self.inner.list_http_cache(org).await
     }
+}
+
+#[async_trait]
+impl RunStore for FlakyStore {
     async fn insert_run(&self, run: &RefreshRun) -> StoreResult<()> {
         self.check()?;
         self.inner.insert_run(run).await
@@ -157,6 +178,10 @@ impl Store for FlakyStore {
         self.check()?;
         self.inner.delete_runs_before(cutoff).await
     }
+}
+
+#[async_trait]
+impl LeaseStore for FlakyStore {
     async fn acquire_lease(
         &self,
         name: &str,
@@ -196,6 +221,10 @@ impl Store for FlakyStore {
             .take_over_lease(name, dead, holder, run_id, until)
             .await
     }
+}
+
+#[async_trait]
+impl TokenStore for FlakyStore {
     async fn insert_token(&self, token: &TokenRecord) -> StoreResult<bool> {
         self.check()?;
         self.inner.insert_token(token).await

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use orgpulse::store::mongo::MongoStore;
-use orgpulse::store::Store;
+use orgpulse::store::prelude::*;
 use tempfile::TempDir;
 
 /// What keeps a test database alive, and cleans it up.

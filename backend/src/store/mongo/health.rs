@@ -1,0 +1,39 @@
+//! Whether the MongoDB store is ready and answers, and its data version.
+
+use std::sync::atomic::Ordering;
+
+use async_trait::async_trait;
+use mongodb::bson::doc;
+
+use super::{backend, int, MongoStore};
+use crate::store::{HealthStore, StoreError, StoreResult};
+
+#[async_trait]
+impl HealthStore for MongoStore {
+    async fn ping(&self) -> StoreResult<()> {
+        if !self.ready.load(Ordering::SeqCst) {
+            let why = self
+                .not_ready
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone();
+            return Err(StoreError::backend(format!(
+                "the MongoDB store is not ready yet: {why}"
+            )));
+        }
+        self.db
+            .run_command(doc! { "ping": 1 })
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn data_version(&self) -> StoreResult<i64> {
+        let found = self
+            .c("meta")
+            .find_one(doc! { "_id": "data_version" })
+            .await
+            .map_err(backend)?;
+        Ok(found.and_then(|d| int(&d, "value")).unwrap_or(0))
+    }
+}

@@ -1,0 +1,255 @@
+//! Organisations, repositories and libraries: the per-organisation commit (in the write
+//! order the module above reasons out) and the reads the pages make.
+
+use async_trait::async_trait;
+use futures::TryStreamExt;
+use mongodb::bson::{self, doc, Bson, Document};
+
+use super::{backend, date, day, from_doc, int, opt_date, repo_key, to_doc, MongoStore};
+use crate::domain::{Library, OrgId, OrgOutcome, OrgRecord, RepoRecord};
+use crate::store::{
+    with_first_seen, LibraryUsage, OrgCommit, OrgDetail, OrgOverview, OrgStore, StoreError,
+    StoreResult,
+};
+
+#[async_trait]
+impl OrgStore for MongoStore {
+    async fn commit_org_refresh(&self, commit: &OrgCommit) -> StoreResult<()> {
+        let org = &commit.record.org;
+        let key = org.to_string();
+        let forge = org.forge().as_str();
+        let mut statements = Vec::with_capacity(commit.repos.len());
+        for repo in &commit.repos {
+            statements.push(doc! {
+                "q": { "_id": repo_key(org, repo.listing.id) },
+                "u": {
+                    "$set": {
+                        "forge": forge,
+                        "id": repo.listing.id,
+                        "org": repo.org.to_string(),
+                        "stars": repo.listing.stars as i64,
+                        "gone_since": repo.gone_since.map(day),
+                        "doc": to_doc(repo)?,
+                    },
+                    "$setOnInsert": { "first_seen": day(repo.first_seen) },
+                },
+                "upsert": true,
+            });
+        }
+        self.upsert_many("repos", statements).await?;
+        if !commit.libraries.is_empty() {
+            let ids: Vec<i64> = commit.libraries.iter().map(|l| l.repo_id).collect();
+            self.c("repo_libraries")
+                .delete_many(doc! { "forge": forge, "repo_id": { "$in": ids } })
+                .await
+                .map_err(backend)?;
+            let docs: Vec<Document> = commit
+                .libraries
+                .iter()
+                .flat_map(|set| {
+                    set.libraries.iter().map(move |l| {
+                        doc! {
+                            "forge": forge, "repo_id": set.repo_id, "ecosystem": &l.ecosystem,
+                            "name": &l.name, "version": l.version.clone(), "license": l.license.clone(),
+                        }
+                    })
+                })
+                .collect();
+            if !docs.is_empty() {
+                self.c("repo_libraries")
+                    .insert_many(docs)
+                    .await
+                    .map_err(backend)?;
+            }
+        }
+        let snapshot = &commit.snapshot;
+        self.c("snapshots")
+            .update_one(
+                doc! { "_id": format!("{key}|{}", day(snapshot.day)) },
+                doc! { "$set": {
+                    "org": &key,
+                    "day": day(snapshot.day),
+                    "totals": to_doc(&snapshot.day_totals())?,
+                    "repos": bson::to_bson(&snapshot.repos).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                } },
+            )
+            .upsert(true)
+            .await
+            .map_err(backend)?;
+        self.c("orgs")
+            .update_one(
+                doc! { "_id": &key },
+                doc! { "$set": { "fetched_at": date(commit.record.fetched_at), "doc": to_doc(&commit.record)? } },
+            )
+            .upsert(true)
+            .await
+            .map_err(backend)?;
+        let mut cache = Vec::with_capacity(commit.http_cache.len());
+        for entry in &commit.http_cache {
+            cache.push(doc! {
+                "q": { "_id": &entry.url },
+                "u": { "$set": { "org": &key, "entry": to_doc(entry)? } },
+                "upsert": true,
+            });
+        }
+        self.upsert_many("http_cache", cache).await?;
+        self.bump().await
+    }
+
+    async fn record_org_outcome(&self, outcome: &OrgOutcome) -> StoreResult<()> {
+        let mut set = doc! { "outcome": to_doc(outcome)? };
+        if outcome.status.stored() {
+            set.insert("last_success_at", date(outcome.finished_at));
+        }
+        self.c("org_status")
+            .update_one(
+                doc! { "_id": outcome.org.to_string() },
+                doc! { "$set": set },
+            )
+            .upsert(true)
+            .await
+            .map_err(backend)?;
+        self.bump().await
+    }
+
+    async fn get_org(&self, org: &OrgId) -> StoreResult<Option<OrgRecord>> {
+        self.org_record(org).await
+    }
+
+    async fn list_repos(&self, org: &OrgId) -> StoreResult<Vec<RepoRecord>> {
+        let docs = self
+            .all(
+                "repos",
+                doc! { "org": org.to_string() },
+                Some(doc! { "id": 1 }),
+            )
+            .await?;
+        docs.iter()
+            .map(|d| {
+                let repo: RepoRecord = from_doc(d, "doc")?;
+                // The first date ever written survives later upserts ($setOnInsert).
+                match d.get_str("first_seen") {
+                    Ok(first) => with_first_seen(repo, first),
+                    Err(_) => Ok(repo),
+                }
+            })
+            .collect()
+    }
+
+    async fn list_repo_libraries(&self, org: &OrgId, repo_id: i64) -> StoreResult<Vec<Library>> {
+        let docs = self
+            .all(
+                "repo_libraries",
+                doc! { "forge": org.forge().as_str(), "repo_id": repo_id },
+                Some(doc! { "ecosystem": 1, "name": 1, "version": 1 }),
+            )
+            .await?;
+        Ok(docs.iter().map(library_of).collect())
+    }
+
+    async fn library_usage(&self, org: &OrgId) -> StoreResult<Vec<LibraryUsage>> {
+        let live: Vec<i64> = self
+            .all(
+                "repos",
+                doc! { "org": org.to_string(), "gone_since": Bson::Null },
+                None,
+            )
+            .await?
+            .iter()
+            .filter_map(|d| int(d, "id"))
+            .collect();
+        let pipeline = vec![
+            doc! { "$match": { "forge": org.forge().as_str(), "repo_id": { "$in": live } } },
+            doc! { "$group": { "_id": { "e": "$ecosystem", "n": "$name" }, "repos": { "$addToSet": "$repo_id" } } },
+        ];
+        let groups: Vec<Document> = self
+            .c("repo_libraries")
+            .aggregate(pipeline)
+            .await
+            .map_err(backend)?
+            .try_collect()
+            .await
+            .map_err(backend)?;
+        let mut usage: Vec<LibraryUsage> = groups
+            .iter()
+            .filter_map(|g| {
+                let id = g.get_document("_id").ok()?;
+                Some(LibraryUsage {
+                    ecosystem: id.get_str("e").ok()?.to_owned(),
+                    name: id.get_str("n").ok()?.to_owned(),
+                    repos: g.get_array("repos").map(|r| r.len() as u64).unwrap_or(0),
+                })
+            })
+            .collect();
+        usage.sort_by(|a, b| {
+            b.repos
+                .cmp(&a.repos)
+                .then_with(|| a.ecosystem.cmp(&b.ecosystem))
+                .then_with(|| a.name.cmp(&b.name))
+        });
+        Ok(usage)
+    }
+
+    async fn overview(&self) -> StoreResult<Vec<OrgOverview>> {
+        let mut overview = Vec::new();
+        for tracked in self.tracked_orgs().await? {
+            overview.push(OrgOverview {
+                record: self.org_record(&tracked.org).await?,
+                history: self.history(&tracked.org, None, None).await?,
+                tracked,
+            });
+        }
+        Ok(overview)
+    }
+
+    async fn org_detail(&self, org: &OrgId) -> StoreResult<Option<OrgDetail>> {
+        let key = org.to_string();
+        let tracked = self
+            .c("tracked_orgs")
+            .find_one(doc! { "_id": &key })
+            .await
+            .map_err(backend)?;
+        let status = self
+            .c("org_status")
+            .find_one(doc! { "_id": &key })
+            .await
+            .map_err(backend)?;
+        let record = self.org_record(org).await?;
+        if !OrgDetail::is_known(tracked.is_some(), status.is_some(), record.is_some()) {
+            return Ok(None);
+        }
+        Ok(Some(OrgDetail {
+            org: org.clone(),
+            tracked_since: tracked.as_ref().and_then(|t| opt_date(t, "added_at")),
+            last_outcome: status
+                .as_ref()
+                .map(|s| from_doc(s, "outcome"))
+                .transpose()?,
+            last_success_at: status.as_ref().and_then(|s| opt_date(s, "last_success_at")),
+            record,
+            history: self.history(org, None, None).await?,
+            repos: self.list_repos(org).await?,
+            libraries: self.library_usage(org).await?,
+        }))
+    }
+}
+
+impl MongoStore {
+    pub(super) async fn org_record(&self, org: &OrgId) -> StoreResult<Option<OrgRecord>> {
+        self.c("orgs")
+            .find_one(doc! { "_id": org.to_string() })
+            .await
+            .map_err(backend)?
+            .map(|d| from_doc(&d, "doc"))
+            .transpose()
+    }
+}
+
+fn library_of(d: &Document) -> Library {
+    Library {
+        ecosystem: d.get_str("ecosystem").unwrap_or_default().to_owned(),
+        name: d.get_str("name").unwrap_or_default().to_owned(),
+        version: d.get_str("version").ok().map(str::to_owned),
+        license: d.get_str("license").ok().map(str::to_owned),
+    }
+}
