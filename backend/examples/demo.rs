@@ -93,6 +93,7 @@ async fn main() -> anyhow::Result<()> {
             org_parallelism: 4,
             clock: Clock::fixed(at),
             cancel: Default::default(),
+            metrics: Default::default(),
         };
         let run = ingest::queue(&ctx, Trigger::Schedule, orgs.clone()).await?;
         let run = ingest::run(&ctx, run, &Silent).await?;

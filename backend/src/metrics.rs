@@ -1,10 +1,16 @@
-//! Process-wide counters and histograms, rendered in Prometheus' text format by the web
-//! layer. The sources layer counts upstream answers here; the web layer counts requests.
-//! (The text format is a few lines of code, so no client library is needed.)
+//! Counters and histograms, rendered in Prometheus' text format by the web layer. One
+//! [`Metrics`] is made at start-up and handed to the layers that record: the sources count
+//! upstream answers, ingest times refresh runs, the web layer counts requests. Tests make
+//! their own.
+//!
+//! The text format is written here directly: the exposition is a few dozen lines, and the
+//! client crates (`prometheus`, `prometheus-client`) would change the output
+//! (OpenMetrics `# EOF`, `_created` series, other content types) and put a registry and
+//! per-label atomics where one mutex over a small map does.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
-use std::sync::{Mutex, OnceLock};
+use std::sync::Mutex;
 use std::time::Duration;
 
 /// Latency buckets in seconds, from a cached page to a slow upstream call.
@@ -72,16 +78,10 @@ struct Inner {
     rate_limit_remaining: Option<u64>,
 }
 
-/// The process's metrics.
+/// The metrics of one application (a server, or a test's own).
 #[derive(Debug, Default)]
 pub struct Metrics {
     inner: Mutex<Inner>,
-}
-
-/// The metrics of this process.
-pub fn global() -> &'static Metrics {
-    static METRICS: OnceLock<Metrics> = OnceLock::new();
-    METRICS.get_or_init(Metrics::default)
 }
 
 impl Metrics {

@@ -42,7 +42,7 @@ pub async fn run(app: &App, args: RefreshArgs) -> anyhow::Result<ExitCode> {
         eprintln!("note: {org} is not tracked; its data is stored but scheduled refreshes skip it (`orgpulse orgs add {org}`)");
     }
 
-    let ctx = IngestContext::from_settings(app.store.clone(), &app.settings);
+    let ctx = IngestContext::from_settings(app.store.clone(), &app.settings, Arc::default());
     eprintln!(
         "refreshing {} organisation(s) from {} (languages: {}, libraries: {}{})",
         orgs.len(),

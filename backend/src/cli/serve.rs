@@ -12,6 +12,7 @@ use super::App;
 use crate::ingest::refresher::Refresher;
 use crate::ingest::schedule::{self, Schedule};
 use crate::ingest::IngestContext;
+use crate::metrics::Metrics;
 use crate::web;
 
 /// How long a running refresh may keep writing after a shutdown signal. Docker waits
@@ -22,9 +23,11 @@ const CATCH_UP_AFTER: Duration = Duration::from_secs(3);
 
 pub async fn run(app: &App) -> anyhow::Result<ExitCode> {
     let schedule = Schedule::parse(&app.settings.schedule).map_err(anyhow::Error::msg)?;
+    let metrics = Arc::new(Metrics::default());
     let refresher = Arc::new(Refresher::new(IngestContext::from_settings(
         app.store.clone(),
         &app.settings,
+        metrics.clone(),
     )));
     let mut scheduler = schedule::start(
         refresher.clone(),
@@ -36,8 +39,9 @@ pub async fn run(app: &App) -> anyhow::Result<ExitCode> {
     .context("could not start the refresh schedule")?;
     let services = web::Services {
         store: app.store.clone(),
-        refresher: refresher.clone(),
+        refresher: Some(refresher.clone()),
         schedule: Some(schedule),
+        metrics,
     };
     let rocket = web::build(services, web::rocket_config())
         .context("could not load the page templates")?

@@ -19,6 +19,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::{Secret, Settings};
 use crate::domain::{OrgId, OrgOutcome, RefreshRun, RunCounts, RunOptions, RunStatus, Trigger};
+use crate::metrics::Metrics;
 use crate::sources::{GitHub, HttpPolicy};
 use crate::store::Store;
 
@@ -33,10 +34,6 @@ impl Clock {
 
     pub fn fixed(at: DateTime<Utc>) -> Self {
         Clock(Arc::new(move || at))
-    }
-
-    pub fn from_fn(f: impl Fn() -> DateTime<Utc> + Send + Sync + 'static) -> Self {
-        Clock(Arc::new(f))
     }
 
     pub fn now(&self) -> DateTime<Utc> {
@@ -70,11 +67,17 @@ pub struct IngestContext {
     /// Shutdown: once cancelled, no new upstream request is sent, organisations not yet
     /// written are left as they were, and the run ends `interrupted`.
     pub cancel: CancellationToken,
+    /// Where upstream answers and run durations are counted.
+    pub metrics: Arc<Metrics>,
 }
 
 impl IngestContext {
-    /// The context `settings` describe.
-    pub fn from_settings(store: Arc<dyn Store>, settings: &Settings) -> Self {
+    /// The context `settings` describe, counting into `metrics`.
+    pub fn from_settings(
+        store: Arc<dyn Store>,
+        settings: &Settings,
+        metrics: Arc<Metrics>,
+    ) -> Self {
         let policy = HttpPolicy {
             timeout: settings.http_timeout(),
             retries: settings.http_retries,
@@ -99,6 +102,7 @@ impl IngestContext {
             org_parallelism: settings.concurrency.clamp(1, 8),
             clock: Clock::system(),
             cancel: CancellationToken::new(),
+            metrics,
         }
     }
 }
@@ -138,6 +142,7 @@ pub async fn run(
     mut run: RefreshRun,
     progress: &dyn Progress,
 ) -> anyhow::Result<RefreshRun> {
+    let started = std::time::Instant::now();
     run.status = RunStatus::Running;
     run.started_at = Some(ctx.clock.now());
     run.options = ctx.options;
@@ -152,6 +157,7 @@ pub async fn run(
         ctx.github.token.as_ref(),
         ctx.github.policy.clone(),
         ctx.cancel.clone(),
+        ctx.metrics.clone(),
     ) {
         Ok(github) => github,
         Err(e) => {
@@ -201,6 +207,7 @@ pub async fn run(
         .update_run(&run)
         .await
         .context("could not record the run's outcome")?;
+    ctx.metrics.refresh_finished(started.elapsed());
     tracing::info!(
         run = %run.id,
         status = run.status.as_str(),

@@ -23,6 +23,9 @@ use crate::store::LeaseGrant;
 /// The lease's name in the store.
 pub const LEASE: &str = "refresh";
 
+/// How long a lease lasts without renewal (renewed every third of it).
+const LEASE_TTL: Duration = Duration::from_secs(60);
+
 /// How often a waiter checks that the run it waits for still has a live instance.
 const LIVENESS_CHECK: Duration = Duration::from_secs(1);
 
@@ -139,7 +142,6 @@ struct Active {
 pub struct Refresher {
     ctx: IngestContext,
     holder: String,
-    lease_ttl: Duration,
     active: Mutex<Option<Active>>,
 }
 
@@ -152,15 +154,8 @@ impl Refresher {
         Refresher {
             ctx,
             holder,
-            lease_ttl: Duration::from_secs(60),
             active: Mutex::new(None),
         }
-    }
-
-    /// How long a lease lasts without renewal (renewed every third of it).
-    pub fn with_lease_ttl(mut self, ttl: Duration) -> Self {
-        self.lease_ttl = ttl;
-        self
     }
 
     /// The run this instance is executing, if any.
@@ -217,7 +212,7 @@ impl Refresher {
         };
         let now = self.ctx.clock.now();
         let run = RefreshRun::queued(trigger, orgs, self.ctx.options, now);
-        let until = now + chrono::Duration::from_std(self.lease_ttl)?;
+        let until = now + chrono::Duration::from_std(LEASE_TTL)?;
         let mut grant = store
             .acquire_lease(LEASE, &self.holder, &run.id, now, until)
             .await?;
@@ -281,7 +276,7 @@ impl Refresher {
             let (store, holder, ttl, cancel) = (
                 store.clone(),
                 self.holder.clone(),
-                self.lease_ttl,
+                LEASE_TTL,
                 run_cancel.clone(),
             );
             tokio::spawn(async move {
@@ -393,7 +388,7 @@ impl Refresher {
         }
         let store = &self.ctx.store;
         let now = self.ctx.clock.now();
-        let until = now + chrono::Duration::from_std(self.lease_ttl)?;
+        let until = now + chrono::Duration::from_std(LEASE_TTL)?;
         let taken = match store
             .acquire_lease(LEASE, &self.holder, id, now, until)
             .await?
@@ -502,6 +497,30 @@ impl Refresher {
             tracing::info!(deleted, days, "removed old run records");
         }
         Ok(deleted)
+    }
+}
+
+/// What the web layer may ask of the refresh machinery: it depends on this, not on
+/// [`Refresher`], so its tests need no forge.
+#[async_trait::async_trait]
+pub trait RefreshRequests: Send + Sync + std::fmt::Debug {
+    /// Starts a refresh of `orgs` (default: every tracked organisation), or joins the one
+    /// already running in this or another instance.
+    async fn request_refresh(
+        self: Arc<Self>,
+        trigger: Trigger,
+        orgs: Option<Vec<OrgId>>,
+    ) -> anyhow::Result<Requested>;
+}
+
+#[async_trait::async_trait]
+impl RefreshRequests for Refresher {
+    async fn request_refresh(
+        self: Arc<Self>,
+        trigger: Trigger,
+        orgs: Option<Vec<OrgId>>,
+    ) -> anyhow::Result<Requested> {
+        self.request(trigger, orgs, Arc::new(super::Silent)).await
     }
 }
 

@@ -6,6 +6,7 @@
 //! skipped and counted rather than failing its page.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, AUTHORIZATION, USER_AGENT};
@@ -19,6 +20,7 @@ use super::http::{Cached, HttpClient, HttpPolicy, Meta, SourceError, Tally};
 use super::{sbom, Dependencies, RepoPage};
 use crate::config::Secret;
 use crate::domain::{HttpCacheEntry, OrgProfile, RepoListing};
+use crate::metrics::Metrics;
 
 /// The REST API version orgpulse is written against.
 pub const API_VERSION: &str = "2022-11-28";
@@ -38,6 +40,7 @@ impl GitHub {
         token: Option<&Secret>,
         policy: HttpPolicy,
         cancel: CancellationToken,
+        metrics: Arc<Metrics>,
     ) -> Result<Self, SourceError> {
         let mut base = Url::parse(api_url).map_err(|e| SourceError::Connect {
             url: api_url.to_owned(),
@@ -73,7 +76,7 @@ impl GitHub {
             headers.insert(AUTHORIZATION, value);
         }
         Ok(GitHub {
-            http: HttpClient::new(policy, headers, cancel)?,
+            http: HttpClient::new(policy, headers, cancel, metrics)?,
             base,
         })
     }
@@ -421,6 +424,7 @@ mod tests {
             None,
             HttpPolicy::default(),
             CancellationToken::new(),
+            Arc::default(),
         )
         .expect("client");
         assert_eq!(

@@ -7,7 +7,7 @@
 //! across every organisation, and its rate-limit state is shared by all of them.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use chrono::Utc;
@@ -23,6 +23,7 @@ use tokio_util::sync::CancellationToken;
 use url::Url;
 
 use crate::domain::HttpCacheEntry;
+use crate::metrics::Metrics;
 
 /// How patient and how careful a client is. Every duration is configurable so tests can
 /// shorten GitHub's minutes to milliseconds.
@@ -204,14 +205,17 @@ pub struct HttpClient {
     budget: Mutex<Budget>,
     /// Once cancelled, nothing more is sent and requests under way are abandoned.
     cancel: CancellationToken,
+    metrics: Arc<Metrics>,
 }
 
 impl HttpClient {
-    /// Builds a client sending `headers` on every request, until `cancel` fires.
+    /// Builds a client sending `headers` on every request, until `cancel` fires; upstream
+    /// answers are counted in `metrics`.
     pub fn new(
         policy: HttpPolicy,
         headers: HeaderMap,
         cancel: CancellationToken,
+        metrics: Arc<Metrics>,
     ) -> Result<Self, SourceError> {
         let client = reqwest::Client::builder()
             .default_headers(headers)
@@ -230,6 +234,7 @@ impl HttpClient {
             budget: Mutex::new(Budget::default()),
             cancel,
             policy,
+            metrics,
         })
     }
 
@@ -342,7 +347,7 @@ impl HttpClient {
         let response = match request.send().await {
             Ok(response) => response,
             Err(e) => {
-                crate::metrics::global().upstream_response(None);
+                self.metrics.upstream_response(None);
                 return Ok(Attempt::Transient(
                     self.transport_error(url, &e),
                     Duration::ZERO,
@@ -350,7 +355,7 @@ impl HttpClient {
             }
         };
         let status = response.status();
-        crate::metrics::global().upstream_response(Some(status.as_u16()));
+        self.metrics.upstream_response(Some(status.as_u16()));
         let headers = response.headers().clone();
         self.observe(&headers);
         tracing::debug!(%url, status = status.as_u16(), duration_ms = started.elapsed().as_millis() as u64, "upstream");
@@ -572,7 +577,7 @@ impl HttpClient {
         budget.reset = reset.or(budget.reset);
         budget.limit = header_u64(headers, "x-ratelimit-limit").or(budget.limit);
         if let Some(remaining) = budget.remaining {
-            crate::metrics::global().rate_limit_remaining(remaining);
+            self.metrics.rate_limit_remaining(remaining);
         }
     }
 

@@ -1056,17 +1056,16 @@ pub async fn refresh(
                 .transpose()?
         }
     };
-    let requested = state
-        .refresher
-        .request(
-            crate::domain::Trigger::Api,
-            orgs,
-            std::sync::Arc::new(crate::ingest::Silent),
-        )
+    let Some(refresher) = state.refresher.clone() else {
+        return Err(ApiError::unavailable("this server does not run refreshes"));
+    };
+    let requested = refresher
+        .request_refresh(crate::domain::Trigger::Api, orgs)
         .await
         .map_err(|e| {
+            // The chain names internals (database, lease); it goes to the log only.
             tracing::error!(error = format!("{e:#}"), "refresh could not start");
-            ApiError::unavailable(format!("the refresh could not start: {e}"))
+            ApiError::unavailable("the refresh could not start; the server's log says why")
         })?;
     tracing::info!(run = %requested.run.id, token = %who.token, coalesced = requested.coalesced, "refresh requested");
     let id = requested.run.id.to_string();

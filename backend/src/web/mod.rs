@@ -28,26 +28,43 @@ use rocket::{catch, catchers, Build, Data, Request, Response, Rocket};
 use self::cache::ViewCache;
 use self::error::{ApiError, PageError};
 pub use self::templates::Templates;
-use crate::ingest::refresher::Refresher;
+use crate::ingest::refresher::RefreshRequests;
 use crate::ingest::schedule::Schedule;
+use crate::metrics::Metrics;
 use crate::store::Store;
 
 /// What the web layer is built over.
 #[derive(Debug, Clone)]
 pub struct Services {
     pub store: Arc<dyn Store>,
-    /// Starts (or joins) refreshes for `POST /api/v1/refresh`.
-    pub refresher: Arc<Refresher>,
+    /// Starts (or joins) refreshes for `POST /api/v1/refresh`; without one, that route
+    /// answers 503 (a read-only portal).
+    pub refresher: Option<Arc<dyn RefreshRequests>>,
     /// The refresh schedule, to show the next planned run; `None` when not scheduled.
     pub schedule: Option<Schedule>,
+    /// Where requests are counted and what `/metrics` shows.
+    pub metrics: Arc<Metrics>,
+}
+
+impl Services {
+    /// A read-only portal over `store`: no refreshes, no schedule, its own metrics.
+    pub fn reading(store: Arc<dyn Store>) -> Self {
+        Services {
+            store,
+            refresher: None,
+            schedule: None,
+            metrics: Arc::default(),
+        }
+    }
 }
 
 /// What every handler can reach.
 #[derive(Debug)]
 pub struct WebState {
     pub store: Arc<dyn Store>,
-    pub refresher: Arc<Refresher>,
+    pub refresher: Option<Arc<dyn RefreshRequests>>,
     pub schedule: Option<Schedule>,
+    pub metrics: Arc<Metrics>,
     pub cache: ViewCache,
     pub templates: Templates,
 }
@@ -73,6 +90,7 @@ pub fn build(services: Services, config: Figment) -> Result<Rocket<Build>, tera:
         store: services.store,
         refresher: services.refresher,
         schedule: services.schedule,
+        metrics: services.metrics.clone(),
         cache: ViewCache::default(),
         templates: Templates::load()?,
     };
@@ -85,7 +103,9 @@ pub fn build(services: Services, config: Figment) -> Result<Rocket<Build>, tera:
         .mount("/static", assets::routes())
         .register("/", catchers![page_catcher])
         .register("/api", catchers![api_catcher])
-        .attach(RequestLog))
+        .attach(RequestLog {
+            metrics: services.metrics,
+        }))
 }
 
 #[catch(default)]
@@ -131,7 +151,9 @@ fn api_catcher(status: Status, _request: &Request<'_>) -> ApiError {
 }
 
 /// Logs every request with its route, status and time, and counts it in the metrics.
-struct RequestLog;
+struct RequestLog {
+    metrics: Arc<Metrics>,
+}
 
 #[derive(Clone, Copy)]
 struct Started(Instant);
@@ -161,7 +183,8 @@ impl Fairing for RequestLog {
             r.uri.as_str().split('?').next().unwrap_or_default()
         });
         let status = response.status().code;
-        crate::metrics::global().http_request(route, request.method().as_str(), status, took);
+        self.metrics
+            .http_request(route, request.method().as_str(), status, took);
         tracing::info!(
             method = %request.method(),
             path = %request.uri().path(),

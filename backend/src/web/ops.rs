@@ -49,7 +49,7 @@ pub async fn readyz(state: &State<WebState>) -> Result<Json<Health>, ApiError> {
 #[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, description = "Prometheus text format", content_type = "text/plain")))]
 #[rocket::get("/metrics")]
 pub async fn metrics(state: &State<WebState>) -> (Status, (ContentType, String)) {
-    let mut text = crate::metrics::global().render();
+    let mut text = state.metrics.render();
     match state.cache.overview(state.store.as_ref()).await {
         Ok(overview) => {
             text.push_str("# HELP orgpulse_org_last_success_timestamp_seconds When each tracked organisation's data was last stored.\n");

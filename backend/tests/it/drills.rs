@@ -833,11 +833,7 @@ async fn orgs_deleted_or_renamed_upstream_keep_their_history_and_the_page_says_w
     }
 
     // The dashboard says what happened, and still shows the kept data.
-    let services = orgpulse::web::Services {
-        store: store.clone(),
-        refresher: std::sync::Arc::new(orgpulse::ingest::refresher::Refresher::new(ctx.clone())),
-        schedule: None,
-    };
+    let services = orgpulse::web::Services::reading(store.clone());
     let client = Client::tracked(
         orgpulse::web::build(services, orgpulse::web::rocket_config()).expect("builds"),
     )

@@ -61,6 +61,7 @@ fn refresher(store: Arc<dyn Store>, api_url: &str) -> Arc<Refresher> {
         org_parallelism: 1,
         clock: Clock::system(),
         cancel: Default::default(),
+        metrics: Default::default(),
     };
     Arc::new(Refresher::new(ctx))
 }
@@ -68,7 +69,8 @@ fn refresher(store: Arc<dyn Store>, api_url: &str) -> Arc<Refresher> {
 async fn app(store: Arc<dyn Store>, refresher: Arc<Refresher>) -> Client {
     let services = web::Services {
         store,
-        refresher,
+        metrics: refresher.context().metrics.clone(),
+        refresher: Some(refresher),
         schedule: None,
     };
     Client::tracked(web::build(services, web::rocket_config()).expect("builds"))
@@ -313,6 +315,71 @@ async fn tracking_over_the_api_validates_and_changes_only_what_it_says() {
         .await;
     assert_eq!(response.status(), Status::Ok);
     assert!(tracked().await.is_empty());
+}
+
+/// A sample's value in Prometheus text: the number after `name` at the start of a line.
+fn sample(text: &str, name: &str) -> f64 {
+    text.lines()
+        .find_map(|line| line.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+        .unwrap_or_else(|| panic!("no sample {name} in:\n{text}"))
+}
+
+#[tokio::test]
+async fn a_finished_refresh_shows_in_the_duration_metric() {
+    let (_dir, store) = sqlite_store().await;
+    let forge = forge(1, 30, 0).await;
+    store
+        .seed_tracked_orgs(&ids(&forge), Utc::now())
+        .await
+        .expect("seed");
+    let client = app(store.clone(), refresher(store.clone(), &forge.url)).await;
+    let metrics = || async {
+        client
+            .get("/metrics")
+            .dispatch()
+            .await
+            .into_string()
+            .await
+            .unwrap_or_default()
+    };
+    let before = metrics().await;
+    assert_eq!(
+        sample(&before, "orgpulse_refresh_duration_seconds_count"),
+        0.0
+    );
+
+    let t = token(store.as_ref(), "ops").await;
+    let (status, _, body) = post(&client, "/api/v1/refresh", Some(&t), None).await;
+    assert_eq!(status, Status::Accepted, "{body}");
+    let run = finished(store.as_ref(), body["id"].as_str().expect("id")).await;
+    assert_eq!(run.status, RunStatus::Succeeded, "{:?}", run.outcomes);
+
+    // The run is recorded finished a moment before the refresher's task observes it.
+    let mut after = metrics().await;
+    for _ in 0..100 {
+        if sample(&after, "orgpulse_refresh_duration_seconds_count") > 0.0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        after = metrics().await;
+    }
+    assert_eq!(
+        sample(&after, "orgpulse_refresh_duration_seconds_count"),
+        1.0
+    );
+    let sum = sample(&after, "orgpulse_refresh_duration_seconds_sum");
+    let took = (run.finished_at.expect("finished") - run.started_at.expect("started"))
+        .to_std()
+        .expect("forward")
+        .as_secs_f64();
+    assert!(
+        sum > 0.0 && sum <= took + 1.0,
+        "sum {sum}s, run took {took}s"
+    );
+    assert!(
+        after.contains(r#"orgpulse_refresh_duration_seconds_bucket{le="+Inf"} 1"#),
+        "{after}"
+    );
 }
 
 #[tokio::test]

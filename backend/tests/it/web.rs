@@ -13,8 +13,8 @@ use rocket::local::asynchronous::Client;
 use serde_json::Value;
 
 async fn client(store: Arc<dyn Store>) -> Client {
-    // Nothing here refreshes: the forge address is never used.
-    let services = services(store, "http://127.0.0.1:9");
+    // Nothing here refreshes: a read-only portal.
+    let services = web::Services::reading(store);
     Client::tracked(web::build(services, web::rocket_config()).expect("templates load"))
         .await
         .expect("valid rocket")
@@ -532,11 +532,8 @@ async fn health_readiness_and_metrics() {
 #[tokio::test]
 async fn the_openapi_document_lists_every_route_and_the_docs_page_shows_it() {
     let (_dir, store) = sqlite_store().await;
-    let rocket = web::build(
-        services(store.clone(), "http://127.0.0.1:9"),
-        web::rocket_config(),
-    )
-    .expect("builds");
+    let rocket =
+        web::build(web::Services::reading(store.clone()), web::rocket_config()).expect("builds");
     let served: Vec<String> = rocket
         .routes()
         .map(|r| r.uri.path().to_string())

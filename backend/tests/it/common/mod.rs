@@ -58,6 +58,7 @@ pub fn context_at(store: Arc<dyn Store>, url: &str) -> IngestContext {
         org_parallelism: 2,
         clock: Clock::system(),
         cancel: Default::default(),
+        metrics: Default::default(),
     }
 }
 
@@ -336,6 +337,7 @@ pub async fn seeded_world(
             org_parallelism: 2,
             clock: Clock::fixed(Utc.from_utc_datetime(&date.and_hms_opt(3, 0, 0).expect("time"))),
             cancel: Default::default(),
+            metrics: Default::default(),
         };
         ctx.github.policy.concurrency = 8;
         let run = ingest::queue(&ctx, Trigger::Schedule, ids.clone())
@@ -350,28 +352,4 @@ pub async fn seeded_world(
         );
     }
     (dir, store, ids)
-}
-
-/// The web layer's services over `store`, refreshing from `api_url`.
-pub fn services(store: Arc<dyn Store>, api_url: &str) -> orgpulse::web::Services {
-    let ctx = IngestContext {
-        store: store.clone(),
-        github: GitHubAccess {
-            api_url: api_url.to_owned(),
-            token: None,
-            policy: fast_policy(),
-        },
-        options: RunOptions {
-            languages: false,
-            libraries: false,
-        },
-        org_parallelism: 2,
-        clock: Clock::system(),
-        cancel: Default::default(),
-    };
-    orgpulse::web::Services {
-        store,
-        refresher: Arc::new(orgpulse::ingest::refresher::Refresher::new(ctx)),
-        schedule: None,
-    }
 }
