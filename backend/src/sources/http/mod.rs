@@ -5,15 +5,24 @@
 //!
 //! One [`HttpClient`] serves a whole run: its semaphore bounds the requests in flight
 //! across every organisation, and its rate-limit state is shared by all of them.
+//! `budget.rs` keeps that state, `links.rs` reads pagination, `headers.rs` the rest.
+
+mod budget;
+mod headers;
+mod links;
+
+use self::budget::Budget;
+use self::headers::{
+    error_chain, error_message, header_text, jitter, malformed, reset_note, retry_after,
+};
+pub use self::links::Links;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use chrono::Utc;
-use reqwest::header::{
-    HeaderMap, HeaderValue, ETAG, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED,
-};
+use reqwest::header::{HeaderMap, ETAG, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED};
 use reqwest::StatusCode;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -90,13 +99,6 @@ pub enum SourceError {
     Interrupted,
 }
 
-fn reset_note(reset_at: Option<u64>) -> String {
-    match reset_at.and_then(|t| chrono::DateTime::from_timestamp(i64::try_from(t).ok()?, 0)) {
-        Some(t) => format!("; the budget resets at {}", t.format("%H:%M:%S UTC")),
-        None => String::new(),
-    }
-}
-
 /// Request counters for one organisation (or any unit of work), shared across tasks.
 #[derive(Debug, Default)]
 pub struct Tally {
@@ -117,46 +119,6 @@ impl Tally {
     }
 }
 
-/// `link` header relations that pagination uses.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Links {
-    pub next: Option<Url>,
-    pub last: Option<Url>,
-}
-
-impl Links {
-    /// Parses an RFC 8288 `link` header, resolving relative targets against `base`.
-    pub fn parse(header: &str, base: &Url) -> Links {
-        let mut links = Links::default();
-        for part in header.split(',') {
-            let mut pieces = part.split(';');
-            let Some(target) = pieces.next().map(str::trim) else {
-                continue;
-            };
-            let Some(target) = target.strip_prefix('<').and_then(|t| t.strip_suffix('>')) else {
-                continue;
-            };
-            let Ok(url) = base.join(target) else { continue };
-            for param in pieces {
-                let Some((key, value)) = param.split_once('=') else {
-                    continue;
-                };
-                if !key.trim().eq_ignore_ascii_case("rel") {
-                    continue;
-                }
-                for rel in value.trim().trim_matches('"').split_ascii_whitespace() {
-                    match rel {
-                        "next" => links.next = Some(url.clone()),
-                        "last" => links.last = Some(url.clone()),
-                        _ => {}
-                    }
-                }
-            }
-        }
-        links
-    }
-}
-
 /// A decoded answer, or the stored one when upstream said `304 Not Modified`.
 #[derive(Debug)]
 pub struct Cached<T> {
@@ -171,18 +133,6 @@ pub struct Cached<T> {
 pub struct Meta<'a> {
     pub url: &'a Url,
     pub links: Links,
-}
-
-#[derive(Debug, Default)]
-struct Budget {
-    limit: Option<u64>,
-    remaining: Option<u64>,
-    /// UTC epoch seconds.
-    reset: Option<u64>,
-    /// Nothing is sent before this instant (a rate-limit wait every task honours).
-    paused_until: Option<Instant>,
-    /// Set once the run must stop fetching: every later request fails at once.
-    exhausted: Option<Option<u64>>,
 }
 
 enum Attempt<T> {
@@ -236,11 +186,6 @@ impl HttpClient {
             policy,
             metrics,
         })
-    }
-
-    /// The budget left, as the forge last reported it.
-    pub fn rate_limit_remaining(&self) -> Option<u64> {
-        self.lock_budget().remaining
     }
 
     /// Fetches `url` and decodes it; with a `prior` entry, asks conditionally and reuses
@@ -448,136 +393,11 @@ impl HttpClient {
         Err(err)
     }
 
-    /// Decides whether a 403/429 is a rate limit and how long to wait before trying again:
-    /// `Ok(None)` for an ordinary refusal, `Ok(Some(None))` for a limit without advice,
-    /// `Err` when the run must stop fetching.
-    fn rate_limit_wait(
-        &self,
-        status: StatusCode,
-        headers: &HeaderMap,
-        message: &str,
-    ) -> Result<Option<Option<Duration>>, SourceError> {
-        if let Some(wait) = retry_after(headers) {
-            return Ok(Some(Some(wait)));
-        }
-        if header_u64(headers, "x-ratelimit-remaining") == Some(0) {
-            let reset = header_u64(headers, "x-ratelimit-reset");
-            let wait = reset
-                .map(until_epoch)
-                .unwrap_or(self.policy.rate_limit_max_wait + Duration::from_secs(1));
-            if wait > self.policy.rate_limit_max_wait {
-                return Err(self.exhaust(reset));
-            }
-            return Ok(Some(Some(wait + Duration::from_secs(1))));
-        }
-        let says_limit = message.to_ascii_lowercase().contains("rate limit");
-        if status == StatusCode::TOO_MANY_REQUESTS || says_limit {
-            // A secondary limit without advice: the policy's doubling backoff.
-            return Ok(Some(None));
-        }
-        Ok(None)
-    }
-
-    /// Waits out a pause, and refuses (or waits for a reset) when the budget is spent.
-    async fn wait_for_budget(&self) -> Result<(), SourceError> {
-        loop {
-            let wait = {
-                let mut budget = self.lock_budget();
-                if let Some(reset) = budget.exhausted {
-                    return Err(SourceError::RateLimited { reset_at: reset });
-                }
-                if let Some(until) = budget.paused_until {
-                    if until > Instant::now() {
-                        Some(until - Instant::now())
-                    } else {
-                        budget.paused_until = None;
-                        None
-                    }
-                } else if budget
-                    .remaining
-                    .is_some_and(|r| r <= self.policy.rate_limit_reserve)
-                {
-                    match budget.reset.map(until_epoch) {
-                        Some(wait) if wait.is_zero() => {
-                            // The window has rolled over; the next answer tells the new budget.
-                            budget.remaining = None;
-                            None
-                        }
-                        Some(wait) if wait <= self.policy.rate_limit_max_wait => {
-                            budget.paused_until =
-                                Some(Instant::now() + wait + Duration::from_millis(500));
-                            tracing::warn!(
-                                wait_s = wait.as_secs(),
-                                "rate-limit budget spent; waiting for its reset"
-                            );
-                            continue;
-                        }
-                        _ => {
-                            let reset = budget.reset;
-                            budget.exhausted = Some(reset);
-                            return Err(SourceError::RateLimited { reset_at: reset });
-                        }
-                    }
-                } else {
-                    None
-                }
-            };
-            match wait {
-                Some(wait) => self.sleep(wait).await?,
-                None => return Ok(()),
-            }
-        }
-    }
-
     /// Sleeps, unless the client is cancelled first.
     async fn sleep(&self, wait: Duration) -> Result<(), SourceError> {
         tokio::select! {
             () = tokio::time::sleep(wait) => Ok(()),
             () = self.cancel.cancelled() => Err(SourceError::Interrupted),
-        }
-    }
-
-    fn budget_is_low(&self) -> bool {
-        let budget = self.lock_budget();
-        match (budget.remaining, budget.limit) {
-            (Some(remaining), Some(limit)) => {
-                remaining < (limit / 10).max(self.policy.rate_limit_reserve * 2)
-            }
-            _ => false,
-        }
-    }
-
-    fn pause_for(&self, wait: Duration) {
-        let mut budget = self.lock_budget();
-        let until = Instant::now() + wait;
-        budget.paused_until = Some(budget.paused_until.map_or(until, |u| u.max(until)));
-    }
-
-    fn exhaust(&self, reset: Option<u64>) -> SourceError {
-        let mut budget = self.lock_budget();
-        let reset = reset.or(budget.reset);
-        budget.exhausted = Some(reset);
-        tracing::warn!("rate limit reached; no more upstream requests in this run");
-        SourceError::RateLimited { reset_at: reset }
-    }
-
-    /// Records the rate-limit headers of an answer.
-    fn observe(&self, headers: &HeaderMap) {
-        let Some(remaining) = header_u64(headers, "x-ratelimit-remaining") else {
-            return;
-        };
-        let reset = header_u64(headers, "x-ratelimit-reset");
-        let mut budget = self.lock_budget();
-        // Answers arrive out of order: within one window keep the lowest figure.
-        let same_window = budget.reset.is_some() && budget.reset == reset;
-        budget.remaining = Some(match budget.remaining {
-            Some(known) if same_window => known.min(remaining),
-            _ => remaining,
-        });
-        budget.reset = reset.or(budget.reset);
-        budget.limit = header_u64(headers, "x-ratelimit-limit").or(budget.limit);
-        if let Some(remaining) = budget.remaining {
-            self.metrics.rate_limit_remaining(remaining);
         }
     }
 
@@ -626,73 +446,6 @@ impl HttpClient {
                 detail: error_chain(e),
             }
         }
-    }
-
-    fn lock_budget(&self) -> std::sync::MutexGuard<'_, Budget> {
-        // The budget holds plain numbers; a panic elsewhere cannot leave it inconsistent.
-        self.budget
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-}
-
-fn malformed(url: &Url, detail: String) -> SourceError {
-    SourceError::Malformed {
-        url: url.to_string(),
-        detail,
-    }
-}
-
-/// What actually went wrong ("dns error: failed to lookup address …"), without the
-/// outer layers that only repeat the URL.
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut chain = vec![e.to_string()];
-    let mut source = e.source();
-    while let Some(cause) = source {
-        chain.push(cause.to_string());
-        source = cause.source();
-    }
-    let keep = chain.len().min(2);
-    chain.split_off(chain.len() - keep).join(": ")
-}
-
-fn jitter(base: Duration) -> Duration {
-    base.mul_f64(rand::random_range(0.5..1.5))
-}
-
-fn header_text(headers: &HeaderMap, name: impl reqwest::header::AsHeaderName) -> Option<String> {
-    headers
-        .get(name)
-        .and_then(|v: &HeaderValue| v.to_str().ok())
-        .map(str::to_owned)
-}
-
-fn header_u64(headers: &HeaderMap, name: &str) -> Option<u64> {
-    headers.get(name)?.to_str().ok()?.trim().parse().ok()
-}
-
-fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    header_u64(headers, "retry-after").map(Duration::from_secs)
-}
-
-fn until_epoch(epoch_secs: u64) -> Duration {
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default();
-    Duration::from_secs(epoch_secs).saturating_sub(now)
-}
-
-/// The `message` of a forge's JSON error body, or the start of the body as text.
-fn error_message(body: &[u8]) -> String {
-    #[derive(serde::Deserialize)]
-    struct ErrorBody {
-        message: String,
-    }
-    match serde_json::from_slice::<ErrorBody>(body) {
-        Ok(b) => b.message,
-        Err(_) => String::from_utf8_lossy(&body[..body.len().min(200)])
-            .trim()
-            .to_owned(),
     }
 }
 
