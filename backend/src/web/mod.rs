@@ -9,6 +9,7 @@ pub mod cache;
 pub mod charts;
 pub mod docs;
 pub mod error;
+pub mod extract;
 pub mod ops;
 pub mod pages;
 pub mod repos;

@@ -1,5 +1,5 @@
-//! The HTML pages: `/` (every organisation), `/orgs/<forge>/<login>` (one), `/runs`.
-//! Each is drawn from one cached store summary and cached as rendered HTML.
+//! One organisation's page: profile, KPIs with deltas, charts, and the repository table
+//! (sorted, filtered and paged by the same rules as the API).
 
 use chrono::{DateTime, Utc};
 use rocket::http::uri::Origin;
@@ -7,60 +7,31 @@ use rocket::http::{ContentType, Status};
 use rocket::State;
 use serde_json::{json, Value};
 
-use super::cache::{Conditional, IfNoneMatch, Rendered};
-use super::charts::{self, thousands, Bar, Series, ShareRow, Width};
-use super::error::PageError;
-use super::repos::{self, Order, RepoFilter, SortKey};
-use super::views::{self, Freshness, LanguageMeasure};
-use super::WebState;
-use crate::domain::{OrgId, OrgOutcome, OrgStatus, RefreshRun};
-use crate::store::{OrgDetail, OrgOverview};
+use super::{badge, display_name, last_refresh_text};
+use crate::domain::OrgStatus;
+use crate::store::OrgDetail;
+use crate::web::cache::{Conditional, IfNoneMatch, Rendered};
+use crate::web::charts::{self, thousands, Bar, Series, ShareRow, Width};
+use crate::web::error::PageError;
+use crate::web::extract::{bounded, org_path, Invalid, RepoQuery, Selection};
+use crate::web::repos::{self, Order, RepoFilter, SortKey};
+use crate::web::views::{self, Freshness, LanguageMeasure};
+use crate::web::WebState;
 
 /// Repositories per page of the table.
 const PAGE_SIZE: usize = 50;
 
-#[rocket::get("/")]
-pub async fn overview(
-    state: &State<WebState>,
-    uri: &Origin<'_>,
-    validators: IfNoneMatch,
-) -> Result<Conditional, PageError> {
-    let rendered = state
-        .cache
-        .rendered(state.store.as_ref(), &uri.to_string(), || async {
-            let overview = state.cache.overview(state.store.as_ref()).await?;
-            let html = state.templates.render(
-                "index.html",
-                "orgs",
-                &overview_context(&overview, Utc::now()),
-            )?;
-            Ok::<_, PageError>(Rendered::new(html, ContentType::HTML))
-        })
-        .await?;
-    Ok(Conditional::new(rendered, &validators))
-}
-
-#[rocket::get("/orgs/<forge>/<login>?<q>&<language>&<license>&<archived>&<sort>&<order>&<page>")]
-#[expect(
-    clippy::too_many_arguments,
-    reason = "Rocket hands each query parameter over as an argument"
-)]
+#[rocket::get("/orgs/<forge>/<login>?<query..>")]
 pub async fn org(
     state: &State<WebState>,
     uri: &Origin<'_>,
     validators: IfNoneMatch,
     forge: &str,
     login: &str,
-    q: Option<&str>,
-    language: Option<&str>,
-    license: Option<&str>,
-    archived: Option<&str>,
-    sort: Option<&str>,
-    order: Option<&str>,
-    page: Option<&str>,
+    query: RepoQuery<'_>,
 ) -> Result<Conditional, PageError> {
-    let id = parse_org(forge, login)?;
-    let table = TableParams::parse(q, language, license, archived, sort, order, page)?;
+    let id = org_path(forge, login)?;
+    let table = TableParams::parse(&query)?;
     let rendered = state
         .cache
         .rendered(state.store.as_ref(), &uri.to_string(), || async {
@@ -79,165 +50,6 @@ pub async fn org(
     Ok(Conditional::new(rendered, &validators))
 }
 
-#[rocket::get("/runs")]
-pub async fn runs(
-    state: &State<WebState>,
-    uri: &Origin<'_>,
-    validators: IfNoneMatch,
-) -> Result<Conditional, PageError> {
-    let rendered = state
-        .cache
-        .rendered(state.store.as_ref(), &uri.to_string(), || async {
-            let runs = state.store.list_runs(50).await?;
-            let html = state.templates.render(
-                "runs.html",
-                "runs",
-                &runs_context(&runs, state.schedule.as_ref(), Utc::now()),
-            )?;
-            Ok::<_, PageError>(Rendered::new(html, ContentType::HTML))
-        })
-        .await?;
-    Ok(Conditional::new(rendered, &validators))
-}
-
-pub fn routes() -> Vec<rocket::Route> {
-    rocket::routes![overview, org, runs]
-}
-
-/// Parses the `{forge}/{login}` of a URL; an invalid id is a 422 that names the problem.
-pub fn parse_org(forge: &str, login: &str) -> Result<OrgId, PageError> {
-    forge
-        .parse()
-        .and_then(|forge| OrgId::new(forge, login))
-        .map_err(|e| {
-            PageError::new(
-                Status::UnprocessableEntity,
-                "Not a valid organisation",
-                e.to_string(),
-            )
-        })
-}
-
-fn display_name(id: &OrgId, profile_name: Option<&str>) -> String {
-    profile_name.map_or_else(|| id.login().to_owned(), str::to_owned)
-}
-
-fn badge(
-    freshness: Freshness,
-    outcome: Option<&OrgOutcome>,
-    last_success: Option<DateTime<Utc>>,
-) -> Value {
-    let title = match (freshness, outcome, last_success) {
-        (Freshness::Failed, Some(o), _) => {
-            o.message.clone().unwrap_or_else(|| o.status.to_string())
-        }
-        (_, _, Some(at)) => format!("last good data from {}", views::when(at)),
-        _ => "waiting for its first refresh".into(),
-    };
-    json!({ "class": freshness.as_str(), "label": freshness.label(), "title": title })
-}
-
-fn last_refresh_text(outcome: Option<&OrgOutcome>, now: DateTime<Utc>) -> String {
-    match outcome {
-        Some(o) => format!(
-            "refreshed {} · {}",
-            views::ago(o.finished_at, now),
-            o.status
-        ),
-        None => "never refreshed".into(),
-    }
-}
-
-fn overview_context(overview: &[OrgOverview], now: DateTime<Utc>) -> Value {
-    let mut orgs = Vec::new();
-    let (mut repos, mut stars) = (0u64, 0u64);
-    let mut star_bars = Vec::new();
-    let mut language_rows = Vec::new();
-    let mut series = Vec::new();
-    let mut measures = Vec::new();
-    for o in overview {
-        let id = &o.tracked.org;
-        let profile = o.record.as_ref().map(|r| &r.profile);
-        let name = display_name(id, profile.and_then(|p| p.name.as_deref()));
-        let (initial, color) = views::monogram(id, &name);
-        let outcome = o.tracked.last_outcome.as_ref();
-        let freshness = Freshness::of(outcome, o.tracked.last_success_at, now);
-        let latest = o.history.last();
-        let url = format!("/orgs/{}/{}", id.forge(), id.login());
-        let totals = latest.map(|d| {
-            repos += d.totals.repos;
-            stars += d.totals.stars;
-            star_bars.push(Bar {
-                label: name.clone(),
-                value: d.totals.stars,
-                href: Some(url.clone()),
-            });
-            json!({
-                "repos": thousands(d.totals.repos), "stars": thousands(d.totals.stars),
-                "forks": thousands(d.totals.forks), "open_issues": thousands(d.totals.open_issues),
-            })
-        });
-        let (languages, langbar) = match latest {
-            Some(day) => {
-                let (measure, mix) = views::language_mix(day);
-                measures.push(measure);
-                language_rows.push(ShareRow {
-                    label: name.clone(),
-                    parts: mix.iter().map(|(k, v)| (k.clone(), *v)).collect(),
-                });
-                let top = views::top_languages(mix, 4);
-                let list: Vec<Value> = top
-                    .iter()
-                    .map(|(n, p, c)| json!({ "name": n, "pct": format!("{p:.0}"), "class": c }))
-                    .collect();
-                (list, (!top.is_empty()).then(|| charts::mini_share(&top)))
-            }
-            None => (Vec::new(), None),
-        };
-        series.push(Series {
-            name: name.clone(),
-            points: o
-                .history
-                .iter()
-                .map(|d| (d.day, Some(d.totals.stars)))
-                .collect(),
-        });
-        let problem = match (freshness, outcome) {
-            (Freshness::Failed, Some(o)) => {
-                let reason = o.message.as_deref().unwrap_or("the last refresh failed");
-                Some(match latest {
-                    Some(d) => format!(
-                        "Last refresh failed: {reason}. Showing data from {}.",
-                        views::when(d.taken_at)
-                    ),
-                    None => format!("Last refresh failed: {reason}. No data stored yet."),
-                })
-            }
-            (Freshness::Never, _) => Some("Waiting for its first refresh.".to_string()),
-            _ => None,
-        };
-        orgs.push(json!({
-            "id": id.to_string(), "url": url, "name": name, "initial": initial, "color": color,
-            "description": profile.and_then(|p| p.description.clone()),
-            "badge": badge(freshness, outcome, o.tracked.last_success_at),
-            "totals": totals, "languages": languages, "langbar": langbar,
-            "last": last_refresh_text(outcome, now), "problem": problem,
-        }));
-    }
-    star_bars.sort_by_key(|b| std::cmp::Reverse(b.value));
-    let bytes = measures.iter().all(|m| *m == LanguageMeasure::Bytes) && !measures.is_empty();
-    json!({
-        "orgs": orgs,
-        "summary": { "orgs": overview.len(), "repos": thousands(repos), "stars": thousands(stars) },
-        "charts": {
-            "stars": charts::bars("stars-by-org", "Stars by organisation", &star_bars, "stars", Width::Panel),
-            "languages": charts::shares("language-mix", "Language mix by organisation", &language_rows, if bytes { "bytes" } else { "repos" }),
-            "languages_note": if bytes { "Share of code bytes per language." } else { "Share of repositories by primary language (byte counts need GITHUB_TOKEN)." },
-            "history": charts::lines("stars-history", "Stars over time", &series, "stars", Width::Wide),
-        },
-    })
-}
-
 /// The repository table's parameters, validated.
 #[derive(Debug, Clone)]
 struct TableParams {
@@ -248,65 +60,17 @@ struct TableParams {
 }
 
 impl TableParams {
-    fn parse(
-        q: Option<&str>,
-        language: Option<&str>,
-        license: Option<&str>,
-        archived: Option<&str>,
-        sort: Option<&str>,
-        order: Option<&str>,
-        page: Option<&str>,
-    ) -> Result<Self, PageError> {
-        let bad = |m: String| {
-            PageError::new(
-                Status::UnprocessableEntity,
-                "That table view does not exist",
-                m,
-            )
-        };
-        let text = |v: Option<&str>| {
-            v.map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(str::to_owned)
-        };
-        let sort: SortKey = text(sort)
-            .map(|s| s.parse())
-            .transpose()
-            .map_err(bad)?
-            .unwrap_or(SortKey::Stars);
-        let order: Order = text(order)
-            .map(|s| s.parse())
-            .transpose()
-            .map_err(bad)?
-            .unwrap_or(sort.natural_order());
-        let archived = match text(archived).as_deref() {
-            None => None,
-            Some("true") => Some(true),
-            Some("false") => Some(false),
-            Some(other) => {
-                return Err(bad(format!(
-                    "archived must be true or false, got `{other}`"
-                )))
-            }
-        };
-        let page = match text(page) {
-            None => 1,
-            Some(p) => p
-                .parse::<usize>()
-                .ok()
-                .filter(|p| *p >= 1)
-                .ok_or_else(|| bad(format!("page must be a whole number from 1, got `{p}`")))?,
-        };
-        Ok(TableParams {
-            filter: RepoFilter {
-                q: text(q),
-                language: text(language),
-                archived,
-                license: text(license),
-            },
+    fn parse(query: &RepoQuery<'_>) -> Result<Self, Invalid> {
+        let Selection {
+            filter,
             sort,
             order,
-            page,
+        } = query.selection()?;
+        Ok(TableParams {
+            filter,
+            sort,
+            order,
+            page: bounded("page", query.page, 1, 1, None)?,
         })
     }
 
@@ -590,40 +354,4 @@ fn org_context(detail: &OrgDetail, table: &TableParams, now: DateTime<Utc>) -> V
             "json": format!("/api/v1{base_url}/repos"),
         },
     })
-}
-
-fn runs_context(
-    runs: &[RefreshRun],
-    schedule: Option<&crate::ingest::schedule::Schedule>,
-    now: DateTime<Utc>,
-) -> Value {
-    let rows: Vec<Value> = runs
-        .iter()
-        .map(|r| {
-            let took = r.started_at.zip(r.finished_at).map(|(s, f)| format!("{:.1}s", (f - s).num_milliseconds() as f64 / 1000.0));
-            json!({
-                "id": r.id.to_string(), "api_url": format!("/api/v1/runs/{}", r.id),
-                "started": views::when(r.started_at.unwrap_or(r.created_at)),
-                "trigger": format!("{:?}", r.trigger).to_lowercase(), "status": r.status.as_str(),
-                "message": r.message, "took": took.unwrap_or_else(|| "–".into()),
-                "orgs": r.outcomes.iter().map(|o| json!({
-                    "id": o.org.to_string(), "status": o.status.as_str(),
-                    "title": o.message.clone().unwrap_or_else(|| format!("{} repos, {} changed", o.counts.repos_seen, o.counts.repos_changed)),
-                })).collect::<Vec<_>>(),
-                "requests": thousands(r.counts.requests), "not_modified": thousands(r.counts.not_modified),
-                "changed": thousands(r.counts.repos_changed),
-            })
-        })
-        .collect();
-    let next = schedule.and_then(|s| {
-        let at = s.next_after(now)?;
-        let wait = at - now;
-        let within = if wait < chrono::Duration::hours(1) {
-            format!("in {} minutes", wait.num_minutes().max(1))
-        } else {
-            format!("in {} hours", wait.num_hours())
-        };
-        Some(json!({ "at": views::when(at), "within": within, "schedule": s.expr() }))
-    });
-    json!({ "runs": rows, "next": next })
 }

@@ -1,0 +1,78 @@
+//! The JSON API under `/api/v1`, one file per resource: organisations, repositories,
+//! runs, the tracked list and refreshes; `types.rs` holds the response types. Reads are
+//! cached per URL and answered conditionally on `If-None-Match`.
+
+mod orgs;
+mod refreshes;
+mod repos;
+mod runs;
+mod tracking;
+mod types;
+
+use rocket::http::uri::Origin;
+use rocket::http::ContentType;
+use serde::Serialize;
+
+pub use self::orgs::*;
+pub use self::refreshes::*;
+pub use self::repos::*;
+pub use self::runs::*;
+pub use self::tracking::*;
+pub use self::types::*;
+use super::cache::{Conditional, IfNoneMatch, Rendered};
+use super::error::ApiError;
+use super::WebState;
+use crate::domain::OrgId;
+use crate::store::OrgDetail;
+
+fn json_body<T: Serialize>(value: &T) -> Result<Rendered, ApiError> {
+    let body = serde_json::to_vec(value).map_err(|e| {
+        tracing::error!(error = %e, "could not serialise an answer");
+        ApiError::internal()
+    })?;
+    Ok(Rendered::new(body, ContentType::JSON))
+}
+
+/// Answers from one organisation's cached detail (404 when it is unknown), cached per URL
+/// and conditional on `If-None-Match`.
+async fn org_answer(
+    state: &WebState,
+    uri: &Origin<'_>,
+    validators: &IfNoneMatch,
+    org: &OrgId,
+    answer: impl FnOnce(&OrgDetail) -> Result<Rendered, ApiError>,
+) -> Result<Conditional, ApiError> {
+    let rendered = state
+        .cache
+        .rendered(state.store.as_ref(), &uri.to_string(), || async {
+            match state
+                .cache
+                .detail(state.store.as_ref(), org)
+                .await?
+                .as_ref()
+            {
+                Some(detail) => answer(detail),
+                None => Err(ApiError::not_found(format!(
+                    "{org} is not tracked and nothing is stored about it"
+                ))),
+            }
+        })
+        .await?;
+    Ok(Conditional::new(rendered, validators))
+}
+
+pub fn routes() -> Vec<rocket::Route> {
+    rocket::routes![
+        list_orgs,
+        get_org,
+        list_repos,
+        repos_csv,
+        history,
+        libraries,
+        list_runs,
+        get_run,
+        track_org,
+        untrack_org,
+        refresh
+    ]
+}

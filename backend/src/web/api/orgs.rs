@@ -1,0 +1,147 @@
+//! Organisations: the tracked list with totals, one organisation, its daily history and
+//! the libraries its repositories use.
+
+use chrono::NaiveDate;
+use rocket::http::uri::Origin;
+use rocket::State;
+
+use super::{
+    json_body, org_answer, org_view, overview_summary, Ecosystem, History, Libraries, LibraryUse,
+    OrgSummary, OrgView,
+};
+use crate::web::cache::{Conditional, IfNoneMatch};
+use crate::web::error::{ApiError, ErrorBody};
+use crate::web::extract::org_path;
+use crate::web::WebState;
+
+/// Every tracked organisation with totals and last refresh.
+#[utoipa::path(get, path = "/api/v1/orgs", tag = "organisations",
+    responses((status = 200, description = "Tracked organisations, by id", body = [OrgSummary])))]
+#[rocket::get("/orgs")]
+pub async fn list_orgs(
+    state: &State<WebState>,
+    uri: &Origin<'_>,
+    validators: IfNoneMatch,
+) -> Result<Conditional, ApiError> {
+    let rendered = state
+        .cache
+        .rendered(state.store.as_ref(), &uri.to_string(), || async {
+            let overview = state.cache.overview(state.store.as_ref()).await?;
+            json_body(&overview.iter().map(overview_summary).collect::<Vec<_>>())
+        })
+        .await?;
+    Ok(Conditional::new(rendered, &validators))
+}
+
+/// One organisation with totals, 1/7/30-day deltas and language mix.
+#[utoipa::path(get, path = "/api/v1/orgs/{forge}/{login}", tag = "organisations",
+    params(("forge" = String, Path, description = "`github`"), ("login" = String, Path, description = "The organisation's login")),
+    responses(
+        (status = 200, description = "The organisation", body = OrgView),
+        (status = 404, description = "Neither tracked nor stored", body = ErrorBody),
+        (status = 422, description = "Not a valid organisation id", body = ErrorBody)))]
+#[rocket::get("/orgs/<forge>/<login>", rank = 2)]
+pub async fn get_org(
+    state: &State<WebState>,
+    uri: &Origin<'_>,
+    validators: IfNoneMatch,
+    forge: &str,
+    login: &str,
+) -> Result<Conditional, ApiError> {
+    let org = org_path(forge, login)?;
+    org_answer(state, uri, &validators, &org, |detail| {
+        json_body(&org_view(detail))
+    })
+    .await
+}
+
+/// Daily snapshots of an organisation between `from` and `to` (inclusive), oldest first.
+#[utoipa::path(get, path = "/api/v1/orgs/{forge}/{login}/history", tag = "organisations",
+    params(
+        ("forge" = String, Path, description = "`github`"),
+        ("login" = String, Path, description = "The organisation's login"),
+        ("from" = Option<String>, Query, description = "First day, `YYYY-MM-DD`"),
+        ("to" = Option<String>, Query, description = "Last day, `YYYY-MM-DD`")),
+    responses(
+        (status = 200, description = "Daily totals", body = History),
+        (status = 404, description = "Unknown organisation", body = ErrorBody),
+        (status = 422, description = "A parameter is invalid", body = ErrorBody)))]
+#[rocket::get("/orgs/<forge>/<login>/history?<from>&<to>")]
+pub async fn history(
+    state: &State<WebState>,
+    uri: &Origin<'_>,
+    validators: IfNoneMatch,
+    forge: &str,
+    login: &str,
+    from: Option<&str>,
+    to: Option<&str>,
+) -> Result<Conditional, ApiError> {
+    let org = org_path(forge, login)?;
+    let (from, to) = (parse_day("from", from)?, parse_day("to", to)?);
+    if let (Some(f), Some(t)) = (from, to) {
+        if f > t {
+            return Err(ApiError::invalid(format!("from ({f}) is after to ({t})")));
+        }
+    }
+    org_answer(state, uri, &validators, &org, |detail| {
+        let days = detail
+            .history
+            .iter()
+            .filter(|d| from.is_none_or(|f| d.day >= f) && to.is_none_or(|t| d.day <= t))
+            .map(Into::into)
+            .collect();
+        json_body(&History {
+            org: org.to_string(),
+            days,
+        })
+    })
+    .await
+}
+
+/// Dependencies found in the organisation's SBOMs, by ecosystem.
+#[utoipa::path(get, path = "/api/v1/orgs/{forge}/{login}/libraries", tag = "organisations",
+    params(("forge" = String, Path, description = "`github`"), ("login" = String, Path, description = "The organisation's login")),
+    responses(
+        (status = 200, description = "Libraries by ecosystem, most used first", body = Libraries),
+        (status = 404, description = "Unknown organisation", body = ErrorBody)))]
+#[rocket::get("/orgs/<forge>/<login>/libraries")]
+pub async fn libraries(
+    state: &State<WebState>,
+    uri: &Origin<'_>,
+    validators: IfNoneMatch,
+    forge: &str,
+    login: &str,
+) -> Result<Conditional, ApiError> {
+    let org = org_path(forge, login)?;
+    org_answer(state, uri, &validators, &org, |detail| {
+        let mut ecosystems: Vec<Ecosystem> = Vec::new();
+        for l in &detail.libraries {
+            let entry = LibraryUse {
+                name: l.name.clone(),
+                repos: l.repos,
+            };
+            match ecosystems.iter_mut().find(|e| e.ecosystem == l.ecosystem) {
+                Some(e) => e.libraries.push(entry),
+                None => ecosystems.push(Ecosystem {
+                    ecosystem: l.ecosystem.clone(),
+                    libraries: vec![entry],
+                }),
+            }
+        }
+        json_body(&Libraries {
+            org: org.to_string(),
+            ecosystems,
+        })
+    })
+    .await
+}
+
+fn parse_day(name: &str, value: Option<&str>) -> Result<Option<NaiveDate>, ApiError> {
+    value
+        .map(|v| {
+            v.parse::<NaiveDate>().map_err(|_| {
+                ApiError::invalid(format!("{name} must be a date like 2026-01-31, got `{v}`"))
+            })
+        })
+        .transpose()
+}

@@ -1,0 +1,204 @@
+//! Repositories of an organisation: a sorted, filtered page with a cursor, and every
+//! repository as CSV.
+
+use chrono::{DateTime, Utc};
+use rocket::http::uri::Origin;
+use rocket::http::ContentType;
+use rocket::State;
+
+use super::{json_body, org_answer, RepoPage};
+use crate::domain::RepoRecord;
+use crate::web::cache::{Conditional, IfNoneMatch, Rendered};
+use crate::web::error::{ApiError, ErrorBody};
+use crate::web::extract::{bounded, org_path, RepoQuery, Selection};
+use crate::web::repos::{self, Cursor};
+use crate::web::WebState;
+
+/// Most repositories one page of `/repos` returns.
+pub const MAX_LIMIT: usize = 100;
+
+/// The CSV columns, in order: a stable contract for spreadsheets and scripts.
+pub const CSV_COLUMNS: [&str; 22] = [
+    "id",
+    "name",
+    "full_name",
+    "description",
+    "html_url",
+    "language",
+    "stars",
+    "forks",
+    "open_issues",
+    "watchers",
+    "license",
+    "topics",
+    "archived",
+    "fork",
+    "size_kb",
+    "default_branch",
+    "created_at",
+    "updated_at",
+    "pushed_at",
+    "libraries",
+    "first_seen",
+    "gone_since",
+];
+
+/// An organisation's live repositories, sorted, filtered and paged by cursor.
+#[utoipa::path(get, path = "/api/v1/orgs/{forge}/{login}/repos", tag = "repositories",
+    params(
+        ("forge" = String, Path, description = "`github`"),
+        ("login" = String, Path, description = "The organisation's login"),
+        ("sort" = Option<String>, Query, description = "name, stars (default), forks, open_issues, pushed, created, language, license"),
+        ("order" = Option<String>, Query, description = "asc or desc (default: desc for numbers and dates, asc for text)"),
+        ("q" = Option<String>, Query, description = "Case-insensitive text in name, description or topics"),
+        ("language" = Option<String>, Query, description = "Primary language, exact (case-insensitive)"),
+        ("license" = Option<String>, Query, description = "Licence, exact (case-insensitive)"),
+        ("archived" = Option<bool>, Query, description = "Only archived (true) or only active (false)"),
+        ("limit" = Option<usize>, Query, description = "1–100, default 30"),
+        ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page")),
+    responses(
+        (status = 200, description = "A page of repositories", body = RepoPage),
+        (status = 404, description = "Unknown organisation", body = ErrorBody),
+        (status = 422, description = "A parameter is invalid", body = ErrorBody)))]
+#[rocket::get("/orgs/<forge>/<login>/repos?<query..>")]
+pub async fn list_repos(
+    state: &State<WebState>,
+    uri: &Origin<'_>,
+    validators: IfNoneMatch,
+    forge: &str,
+    login: &str,
+    query: RepoQuery<'_>,
+) -> Result<Conditional, ApiError> {
+    let org = org_path(forge, login)?;
+    let Selection {
+        filter,
+        sort: key,
+        order,
+    } = query.selection()?;
+    let limit = bounded("limit", query.limit, 30, 1, Some(MAX_LIMIT))?;
+    let cursor = query
+        .cursor
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .map(Cursor::decode)
+        .transpose()
+        .map_err(ApiError::invalid)?;
+    org_answer(state, uri, &validators, &org, |detail| {
+        let selected = repos::select(&detail.repos, &filter, key, order);
+        let total = selected.len();
+        let after: Vec<&RepoRecord> = match &cursor {
+            Some(c) => selected
+                .into_iter()
+                .filter(|r| c.precedes(r, key, order))
+                .collect(),
+            None => selected,
+        };
+        let items: Vec<&RepoRecord> = after.iter().take(limit).copied().collect();
+        let next_cursor =
+            (after.len() > limit).then(|| Cursor::after(items[items.len() - 1], key).encode());
+        json_body(&RepoPage {
+            items: items.into_iter().map(Into::into).collect(),
+            total,
+            next_cursor,
+        })
+    })
+    .await
+}
+
+/// Every stored repository of an organisation (gone ones included) as RFC 4180 CSV.
+#[utoipa::path(get, path = "/api/v1/orgs/{forge}/{login}/repos.csv", tag = "repositories",
+    params(("forge" = String, Path, description = "`github`"), ("login" = String, Path, description = "The organisation's login")),
+    responses(
+        (status = 200, description = "CSV with a header row; topics are separated by `;`", content_type = "text/csv"),
+        (status = 404, description = "Unknown organisation", body = ErrorBody)))]
+#[rocket::get("/orgs/<forge>/<login>/repos.csv", rank = 1)]
+pub async fn repos_csv(
+    state: &State<WebState>,
+    uri: &Origin<'_>,
+    validators: IfNoneMatch,
+    forge: &str,
+    login: &str,
+) -> Result<Conditional, ApiError> {
+    let org = org_path(forge, login)?;
+    org_answer(state, uri, &validators, &org, |detail| {
+        let body = csv_of(&detail.repos).map_err(|e| {
+            tracing::error!(error = %e, "could not write CSV");
+            ApiError::internal()
+        })?;
+        let filename = format!("{}-{}-repos.csv", org.forge(), org.login());
+        Ok::<_, ApiError>(
+            Rendered::new(
+                body,
+                ContentType::new("text", "csv").with_params(("charset", "utf-8")),
+            )
+            .with_header(
+                "Content-Disposition",
+                format!("attachment; filename=\"{filename}\""),
+            ),
+        )
+    })
+    .await
+}
+
+fn csv_of(repos: &[RepoRecord]) -> Result<Vec<u8>, csv::Error> {
+    let mut out = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::CRLF)
+        .from_writer(Vec::new());
+    out.write_record(CSV_COLUMNS)?;
+    let time = |t: Option<DateTime<Utc>>| {
+        t.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+            .unwrap_or_default()
+    };
+    for r in repos {
+        let l = &r.listing;
+        out.write_record([
+            l.id.to_string(),
+            l.name.clone(),
+            l.full_name.clone(),
+            l.description.clone().unwrap_or_default(),
+            l.html_url.clone().unwrap_or_default(),
+            l.language.clone().unwrap_or_default(),
+            l.stars.to_string(),
+            l.forks.to_string(),
+            l.open_issues.to_string(),
+            l.watchers.to_string(),
+            l.license.clone().unwrap_or_default(),
+            l.topics.join(";"),
+            l.archived.to_string(),
+            l.fork.to_string(),
+            l.size_kb.to_string(),
+            l.default_branch.clone().unwrap_or_default(),
+            time(l.created_at),
+            time(l.updated_at),
+            time(l.pushed_at),
+            r.libraries.map(|n| n.to_string()).unwrap_or_default(),
+            r.first_seen.to_string(),
+            r.gone_since.map(|d| d.to_string()).unwrap_or_default(),
+        ])?;
+    }
+    out.into_inner().map_err(|e| e.into_error().into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_quotes_what_needs_quoting() {
+        let repo: RepoRecord = serde_json::from_value(serde_json::json!({
+            "org": "github:a", "id": 1, "name": "x", "full_name": "a/x",
+            "description": "says \"hi\", then\nleaves", "html_url": null, "language": null,
+            "stars": 1, "watchers": 0, "forks": 0, "open_issues": 0, "license": null,
+            "topics": ["a", "b"], "archived": false, "disabled": false, "fork": false, "size_kb": 0,
+            "default_branch": null, "created_at": null, "updated_at": null, "pushed_at": null,
+            "visibility": null, "languages": null, "languages_for": null, "libraries": null,
+            "libraries_for": null, "first_seen": "2026-01-01", "gone_since": null
+        }))
+        .expect("record");
+        let text = String::from_utf8(csv_of(&[repo]).expect("csv")).expect("utf-8");
+        assert!(text.starts_with("id,name,full_name,description,"));
+        assert!(text.contains("\"says \"\"hi\"\", then\nleaves\""), "{text}");
+        assert!(text.contains(",a;b,"));
+        assert!(text.ends_with("\r\n"));
+    }
+}

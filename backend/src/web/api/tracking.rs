@@ -1,0 +1,104 @@
+//! The tracked list over the API (bearer token): start and stop tracking.
+
+use chrono::Utc;
+use rocket::http::Status;
+use rocket::serde::json::Json;
+use rocket::State;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::domain::OrgId;
+use crate::web::auth::Maintainer;
+use crate::web::error::{ApiError, ErrorBody};
+use crate::web::extract::{flag, org_path, JsonBody};
+use crate::web::WebState;
+
+/// `{"id":"github:foo"}`.
+#[derive(Debug, serde::Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TrackRequest {
+    /// `FORGE:LOGIN`.
+    #[schema(example = "github:rust-lang")]
+    pub id: String,
+}
+
+/// A tracked-list change.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Tracking {
+    pub id: String,
+    pub tracked: bool,
+    /// `true` when this request changed the list.
+    pub changed: bool,
+    /// Whether stored data was deleted (removal with `purge=true`).
+    pub purged: bool,
+}
+
+/// Starts tracking an organisation; it is fetched on the next refresh.
+#[utoipa::path(post, path = "/api/v1/orgs", tag = "organisations", request_body = TrackRequest,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Now tracked", body = Tracking),
+        (status = 200, description = "Was already tracked", body = Tracking),
+        (status = 400, description = "Malformed JSON", body = ErrorBody),
+        (status = 401, description = "Missing or invalid token", body = ErrorBody),
+        (status = 413, description = "Body larger than 16 KiB", body = ErrorBody),
+        (status = 422, description = "Not a valid organisation id", body = ErrorBody)))]
+#[rocket::post("/orgs", data = "<body>")]
+pub async fn track_org(
+    state: &State<WebState>,
+    _who: Maintainer,
+    body: Result<JsonBody<TrackRequest>, ApiError>,
+) -> Result<(Status, Json<Tracking>), ApiError> {
+    let request = body?
+        .0
+        .ok_or_else(|| ApiError::invalid("send {\"id\":\"FORGE:LOGIN\"}"))?;
+    let org: OrgId = request
+        .id
+        .parse()
+        .map_err(|e: crate::domain::OrgIdError| ApiError::invalid(e.to_string()))?;
+    let added = state.store.add_tracked_org(&org, Utc::now()).await?;
+    let status = if added { Status::Created } else { Status::Ok };
+    Ok((
+        status,
+        Json(Tracking {
+            id: org.to_string(),
+            tracked: true,
+            changed: added,
+            purged: false,
+        }),
+    ))
+}
+
+/// Stops tracking an organisation; its data is kept unless `purge=true`.
+#[utoipa::path(delete, path = "/api/v1/orgs/{forge}/{login}", tag = "organisations",
+    params(
+        ("forge" = String, Path, description = "`github`"),
+        ("login" = String, Path, description = "The organisation's login"),
+        ("purge" = Option<bool>, Query, description = "Also delete everything stored about it")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "No longer tracked", body = Tracking),
+        (status = 401, description = "Missing or invalid token", body = ErrorBody),
+        (status = 404, description = "Not tracked (and nothing purged)", body = ErrorBody),
+        (status = 422, description = "Invalid id or parameter", body = ErrorBody)))]
+#[rocket::delete("/orgs/<forge>/<login>?<purge>")]
+pub async fn untrack_org(
+    state: &State<WebState>,
+    _who: Maintainer,
+    forge: &str,
+    login: &str,
+    purge: Option<&str>,
+) -> Result<Json<Tracking>, ApiError> {
+    let org = org_path(forge, login)?;
+    let purge = flag("purge", purge)?.unwrap_or(false);
+    let removed = state.store.remove_tracked_org(&org, purge).await?;
+    if !removed && !purge {
+        return Err(ApiError::not_found(format!("{org} is not tracked")));
+    }
+    Ok(Json(Tracking {
+        id: org.to_string(),
+        tracked: false,
+        changed: removed,
+        purged: purge,
+    }))
+}

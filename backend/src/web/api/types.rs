@@ -1,0 +1,391 @@
+//! The API's response types: stable field names, documented once, turned into the
+//! OpenAPI document by utoipa; and how they are built from what the store returns.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::domain::{DayTotals, OrgId, OrgOutcome, RefreshRun, RepoRecord, Totals};
+use crate::store::{OrgDetail, OrgOverview};
+use crate::web::views::{self, Delta, Freshness, LanguageMeasure};
+
+/// Totals over an organisation's live repositories on one day.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TotalsView {
+    pub repos: u64,
+    pub stars: u64,
+    pub forks: u64,
+    pub open_issues: u64,
+    pub watchers: u64,
+    pub archived: u64,
+    pub size_kb: u64,
+}
+
+impl From<&Totals> for TotalsView {
+    fn from(t: &Totals) -> Self {
+        TotalsView {
+            repos: t.repos,
+            stars: t.stars,
+            forks: t.forks,
+            open_issues: t.open_issues,
+            watchers: t.watchers,
+            archived: t.archived,
+            size_kb: t.size_kb,
+        }
+    }
+}
+
+/// How the latest refresh of an organisation went.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LastRefresh {
+    /// `ok`, `partial`, `failed`, `rate_limited` or `not_found`.
+    pub status: String,
+    pub at: DateTime<Utc>,
+    pub message: Option<String>,
+}
+
+impl From<&OrgOutcome> for LastRefresh {
+    fn from(o: &OrgOutcome) -> Self {
+        LastRefresh {
+            status: o.status.to_string(),
+            at: o.finished_at,
+            message: o.message.clone(),
+        }
+    }
+}
+
+/// A tracked organisation with its totals and last refresh.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OrgSummary {
+    /// `FORGE:LOGIN`.
+    #[schema(example = "github:rust-lang")]
+    pub id: String,
+    pub forge: String,
+    pub login: String,
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub html_url: Option<String>,
+    /// When it was added to the tracked list (`null` for data kept after untracking).
+    pub tracked_since: Option<DateTime<Utc>>,
+    pub freshness: Freshness,
+    pub last_refresh: Option<LastRefresh>,
+    pub last_success_at: Option<DateTime<Utc>>,
+    /// The latest snapshot's day.
+    pub latest_day: Option<NaiveDate>,
+    pub totals: Option<TotalsView>,
+}
+
+/// Changes of the totals over 1, 7 and 30 days; `null` where history is not that deep.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Deltas {
+    pub d1: Option<Delta>,
+    pub d7: Option<Delta>,
+    pub d30: Option<Delta>,
+}
+
+/// One organisation with profile, totals, deltas and language mix.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OrgView {
+    #[serde(flatten)]
+    pub summary: OrgSummary,
+    pub location: Option<String>,
+    pub blog: Option<String>,
+    pub followers: Option<u64>,
+    pub public_repos: Option<u64>,
+    pub created_at: Option<DateTime<Utc>>,
+    pub is_verified: Option<bool>,
+    pub deltas: Deltas,
+    /// `bytes` (per-language byte counts) or `repos` (repositories by primary language).
+    pub languages_measure: Option<String>,
+    pub languages: BTreeMap<String, u64>,
+}
+
+/// One repository.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RepoView {
+    /// The forge's numeric id: stable across renames.
+    pub id: i64,
+    pub name: String,
+    pub full_name: String,
+    pub description: Option<String>,
+    pub html_url: Option<String>,
+    pub language: Option<String>,
+    pub stars: u64,
+    pub forks: u64,
+    pub open_issues: u64,
+    pub watchers: u64,
+    pub license: Option<String>,
+    pub topics: Vec<String>,
+    pub archived: bool,
+    pub fork: bool,
+    pub size_kb: u64,
+    pub default_branch: Option<String>,
+    pub created_at: Option<DateTime<Utc>>,
+    pub updated_at: Option<DateTime<Utc>>,
+    pub pushed_at: Option<DateTime<Utc>>,
+    /// Language → bytes, when fetched.
+    pub languages: Option<BTreeMap<String, u64>>,
+    /// Libraries its SBOM lists, when fetched and available.
+    pub libraries: Option<u64>,
+    pub first_seen: NaiveDate,
+    /// The day a complete listing first missed it.
+    pub gone_since: Option<NaiveDate>,
+}
+
+impl From<&RepoRecord> for RepoView {
+    fn from(r: &RepoRecord) -> Self {
+        let l = &r.listing;
+        RepoView {
+            id: l.id,
+            name: l.name.clone(),
+            full_name: l.full_name.clone(),
+            description: l.description.clone(),
+            html_url: l.html_url.clone(),
+            language: l.language.clone(),
+            stars: l.stars,
+            forks: l.forks,
+            open_issues: l.open_issues,
+            watchers: l.watchers,
+            license: l.license.clone(),
+            topics: l.topics.clone(),
+            archived: l.archived,
+            fork: l.fork,
+            size_kb: l.size_kb,
+            default_branch: l.default_branch.clone(),
+            created_at: l.created_at,
+            updated_at: l.updated_at,
+            pushed_at: l.pushed_at,
+            languages: r.languages.clone(),
+            libraries: r.libraries,
+            first_seen: r.first_seen,
+            gone_since: r.gone_since,
+        }
+    }
+}
+
+/// A page of repositories.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RepoPage {
+    pub items: Vec<RepoView>,
+    /// How many repositories match, over all pages.
+    pub total: usize,
+    /// Pass as `cursor` for the next page; `null` on the last one.
+    pub next_cursor: Option<String>,
+}
+
+/// One day of an organisation's history.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DayView {
+    pub day: NaiveDate,
+    pub taken_at: DateTime<Utc>,
+    pub totals: TotalsView,
+    /// Language → bytes (empty when per-repo languages were not fetched).
+    pub languages: BTreeMap<String, u64>,
+    /// Primary language → repositories.
+    pub primary_languages: BTreeMap<String, u64>,
+}
+
+impl From<&DayTotals> for DayView {
+    fn from(d: &DayTotals) -> Self {
+        DayView {
+            day: d.day,
+            taken_at: d.taken_at,
+            totals: (&d.totals).into(),
+            languages: d.languages.clone(),
+            primary_languages: d.primary_languages.clone(),
+        }
+    }
+}
+
+/// Daily snapshots of one organisation, oldest first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct History {
+    pub org: String,
+    pub days: Vec<DayView>,
+}
+
+/// A library and how many live repositories use it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LibraryUse {
+    pub name: String,
+    pub repos: u64,
+}
+
+/// The libraries of one ecosystem (`cargo`, `npm`, `pypi`, …), most used first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Ecosystem {
+    pub ecosystem: String,
+    pub libraries: Vec<LibraryUse>,
+}
+
+/// Dependencies found in an organisation's SBOMs, by ecosystem.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Libraries {
+    pub org: String,
+    pub ecosystems: Vec<Ecosystem>,
+}
+
+/// Request counters of a run or of one organisation in it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CountsView {
+    pub requests: u64,
+    /// Requests answered `304 Not Modified` (free against the rate limit).
+    pub not_modified: u64,
+    pub retries: u64,
+    pub repos_seen: u64,
+    pub repos_changed: u64,
+    pub repos_gone: u64,
+    pub malformed_skipped: u64,
+    pub details_failed: u64,
+}
+
+/// One organisation's result within a run.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OrgOutcomeView {
+    pub org: String,
+    /// `ok`, `partial`, `failed`, `rate_limited` or `not_found`.
+    pub status: String,
+    pub message: Option<String>,
+    pub counts: CountsView,
+    pub finished_at: DateTime<Utc>,
+}
+
+/// A refresh run.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RunView {
+    pub id: String,
+    /// `cli`, `schedule`, `catch_up` or `api`.
+    pub trigger: String,
+    /// `queued`, `running`, `succeeded`, `partial`, `failed` or `interrupted`.
+    pub status: String,
+    pub orgs_requested: Vec<String>,
+    /// Organisations finished so far.
+    pub orgs_done: usize,
+    pub languages_fetched: bool,
+    pub libraries_fetched: bool,
+    pub created_at: DateTime<Utc>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub counts: CountsView,
+    pub rate_limit_remaining: Option<u64>,
+    pub message: Option<String>,
+    pub outcomes: Vec<OrgOutcomeView>,
+}
+
+fn counts(c: &crate::domain::RunCounts) -> CountsView {
+    CountsView {
+        requests: c.requests,
+        not_modified: c.not_modified,
+        retries: c.retries,
+        repos_seen: c.repos_seen,
+        repos_changed: c.repos_changed,
+        repos_gone: c.repos_gone,
+        malformed_skipped: c.malformed_skipped,
+        details_failed: c.details_failed,
+    }
+}
+
+impl From<&RefreshRun> for RunView {
+    fn from(r: &RefreshRun) -> Self {
+        RunView {
+            id: r.id.to_string(),
+            trigger: r.trigger.as_str().to_owned(),
+            status: r.status.as_str().to_owned(),
+            orgs_requested: r.orgs_requested.iter().map(ToString::to_string).collect(),
+            orgs_done: r.outcomes.len(),
+            languages_fetched: r.options.languages,
+            libraries_fetched: r.options.libraries,
+            created_at: r.created_at,
+            started_at: r.started_at,
+            finished_at: r.finished_at,
+            counts: counts(&r.counts),
+            rate_limit_remaining: r.rate_limit_remaining,
+            message: r.message.clone(),
+            outcomes: r
+                .outcomes
+                .iter()
+                .map(|o| OrgOutcomeView {
+                    org: o.org.to_string(),
+                    status: o.status.to_string(),
+                    message: o.message.clone(),
+                    counts: counts(&o.counts),
+                    finished_at: o.finished_at,
+                })
+                .collect(),
+        }
+    }
+}
+
+pub(super) fn summary(
+    org: &OrgId,
+    tracked_since: Option<DateTime<Utc>>,
+    outcome: Option<&OrgOutcome>,
+    success: Option<DateTime<Utc>>,
+    record: Option<&crate::domain::OrgRecord>,
+    history: &[DayTotals],
+) -> OrgSummary {
+    let profile = record.map(|r| &r.profile);
+    OrgSummary {
+        id: org.to_string(),
+        forge: org.forge().to_string(),
+        login: org.login().to_owned(),
+        name: profile.and_then(|p| p.name.clone()),
+        description: profile.and_then(|p| p.description.clone()),
+        html_url: profile.and_then(|p| p.html_url.clone()),
+        tracked_since,
+        freshness: Freshness::of(outcome, success, Utc::now()),
+        last_refresh: outcome.map(Into::into),
+        last_success_at: success,
+        latest_day: history.last().map(|d| d.day),
+        totals: history.last().map(|d| (&d.totals).into()),
+    }
+}
+
+pub(super) fn overview_summary(o: &OrgOverview) -> OrgSummary {
+    let t = &o.tracked;
+    summary(
+        &t.org,
+        Some(t.added_at),
+        t.last_outcome.as_ref(),
+        t.last_success_at,
+        o.record.as_ref(),
+        &o.history,
+    )
+}
+
+pub(super) fn org_view(d: &OrgDetail) -> OrgView {
+    let profile = d.record.as_ref().map(|r| &r.profile);
+    let mix = d.history.last().map(views::language_mix);
+    OrgView {
+        summary: summary(
+            &d.org,
+            d.tracked_since,
+            d.last_outcome.as_ref(),
+            d.last_success_at,
+            d.record.as_ref(),
+            &d.history,
+        ),
+        location: profile.and_then(|p| p.location.clone()),
+        blog: profile.and_then(|p| p.blog.clone()),
+        followers: profile.and_then(|p| p.followers),
+        public_repos: profile.and_then(|p| p.public_repos),
+        created_at: profile.and_then(|p| p.created_at),
+        is_verified: profile.and_then(|p| p.is_verified),
+        deltas: Deltas {
+            d1: views::delta(&d.history, 1),
+            d7: views::delta(&d.history, 7),
+            d30: views::delta(&d.history, 30),
+        },
+        languages_measure: mix.map(|(m, _)| {
+            if m == LanguageMeasure::Bytes {
+                "bytes"
+            } else {
+                "repos"
+            }
+            .to_owned()
+        }),
+        languages: mix.map(|(_, l)| l.clone()).unwrap_or_default(),
+    }
+}

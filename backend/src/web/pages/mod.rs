@@ -1,0 +1,47 @@
+//! The HTML pages, one file each: `/` (every organisation), `/orgs/<forge>/<login>`
+//! (one), `/runs`. Each is drawn from one cached store summary and cached as rendered
+//! HTML; what they share (names, freshness badges) is here.
+
+mod org;
+mod overview;
+mod runs;
+
+use chrono::{DateTime, Utc};
+use serde_json::{json, Value};
+
+use super::views::{self, Freshness};
+use crate::domain::{OrgId, OrgOutcome};
+
+pub fn routes() -> Vec<rocket::Route> {
+    rocket::routes![overview::overview, org::org, runs::runs]
+}
+
+fn display_name(id: &OrgId, profile_name: Option<&str>) -> String {
+    profile_name.map_or_else(|| id.login().to_owned(), str::to_owned)
+}
+
+fn badge(
+    freshness: Freshness,
+    outcome: Option<&OrgOutcome>,
+    last_success: Option<DateTime<Utc>>,
+) -> Value {
+    let title = match (freshness, outcome, last_success) {
+        (Freshness::Failed, Some(o), _) => {
+            o.message.clone().unwrap_or_else(|| o.status.to_string())
+        }
+        (_, _, Some(at)) => format!("last good data from {}", views::when(at)),
+        _ => "waiting for its first refresh".into(),
+    };
+    json!({ "class": freshness.as_str(), "label": freshness.label(), "title": title })
+}
+
+fn last_refresh_text(outcome: Option<&OrgOutcome>, now: DateTime<Utc>) -> String {
+    match outcome {
+        Some(o) => format!(
+            "refreshed {} · {}",
+            views::ago(o.finished_at, now),
+            o.status
+        ),
+        None => "never refreshed".into(),
+    }
+}

@@ -1,0 +1,72 @@
+//! The refresh history: recent runs, their outcome per organisation, and the next
+//! scheduled one.
+
+use chrono::{DateTime, Utc};
+use rocket::http::uri::Origin;
+use rocket::http::ContentType;
+use rocket::State;
+use serde_json::{json, Value};
+
+use crate::domain::RefreshRun;
+use crate::web::cache::{Conditional, IfNoneMatch, Rendered};
+use crate::web::charts::thousands;
+use crate::web::error::PageError;
+use crate::web::views;
+use crate::web::WebState;
+
+#[rocket::get("/runs")]
+pub async fn runs(
+    state: &State<WebState>,
+    uri: &Origin<'_>,
+    validators: IfNoneMatch,
+) -> Result<Conditional, PageError> {
+    let rendered = state
+        .cache
+        .rendered(state.store.as_ref(), &uri.to_string(), || async {
+            let runs = state.store.list_runs(50).await?;
+            let html = state.templates.render(
+                "runs.html",
+                "runs",
+                &runs_context(&runs, state.schedule.as_ref(), Utc::now()),
+            )?;
+            Ok::<_, PageError>(Rendered::new(html, ContentType::HTML))
+        })
+        .await?;
+    Ok(Conditional::new(rendered, &validators))
+}
+
+fn runs_context(
+    runs: &[RefreshRun],
+    schedule: Option<&crate::ingest::schedule::Schedule>,
+    now: DateTime<Utc>,
+) -> Value {
+    let rows: Vec<Value> = runs
+        .iter()
+        .map(|r| {
+            let took = r.started_at.zip(r.finished_at).map(|(s, f)| format!("{:.1}s", (f - s).num_milliseconds() as f64 / 1000.0));
+            json!({
+                "id": r.id.to_string(), "api_url": format!("/api/v1/runs/{}", r.id),
+                "started": views::when(r.started_at.unwrap_or(r.created_at)),
+                "trigger": r.trigger.as_str(), "status": r.status.as_str(),
+                "message": r.message, "took": took.unwrap_or_else(|| "–".into()),
+                "orgs": r.outcomes.iter().map(|o| json!({
+                    "id": o.org.to_string(), "status": o.status.as_str(),
+                    "title": o.message.clone().unwrap_or_else(|| format!("{} repos, {} changed", o.counts.repos_seen, o.counts.repos_changed)),
+                })).collect::<Vec<_>>(),
+                "requests": thousands(r.counts.requests), "not_modified": thousands(r.counts.not_modified),
+                "changed": thousands(r.counts.repos_changed),
+            })
+        })
+        .collect();
+    let next = schedule.and_then(|s| {
+        let at = s.next_after(now)?;
+        let wait = at - now;
+        let within = if wait < chrono::Duration::hours(1) {
+            format!("in {} minutes", wait.num_minutes().max(1))
+        } else {
+            format!("in {} hours", wait.num_hours())
+        };
+        Some(json!({ "at": views::when(at), "within": within, "schedule": s.expr() }))
+    });
+    json!({ "runs": rows, "next": next })
+}
