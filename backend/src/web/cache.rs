@@ -15,8 +15,9 @@ use rocket::http::{ContentType, Header, Status};
 use rocket::request::{FromRequest, Outcome, Request};
 use rocket::response::{self, Responder, Response};
 
+use super::WebState;
 use crate::domain::OrgId;
-use crate::store::{OrgDetail, OrgOverview, Store, StoreResult};
+use crate::store::{OrgDetail, OrgOverview, Store, StoreError, StoreResult};
 
 /// How often the store is asked whether anything changed.
 const CHECK_EVERY: Duration = Duration::from_secs(1);
@@ -133,7 +134,7 @@ impl ViewCache {
     where
         F: FnOnce() -> Fut,
         Fut: std::future::Future<Output = Result<Rendered, E>>,
-        E: From<crate::store::StoreError>,
+        E: From<StoreError>,
     {
         self.sync(store).await?;
         let minute = chrono::Utc::now().timestamp() / 60;
@@ -182,6 +183,67 @@ impl<'r> FromRequest<'r> for IfNoneMatch {
                 .get_one("If-None-Match")
                 .map(str::to_owned),
         ))
+    }
+}
+
+/// What answering a cacheable `GET` takes: the shared state, the cache key (the request's
+/// URL, query included) and the client's validators. Handlers take this one guard and
+/// call [`CachedGet::answer`], pages and API alike.
+#[derive(Debug)]
+pub struct CachedGet<'r> {
+    pub state: &'r WebState,
+    key: String,
+    validators: IfNoneMatch,
+}
+
+impl CachedGet<'_> {
+    /// The answer cached for this URL, rendered by `render` on a miss, or a 304 when the
+    /// client has it already. Errors are answered as they are, never cached.
+    pub async fn answer<F, Fut, E>(&self, render: F) -> Result<Conditional, E>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<Rendered, E>>,
+        E: From<StoreError>,
+    {
+        let rendered = self
+            .state
+            .cache
+            .rendered(self.state.store.as_ref(), &self.key, render)
+            .await?;
+        Ok(Conditional::new(rendered, &self.validators))
+    }
+
+    /// Every tracked organisation's summary, from the cache.
+    pub async fn overview(&self) -> StoreResult<Arc<Vec<OrgOverview>>> {
+        self.state.cache.overview(self.state.store.as_ref()).await
+    }
+
+    /// One organisation's detail, from the cache; `None` inside when it is unknown.
+    pub async fn detail(&self, org: &OrgId) -> StoreResult<Arc<Option<OrgDetail>>> {
+        self.state
+            .cache
+            .detail(self.state.store.as_ref(), org)
+            .await
+    }
+}
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for CachedGet<'r> {
+    type Error = ();
+
+    async fn from_request(request: &'r Request<'_>) -> Outcome<Self, Self::Error> {
+        let Some(state) = request.rocket().state::<WebState>() else {
+            return Outcome::Error((Status::InternalServerError, ()));
+        };
+        let validators = match IfNoneMatch::from_request(request).await {
+            Outcome::Success(v) => v,
+            _ => IfNoneMatch::default(),
+        };
+        Outcome::Success(CachedGet {
+            state,
+            key: request.uri().to_string(),
+            validators,
+        })
     }
 }
 

@@ -1,6 +1,9 @@
-//! Errors as visitors and API clients see them: a JSON body
-//! `{"error":{"code","message"}}` under `/api`, an HTML page elsewhere. Details of
-//! internal failures are logged, never shown.
+//! Errors as visitors and API clients see them. One [`WebError`] says what went wrong,
+//! whoever asked; two thin responders answer it by audience: [`ApiError`] as a JSON body
+//! `{"error":{"code","message"}}` under `/api`, [`PageError`] as an HTML page elsewhere.
+//! Details of internal failures are logged, never shown.
+
+use std::ops::Deref;
 
 use rocket::http::{ContentType, Header, Status};
 use rocket::request::Request;
@@ -8,16 +11,77 @@ use rocket::response::{self, Responder, Response};
 use rocket::serde::json::Json;
 use serde::Serialize;
 
+use super::extract::Invalid;
 use crate::store::StoreError;
 
-/// An error answered as JSON.
+/// What went wrong answering a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ApiError {
+pub struct WebError {
     pub status: Status,
+    /// A stable, machine-readable code (`not_found`, `invalid_parameter`, …).
     pub code: &'static str,
+    /// A heading for people: the HTML error page's title.
+    pub title: String,
+    /// What went wrong, for people.
     pub message: String,
 }
 
+impl WebError {
+    pub fn new(
+        status: Status,
+        code: &'static str,
+        title: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
+        WebError {
+            status,
+            code,
+            title: title.into(),
+            message: message.into(),
+        }
+    }
+
+    fn internal() -> Self {
+        Self::new(
+            Status::InternalServerError,
+            "internal",
+            "Something went wrong",
+            "something went wrong on our side; it has been logged",
+        )
+    }
+}
+
+impl From<StoreError> for WebError {
+    fn from(e: StoreError) -> Self {
+        tracing::error!(error = %e, "store error while answering");
+        WebError::new(
+            Status::ServiceUnavailable,
+            "unavailable",
+            "The database is not answering",
+            "orgpulse cannot reach its database right now; try again shortly",
+        )
+    }
+}
+
+impl From<tera::Error> for WebError {
+    fn from(e: tera::Error) -> Self {
+        tracing::error!(error = ?e, "template error");
+        WebError::internal()
+    }
+}
+
+impl From<Invalid> for WebError {
+    fn from(e: Invalid) -> Self {
+        WebError::new(
+            Status::UnprocessableEntity,
+            "invalid_parameter",
+            e.title,
+            e.message,
+        )
+    }
+}
+
+/// The JSON error body.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ErrorBody {
     pub error: ErrorDetail,
@@ -31,13 +95,14 @@ pub struct ErrorDetail {
     pub message: String,
 }
 
+/// A [`WebError`] answered as JSON.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError(pub WebError);
+
 impl ApiError {
     pub fn new(status: Status, code: &'static str, message: impl Into<String>) -> Self {
-        ApiError {
-            status,
-            code,
-            message: message.into(),
-        }
+        let title = status.reason_lossy();
+        ApiError(WebError::new(status, code, title, message))
     }
 
     pub fn not_found(message: impl Into<String>) -> Self {
@@ -53,11 +118,7 @@ impl ApiError {
     }
 
     pub fn internal() -> Self {
-        Self::new(
-            Status::InternalServerError,
-            "internal",
-            "something went wrong on our side; it has been logged",
-        )
+        ApiError(WebError::internal())
     }
 
     pub fn body(&self) -> ErrorBody {
@@ -70,10 +131,11 @@ impl ApiError {
     }
 }
 
-impl From<StoreError> for ApiError {
-    fn from(e: StoreError) -> Self {
-        tracing::error!(error = %e, "store error while answering");
-        ApiError::unavailable("the database is not answering; try again shortly")
+impl Deref for ApiError {
+    type Target = WebError;
+
+    fn deref(&self) -> &WebError {
+        &self.0
     }
 }
 
@@ -88,43 +150,52 @@ impl<'r> Responder<'r, 'static> for ApiError {
     }
 }
 
-/// An error answered as an HTML page.
-#[derive(Debug, Clone)]
-pub struct PageError {
-    pub status: Status,
-    pub title: String,
-    pub message: String,
-}
+/// A [`WebError`] answered as an HTML page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageError(pub WebError);
 
 impl PageError {
     pub fn new(status: Status, title: impl Into<String>, message: impl Into<String>) -> Self {
-        PageError {
-            status,
-            title: title.into(),
-            message: message.into(),
-        }
+        PageError(WebError::new(status, "error", title, message))
     }
 }
 
-impl From<StoreError> for PageError {
-    fn from(e: StoreError) -> Self {
-        tracing::error!(error = %e, "store error while rendering a page");
-        PageError::new(
-            Status::ServiceUnavailable,
-            "The database is not answering",
-            "orgpulse cannot reach its database right now. The page will work again as soon as it is back.",
-        )
+impl Deref for PageError {
+    type Target = WebError;
+
+    fn deref(&self) -> &WebError {
+        &self.0
     }
 }
+
+/// Each audience's error converts from what a handler may fail with.
+macro_rules! from_failures {
+    ($($audience:ident),*) => {$(
+        impl From<WebError> for $audience {
+            fn from(e: WebError) -> Self {
+                $audience(e)
+            }
+        }
+
+        impl From<StoreError> for $audience {
+            fn from(e: StoreError) -> Self {
+                $audience(e.into())
+            }
+        }
+
+        impl From<Invalid> for $audience {
+            fn from(e: Invalid) -> Self {
+                $audience(e.into())
+            }
+        }
+    )*};
+}
+
+from_failures!(ApiError, PageError);
 
 impl From<tera::Error> for PageError {
     fn from(e: tera::Error) -> Self {
-        tracing::error!(error = ?e, "template error");
-        PageError::new(
-            Status::InternalServerError,
-            "Something went wrong",
-            "This page could not be drawn; the error has been logged.",
-        )
+        PageError(e.into())
     }
 }
 

@@ -7,7 +7,7 @@ use rocket::http::Status;
 use rocket::request::Request;
 use serde::de::DeserializeOwned;
 
-use super::error::{ApiError, PageError};
+use super::error::ApiError;
 use super::repos::{Order, RepoFilter, SortKey};
 use crate::domain::OrgId;
 
@@ -25,18 +25,6 @@ impl Invalid {
             title,
             message: message.into(),
         }
-    }
-}
-
-impl From<Invalid> for ApiError {
-    fn from(e: Invalid) -> Self {
-        ApiError::invalid(e.message)
-    }
-}
-
-impl From<Invalid> for PageError {
-    fn from(e: Invalid) -> Self {
-        PageError::new(Status::UnprocessableEntity, e.title, e.message)
     }
 }
 

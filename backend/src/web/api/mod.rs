@@ -9,7 +9,6 @@ mod runs;
 mod tracking;
 mod types;
 
-use rocket::http::uri::Origin;
 use rocket::http::ContentType;
 use serde::Serialize;
 
@@ -19,9 +18,8 @@ pub use self::repos::*;
 pub use self::runs::*;
 pub use self::tracking::*;
 pub use self::types::*;
-use super::cache::{Conditional, IfNoneMatch, Rendered};
+use super::cache::{CachedGet, Conditional, Rendered};
 use super::error::ApiError;
-use super::WebState;
 use crate::domain::OrgId;
 use crate::store::OrgDetail;
 
@@ -36,29 +34,19 @@ fn json_body<T: Serialize>(value: &T) -> Result<Rendered, ApiError> {
 /// Answers from one organisation's cached detail (404 when it is unknown), cached per URL
 /// and conditional on `If-None-Match`.
 async fn org_answer(
-    state: &WebState,
-    uri: &Origin<'_>,
-    validators: &IfNoneMatch,
+    get: &CachedGet<'_>,
     org: &OrgId,
     answer: impl FnOnce(&OrgDetail) -> Result<Rendered, ApiError>,
 ) -> Result<Conditional, ApiError> {
-    let rendered = state
-        .cache
-        .rendered(state.store.as_ref(), &uri.to_string(), || async {
-            match state
-                .cache
-                .detail(state.store.as_ref(), org)
-                .await?
-                .as_ref()
-            {
-                Some(detail) => answer(detail),
-                None => Err(ApiError::not_found(format!(
-                    "{org} is not tracked and nothing is stored about it"
-                ))),
-            }
-        })
-        .await?;
-    Ok(Conditional::new(rendered, validators))
+    get.answer(|| async {
+        match get.detail(org).await?.as_ref() {
+            Some(detail) => answer(detail),
+            None => Err(ApiError::not_found(format!(
+                "{org} is not tracked and nothing is stored about it"
+            ))),
+        }
+    })
+    .await
 }
 
 pub fn routes() -> Vec<rocket::Route> {

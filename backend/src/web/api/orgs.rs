@@ -2,35 +2,25 @@
 //! the libraries its repositories use.
 
 use chrono::NaiveDate;
-use rocket::http::uri::Origin;
-use rocket::State;
 
 use super::{
     json_body, org_answer, org_view, overview_summary, Ecosystem, History, Libraries, LibraryUse,
     OrgSummary, OrgView,
 };
-use crate::web::cache::{Conditional, IfNoneMatch};
+use crate::web::cache::{CachedGet, Conditional};
 use crate::web::error::{ApiError, ErrorBody};
 use crate::web::extract::org_path;
-use crate::web::WebState;
 
 /// Every tracked organisation with totals and last refresh.
 #[utoipa::path(get, path = "/api/v1/orgs", tag = "organisations",
     responses((status = 200, description = "Tracked organisations, by id", body = [OrgSummary])))]
 #[rocket::get("/orgs")]
-pub async fn list_orgs(
-    state: &State<WebState>,
-    uri: &Origin<'_>,
-    validators: IfNoneMatch,
-) -> Result<Conditional, ApiError> {
-    let rendered = state
-        .cache
-        .rendered(state.store.as_ref(), &uri.to_string(), || async {
-            let overview = state.cache.overview(state.store.as_ref()).await?;
-            json_body(&overview.iter().map(overview_summary).collect::<Vec<_>>())
-        })
-        .await?;
-    Ok(Conditional::new(rendered, &validators))
+pub async fn list_orgs(get: CachedGet<'_>) -> Result<Conditional, ApiError> {
+    get.answer(|| async {
+        let overview = get.overview().await?;
+        json_body(&overview.iter().map(overview_summary).collect::<Vec<_>>())
+    })
+    .await
 }
 
 /// One organisation with totals, 1/7/30-day deltas and language mix.
@@ -42,17 +32,12 @@ pub async fn list_orgs(
         (status = 422, description = "Not a valid organisation id", body = ErrorBody)))]
 #[rocket::get("/orgs/<forge>/<login>", rank = 2)]
 pub async fn get_org(
-    state: &State<WebState>,
-    uri: &Origin<'_>,
-    validators: IfNoneMatch,
+    get: CachedGet<'_>,
     forge: &str,
     login: &str,
 ) -> Result<Conditional, ApiError> {
     let org = org_path(forge, login)?;
-    org_answer(state, uri, &validators, &org, |detail| {
-        json_body(&org_view(detail))
-    })
-    .await
+    org_answer(&get, &org, |detail| json_body(&org_view(detail))).await
 }
 
 /// Daily snapshots of an organisation between `from` and `to` (inclusive), oldest first.
@@ -68,9 +53,7 @@ pub async fn get_org(
         (status = 422, description = "A parameter is invalid", body = ErrorBody)))]
 #[rocket::get("/orgs/<forge>/<login>/history?<from>&<to>")]
 pub async fn history(
-    state: &State<WebState>,
-    uri: &Origin<'_>,
-    validators: IfNoneMatch,
+    get: CachedGet<'_>,
     forge: &str,
     login: &str,
     from: Option<&str>,
@@ -83,7 +66,7 @@ pub async fn history(
             return Err(ApiError::invalid(format!("from ({f}) is after to ({t})")));
         }
     }
-    org_answer(state, uri, &validators, &org, |detail| {
+    org_answer(&get, &org, |detail| {
         let days = detail
             .history
             .iter()
@@ -106,14 +89,12 @@ pub async fn history(
         (status = 404, description = "Unknown organisation", body = ErrorBody)))]
 #[rocket::get("/orgs/<forge>/<login>/libraries")]
 pub async fn libraries(
-    state: &State<WebState>,
-    uri: &Origin<'_>,
-    validators: IfNoneMatch,
+    get: CachedGet<'_>,
     forge: &str,
     login: &str,
 ) -> Result<Conditional, ApiError> {
     let org = org_path(forge, login)?;
-    org_answer(state, uri, &validators, &org, |detail| {
+    org_answer(&get, &org, |detail| {
         let mut ecosystems: Vec<Ecosystem> = Vec::new();
         for l in &detail.libraries {
             let entry = LibraryUse {

@@ -2,17 +2,14 @@
 //! repository as CSV.
 
 use chrono::{DateTime, Utc};
-use rocket::http::uri::Origin;
 use rocket::http::ContentType;
-use rocket::State;
 
 use super::{json_body, org_answer, RepoPage};
 use crate::domain::RepoRecord;
-use crate::web::cache::{Conditional, IfNoneMatch, Rendered};
+use crate::web::cache::{CachedGet, Conditional, Rendered};
 use crate::web::error::{ApiError, ErrorBody};
 use crate::web::extract::{bounded, org_path, RepoQuery, Selection};
 use crate::web::repos::{self, Cursor};
-use crate::web::WebState;
 
 /// Most repositories one page of `/repos` returns.
 pub const MAX_LIMIT: usize = 100;
@@ -62,9 +59,7 @@ pub const CSV_COLUMNS: [&str; 22] = [
         (status = 422, description = "A parameter is invalid", body = ErrorBody)))]
 #[rocket::get("/orgs/<forge>/<login>/repos?<query..>")]
 pub async fn list_repos(
-    state: &State<WebState>,
-    uri: &Origin<'_>,
-    validators: IfNoneMatch,
+    get: CachedGet<'_>,
     forge: &str,
     login: &str,
     query: RepoQuery<'_>,
@@ -83,7 +78,7 @@ pub async fn list_repos(
         .map(Cursor::decode)
         .transpose()
         .map_err(ApiError::invalid)?;
-    org_answer(state, uri, &validators, &org, |detail| {
+    org_answer(&get, &org, |detail| {
         let selected = repos::select(&detail.repos, &filter, key, order);
         let total = selected.len();
         let after: Vec<&RepoRecord> = match &cursor {
@@ -113,14 +108,12 @@ pub async fn list_repos(
         (status = 404, description = "Unknown organisation", body = ErrorBody)))]
 #[rocket::get("/orgs/<forge>/<login>/repos.csv", rank = 1)]
 pub async fn repos_csv(
-    state: &State<WebState>,
-    uri: &Origin<'_>,
-    validators: IfNoneMatch,
+    get: CachedGet<'_>,
     forge: &str,
     login: &str,
 ) -> Result<Conditional, ApiError> {
     let org = org_path(forge, login)?;
-    org_answer(state, uri, &validators, &org, |detail| {
+    org_answer(&get, &org, |detail| {
         let body = csv_of(&detail.repos).map_err(|e| {
             tracing::error!(error = %e, "could not write CSV");
             ApiError::internal()

@@ -1,7 +1,6 @@
 //! Refresh runs: the history with the schedule's next tick, and one run by id.
 
 use chrono::{DateTime, Utc};
-use rocket::http::uri::Origin;
 use rocket::serde::json::Json;
 use rocket::State;
 use serde::Serialize;
@@ -9,7 +8,7 @@ use utoipa::ToSchema;
 
 use super::{json_body, RunView};
 use crate::domain::RunId;
-use crate::web::cache::{Conditional, IfNoneMatch};
+use crate::web::cache::{CachedGet, Conditional};
 use crate::web::error::{ApiError, ErrorBody};
 use crate::web::extract::bounded;
 use crate::web::WebState;
@@ -29,28 +28,21 @@ pub struct RunList {
     params(("limit" = Option<usize>, Query, description = "1–200, default 50")),
     responses((status = 200, description = "Runs, newest first", body = RunList), (status = 422, description = "Invalid limit", body = ErrorBody)))]
 #[rocket::get("/runs?<limit>")]
-pub async fn list_runs(
-    state: &State<WebState>,
-    uri: &Origin<'_>,
-    validators: IfNoneMatch,
-    limit: Option<&str>,
-) -> Result<Conditional, ApiError> {
+pub async fn list_runs(get: CachedGet<'_>, limit: Option<&str>) -> Result<Conditional, ApiError> {
     let limit = bounded("limit", limit, 50, 1, Some(200))?;
-    let rendered = state
-        .cache
-        .rendered(state.store.as_ref(), &uri.to_string(), || async {
-            let runs = state.store.list_runs(limit).await?;
-            json_body(&RunList {
-                schedule: state.schedule.as_ref().map(|s| s.expr().to_owned()),
-                next_scheduled_at: state
-                    .schedule
-                    .as_ref()
-                    .and_then(|s| s.next_after(Utc::now())),
-                runs: runs.iter().map(RunView::from).collect(),
-            })
+    get.answer(|| async {
+        let runs = get.state.store.list_runs(limit).await?;
+        json_body(&RunList {
+            schedule: get.state.schedule.as_ref().map(|s| s.expr().to_owned()),
+            next_scheduled_at: get
+                .state
+                .schedule
+                .as_ref()
+                .and_then(|s| s.next_after(Utc::now())),
+            runs: runs.iter().map(RunView::from).collect(),
         })
-        .await?;
-    Ok(Conditional::new(rendered, &validators))
+    })
+    .await
 }
 
 /// One run with its per-organisation outcome and progress.

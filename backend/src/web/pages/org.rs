@@ -2,40 +2,33 @@
 //! (sorted, filtered and paged by the same rules as the API).
 
 use chrono::{DateTime, Utc};
-use rocket::http::uri::Origin;
 use rocket::http::{ContentType, Status};
-use rocket::State;
 use serde_json::{json, Value};
 
 use super::{badge, display_name, last_refresh_text};
 use crate::domain::OrgStatus;
 use crate::store::OrgDetail;
-use crate::web::cache::{Conditional, IfNoneMatch, Rendered};
+use crate::web::cache::{CachedGet, Conditional, Rendered};
 use crate::web::charts::{self, thousands, Bar, Series, ShareRow, Width};
 use crate::web::error::PageError;
 use crate::web::extract::{bounded, org_path, Invalid, RepoQuery, Selection};
 use crate::web::repos::{self, Order, RepoFilter, SortKey};
 use crate::web::views::{self, Freshness, LanguageMeasure};
-use crate::web::WebState;
 
 /// Repositories per page of the table.
 const PAGE_SIZE: usize = 50;
 
 #[rocket::get("/orgs/<forge>/<login>?<query..>")]
 pub async fn org(
-    state: &State<WebState>,
-    uri: &Origin<'_>,
-    validators: IfNoneMatch,
+    get: CachedGet<'_>,
     forge: &str,
     login: &str,
     query: RepoQuery<'_>,
 ) -> Result<Conditional, PageError> {
     let id = org_path(forge, login)?;
     let table = TableParams::parse(&query)?;
-    let rendered = state
-        .cache
-        .rendered(state.store.as_ref(), &uri.to_string(), || async {
-            let detail = state.cache.detail(state.store.as_ref(), &id).await?;
+    get.answer(|| async {
+            let detail = get.detail(&id).await?;
             let Some(detail) = detail.as_ref() else {
                 return Err(PageError::new(
                     Status::NotFound,
@@ -43,11 +36,10 @@ pub async fn org(
                     format!("orgpulse has no data about {id}. Track it with `orgpulse orgs add {id}` and refresh."),
                 ));
             };
-            let html = state.templates.render("org.html", "orgs", &org_context(detail, &table, Utc::now()))?;
+            let html = get.state.templates.render("org.html", "orgs", &org_context(detail, &table, Utc::now()))?;
             Ok(Rendered::new(html, ContentType::HTML))
         })
-        .await?;
-    Ok(Conditional::new(rendered, &validators))
+        .await
 }
 
 /// The repository table's parameters, validated.

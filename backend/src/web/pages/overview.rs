@@ -1,38 +1,28 @@
 //! The front page: every tracked organisation, with totals and charts across them.
 
 use chrono::{DateTime, Utc};
-use rocket::http::uri::Origin;
 use rocket::http::ContentType;
-use rocket::State;
 use serde_json::{json, Value};
 
 use super::{badge, display_name, last_refresh_text};
 use crate::store::OrgOverview;
-use crate::web::cache::{Conditional, IfNoneMatch, Rendered};
+use crate::web::cache::{CachedGet, Conditional, Rendered};
 use crate::web::charts::{self, thousands, Bar, Series, ShareRow, Width};
 use crate::web::error::PageError;
 use crate::web::views::{self, Freshness, LanguageMeasure};
-use crate::web::WebState;
 
 #[rocket::get("/")]
-pub async fn overview(
-    state: &State<WebState>,
-    uri: &Origin<'_>,
-    validators: IfNoneMatch,
-) -> Result<Conditional, PageError> {
-    let rendered = state
-        .cache
-        .rendered(state.store.as_ref(), &uri.to_string(), || async {
-            let overview = state.cache.overview(state.store.as_ref()).await?;
-            let html = state.templates.render(
-                "index.html",
-                "orgs",
-                &overview_context(&overview, Utc::now()),
-            )?;
-            Ok::<_, PageError>(Rendered::new(html, ContentType::HTML))
-        })
-        .await?;
-    Ok(Conditional::new(rendered, &validators))
+pub async fn overview(get: CachedGet<'_>) -> Result<Conditional, PageError> {
+    get.answer(|| async {
+        let overview = get.overview().await?;
+        let html = get.state.templates.render(
+            "index.html",
+            "orgs",
+            &overview_context(&overview, Utc::now()),
+        )?;
+        Ok::<_, PageError>(Rendered::new(html, ContentType::HTML))
+    })
+    .await
 }
 
 fn overview_context(overview: &[OrgOverview], now: DateTime<Utc>) -> Value {

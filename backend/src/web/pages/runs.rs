@@ -2,37 +2,27 @@
 //! scheduled one.
 
 use chrono::{DateTime, Utc};
-use rocket::http::uri::Origin;
 use rocket::http::ContentType;
-use rocket::State;
 use serde_json::{json, Value};
 
 use crate::domain::RefreshRun;
-use crate::web::cache::{Conditional, IfNoneMatch, Rendered};
+use crate::web::cache::{CachedGet, Conditional, Rendered};
 use crate::web::charts::thousands;
 use crate::web::error::PageError;
 use crate::web::views;
-use crate::web::WebState;
 
 #[rocket::get("/runs")]
-pub async fn runs(
-    state: &State<WebState>,
-    uri: &Origin<'_>,
-    validators: IfNoneMatch,
-) -> Result<Conditional, PageError> {
-    let rendered = state
-        .cache
-        .rendered(state.store.as_ref(), &uri.to_string(), || async {
-            let runs = state.store.list_runs(50).await?;
-            let html = state.templates.render(
-                "runs.html",
-                "runs",
-                &runs_context(&runs, state.schedule.as_ref(), Utc::now()),
-            )?;
-            Ok::<_, PageError>(Rendered::new(html, ContentType::HTML))
-        })
-        .await?;
-    Ok(Conditional::new(rendered, &validators))
+pub async fn runs(get: CachedGet<'_>) -> Result<Conditional, PageError> {
+    get.answer(|| async {
+        let runs = get.state.store.list_runs(50).await?;
+        let html = get.state.templates.render(
+            "runs.html",
+            "runs",
+            &runs_context(&runs, get.state.schedule.as_ref(), Utc::now()),
+        )?;
+        Ok::<_, PageError>(Rendered::new(html, ContentType::HTML))
+    })
+    .await
 }
 
 fn runs_context(
