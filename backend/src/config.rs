@@ -17,11 +17,11 @@ use serde::{Deserialize, Deserializer};
 use crate::domain::OrgId;
 
 /// The configuration file read when present and no other is named.
-pub const DEFAULT_CONFIG_FILE: &str = "orgpulse.toml";
+pub(crate) const DEFAULT_CONFIG_FILE: &str = "orgpulse.toml";
 
 /// Every setting orgpulse reads.
 #[derive(Debug, Clone, Deserialize)]
-pub struct Settings {
+pub(crate) struct Settings {
     /// `ORGPULSE_DATABASE_URL`: `sqlite://PATH` (embedded) or `mongodb://…` / `mongodb+srv://…`.
     #[serde(default = "defaults::database_url")]
     pub database_url: String,
@@ -93,43 +93,43 @@ pub struct Settings {
 }
 
 mod defaults {
-    pub fn database_url() -> String {
+    pub(crate) fn database_url() -> String {
         "sqlite://data/orgpulse.db".into()
     }
-    pub fn orgs() -> Vec<crate::domain::OrgId> {
+    pub(crate) fn orgs() -> Vec<crate::domain::OrgId> {
         vec![
             crate::domain::OrgId::new(crate::domain::Forge::GitHub, "rust-lang")
                 .expect("the default organisation is valid"),
         ]
     }
-    pub fn schedule() -> String {
+    pub(crate) fn schedule() -> String {
         "0 0 3 * * *".into()
     }
-    pub fn github_api_url() -> String {
+    pub(crate) fn github_api_url() -> String {
         "https://api.github.com".into()
     }
-    pub fn concurrency() -> usize {
+    pub(crate) fn concurrency() -> usize {
         4
     }
-    pub fn http_timeout_secs() -> u64 {
+    pub(crate) fn http_timeout_secs() -> u64 {
         30
     }
-    pub fn http_retries() -> u32 {
+    pub(crate) fn http_retries() -> u32 {
         4
     }
-    pub fn max_response_mb() -> u64 {
+    pub(crate) fn max_response_mb() -> u64 {
         64
     }
-    pub fn rate_limit_reserve() -> u64 {
+    pub(crate) fn rate_limit_reserve() -> u64 {
         5
     }
-    pub fn rate_limit_max_wait_secs() -> u64 {
+    pub(crate) fn rate_limit_max_wait_secs() -> u64 {
         300
     }
-    pub fn secondary_limit_wait_secs() -> u64 {
+    pub(crate) fn secondary_limit_wait_secs() -> u64 {
         60
     }
-    pub fn run_retention_days() -> u32 {
+    pub(crate) fn run_retention_days() -> u32 {
         30
     }
 }
@@ -148,7 +148,7 @@ impl Settings {
     /// `file` names the configuration file; without it `ORGPULSE_CONFIG`, then
     /// `orgpulse.toml` in the working directory, are used when they exist. A file that was
     /// named explicitly must exist.
-    pub fn load(file: Option<&Path>) -> anyhow::Result<Settings> {
+    pub(crate) fn load(file: Option<&Path>) -> anyhow::Result<Settings> {
         let explicit = file
             .map(Path::to_path_buf)
             .or_else(|| std::env::var_os("ORGPULSE_CONFIG").map(PathBuf::from));
@@ -170,7 +170,7 @@ impl Settings {
     }
 
     /// Extracts and validates settings from any figment (tests build their own).
-    pub fn from_figment(figment: Figment) -> anyhow::Result<Settings> {
+    pub(crate) fn from_figment(figment: Figment) -> anyhow::Result<Settings> {
         let settings: Settings = figment.extract()?;
         settings.validate()?;
         Ok(settings)
@@ -205,23 +205,23 @@ impl Settings {
     }
 
     /// Whether this run fetches per-repo languages.
-    pub fn languages_enabled(&self) -> bool {
+    pub(crate) fn languages_enabled(&self) -> bool {
         self.fetch_languages.resolve(self.github_token.is_some())
     }
 
     /// Whether this run fetches per-repo libraries (SBOMs).
-    pub fn libraries_enabled(&self) -> bool {
+    pub(crate) fn libraries_enabled(&self) -> bool {
         self.fetch_libraries.resolve(self.github_token.is_some())
     }
 
-    pub fn http_timeout(&self) -> Duration {
+    pub(crate) fn http_timeout(&self) -> Duration {
         Duration::from_secs(self.http_timeout_secs)
     }
 }
 
 /// An on/off switch whose default depends on something else (here: a configured token).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum Toggle {
+pub(crate) enum Toggle {
     #[default]
     Auto,
     On,
@@ -266,12 +266,8 @@ impl<'de> Deserialize<'de> for Toggle {
 pub struct Secret(String);
 
 impl Secret {
-    pub fn new(value: impl Into<String>) -> Self {
-        Secret(value.into())
-    }
-
     /// The secret itself: only for the header that carries it.
-    pub fn expose(&self) -> &str {
+    pub(crate) fn expose(&self) -> &str {
         &self.0
     }
 }

@@ -92,7 +92,13 @@ impl Metrics {
     }
 
     /// One HTTP request served: `route` is the route template (`/orgs/<forge>/<login>`).
-    pub fn http_request(&self, route: &str, method: &'static str, status: u16, took: Duration) {
+    pub(crate) fn http_request(
+        &self,
+        route: &str,
+        method: &'static str,
+        status: u16,
+        took: Duration,
+    ) {
         let mut inner = self.lock();
         if !inner.http.contains_key(route) {
             inner.http.insert(route.to_owned(), RouteStats::default());
@@ -104,25 +110,25 @@ impl Metrics {
     }
 
     /// One upstream answer: its status code, or `error` when none came.
-    pub fn upstream_response(&self, status: Option<u16>) {
+    pub(crate) fn upstream_response(&self, status: Option<u16>) {
         let key = status.map_or_else(|| "error".to_owned(), |s| s.to_string());
         *self.lock().upstream.entry(key).or_insert(0) += 1;
     }
 
     /// The rate-limit budget a forge last reported.
-    pub fn rate_limit_remaining(&self, remaining: u64) {
+    pub(crate) fn rate_limit_remaining(&self, remaining: u64) {
         self.lock().rate_limit_remaining = Some(remaining);
     }
 
     /// A refresh run finished after `took`.
-    pub fn refresh_finished(&self, took: Duration) {
+    pub(crate) fn refresh_finished(&self, took: Duration) {
         self.lock()
             .refresh_duration
             .observe(&RUN_BUCKETS, took.as_secs_f64());
     }
 
     /// Everything in Prometheus' text exposition format.
-    pub fn render(&self) -> String {
+    pub(crate) fn render(&self) -> String {
         let inner = self.lock();
         let mut out = String::new();
         out.push_str(
@@ -181,7 +187,7 @@ impl Metrics {
 }
 
 /// Escapes a label value.
-pub fn escape(value: &str) -> String {
+pub(crate) fn escape(value: &str) -> String {
     value
         .replace('\\', "\\\\")
         .replace('"', "\\\"")

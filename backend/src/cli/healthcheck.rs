@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use crate::web;
 
-pub async fn run() -> anyhow::Result<ExitCode> {
+pub(crate) async fn run() -> anyhow::Result<ExitCode> {
     let config: rocket::Config = web::rocket_config().extract()?;
     // A server bound to every address is reached on loopback.
     let host = match config.address {

@@ -22,7 +22,7 @@ use crate::store::{self, Store};
 /// Keeps an up-to-date, historical picture of organisations on code forges.
 #[derive(Debug, Parser)]
 #[command(name = "orgpulse", version, about, long_about = None)]
-pub struct Cli {
+pub(crate) struct Cli {
     /// Configuration file (default: ./orgpulse.toml when it exists).
     #[arg(long, global = true, env = "ORGPULSE_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
@@ -33,7 +33,7 @@ pub struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Serve the portal (the default).
     Serve,
     /// Exit 0 when the local server answers /healthz (for container health checks).
@@ -50,7 +50,7 @@ pub enum Command {
 
 /// What every command starts from.
 #[derive(Debug, Clone)]
-pub struct App {
+pub(crate) struct App {
     pub settings: Settings,
     pub store: Arc<dyn Store>,
 }
@@ -65,7 +65,7 @@ impl App {
     /// or the command fails with the reason. Without it (`serve`) start-up goes on at once
     /// and seeding happens in the background as soon as the database answers, so the
     /// server is up (and `/readyz` says 503) while, say, MongoDB is still starting.
-    pub async fn start(
+    pub(crate) async fn start(
         config: Option<&std::path::Path>,
         wait_for_store: bool,
     ) -> anyhow::Result<App> {

@@ -8,7 +8,7 @@ use super::App;
 use crate::domain::OrgId;
 
 #[derive(Debug, Subcommand)]
-pub enum OrgsCommand {
+pub(crate) enum OrgsCommand {
     /// Start tracking an organisation (FORGE:LOGIN, e.g. github:rust-lang).
     Add {
         #[arg(value_name = "ID")]
@@ -26,7 +26,7 @@ pub enum OrgsCommand {
     },
 }
 
-pub async fn run(app: &App, command: OrgsCommand) -> anyhow::Result<ExitCode> {
+pub(crate) async fn run(app: &App, command: OrgsCommand) -> anyhow::Result<ExitCode> {
     match command {
         OrgsCommand::Add { id } => {
             if app.store.add_tracked_org(&id, chrono::Utc::now()).await? {

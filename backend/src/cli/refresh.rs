@@ -15,13 +15,13 @@ use crate::ingest::refresher::Refresher;
 use crate::ingest::{IngestContext, Progress};
 
 #[derive(Debug, Args)]
-pub struct RefreshArgs {
+pub(crate) struct RefreshArgs {
     /// Refresh only this organisation (repeatable); default: every tracked one.
     #[arg(long = "org", value_name = "ID")]
     pub orgs: Vec<OrgId>,
 }
 
-pub async fn run(app: &App, args: RefreshArgs) -> anyhow::Result<ExitCode> {
+pub(crate) async fn run(app: &App, args: RefreshArgs) -> anyhow::Result<ExitCode> {
     let tracked: Vec<OrgId> = app
         .store
         .list_tracked_orgs()

@@ -21,7 +21,7 @@ const SHUTDOWN_WRITE_BOUND: Duration = Duration::from_secs(4);
 /// A catch-up refresh starts this long after start-up, once the server is answering.
 const CATCH_UP_AFTER: Duration = Duration::from_secs(3);
 
-pub async fn run(app: &App) -> anyhow::Result<ExitCode> {
+pub(crate) async fn run(app: &App) -> anyhow::Result<ExitCode> {
     let schedule = Schedule::parse(&app.settings.schedule).map_err(anyhow::Error::msg)?;
     let metrics = Arc::new(Metrics::default());
     let refresher = Arc::new(Refresher::new(IngestContext::from_settings(

@@ -12,7 +12,7 @@ use super::App;
 use crate::domain::{validate_token_name, TokenRecord, TokenSecret};
 
 #[derive(Debug, Subcommand)]
-pub enum TokenCommand {
+pub(crate) enum TokenCommand {
     /// Create a token; its secret is printed once.
     Create {
         /// A name to recognise it by (letters, digits, `.`, `_`, `-`).
@@ -27,7 +27,7 @@ pub enum TokenCommand {
     Revoke { name: String },
 }
 
-pub async fn run(app: &App, command: TokenCommand) -> anyhow::Result<ExitCode> {
+pub(crate) async fn run(app: &App, command: TokenCommand) -> anyhow::Result<ExitCode> {
     let store = &app.store;
     match command {
         TokenCommand::Create {

@@ -210,7 +210,7 @@ impl Snapshot {
     /// The day's totals without the per-repository counts.
     /// Puts a snapshot back together from its stored halves: the day's totals and the
     /// per-repository counts.
-    pub fn from_parts(org: OrgId, day: DayTotals, repos: Vec<RepoCounts>) -> Snapshot {
+    pub(crate) fn from_parts(org: OrgId, day: DayTotals, repos: Vec<RepoCounts>) -> Snapshot {
         Snapshot {
             org,
             day: day.day,
@@ -222,7 +222,7 @@ impl Snapshot {
         }
     }
 
-    pub fn day_totals(&self) -> DayTotals {
+    pub(crate) fn day_totals(&self) -> DayTotals {
         DayTotals {
             day: self.day,
             taken_at: self.taken_at,

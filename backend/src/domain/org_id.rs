@@ -14,7 +14,7 @@ pub enum Forge {
 
 impl Forge {
     /// The lower-case name used in identifiers and URLs (`github`).
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Forge::GitHub => "github",
         }
@@ -65,7 +65,7 @@ pub struct OrgId {
 
 impl OrgId {
     /// Validates `login` for `forge` and builds the identifier.
-    pub fn new(forge: Forge, login: &str) -> Result<Self, OrgIdError> {
+    pub(crate) fn new(forge: Forge, login: &str) -> Result<Self, OrgIdError> {
         validate_login(forge, login)?;
         Ok(OrgId {
             forge,

@@ -13,7 +13,7 @@ use super::OrgId;
 pub struct RunId(pub String);
 
 impl RunId {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         RunId(uuid::Uuid::now_v7().to_string())
     }
 }
@@ -46,7 +46,7 @@ pub enum Trigger {
 
 impl Trigger {
     /// The name the API and the pages show (the same as its serialised form).
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Trigger::Cli => "cli",
             Trigger::Schedule => "schedule",
@@ -74,9 +74,9 @@ pub enum RunStatus {
 
 impl RunStatus {
     /// Runs still going (or waiting to): what an interruption closes and retention keeps.
-    pub const UNFINISHED: [RunStatus; 2] = [RunStatus::Queued, RunStatus::Running];
+    pub(crate) const UNFINISHED: [RunStatus; 2] = [RunStatus::Queued, RunStatus::Running];
     /// Finished runs that stored data: what "the last successful refresh" means.
-    pub const STORED_DATA: [RunStatus; 2] = [RunStatus::Succeeded, RunStatus::Partial];
+    pub(crate) const STORED_DATA: [RunStatus; 2] = [RunStatus::Succeeded, RunStatus::Partial];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -113,7 +113,7 @@ pub enum OrgStatus {
 }
 
 impl OrgStatus {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             OrgStatus::Ok => "ok",
             OrgStatus::Partial => "partial",
@@ -125,7 +125,7 @@ impl OrgStatus {
     }
 
     /// Whether the organisation's new data was stored.
-    pub fn stored(self) -> bool {
+    pub(crate) fn stored(self) -> bool {
         matches!(self, OrgStatus::Ok | OrgStatus::Partial)
     }
 }
@@ -164,7 +164,7 @@ pub struct RunCounts {
 }
 
 impl RunCounts {
-    pub fn add(&mut self, other: &RunCounts) {
+    pub(crate) fn add(&mut self, other: &RunCounts) {
         self.requests += other.requests;
         self.not_modified += other.not_modified;
         self.retries += other.retries;
@@ -232,19 +232,24 @@ impl RefreshRun {
     }
 
     /// Ends the run with `status` and a run-wide note.
-    pub fn finish(&mut self, status: RunStatus, message: Option<String>, now: DateTime<Utc>) {
+    pub(crate) fn finish(
+        &mut self,
+        status: RunStatus,
+        message: Option<String>,
+        now: DateTime<Utc>,
+    ) {
         self.status = status;
         self.finished_at = Some(now);
         self.message = message;
     }
 
     /// Closes a run that cannot finish normally (shutdown, or its instance died).
-    pub fn interrupt(&mut self, message: impl Into<String>, now: DateTime<Utc>) {
+    pub(crate) fn interrupt(&mut self, message: impl Into<String>, now: DateTime<Utc>) {
         self.finish(RunStatus::Interrupted, Some(message.into()), now);
     }
 
     /// The final status implied by the per-organisation outcomes.
-    pub fn status_from_outcomes(outcomes: &[OrgOutcome]) -> RunStatus {
+    pub(crate) fn status_from_outcomes(outcomes: &[OrgOutcome]) -> RunStatus {
         if outcomes.is_empty() || outcomes.iter().all(|o| o.status == OrgStatus::Ok) {
             RunStatus::Succeeded
         } else if outcomes.iter().any(|o| o.status.stored()) {

@@ -23,7 +23,7 @@ impl TokenSecret {
     }
 
     /// Reads a presented token; `None` when it cannot be one of ours.
-    pub fn parse(text: &str) -> Option<Self> {
+    pub(crate) fn parse(text: &str) -> Option<Self> {
         let rest = text.strip_prefix(TOKEN_PREFIX)?;
         (rest.len() == TOKEN_HEX_LEN
             && rest
@@ -70,7 +70,7 @@ pub struct TokenRecord {
 }
 
 impl TokenRecord {
-    pub fn is_expired_at(&self, now: DateTime<Utc>) -> bool {
+    pub(crate) fn is_expired_at(&self, now: DateTime<Utc>) -> bool {
         self.expires_at.is_some_and(|e| e <= now)
     }
 }

@@ -7,7 +7,7 @@
 
 mod org;
 pub mod refresher;
-pub mod schedule;
+pub(crate) mod schedule;
 
 use std::fmt;
 use std::sync::Arc;
@@ -36,7 +36,7 @@ impl Clock {
         Clock(Arc::new(move || at))
     }
 
-    pub fn now(&self) -> DateTime<Utc> {
+    pub(crate) fn now(&self) -> DateTime<Utc> {
         (self.0)()
     }
 }
@@ -73,7 +73,7 @@ pub struct IngestContext {
 
 impl IngestContext {
     /// The context `settings` describe, counting into `metrics`.
-    pub fn from_settings(
+    pub(crate) fn from_settings(
         store: Arc<dyn Store>,
         settings: &Settings,
         metrics: Arc<Metrics>,

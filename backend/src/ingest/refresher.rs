@@ -34,7 +34,7 @@ const LIVENESS_CHECK: Duration = Duration::from_secs(1);
 /// (another container) or an unreadable `/proc` never count as dead: those wait for the
 /// lease to expire.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Holder {
+pub(crate) struct Holder {
     pub host: String,
     /// The pid namespace's inode (`/proc/self/ns/pid`); 0 when unknown.
     pub pid_ns: u64,
@@ -44,7 +44,7 @@ pub struct Holder {
 
 impl Holder {
     /// This process, with `nonce` telling apart two holders that reuse a pid.
-    pub fn this_process(nonce: u16) -> Holder {
+    pub(crate) fn this_process(nonce: u16) -> Holder {
         let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
             .map(|h| h.trim().to_owned())
             .unwrap_or_else(|_| "host".into());
@@ -63,7 +63,7 @@ impl Holder {
         }
     }
 
-    pub fn parse(name: &str) -> Option<Holder> {
+    pub(crate) fn parse(name: &str) -> Option<Holder> {
         let mut parts = name.rsplitn(4, '-');
         let nonce = u16::from_str_radix(parts.next()?, 16).ok()?;
         let pid = parts.next()?.parse().ok()?;
@@ -79,7 +79,7 @@ impl Holder {
 
     /// Whether this holder was a process of this machine that no longer runs, judged by
     /// `me` (this process's holder name).
-    pub fn is_dead_here(&self, me: &str) -> bool {
+    pub(crate) fn is_dead_here(&self, me: &str) -> bool {
         let Some(me_parsed) = Holder::parse(me) else {
             return false;
         };
@@ -159,7 +159,7 @@ impl Refresher {
     }
 
     /// The run this instance is executing, if any.
-    pub async fn active_run(&self) -> Option<RunId> {
+    pub(crate) async fn active_run(&self) -> Option<RunId> {
         self.active
             .lock()
             .await
@@ -359,7 +359,7 @@ impl Refresher {
     /// Waits until run `id` has finished (in any instance) and returns it. A run whose
     /// instance died (its lease expired, or its process provably gone) is closed as
     /// `interrupted` and returned as such, instead of being waited for forever.
-    pub async fn wait_for(&self, id: &RunId, poll: Duration) -> anyhow::Result<RefreshRun> {
+    pub(crate) async fn wait_for(&self, id: &RunId, poll: Duration) -> anyhow::Result<RefreshRun> {
         let mut checked = tokio::time::Instant::now();
         loop {
             let run = self
@@ -437,7 +437,7 @@ impl Refresher {
     /// Starts a refresh and waits for it to end. A joined run whose instance died is
     /// replaced by a new one (a few times at most), so the caller gets a refresh that
     /// really ran; `on_join` hears about each run joined instead of started.
-    pub async fn refresh_to_end(
+    pub(crate) async fn refresh_to_end(
         self: &Arc<Self>,
         trigger: Trigger,
         orgs: Option<Vec<OrgId>>,
@@ -490,7 +490,7 @@ impl Refresher {
     }
 
     /// Deletes finished runs older than `days`.
-    pub async fn apply_retention(&self, days: u32) -> anyhow::Result<u64> {
+    pub(crate) async fn apply_retention(&self, days: u32) -> anyhow::Result<u64> {
         let cutoff = self.ctx.clock.now() - chrono::Duration::days(i64::from(days));
         let deleted = self.ctx.store.delete_runs_before(cutoff).await?;
         if deleted > 0 {

@@ -23,7 +23,7 @@ pub struct Schedule {
 
 impl Schedule {
     /// Parses a six-field cron expression (seconds first), as the scheduler reads it.
-    pub fn parse(expr: &str) -> Result<Schedule, String> {
+    pub(crate) fn parse(expr: &str) -> Result<Schedule, String> {
         let cron = CronParser::builder()
             .seconds(Seconds::Required)
             .dom_and_dow(true)
@@ -44,17 +44,17 @@ impl Schedule {
         Ok(schedule)
     }
 
-    pub fn expr(&self) -> &str {
+    pub(crate) fn expr(&self) -> &str {
         &self.expr
     }
 
     /// The first tick after `t`.
-    pub fn next_after(&self, t: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    pub(crate) fn next_after(&self, t: DateTime<Utc>) -> Option<DateTime<Utc>> {
         self.cron.find_next_occurrence(&t, false).ok()
     }
 
     /// The time between the next two ticks after `now` (a day when it cannot be told).
-    pub fn period(&self, now: DateTime<Utc>) -> chrono::Duration {
+    pub(crate) fn period(&self, now: DateTime<Utc>) -> chrono::Duration {
         self.next_after(now)
             .and_then(|a| Some((a, self.next_after(a)?)))
             .map(|(a, b)| b - a)
@@ -66,7 +66,7 @@ impl Schedule {
 /// one schedule period, there never was one, or the latest run did not end (its instance
 /// stopped mid-way, so some organisations may hold older data than the rest). Failed runs
 /// do not count as refreshed.
-pub fn catch_up_due(
+pub(crate) fn catch_up_due(
     last_success: Option<DateTime<Utc>>,
     latest_cut_short: bool,
     period: chrono::Duration,
@@ -77,7 +77,7 @@ pub fn catch_up_due(
 
 /// Registers the scheduled refresh (plus run retention) and starts the scheduler; also
 /// starts a catch-up refresh `catch_up_after` start-up when one is due.
-pub async fn start(
+pub(crate) async fn start(
     refresher: Arc<Refresher>,
     schedule: &Schedule,
     retention_days: u32,

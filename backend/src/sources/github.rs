@@ -23,11 +23,11 @@ use crate::domain::{HttpCacheEntry, OrgProfile, RepoListing};
 use crate::metrics::Metrics;
 
 /// The REST API version orgpulse is written against.
-pub const API_VERSION: &str = "2022-11-28";
+pub(crate) const API_VERSION: &str = "2022-11-28";
 
 /// A client for one GitHub (github.com or an Enterprise server).
 #[derive(Debug)]
-pub struct GitHub {
+pub(crate) struct GitHub {
     http: HttpClient,
     /// The API root, always ending in `/`.
     base: Url,
@@ -35,7 +35,7 @@ pub struct GitHub {
 
 impl GitHub {
     /// `api_url` is the REST root (`https://api.github.com`, `https://ghe.example/api/v3`).
-    pub fn new(
+    pub(crate) fn new(
         api_url: &str,
         token: Option<&Secret>,
         policy: HttpPolicy,
@@ -82,7 +82,7 @@ impl GitHub {
     }
 
     /// The budget left, as GitHub last reported it.
-    pub fn rate_limit_remaining(&self) -> Option<u64> {
+    pub(crate) fn rate_limit_remaining(&self) -> Option<u64> {
         self.http.rate_limit_remaining()
     }
 
@@ -104,25 +104,25 @@ impl GitHub {
     }
 
     /// `GET /orgs/{org}`.
-    pub fn org_url(&self, login: &str) -> Url {
+    pub(crate) fn org_url(&self, login: &str) -> Url {
         self.url(&["orgs", login], None)
     }
 
     /// The first page of `GET /orgs/{org}/repos`; later pages come from `link` headers.
-    pub fn repos_url(&self, login: &str) -> Url {
+    pub(crate) fn repos_url(&self, login: &str) -> Url {
         self.url(&["orgs", login, "repos"], Some("per_page=100&type=public"))
     }
 
-    pub fn languages_url(&self, full_name: &str) -> Url {
+    pub(crate) fn languages_url(&self, full_name: &str) -> Url {
         self.url(&["repos", full_name, "languages"], None)
     }
 
-    pub fn sbom_url(&self, full_name: &str) -> Url {
+    pub(crate) fn sbom_url(&self, full_name: &str) -> Url {
         self.url(&["repos", full_name, "dependency-graph", "sbom"], None)
     }
 
     /// The organisation's profile.
-    pub async fn org(
+    pub(crate) async fn org(
         &self,
         login: &str,
         prior: Option<&HttpCacheEntry>,
@@ -142,7 +142,7 @@ impl GitHub {
     /// The organisation with forge id `id`, under its current login (`GET
     /// /organizations/{id}`); `None` when the forge knows no such organisation. This is
     /// how a renamed organisation is found: its old login answers 404.
-    pub async fn org_by_id(
+    pub(crate) async fn org_by_id(
         &self,
         id: i64,
         tally: &Tally,
@@ -160,7 +160,7 @@ impl GitHub {
     }
 
     /// One page of the repository listing at `url` (the first page or a `link` target).
-    pub async fn repo_page(
+    pub(crate) async fn repo_page(
         &self,
         url: &Url,
         prior: Option<&HttpCacheEntry>,
@@ -173,7 +173,7 @@ impl GitHub {
     }
 
     /// Language → bytes of one repository.
-    pub async fn languages(
+    pub(crate) async fn languages(
         &self,
         full_name: &str,
         prior: Option<&HttpCacheEntry>,
@@ -194,7 +194,7 @@ impl GitHub {
     }
 
     /// The libraries in one repository's dependency graph; 403/404 mean "not available".
-    pub async fn dependencies(
+    pub(crate) async fn dependencies(
         &self,
         full_name: &str,
         prior: Option<&HttpCacheEntry>,

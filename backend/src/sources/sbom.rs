@@ -42,7 +42,7 @@ struct ExternalRef {
 }
 
 /// Parses the export; packages that cannot be read or have no purl are left out.
-pub fn libraries(body: &[u8]) -> Result<Vec<Library>, String> {
+pub(crate) fn libraries(body: &[u8]) -> Result<Vec<Library>, String> {
     let export: Export = serde_json::from_slice(body).map_err(|e| format!("SBOM: {e}"))?;
     let mut found = BTreeSet::new();
     for value in export.sbom.packages {

@@ -28,7 +28,7 @@ use crate::domain::{
 };
 
 /// The error a database driver raised, kept whole (not only its text).
-pub type DriverError = Box<dyn std::error::Error + Send + Sync>;
+pub(crate) type DriverError = Box<dyn std::error::Error + Send + Sync>;
 
 /// Why a store call failed.
 #[derive(Debug, thiserror::Error)]
@@ -123,7 +123,7 @@ pub struct OrgDetail {
 impl OrgDetail {
     /// Whether anything is known about an organisation: it is tracked, was refreshed, or
     /// has a stored profile. An unknown one has no detail (a 404, not an empty page).
-    pub fn is_known(tracked: bool, refreshed: bool, stored: bool) -> bool {
+    pub(crate) fn is_known(tracked: bool, refreshed: bool, stored: bool) -> bool {
         tracked || refreshed || stored
     }
 }
@@ -393,7 +393,7 @@ pub async fn open(url: &str, options: StoreOptions) -> StoreResult<Arc<dyn Store
 }
 
 /// The URL with any password replaced, for messages.
-pub fn redact_url(url: &str) -> String {
+pub(crate) fn redact_url(url: &str) -> String {
     match url::Url::parse(url) {
         Ok(mut parsed) if parsed.password().is_some() => {
             let _ = parsed.set_password(Some("***"));

@@ -4,12 +4,12 @@
 use rocket::http::{ContentType, Header};
 use rocket::response::Responder;
 
-pub const CSS: &str = include_str!("../../static/app.css");
-pub const DOCS_JS: &str = include_str!("../../static/docs.js");
-pub const FAVICON: &str = include_str!("../../static/favicon.svg");
+pub(crate) const CSS: &str = include_str!("../../static/app.css");
+pub(crate) const DOCS_JS: &str = include_str!("../../static/docs.js");
+pub(crate) const FAVICON: &str = include_str!("../../static/favicon.svg");
 
 #[derive(Responder)]
-pub struct Asset {
+pub(crate) struct Asset {
     body: &'static str,
     content_type: ContentType,
     cache: Header<'static>,
@@ -24,20 +24,20 @@ fn asset(body: &'static str, content_type: ContentType) -> Asset {
 }
 
 #[rocket::get("/app.css")]
-pub fn css() -> Asset {
+pub(crate) fn css() -> Asset {
     asset(CSS, ContentType::CSS)
 }
 
 #[rocket::get("/docs.js")]
-pub fn docs_js() -> Asset {
+pub(crate) fn docs_js() -> Asset {
     asset(DOCS_JS, ContentType::JavaScript)
 }
 
 #[rocket::get("/favicon.svg")]
-pub fn favicon() -> Asset {
+pub(crate) fn favicon() -> Asset {
     asset(FAVICON, ContentType::SVG)
 }
 
-pub fn routes() -> Vec<rocket::Route> {
+pub(crate) fn routes() -> Vec<rocket::Route> {
     rocket::routes![css, docs_js, favicon]
 }

@@ -10,7 +10,7 @@ use crate::domain::{constant_time_eq, TokenSecret};
 
 /// A request made with a valid API token.
 #[derive(Debug)]
-pub struct Maintainer {
+pub(crate) struct Maintainer {
     /// The token's name (never its secret).
     pub token: String,
 }

@@ -26,7 +26,7 @@ const MAX_RENDERED: usize = 2_000;
 
 /// A rendered answer.
 #[derive(Debug)]
-pub struct Rendered {
+pub(crate) struct Rendered {
     pub body: Arc<[u8]>,
     pub content_type: ContentType,
     pub etag: String,
@@ -35,7 +35,7 @@ pub struct Rendered {
 }
 
 impl Rendered {
-    pub fn new(body: impl Into<Vec<u8>>, content_type: ContentType) -> Self {
+    pub(crate) fn new(body: impl Into<Vec<u8>>, content_type: ContentType) -> Self {
         let body = body.into();
         let mut hasher = DefaultHasher::new();
         body.hash(&mut hasher);
@@ -47,7 +47,7 @@ impl Rendered {
         }
     }
 
-    pub fn with_header(mut self, name: &'static str, value: String) -> Self {
+    pub(crate) fn with_header(mut self, name: &'static str, value: String) -> Self {
         self.headers.push((name, value));
         self
     }
@@ -66,7 +66,7 @@ struct Inner {
 
 /// The web layer's cache.
 #[derive(Debug, Default)]
-pub struct ViewCache {
+pub(crate) struct ViewCache {
     inner: Mutex<Inner>,
 }
 
@@ -99,7 +99,7 @@ impl ViewCache {
     }
 
     /// Every tracked organisation's summary.
-    pub async fn overview(&self, store: &dyn Store) -> StoreResult<Arc<Vec<OrgOverview>>> {
+    pub(crate) async fn overview(&self, store: &dyn Store) -> StoreResult<Arc<Vec<OrgOverview>>> {
         self.sync(store).await?;
         if let Some(hit) = self.lock().overview.clone() {
             return Ok(hit);
@@ -110,7 +110,7 @@ impl ViewCache {
     }
 
     /// One organisation's detail; `None` inside when it is unknown.
-    pub async fn detail(
+    pub(crate) async fn detail(
         &self,
         store: &dyn Store,
         org: &OrgId,
@@ -125,7 +125,7 @@ impl ViewCache {
     }
 
     /// The answer cached under `key`, rendering it on a miss. Errors are not cached.
-    pub async fn rendered<F, Fut, E>(
+    pub(crate) async fn rendered<F, Fut, E>(
         &self,
         store: &dyn Store,
         key: &str,
@@ -160,7 +160,7 @@ impl ViewCache {
 
 /// The request's `If-None-Match` validators.
 #[derive(Debug, Default)]
-pub struct IfNoneMatch(Option<String>);
+pub(crate) struct IfNoneMatch(Option<String>);
 
 impl IfNoneMatch {
     fn matches(&self, etag: &str) -> bool {
@@ -190,7 +190,7 @@ impl<'r> FromRequest<'r> for IfNoneMatch {
 /// URL, query included) and the client's validators. Handlers take this one guard and
 /// call [`CachedGet::answer`], pages and API alike.
 #[derive(Debug)]
-pub struct CachedGet<'r> {
+pub(crate) struct CachedGet<'r> {
     pub state: &'r WebState,
     key: String,
     validators: IfNoneMatch,
@@ -199,7 +199,7 @@ pub struct CachedGet<'r> {
 impl CachedGet<'_> {
     /// The answer cached for this URL, rendered by `render` on a miss, or a 304 when the
     /// client has it already. Errors are answered as they are, never cached.
-    pub async fn answer<F, Fut, E>(&self, render: F) -> Result<Conditional, E>
+    pub(crate) async fn answer<F, Fut, E>(&self, render: F) -> Result<Conditional, E>
     where
         F: FnOnce() -> Fut,
         Fut: std::future::Future<Output = Result<Rendered, E>>,
@@ -214,12 +214,12 @@ impl CachedGet<'_> {
     }
 
     /// Every tracked organisation's summary, from the cache.
-    pub async fn overview(&self) -> StoreResult<Arc<Vec<OrgOverview>>> {
+    pub(crate) async fn overview(&self) -> StoreResult<Arc<Vec<OrgOverview>>> {
         self.state.cache.overview(self.state.store.as_ref()).await
     }
 
     /// One organisation's detail, from the cache; `None` inside when it is unknown.
-    pub async fn detail(&self, org: &OrgId) -> StoreResult<Arc<Option<OrgDetail>>> {
+    pub(crate) async fn detail(&self, org: &OrgId) -> StoreResult<Arc<Option<OrgDetail>>> {
         self.state
             .cache
             .detail(self.state.store.as_ref(), org)
@@ -249,13 +249,13 @@ impl<'r> FromRequest<'r> for CachedGet<'r> {
 
 /// A cached answer, or `304 Not Modified` when the client already has it.
 #[derive(Debug)]
-pub struct Conditional {
+pub(crate) struct Conditional {
     pub rendered: Arc<Rendered>,
     pub not_modified: bool,
 }
 
 impl Conditional {
-    pub fn new(rendered: Arc<Rendered>, validators: &IfNoneMatch) -> Self {
+    pub(crate) fn new(rendered: Arc<Rendered>, validators: &IfNoneMatch) -> Self {
         let not_modified = validators.matches(&rendered.etag);
         Conditional {
             rendered,

@@ -8,10 +8,10 @@ use std::fmt::Write as _;
 use chrono::NaiveDate;
 
 /// How many distinct colours the palette has (then "other").
-pub const PALETTE: usize = 8;
+pub(crate) const PALETTE: usize = 8;
 
 /// Escapes text for SVG/HTML.
-pub fn esc(text: &str) -> String {
+pub(crate) fn esc(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
@@ -27,7 +27,7 @@ pub fn esc(text: &str) -> String {
 }
 
 /// `12345` → `12,345`.
-pub fn thousands(n: u64) -> String {
+pub(crate) fn thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
@@ -40,13 +40,13 @@ pub fn thousands(n: u64) -> String {
 }
 
 /// `1234` → `+1,234`, `-5` → `-5`.
-pub fn signed(n: i64) -> String {
+pub(crate) fn signed(n: i64) -> String {
     let sign = if n < 0 { "-" } else { "+" };
     format!("{sign}{}", thousands(n.unsigned_abs()))
 }
 
 /// `12345` → `12.3k`, for axis labels.
-pub fn compact(n: f64) -> String {
+pub(crate) fn compact(n: f64) -> String {
     let a = n.abs();
     if a >= 1e9 {
         format!("{:.1}B", n / 1e9)
@@ -83,7 +83,7 @@ fn empty(id: &str, title: &str, note: &str) -> String {
 
 /// One bar of a bar chart.
 #[derive(Debug, Clone)]
-pub struct Bar {
+pub(crate) struct Bar {
     pub label: String,
     pub value: u64,
     /// Where the label links to.
@@ -92,7 +92,7 @@ pub struct Bar {
 
 /// How wide a chart is drawn: a normal panel, or one spanning the page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Width {
+pub(crate) enum Width {
     Panel,
     Wide,
 }
@@ -107,7 +107,7 @@ impl Width {
 }
 
 /// Horizontal bars, largest first as given. `unit` names the value ("stars").
-pub fn bars(id: &str, title: &str, bars: &[Bar], unit: &str, size: Width) -> String {
+pub(crate) fn bars(id: &str, title: &str, bars: &[Bar], unit: &str, size: Width) -> String {
     if bars.is_empty() {
         return empty(id, title, "No data yet.");
     }
@@ -179,14 +179,14 @@ pub fn bars(id: &str, title: &str, bars: &[Bar], unit: &str, size: Width) -> Str
 
 /// A row of a share chart: its parts add up to 100 %.
 #[derive(Debug, Clone)]
-pub struct ShareRow {
+pub(crate) struct ShareRow {
     pub label: String,
     pub parts: Vec<(String, u64)>,
 }
 
 /// 100 % stacked bars, one per row, with a shared legend. Parts beyond the top
 /// `PALETTE - 1` (over all rows) are folded into "Other". `unit` names the values.
-pub fn shares(id: &str, title: &str, rows: &[ShareRow], unit: &str) -> String {
+pub(crate) fn shares(id: &str, title: &str, rows: &[ShareRow], unit: &str) -> String {
     let rows: Vec<&ShareRow> = rows
         .iter()
         .filter(|r| r.parts.iter().any(|(_, v)| *v > 0))
@@ -330,7 +330,7 @@ pub fn shares(id: &str, title: &str, rows: &[ShareRow], unit: &str) -> String {
 }
 
 /// A thin 100 % bar for a card: `parts` are (name, percent, class), already folded.
-pub fn mini_share(parts: &[(String, f64, String)]) -> String {
+pub(crate) fn mini_share(parts: &[(String, f64, String)]) -> String {
     let label = parts
         .iter()
         .map(|(n, p, _)| format!("{n} {p:.0}%"))
@@ -356,13 +356,13 @@ pub fn mini_share(parts: &[(String, f64, String)]) -> String {
 /// One line of a line chart: a value per day, `None` where there is no data (drawn as a
 /// gap, never as zero).
 #[derive(Debug, Clone)]
-pub struct Series {
+pub(crate) struct Series {
     pub name: String,
     pub points: Vec<(NaiveDate, Option<u64>)>,
 }
 
 /// Lines over days. Days without a value break the line.
-pub fn lines(id: &str, title: &str, series: &[Series], unit: &str, size: Width) -> String {
+pub(crate) fn lines(id: &str, title: &str, series: &[Series], unit: &str, size: Width) -> String {
     let days: Vec<NaiveDate> = series
         .iter()
         .flat_map(|s| s.points.iter().filter(|p| p.1.is_some()).map(|p| p.0))

@@ -30,7 +30,7 @@ use super::{api, ops, WebState};
         (name = "operations", description = "Health and metrics")
     )
 )]
-pub struct ApiDoc;
+pub(crate) struct ApiDoc;
 
 /// Declares the bearer-token scheme the write routes use.
 #[derive(Debug)]
@@ -55,7 +55,7 @@ impl utoipa::Modify for BearerAuth {
 }
 
 /// The document as JSON text, built once.
-pub fn openapi_json() -> &'static str {
+pub(crate) fn openapi_json() -> &'static str {
     static JSON: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     JSON.get_or_init(|| {
         let mut doc = ApiDoc::openapi();
@@ -66,12 +66,15 @@ pub fn openapi_json() -> &'static str {
 }
 
 #[rocket::get("/api/v1/openapi.json")]
-pub fn openapi() -> (ContentType, &'static str) {
+pub(crate) fn openapi() -> (ContentType, &'static str) {
     (ContentType::JSON, openapi_json())
 }
 
 #[rocket::get("/docs")]
-pub fn docs(state: &State<WebState>, validators: IfNoneMatch) -> Result<Conditional, PageError> {
+pub(crate) fn docs(
+    state: &State<WebState>,
+    validators: IfNoneMatch,
+) -> Result<Conditional, PageError> {
     static PAGE: std::sync::OnceLock<std::sync::Arc<Rendered>> = std::sync::OnceLock::new();
     if let Some(page) = PAGE.get() {
         return Ok(Conditional::new(page.clone(), &validators));
@@ -118,6 +121,6 @@ fn docs_context() -> Value {
     json!({ "ops": ops, "title": doc["info"]["title"], "description": doc["info"]["description"] })
 }
 
-pub fn routes() -> Vec<rocket::Route> {
+pub(crate) fn routes() -> Vec<rocket::Route> {
     rocket::routes![openapi, docs]
 }

@@ -16,7 +16,7 @@ use crate::store::StoreError;
 
 /// What went wrong answering a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WebError {
+pub(crate) struct WebError {
     pub status: Status,
     /// A stable, machine-readable code (`not_found`, `invalid_parameter`, …).
     pub code: &'static str,
@@ -27,7 +27,7 @@ pub struct WebError {
 }
 
 impl WebError {
-    pub fn new(
+    pub(crate) fn new(
         status: Status,
         code: &'static str,
         title: impl Into<String>,
@@ -83,12 +83,12 @@ impl From<Invalid> for WebError {
 
 /// The JSON error body.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct ErrorBody {
+pub(crate) struct ErrorBody {
     pub error: ErrorDetail,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct ErrorDetail {
+pub(crate) struct ErrorDetail {
     /// A stable, machine-readable code (`not_found`, `invalid_parameter`, …).
     pub code: String,
     /// What went wrong, for people.
@@ -97,31 +97,31 @@ pub struct ErrorDetail {
 
 /// A [`WebError`] answered as JSON.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ApiError(pub WebError);
+pub(crate) struct ApiError(pub WebError);
 
 impl ApiError {
-    pub fn new(status: Status, code: &'static str, message: impl Into<String>) -> Self {
+    pub(crate) fn new(status: Status, code: &'static str, message: impl Into<String>) -> Self {
         let title = status.reason_lossy();
         ApiError(WebError::new(status, code, title, message))
     }
 
-    pub fn not_found(message: impl Into<String>) -> Self {
+    pub(crate) fn not_found(message: impl Into<String>) -> Self {
         Self::new(Status::NotFound, "not_found", message)
     }
 
-    pub fn invalid(message: impl Into<String>) -> Self {
+    pub(crate) fn invalid(message: impl Into<String>) -> Self {
         Self::new(Status::UnprocessableEntity, "invalid_parameter", message)
     }
 
-    pub fn unavailable(message: impl Into<String>) -> Self {
+    pub(crate) fn unavailable(message: impl Into<String>) -> Self {
         Self::new(Status::ServiceUnavailable, "unavailable", message)
     }
 
-    pub fn internal() -> Self {
+    pub(crate) fn internal() -> Self {
         ApiError(WebError::internal())
     }
 
-    pub fn body(&self) -> ErrorBody {
+    pub(crate) fn body(&self) -> ErrorBody {
         ErrorBody {
             error: ErrorDetail {
                 code: self.code.to_owned(),
@@ -152,10 +152,14 @@ impl<'r> Responder<'r, 'static> for ApiError {
 
 /// A [`WebError`] answered as an HTML page.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PageError(pub WebError);
+pub(crate) struct PageError(pub WebError);
 
 impl PageError {
-    pub fn new(status: Status, title: impl Into<String>, message: impl Into<String>) -> Self {
+    pub(crate) fn new(
+        status: Status,
+        title: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
         PageError(WebError::new(status, "error", title, message))
     }
 }

@@ -13,7 +13,7 @@ use crate::domain::OrgId;
 
 /// A value in the address or the body that is not valid, with what is wrong with it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Invalid {
+pub(crate) struct Invalid {
     /// A heading for the HTML error page.
     pub title: &'static str,
     pub message: String,
@@ -30,7 +30,7 @@ impl Invalid {
 
 /// The organisation a URL's `{forge}/{login}` names; invalid → 422 naming the problem,
 /// never a lookup.
-pub fn org_path(forge: &str, login: &str) -> Result<OrgId, Invalid> {
+pub(crate) fn org_path(forge: &str, login: &str) -> Result<OrgId, Invalid> {
     forge
         .parse()
         .and_then(|forge| OrgId::new(forge, login))
@@ -47,7 +47,7 @@ fn table(message: String) -> Invalid {
 }
 
 /// `true` or `false`; absent (or empty) is `None`.
-pub fn flag(name: &str, value: Option<&str>) -> Result<Option<bool>, Invalid> {
+pub(crate) fn flag(name: &str, value: Option<&str>) -> Result<Option<bool>, Invalid> {
     match text(value) {
         None => Ok(None),
         Some("true") => Ok(Some(true)),
@@ -59,7 +59,7 @@ pub fn flag(name: &str, value: Option<&str>) -> Result<Option<bool>, Invalid> {
 }
 
 /// A whole number from `min` to `max`; absent (or empty) is `default`.
-pub fn bounded(
+pub(crate) fn bounded(
     name: &str,
     value: Option<&str>,
     default: usize,
@@ -84,7 +84,7 @@ pub fn bounded(
 
 /// Which repositories a list shows, in which order: the table's and the API's query.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Selection {
+pub(crate) struct Selection {
     pub filter: RepoFilter,
     pub sort: SortKey,
     pub order: Order,
@@ -93,7 +93,7 @@ pub struct Selection {
 /// The query parameters of a repository list: the selection, then how it is paged — by
 /// `page` in the HTML table, by `limit` and `cursor` in the API.
 #[derive(Debug, Default, rocket::FromForm)]
-pub struct RepoQuery<'r> {
+pub(crate) struct RepoQuery<'r> {
     pub q: Option<&'r str>,
     pub language: Option<&'r str>,
     pub license: Option<&'r str>,
@@ -107,7 +107,7 @@ pub struct RepoQuery<'r> {
 
 impl RepoQuery<'_> {
     /// Validates the query: sort by stars unless told, in the key's natural order.
-    pub fn selection(&self) -> Result<Selection, Invalid> {
+    pub(crate) fn selection(&self) -> Result<Selection, Invalid> {
         let sort: SortKey = text(self.sort)
             .map(str::parse)
             .transpose()
@@ -132,13 +132,13 @@ impl RepoQuery<'_> {
 }
 
 /// Largest request body accepted.
-pub const BODY_LIMIT: ByteUnit = ByteUnit::Kibibyte(16);
+pub(crate) const BODY_LIMIT: ByteUnit = ByteUnit::Kibibyte(16);
 
 /// A JSON request body of type `T` (which refuses unknown fields), or `None` when the body
 /// is empty. Taken as `Result<JsonBody<T>, ApiError>` so the handler answers the error:
 /// 413 over [`BODY_LIMIT`], 400 for malformed JSON, 422 when it does not fit `T`.
 #[derive(Debug)]
-pub struct JsonBody<T>(pub Option<T>);
+pub(crate) struct JsonBody<T>(pub Option<T>);
 
 #[rocket::async_trait]
 impl<'r, T: DeserializeOwned + Send> FromData<'r> for JsonBody<T> {

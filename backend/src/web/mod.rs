@@ -4,17 +4,17 @@
 
 pub mod api;
 mod assets;
-pub mod auth;
-pub mod cache;
-pub mod charts;
-pub mod docs;
-pub mod error;
-pub mod extract;
-pub mod ops;
-pub mod pages;
-pub mod repos;
+pub(crate) mod auth;
+pub(crate) mod cache;
+pub(crate) mod charts;
+pub(crate) mod docs;
+pub(crate) mod error;
+pub(crate) mod extract;
+pub(crate) mod ops;
+pub(crate) mod pages;
+pub(crate) mod repos;
 mod templates;
-pub mod views;
+pub(crate) mod views;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -28,7 +28,7 @@ use rocket::{catch, catchers, Build, Data, Request, Response, Rocket};
 
 use self::cache::ViewCache;
 use self::error::{ApiError, PageError};
-pub use self::templates::Templates;
+pub(crate) use self::templates::Templates;
 use crate::ingest::refresher::RefreshRequests;
 use crate::ingest::schedule::Schedule;
 use crate::metrics::Metrics;
@@ -61,7 +61,7 @@ impl Services {
 
 /// What every handler can reach.
 #[derive(Debug)]
-pub struct WebState {
+pub(crate) struct WebState {
     pub store: Arc<dyn Store>,
     pub refresher: Option<Arc<dyn RefreshRequests>>,
     pub schedule: Option<Schedule>,

@@ -13,7 +13,7 @@ use super::WebState;
 
 /// A health answer.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct Health {
+pub(crate) struct Health {
     /// `ok` (alive) or `ready` (alive and the database answers).
     pub status: String,
 }
@@ -21,7 +21,7 @@ pub struct Health {
 /// Liveness: the process answers.
 #[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, description = "Alive", body = Health)))]
 #[rocket::get("/healthz")]
-pub fn healthz() -> Json<Health> {
+pub(crate) fn healthz() -> Json<Health> {
     Json(Health {
         status: "ok".into(),
     })
@@ -32,7 +32,7 @@ pub fn healthz() -> Json<Health> {
     (status = 200, description = "Ready", body = Health),
     (status = 503, description = "The database is not reachable", body = ErrorBody)))]
 #[rocket::get("/readyz")]
-pub async fn readyz(state: &State<WebState>) -> Result<Json<Health>, ApiError> {
+pub(crate) async fn readyz(state: &State<WebState>) -> Result<Json<Health>, ApiError> {
     match state.store.ping().await {
         Ok(()) => Ok(Json(Health {
             status: "ready".into(),
@@ -48,7 +48,7 @@ pub async fn readyz(state: &State<WebState>) -> Result<Json<Health>, ApiError> {
 /// by status, rate-limit budget, and each tracked organisation's last successful refresh.
 #[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, description = "Prometheus text format", content_type = "text/plain")))]
 #[rocket::get("/metrics")]
-pub async fn metrics(state: &State<WebState>) -> (Status, (ContentType, String)) {
+pub(crate) async fn metrics(state: &State<WebState>) -> (Status, (ContentType, String)) {
     let mut text = state.metrics.render();
     match state.cache.overview(state.store.as_ref()).await {
         Ok(overview) => {
@@ -83,6 +83,6 @@ pub async fn metrics(state: &State<WebState>) -> (Status, (ContentType, String))
     )
 }
 
-pub fn routes() -> Vec<rocket::Route> {
+pub(crate) fn routes() -> Vec<rocket::Route> {
     rocket::routes![healthz, readyz, metrics]
 }

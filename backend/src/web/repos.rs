@@ -12,7 +12,7 @@ use crate::domain::RepoRecord;
 
 /// What a repository list can be sorted by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SortKey {
+pub(crate) enum SortKey {
     Name,
     Stars,
     Forks,
@@ -24,7 +24,7 @@ pub enum SortKey {
 }
 
 impl SortKey {
-    pub const ALL: [SortKey; 8] = [
+    pub(crate) const ALL: [SortKey; 8] = [
         SortKey::Name,
         SortKey::Stars,
         SortKey::Forks,
@@ -35,7 +35,7 @@ impl SortKey {
         SortKey::License,
     ];
 
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             SortKey::Name => "name",
             SortKey::Stars => "stars",
@@ -49,7 +49,7 @@ impl SortKey {
     }
 
     /// The order a click on the column starts with: numbers and dates biggest first.
-    pub fn natural_order(self) -> Order {
+    pub(crate) fn natural_order(self) -> Order {
         match self {
             SortKey::Name | SortKey::Language | SortKey::License => Order::Asc,
             _ => Order::Desc,
@@ -103,20 +103,20 @@ impl FromStr for SortKey {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Order {
+pub(crate) enum Order {
     Asc,
     Desc,
 }
 
 impl Order {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Order::Asc => "asc",
             Order::Desc => "desc",
         }
     }
 
-    pub fn flipped(self) -> Order {
+    pub(crate) fn flipped(self) -> Order {
         match self {
             Order::Asc => Order::Desc,
             Order::Desc => Order::Asc,
@@ -138,7 +138,7 @@ impl FromStr for Order {
 
 /// Which repositories to show.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct RepoFilter {
+pub(crate) struct RepoFilter {
     /// Case-insensitive substring of the name, description or a topic.
     pub q: Option<String>,
     /// Exact primary language (case-insensitive).
@@ -193,7 +193,7 @@ fn compare(a: &Value, b: &Value, order: Order) -> Ordering {
 }
 
 /// The repositories `filter` keeps, sorted by `key` then id.
-pub fn select<'a>(
+pub(crate) fn select<'a>(
     repos: &'a [RepoRecord],
     filter: &RepoFilter,
     key: SortKey,
@@ -210,13 +210,13 @@ pub fn select<'a>(
 
 /// A position in a sorted list: the last item's sort value and id, opaque to clients.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Cursor {
+pub(crate) struct Cursor {
     value: Value,
     id: i64,
 }
 
 impl Cursor {
-    pub fn after(repo: &RepoRecord, key: SortKey) -> Cursor {
+    pub(crate) fn after(repo: &RepoRecord, key: SortKey) -> Cursor {
         Cursor {
             value: key.value(repo),
             id: repo.listing.id,
@@ -224,12 +224,12 @@ impl Cursor {
     }
 
     /// Hex of a small JSON array: opaque, URL-safe, and no decoding surprises.
-    pub fn encode(&self) -> String {
+    pub(crate) fn encode(&self) -> String {
         let json = serde_json::json!([self.value, self.id]).to_string();
         json.bytes().map(|b| format!("{b:02x}")).collect()
     }
 
-    pub fn decode(text: &str) -> Result<Cursor, String> {
+    pub(crate) fn decode(text: &str) -> Result<Cursor, String> {
         let invalid = || "cursor is not one this API handed out".to_string();
         if text.len() % 2 != 0 || text.len() > 2048 {
             return Err(invalid());
@@ -247,7 +247,7 @@ impl Cursor {
     }
 
     /// Whether `repo` comes after this position in the list's order.
-    pub fn precedes(&self, repo: &RepoRecord, key: SortKey, order: Order) -> bool {
+    pub(crate) fn precedes(&self, repo: &RepoRecord, key: SortKey, order: Order) -> bool {
         compare(&self.value, &key.value(repo), order).then(self.id.cmp(&repo.listing.id))
             == Ordering::Less
     }

@@ -5,7 +5,7 @@ use serde::Serialize;
 use tera::{Context, Tera};
 
 /// Changes whenever the stylesheet does, so browsers never keep a stale one.
-pub fn asset_version() -> &'static str {
+pub(crate) fn asset_version() -> &'static str {
     static VERSION: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     VERSION.get_or_init(|| {
         use std::hash::{Hash, Hasher};
@@ -21,12 +21,12 @@ fn escape(text: &str) -> String {
 
 /// The page templates.
 #[derive(Debug)]
-pub struct Templates {
+pub(crate) struct Templates {
     tera: Tera,
 }
 
 impl Templates {
-    pub fn load() -> Result<Self, tera::Error> {
+    pub(crate) fn load() -> Result<Self, tera::Error> {
         let mut tera = Tera::default();
         tera.add_raw_templates(vec![
             ("base.html", include_str!("../../templates/base.html")),
@@ -42,7 +42,7 @@ impl Templates {
     }
 
     /// Renders `name` with `data` plus what every page shows (`nav` names the section).
-    pub fn render(
+    pub(crate) fn render(
         &self,
         name: &str,
         nav: &str,
@@ -59,7 +59,7 @@ impl Templates {
         self.tera.render(name, &context)
     }
 
-    pub fn error_page(
+    pub(crate) fn error_page(
         &self,
         status: Status,
         title: &str,

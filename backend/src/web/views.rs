@@ -7,15 +7,15 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::Serialize;
 
 use super::charts::PALETTE;
-use crate::domain::{DayTotals, OrgId, OrgOutcome, Totals};
+use crate::domain::{DayTotals, OrgId, OrgOutcome};
 
 /// A successful refresh younger than this counts as fresh (a daily schedule plus slack).
-pub const FRESH_WITHIN: Duration = Duration::hours(36);
+pub(crate) const FRESH_WITHIN: Duration = Duration::hours(36);
 
 /// How current an organisation's data is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
-pub enum Freshness {
+pub(crate) enum Freshness {
     /// Refreshed successfully within the last 36 hours.
     Fresh,
     /// The last good data is older than that.
@@ -27,7 +27,7 @@ pub enum Freshness {
 }
 
 impl Freshness {
-    pub fn of(
+    pub(crate) fn of(
         last_outcome: Option<&OrgOutcome>,
         last_success: Option<DateTime<Utc>>,
         now: DateTime<Utc>,
@@ -40,7 +40,7 @@ impl Freshness {
         }
     }
 
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Freshness::Fresh => "fresh",
             Freshness::Stale => "stale",
@@ -49,7 +49,7 @@ impl Freshness {
         }
     }
 
-    pub fn label(self) -> &'static str {
+    pub(crate) fn label(self) -> &'static str {
         match self {
             Freshness::Fresh => "fresh",
             Freshness::Stale => "stale",
@@ -61,7 +61,7 @@ impl Freshness {
 
 /// Change of the totals against an earlier day.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
-pub struct Delta {
+pub(crate) struct Delta {
     /// The earlier snapshot's day (the latest one on or before the asked-for day).
     pub since: NaiveDate,
     pub repos: i64,
@@ -72,7 +72,7 @@ pub struct Delta {
 
 /// The change over `days` ending at the latest snapshot; `None` when history does not
 /// reach back that far (never a made-up zero).
-pub fn delta(history: &[DayTotals], days: i64) -> Option<Delta> {
+pub(crate) fn delta(history: &[DayTotals], days: i64) -> Option<Delta> {
     let latest = history.last()?;
     let target = latest.day - Duration::days(days);
     let base = history.iter().rev().find(|d| d.day <= target)?;
@@ -88,7 +88,7 @@ pub fn delta(history: &[DayTotals], days: i64) -> Option<Delta> {
 
 /// Which measure a language mix uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LanguageMeasure {
+pub(crate) enum LanguageMeasure {
     /// Bytes per language (needs per-repo language requests).
     Bytes,
     /// Repositories per primary language (always known).
@@ -96,7 +96,7 @@ pub enum LanguageMeasure {
 }
 
 /// The day's language mix: bytes when known, else repositories by primary language.
-pub fn language_mix(day: &DayTotals) -> (LanguageMeasure, &BTreeMap<String, u64>) {
+pub(crate) fn language_mix(day: &DayTotals) -> (LanguageMeasure, &BTreeMap<String, u64>) {
     if day.languages.values().any(|b| *b > 0) {
         (LanguageMeasure::Bytes, &day.languages)
     } else {
@@ -105,7 +105,7 @@ pub fn language_mix(day: &DayTotals) -> (LanguageMeasure, &BTreeMap<String, u64>
 }
 
 /// The top `n` languages with their percentage and colour class; the rest as "Other".
-pub fn top_languages(mix: &BTreeMap<String, u64>, n: usize) -> Vec<(String, f64, String)> {
+pub(crate) fn top_languages(mix: &BTreeMap<String, u64>, n: usize) -> Vec<(String, f64, String)> {
     let total: u64 = mix.values().sum();
     if total == 0 {
         return Vec::new();
@@ -137,7 +137,7 @@ pub fn top_languages(mix: &BTreeMap<String, u64>, n: usize) -> Vec<(String, f64,
 }
 
 /// "3 hours ago", "2 days ago".
-pub fn ago(then: DateTime<Utc>, now: DateTime<Utc>) -> String {
+pub(crate) fn ago(then: DateTime<Utc>, now: DateTime<Utc>) -> String {
     let d = now - then;
     let (n, unit) = if d < Duration::minutes(1) {
         return "just now".into();
@@ -151,12 +151,12 @@ pub fn ago(then: DateTime<Utc>, now: DateTime<Utc>) -> String {
     format!("{n} {unit}{} ago", if n == 1 { "" } else { "s" })
 }
 
-pub fn when(t: DateTime<Utc>) -> String {
+pub(crate) fn when(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%d %H:%M UTC").to_string()
 }
 
 /// A stable colour slot and initial for an organisation's monogram.
-pub fn monogram(org: &OrgId, name: &str) -> (String, usize) {
+pub(crate) fn monogram(org: &OrgId, name: &str) -> (String, usize) {
     let initial = name
         .chars()
         .find(|c| c.is_alphanumeric())
@@ -167,15 +167,10 @@ pub fn monogram(org: &OrgId, name: &str) -> (String, usize) {
     (initial.to_string(), slot)
 }
 
-/// Totals of the latest day, if any.
-pub fn latest_totals(history: &[DayTotals]) -> Option<&Totals> {
-    history.last().map(|d| &d.totals)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{OrgStatus, RunCounts};
+    use crate::domain::{OrgStatus, RunCounts, Totals};
 
     fn day(d: &str, stars: u64) -> DayTotals {
         DayTotals {

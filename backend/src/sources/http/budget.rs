@@ -23,7 +23,7 @@ pub(super) struct Budget {
 
 impl HttpClient {
     /// The budget left, as the forge last reported it.
-    pub fn rate_limit_remaining(&self) -> Option<u64> {
+    pub(crate) fn rate_limit_remaining(&self) -> Option<u64> {
         self.lock_budget().remaining
     }
 

@@ -4,14 +4,14 @@ use url::Url;
 
 /// `link` header relations that pagination uses.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Links {
+pub(crate) struct Links {
     pub next: Option<Url>,
     pub last: Option<Url>,
 }
 
 impl Links {
     /// Parses an RFC 8288 `link` header, resolving relative targets against `base`.
-    pub fn parse(header: &str, base: &Url) -> Links {
+    pub(crate) fn parse(header: &str, base: &Url) -> Links {
         let mut links = Links::default();
         for part in header.split(',') {
             let mut pieces = part.split(';');

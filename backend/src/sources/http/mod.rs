@@ -15,7 +15,7 @@ use self::budget::Budget;
 use self::headers::{
     error_chain, error_message, header_text, jitter, malformed, reset_note, retry_after,
 };
-pub use self::links::Links;
+pub(crate) use self::links::Links;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -108,13 +108,13 @@ pub struct Tally {
 }
 
 impl Tally {
-    pub fn requests(&self) -> u64 {
+    pub(crate) fn requests(&self) -> u64 {
         self.requests.load(Ordering::Relaxed)
     }
-    pub fn not_modified(&self) -> u64 {
+    pub(crate) fn not_modified(&self) -> u64 {
         self.not_modified.load(Ordering::Relaxed)
     }
-    pub fn retries(&self) -> u64 {
+    pub(crate) fn retries(&self) -> u64 {
         self.retries.load(Ordering::Relaxed)
     }
 }
@@ -130,7 +130,7 @@ pub struct Cached<T> {
 
 /// What a decoder gets besides the body.
 #[derive(Debug)]
-pub struct Meta<'a> {
+pub(crate) struct Meta<'a> {
     pub url: &'a Url,
     pub links: Links,
 }
@@ -161,7 +161,7 @@ pub struct HttpClient {
 impl HttpClient {
     /// Builds a client sending `headers` on every request, until `cancel` fires; upstream
     /// answers are counted in `metrics`.
-    pub fn new(
+    pub(crate) fn new(
         policy: HttpPolicy,
         headers: HeaderMap,
         cancel: CancellationToken,
@@ -191,7 +191,7 @@ impl HttpClient {
     /// Fetches `url` and decodes it; with a `prior` entry, asks conditionally and reuses
     /// its payload on `304`. Returns `Ok(None)` for statuses `absent` lists (e.g. 404 on
     /// an optional resource).
-    pub async fn get_cached<T, D>(
+    pub(crate) async fn get_cached<T, D>(
         &self,
         url: &Url,
         prior: Option<&HttpCacheEntry>,

@@ -17,7 +17,7 @@ pub use self::refreshes::*;
 pub use self::repos::*;
 pub use self::runs::*;
 pub use self::tracking::*;
-pub use self::types::*;
+pub(crate) use self::types::*;
 use super::cache::{CachedGet, Conditional, Rendered};
 use super::error::ApiError;
 use crate::domain::OrgId;
@@ -49,7 +49,7 @@ async fn org_answer(
     .await
 }
 
-pub fn routes() -> Vec<rocket::Route> {
+pub(crate) fn routes() -> Vec<rocket::Route> {
     rocket::routes![
         list_orgs,
         get_org,

@@ -15,7 +15,7 @@ use crate::web::extract::org_path;
 #[utoipa::path(get, path = "/api/v1/orgs", tag = "organisations",
     responses((status = 200, description = "Tracked organisations, by id", body = [OrgSummary])))]
 #[rocket::get("/orgs")]
-pub async fn list_orgs(get: CachedGet<'_>) -> Result<Conditional, ApiError> {
+pub(crate) async fn list_orgs(get: CachedGet<'_>) -> Result<Conditional, ApiError> {
     get.answer(|| async {
         let overview = get.overview().await?;
         json_body(&overview.iter().map(overview_summary).collect::<Vec<_>>())
@@ -31,7 +31,7 @@ pub async fn list_orgs(get: CachedGet<'_>) -> Result<Conditional, ApiError> {
         (status = 404, description = "Neither tracked nor stored", body = ErrorBody),
         (status = 422, description = "Not a valid organisation id", body = ErrorBody)))]
 #[rocket::get("/orgs/<forge>/<login>", rank = 2)]
-pub async fn get_org(
+pub(crate) async fn get_org(
     get: CachedGet<'_>,
     forge: &str,
     login: &str,
@@ -52,7 +52,7 @@ pub async fn get_org(
         (status = 404, description = "Unknown organisation", body = ErrorBody),
         (status = 422, description = "A parameter is invalid", body = ErrorBody)))]
 #[rocket::get("/orgs/<forge>/<login>/history?<from>&<to>")]
-pub async fn history(
+pub(crate) async fn history(
     get: CachedGet<'_>,
     forge: &str,
     login: &str,
@@ -88,7 +88,7 @@ pub async fn history(
         (status = 200, description = "Libraries by ecosystem, most used first", body = Libraries),
         (status = 404, description = "Unknown organisation", body = ErrorBody)))]
 #[rocket::get("/orgs/<forge>/<login>/libraries")]
-pub async fn libraries(
+pub(crate) async fn libraries(
     get: CachedGet<'_>,
     forge: &str,
     login: &str,

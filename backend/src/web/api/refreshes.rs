@@ -14,13 +14,13 @@ use crate::web::WebState;
 /// `{"orgs":["github:x"]}`, or no body for every tracked organisation.
 #[derive(Debug, serde::Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct RefreshRequest {
+pub(crate) struct RefreshRequest {
     pub orgs: Option<Vec<String>>,
 }
 
 /// An accepted refresh.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct RefreshAccepted {
+pub(crate) struct RefreshAccepted {
     pub id: String,
     /// `queued` or `running` (or already finished, when joined late).
     pub status: String,
@@ -31,7 +31,7 @@ pub struct RefreshAccepted {
 /// The 202 answer, with `Location` pointing at the run.
 #[derive(Debug, rocket::Responder)]
 #[response(status = 202)]
-pub struct Accepted {
+pub(crate) struct Accepted {
     body: Json<RefreshAccepted>,
     location: rocket::http::Header<'static>,
 }
@@ -49,7 +49,7 @@ pub struct Accepted {
         (status = 422, description = "An invalid organisation id", body = ErrorBody),
         (status = 503, description = "Shutting down, or the database is not answering", body = ErrorBody)))]
 #[rocket::post("/refresh", data = "<body>")]
-pub async fn refresh(
+pub(crate) async fn refresh(
     state: &State<WebState>,
     who: Maintainer,
     body: Result<JsonBody<RefreshRequest>, ApiError>,

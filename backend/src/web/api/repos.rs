@@ -12,7 +12,7 @@ use crate::web::extract::{bounded, org_path, RepoQuery, Selection};
 use crate::web::repos::{self, Cursor};
 
 /// Most repositories one page of `/repos` returns.
-pub const MAX_LIMIT: usize = 100;
+pub(crate) const MAX_LIMIT: usize = 100;
 
 /// The CSV columns, in order: a stable contract for spreadsheets and scripts.
 pub const CSV_COLUMNS: [&str; 22] = [
@@ -58,7 +58,7 @@ pub const CSV_COLUMNS: [&str; 22] = [
         (status = 404, description = "Unknown organisation", body = ErrorBody),
         (status = 422, description = "A parameter is invalid", body = ErrorBody)))]
 #[rocket::get("/orgs/<forge>/<login>/repos?<query..>")]
-pub async fn list_repos(
+pub(crate) async fn list_repos(
     get: CachedGet<'_>,
     forge: &str,
     login: &str,
@@ -107,7 +107,7 @@ pub async fn list_repos(
         (status = 200, description = "CSV with a header row; topics are separated by `;`", content_type = "text/csv"),
         (status = 404, description = "Unknown organisation", body = ErrorBody)))]
 #[rocket::get("/orgs/<forge>/<login>/repos.csv", rank = 1)]
-pub async fn repos_csv(
+pub(crate) async fn repos_csv(
     get: CachedGet<'_>,
     forge: &str,
     login: &str,

@@ -15,7 +15,7 @@ use crate::web::WebState;
 
 /// Refresh runs with the schedule and its next planned run.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct RunList {
+pub(crate) struct RunList {
     /// The cron expression (with seconds, UTC); `null` when this server does not schedule.
     pub schedule: Option<String>,
     pub next_scheduled_at: Option<DateTime<Utc>>,
@@ -28,7 +28,10 @@ pub struct RunList {
     params(("limit" = Option<usize>, Query, description = "1–200, default 50")),
     responses((status = 200, description = "Runs, newest first", body = RunList), (status = 422, description = "Invalid limit", body = ErrorBody)))]
 #[rocket::get("/runs?<limit>")]
-pub async fn list_runs(get: CachedGet<'_>, limit: Option<&str>) -> Result<Conditional, ApiError> {
+pub(crate) async fn list_runs(
+    get: CachedGet<'_>,
+    limit: Option<&str>,
+) -> Result<Conditional, ApiError> {
     let limit = bounded("limit", limit, 50, 1, Some(200))?;
     get.answer(|| async {
         let runs = get.state.store.list_runs(limit).await?;
@@ -50,7 +53,7 @@ pub async fn list_runs(get: CachedGet<'_>, limit: Option<&str>) -> Result<Condit
     params(("id" = String, Path, description = "The run's id")),
     responses((status = 200, description = "The run", body = RunView), (status = 404, description = "No such run", body = ErrorBody)))]
 #[rocket::get("/runs/<id>")]
-pub async fn get_run(state: &State<WebState>, id: &str) -> Result<Json<RunView>, ApiError> {
+pub(crate) async fn get_run(state: &State<WebState>, id: &str) -> Result<Json<RunView>, ApiError> {
     // Not cached: clients poll this while a run is going.
     match state.store.get_run(&RunId(id.to_owned())).await? {
         Some(run) => Ok(Json((&run).into())),

@@ -16,7 +16,7 @@ use crate::web::WebState;
 /// `{"id":"github:foo"}`.
 #[derive(Debug, serde::Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct TrackRequest {
+pub(crate) struct TrackRequest {
     /// `FORGE:LOGIN`.
     #[schema(example = "github:rust-lang")]
     pub id: String,
@@ -24,7 +24,7 @@ pub struct TrackRequest {
 
 /// A tracked-list change.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct Tracking {
+pub(crate) struct Tracking {
     pub id: String,
     pub tracked: bool,
     /// `true` when this request changed the list.
@@ -44,7 +44,7 @@ pub struct Tracking {
         (status = 413, description = "Body larger than 16 KiB", body = ErrorBody),
         (status = 422, description = "Not a valid organisation id", body = ErrorBody)))]
 #[rocket::post("/orgs", data = "<body>")]
-pub async fn track_org(
+pub(crate) async fn track_org(
     state: &State<WebState>,
     _who: Maintainer,
     body: Result<JsonBody<TrackRequest>, ApiError>,
@@ -82,7 +82,7 @@ pub async fn track_org(
         (status = 404, description = "Not tracked (and nothing purged)", body = ErrorBody),
         (status = 422, description = "Invalid id or parameter", body = ErrorBody)))]
 #[rocket::delete("/orgs/<forge>/<login>?<purge>")]
-pub async fn untrack_org(
+pub(crate) async fn untrack_org(
     state: &State<WebState>,
     _who: Maintainer,
     forge: &str,

@@ -13,7 +13,7 @@ use crate::web::views::{self, Delta, Freshness, LanguageMeasure};
 
 /// Totals over an organisation's live repositories on one day.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct TotalsView {
+pub(crate) struct TotalsView {
     pub repos: u64,
     pub stars: u64,
     pub forks: u64,
@@ -39,7 +39,7 @@ impl From<&Totals> for TotalsView {
 
 /// How the latest refresh of an organisation went.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct LastRefresh {
+pub(crate) struct LastRefresh {
     /// `ok`, `partial`, `failed`, `rate_limited` or `not_found`.
     pub status: String,
     pub at: DateTime<Utc>,
@@ -58,7 +58,7 @@ impl From<&OrgOutcome> for LastRefresh {
 
 /// A tracked organisation with its totals and last refresh.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct OrgSummary {
+pub(crate) struct OrgSummary {
     /// `FORGE:LOGIN`.
     #[schema(example = "github:rust-lang")]
     pub id: String,
@@ -79,7 +79,7 @@ pub struct OrgSummary {
 
 /// Changes of the totals over 1, 7 and 30 days; `null` where history is not that deep.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct Deltas {
+pub(crate) struct Deltas {
     pub d1: Option<Delta>,
     pub d7: Option<Delta>,
     pub d30: Option<Delta>,
@@ -87,7 +87,7 @@ pub struct Deltas {
 
 /// One organisation with profile, totals, deltas and language mix.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct OrgView {
+pub(crate) struct OrgView {
     #[serde(flatten)]
     pub summary: OrgSummary,
     pub location: Option<String>,
@@ -104,7 +104,7 @@ pub struct OrgView {
 
 /// One repository.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct RepoView {
+pub(crate) struct RepoView {
     /// The forge's numeric id: stable across renames.
     pub id: i64,
     pub name: String,
@@ -167,7 +167,7 @@ impl From<&RepoRecord> for RepoView {
 
 /// A page of repositories.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct RepoPage {
+pub(crate) struct RepoPage {
     pub items: Vec<RepoView>,
     /// How many repositories match, over all pages.
     pub total: usize,
@@ -177,7 +177,7 @@ pub struct RepoPage {
 
 /// One day of an organisation's history.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct DayView {
+pub(crate) struct DayView {
     pub day: NaiveDate,
     pub taken_at: DateTime<Utc>,
     pub totals: TotalsView,
@@ -201,35 +201,35 @@ impl From<&DayTotals> for DayView {
 
 /// Daily snapshots of one organisation, oldest first.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct History {
+pub(crate) struct History {
     pub org: String,
     pub days: Vec<DayView>,
 }
 
 /// A library and how many live repositories use it.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct LibraryUse {
+pub(crate) struct LibraryUse {
     pub name: String,
     pub repos: u64,
 }
 
 /// The libraries of one ecosystem (`cargo`, `npm`, `pypi`, …), most used first.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct Ecosystem {
+pub(crate) struct Ecosystem {
     pub ecosystem: String,
     pub libraries: Vec<LibraryUse>,
 }
 
 /// Dependencies found in an organisation's SBOMs, by ecosystem.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct Libraries {
+pub(crate) struct Libraries {
     pub org: String,
     pub ecosystems: Vec<Ecosystem>,
 }
 
 /// Request counters of a run or of one organisation in it.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct CountsView {
+pub(crate) struct CountsView {
     pub requests: u64,
     /// Requests answered `304 Not Modified` (free against the rate limit).
     pub not_modified: u64,
@@ -243,7 +243,7 @@ pub struct CountsView {
 
 /// One organisation's result within a run.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct OrgOutcomeView {
+pub(crate) struct OrgOutcomeView {
     pub org: String,
     /// `ok`, `partial`, `failed`, `rate_limited` or `not_found`.
     pub status: String,
@@ -254,7 +254,7 @@ pub struct OrgOutcomeView {
 
 /// A refresh run.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct RunView {
+pub(crate) struct RunView {
     pub id: String,
     /// `cli`, `schedule`, `catch_up` or `api`.
     pub trigger: String,

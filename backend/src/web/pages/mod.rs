@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 use super::views::{self, Freshness};
 use crate::domain::{OrgId, OrgOutcome};
 
-pub fn routes() -> Vec<rocket::Route> {
+pub(crate) fn routes() -> Vec<rocket::Route> {
     rocket::routes![overview::overview, org::org, runs::runs]
 }
 

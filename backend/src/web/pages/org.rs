@@ -19,7 +19,7 @@ use crate::web::views::{self, Freshness, LanguageMeasure};
 const PAGE_SIZE: usize = 50;
 
 #[rocket::get("/orgs/<forge>/<login>?<query..>")]
-pub async fn org(
+pub(crate) async fn org(
     get: CachedGet<'_>,
     forge: &str,
     login: &str,

@@ -12,7 +12,7 @@ use crate::web::error::PageError;
 use crate::web::views::{self, Freshness, LanguageMeasure};
 
 #[rocket::get("/")]
-pub async fn overview(get: CachedGet<'_>) -> Result<Conditional, PageError> {
+pub(crate) async fn overview(get: CachedGet<'_>) -> Result<Conditional, PageError> {
     get.answer(|| async {
         let overview = get.overview().await?;
         let html = get.state.templates.render(

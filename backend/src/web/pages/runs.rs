@@ -12,7 +12,7 @@ use crate::web::error::PageError;
 use crate::web::views;
 
 #[rocket::get("/runs")]
-pub async fn runs(get: CachedGet<'_>) -> Result<Conditional, PageError> {
+pub(crate) async fn runs(get: CachedGet<'_>) -> Result<Conditional, PageError> {
     get.answer(|| async {
         let runs = get.state.store.list_runs(50).await?;
         let html = get.state.templates.render(
