@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
+pub(crate) use org_id::GITHUB_LOGIN_PATTERN;
 pub use org_id::{Forge, OrgId, OrgIdError};
 pub use run::{
     OrgOutcome, OrgStatus, RefreshRun, RunCounts, RunId, RunOptions, RunStatus, Trigger,

@@ -13,6 +13,9 @@ pub enum Forge {
 }
 
 impl Forge {
+    /// Every forge kind, in the order error messages and documents list them.
+    pub(crate) const ALL: [Forge; 1] = [Forge::GitHub];
+
     /// The lower-case name used in identifiers and URLs (`github`).
     pub(crate) fn as_str(self) -> &'static str {
         match self {
@@ -82,6 +85,9 @@ impl OrgId {
         &self.login
     }
 }
+
+/// [`validate_login`]'s rule for GitHub as a regular expression, for the API document.
+pub(crate) const GITHUB_LOGIN_PATTERN: &str = "^[A-Za-z0-9][A-Za-z0-9-]{0,38}$";
 
 fn validate_login(forge: Forge, login: &str) -> Result<(), OrgIdError> {
     let fail = |reason| {

@@ -7,9 +7,12 @@ use rocket::State;
 use serde_json::{json, Value};
 use utoipa::OpenApi;
 
+use super::api::MAX_LIMIT;
 use super::cache::{Conditional, IfNoneMatch, Rendered};
 use super::error::PageError;
+use super::repos::SortKey;
 use super::{api, ops, WebState};
+use crate::domain::{Forge, GITHUB_LOGIN_PATTERN};
 
 #[derive(Debug, OpenApi)]
 #[openapi(
@@ -60,9 +63,76 @@ pub(crate) fn openapi_json() -> &'static str {
     JSON.get_or_init(|| {
         let mut doc = ApiDoc::openapi();
         doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
-        doc.to_pretty_json()
-            .expect("the OpenAPI document serialises")
+        let mut doc = serde_json::to_value(&doc).expect("the OpenAPI document serialises");
+        tighten(&mut doc);
+        serde_json::to_string_pretty(&doc).expect("the OpenAPI document serialises")
     })
+}
+
+/// Writes into the document what the handlers' annotations cannot say, from the same
+/// rules the server validates with, so the two cannot drift apart: which forges and
+/// logins a path takes, the sort keys and orders, page sizes, what an organisation id in
+/// a body looks like, and the answers every route can give besides its own (503 while the
+/// database is down, 429 from nginx's rate limits in the deployed set-up).
+fn tighten(doc: &mut Value) {
+    let forges: Vec<&str> = Forge::ALL.iter().map(|f| f.as_str()).collect();
+    let login = GITHUB_LOGIN_PATTERN
+        .trim_start_matches('^')
+        .trim_end_matches('$');
+    let org_id = format!("^({}):{login}$", forges.join("|"));
+    let sort_keys: Vec<&str> = SortKey::ALL.iter().map(|k| k.as_str()).collect();
+    let error = |description: &str| {
+        json!({ "description": description,
+                "content": { "application/json": { "schema": { "$ref": "#/components/schemas/ErrorBody" } } } })
+    };
+    if let Some(paths) = doc["paths"].as_object_mut() {
+        for (path, item) in paths.iter_mut() {
+            let Some(item) = item.as_object_mut() else {
+                continue;
+            };
+            for op in item.values_mut() {
+                let params = op.get_mut("parameters").and_then(Value::as_array_mut);
+                let names_an_org = params
+                    .as_ref()
+                    .is_some_and(|ps| ps.iter().any(|p| p["name"] == "forge"));
+                for p in params.into_iter().flatten() {
+                    let schema = match p["name"].as_str().unwrap_or_default() {
+                        "forge" => json!({ "type": "string", "enum": forges }),
+                        "login" => json!({ "type": "string", "pattern": GITHUB_LOGIN_PATTERN }),
+                        "sort" => json!({ "type": "string", "enum": sort_keys }),
+                        "order" => json!({ "type": "string", "enum": ["asc", "desc"] }),
+                        "limit" if path.ends_with("/repos") => {
+                            json!({ "type": "integer", "minimum": 1, "maximum": MAX_LIMIT })
+                        }
+                        "limit" => json!({ "type": "integer", "minimum": 1, "maximum": 200 }),
+                        _ => continue,
+                    };
+                    p["schema"] = schema;
+                }
+                let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut) else {
+                    continue;
+                };
+                if names_an_org {
+                    responses.entry("422").or_insert_with(|| {
+                        error("Not a valid organisation, or a parameter is not valid")
+                    });
+                }
+                if path.starts_with("/api/v1/") || path == "/readyz" {
+                    responses
+                        .entry("503")
+                        .or_insert_with(|| error("The database is not answering"));
+                }
+                responses.entry("429").or_insert_with(|| {
+                    error("Too many requests (nginx's rate limits, in the deployed set-up)")
+                });
+            }
+        }
+    }
+    // No body at all asks for every tracked organisation.
+    doc["paths"]["/api/v1/refresh"]["post"]["requestBody"]["required"] = json!(false);
+    let schemas = &mut doc["components"]["schemas"];
+    schemas["TrackRequest"]["properties"]["id"]["pattern"] = json!(org_id);
+    schemas["RefreshRequest"]["properties"]["orgs"]["items"]["pattern"] = json!(org_id);
 }
 
 #[rocket::get("/api/v1/openapi.json")]

@@ -23,7 +23,8 @@ use figment::providers::{Env, Serialized};
 use figment::Figment;
 use rocket::data::{Limits, ToByteUnit};
 use rocket::fairing::{Fairing, Info, Kind};
-use rocket::http::Status;
+use rocket::http::{Header, Status};
+use rocket::response::{self, Responder};
 use rocket::{catch, catchers, Build, Data, Request, Response, Rocket};
 
 use self::cache::ViewCache;
@@ -109,8 +110,83 @@ pub fn build(services: Services, config: Figment) -> Result<Rocket<Build>, tera:
         }))
 }
 
+/// An error answer, with `Allow` when it is a 405.
+struct Answer<R> {
+    error: R,
+    allow: Option<String>,
+}
+
+impl<'r, R: Responder<'r, 'static>> Responder<'r, 'static> for Answer<R> {
+    fn respond_to(self, request: &'r Request<'_>) -> response::Result<'static> {
+        let mut response = self.error.respond_to(request)?;
+        if let Some(allow) = self.allow {
+            response.set_header(Header::new("Allow", allow));
+        }
+        Ok(response)
+    }
+}
+
+/// Marks a request that reached routing (Rocket answers a method it cannot parse with 400
+/// before any fairing sees the request).
+#[derive(Clone, Copy)]
+struct Routed(bool);
+
+/// The methods the routes at the request's path answer, when its own method has none:
+/// what turns a 404 (or Rocket's 400 for a method it does not know, such as QUERY) into
+/// a 405 with `Allow`. `None` for a path no route serves, or one whose route forwarded.
+fn allowed_methods(status: Status, request: &Request<'_>) -> Option<String> {
+    let unknown_method = status == Status::BadRequest && !request.local_cache(|| Routed(false)).0;
+    if status != Status::NotFound && !unknown_method {
+        return None;
+    }
+    let path: Vec<&str> = request.uri().path().segments().collect();
+    let mut methods: Vec<&str> = request
+        .rocket()
+        .routes()
+        .filter(|route| template_matches(route.uri.path(), &path))
+        .map(|route| route.method.as_str())
+        .collect();
+    if methods.is_empty() || (!unknown_method && methods.contains(&request.method().as_str())) {
+        return None;
+    }
+    if methods.contains(&"GET") {
+        methods.push("HEAD");
+    }
+    methods.sort_unstable();
+    methods.dedup();
+    Some(methods.join(", "))
+}
+
+/// Whether a route's path template (`/api/v1/orgs/<forge>/<login>`) covers `path`.
+fn template_matches(template: &str, path: &[&str]) -> bool {
+    let parts: Vec<&str> = template.split('/').filter(|s| !s.is_empty()).collect();
+    for (i, part) in parts.iter().enumerate() {
+        if part.starts_with('<') && part.ends_with("..>") {
+            return true;
+        }
+        let Some(segment) = path.get(i) else {
+            return false;
+        };
+        let dynamic = part.starts_with('<') && part.ends_with('>');
+        if !dynamic && part != segment {
+            return false;
+        }
+    }
+    parts.len() == path.len()
+}
+
 #[catch(default)]
-fn page_catcher(status: Status, _request: &Request<'_>) -> PageError {
+fn page_catcher(status: Status, request: &Request<'_>) -> Answer<PageError> {
+    if let Some(allow) = allowed_methods(status, request) {
+        return Answer {
+            error: PageError::new(
+                Status::MethodNotAllowed,
+                "That method is not allowed here",
+                format!("This address answers {allow}."),
+            ),
+            allow: Some(allow),
+        };
+    }
     let (title, message) = match status.code {
         404 => (
             "Page not found",
@@ -126,12 +202,25 @@ fn page_catcher(status: Status, _request: &Request<'_>) -> PageError {
         ),
         _ => ("That did not work", "The request could not be answered."),
     };
-    PageError::new(status, title, message)
+    Answer {
+        error: PageError::new(status, title, message),
+        allow: None,
+    }
 }
 
 #[catch(default)]
-fn api_catcher(status: Status, _request: &Request<'_>) -> ApiError {
-    match status.code {
+fn api_catcher(status: Status, request: &Request<'_>) -> Answer<ApiError> {
+    if let Some(allow) = allowed_methods(status, request) {
+        return Answer {
+            error: ApiError::new(
+                Status::MethodNotAllowed,
+                "method_not_allowed",
+                format!("this route answers {allow}"),
+            ),
+            allow: Some(allow),
+        };
+    }
+    let error = match status.code {
         400 => ApiError::new(
             status,
             "bad_request",
@@ -148,7 +237,8 @@ fn api_catcher(status: Status, _request: &Request<'_>) -> ApiError {
         422 => ApiError::invalid("the request body or a parameter is not valid"),
         code if code >= 500 => ApiError::internal(),
         _ => ApiError::new(status, "error", status.reason_lossy().to_lowercase()),
-    }
+    };
+    Answer { error, allow: None }
 }
 
 /// Logs every request with its route, status and time, and counts it in the metrics.
@@ -175,6 +265,7 @@ impl Fairing for RequestLog {
 
     async fn on_request(&self, request: &mut Request<'_>, _: &mut Data<'_>) {
         request.local_cache(|| Started(Instant::now()));
+        request.local_cache(|| Routed(true));
     }
 
     async fn on_response<'r>(&self, request: &'r Request<'_>, response: &mut Response<'r>) {

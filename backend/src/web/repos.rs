@@ -231,7 +231,8 @@ impl Cursor {
 
     pub(crate) fn decode(text: &str) -> Result<Cursor, String> {
         let invalid = || "cursor is not one this API handed out".to_string();
-        if text.len() % 2 != 0 || text.len() > 2048 {
+        // Hex is ASCII: anything else would also split a character in the slicing below.
+        if !text.is_ascii() || text.len() % 2 != 0 || text.len() > 2048 {
             return Err(invalid());
         }
         let bytes: Vec<u8> = (0..text.len())
@@ -363,6 +364,10 @@ mod tests {
             .collect();
         assert_eq!(rest, [2, 3]);
         assert!(Cursor::decode("zz").is_err());
+        assert!(
+            Cursor::decode("M\u{d6}8\u{d1}").is_err(),
+            "not ASCII, no panic"
+        );
         assert!(Cursor::decode("7b7d").is_err(), "valid hex, wrong shape");
     }
 }

@@ -576,3 +576,67 @@ async fn the_openapi_document_lists_every_route_and_the_docs_page_shows_it() {
         .get_one("Cache-Control")
         .is_some_and(|c| c.contains("max-age")));
 }
+
+#[tokio::test]
+async fn other_methods_on_a_known_path_get_405_with_allow_and_garbage_never_500() {
+    let (_dir, store) = sqlite_store().await;
+    let client = client(store).await;
+    for (method, uri, allow, json_body) in [
+        (
+            rocket::http::Method::Trace,
+            "/api/v1/runs",
+            "GET, HEAD",
+            true,
+        ),
+        (
+            rocket::http::Method::Put,
+            "/api/v1/orgs/github/acme",
+            "DELETE, GET, HEAD",
+            true,
+        ),
+        (rocket::http::Method::Patch, "/api/v1/refresh", "POST", true),
+        (
+            rocket::http::Method::Delete,
+            "/orgs/github/acme",
+            "GET, HEAD",
+            false,
+        ),
+        (rocket::http::Method::Trace, "/healthz", "GET, HEAD", false),
+    ] {
+        let response = client.req(method, uri).dispatch().await;
+        assert_eq!(
+            response.status(),
+            Status::MethodNotAllowed,
+            "{method} {uri}"
+        );
+        assert_eq!(
+            response.headers().get_one("Allow"),
+            Some(allow),
+            "{method} {uri}"
+        );
+        let is_json = response.content_type() == Some(ContentType::JSON);
+        assert_eq!(
+            is_json, json_body,
+            "{method} {uri}: JSON under /api, HTML elsewhere"
+        );
+    }
+    // A path no route serves stays a 404, whatever the method.
+    let response = client
+        .req(rocket::http::Method::Trace, "/api/v1/nothing")
+        .dispatch()
+        .await;
+    assert_eq!(response.status(), Status::NotFound);
+
+    // A cursor that is not ASCII hex is refused, not a panic.
+    let (status, body) = json(
+        &client,
+        "/api/v1/orgs/github/acme/repos?cursor=M%C3%968%C3%91",
+    )
+    .await;
+    assert_api_error(
+        status,
+        &body,
+        Status::UnprocessableEntity,
+        "invalid_parameter",
+    );
+}

@@ -117,8 +117,11 @@ pub(crate) async fn libraries(
     .await
 }
 
+/// A `YYYY-MM-DD` day; absent or blank is `None`.
 fn parse_day(name: &str, value: Option<&str>) -> Result<Option<NaiveDate>, ApiError> {
     value
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
         .map(|v| {
             v.parse::<NaiveDate>().map_err(|_| {
                 ApiError::invalid(format!("{name} must be a date like 2026-01-31, got `{v}`"))

@@ -39,7 +39,7 @@ pub(crate) struct Accepted {
 /// Starts a refresh (of the listed organisations, or every tracked one), or joins the one
 /// already running in any instance.
 #[utoipa::path(post, path = "/api/v1/refresh", tag = "runs",
-    request_body(content = Option<RefreshRequest>, description = "Optional: which organisations"),
+    request_body(content = RefreshRequest, description = "Optional: which organisations (no body: every tracked one)"),
     security(("bearer" = [])),
     responses(
         (status = 202, description = "Started or joined; poll the run at `Location`", body = RefreshAccepted,
