@@ -8,8 +8,8 @@ use mongodb::bson::{self, doc, Bson, Document};
 use super::{backend, date, day, from_doc, int, opt_date, repo_key, to_doc, MongoStore};
 use crate::domain::{Library, OrgId, OrgOutcome, OrgRecord, RepoRecord};
 use crate::store::{
-    with_first_seen, LibraryUsage, OrgCommit, OrgDetail, OrgOverview, OrgStore, StoreError,
-    StoreResult,
+    with_first_seen, LibraryUsage, OrgCommit, OrgDetail, OrgOverview, OrgStore, SnapshotStore,
+    StoreError, StoreResult,
 };
 
 #[async_trait]
@@ -195,7 +195,7 @@ impl OrgStore for MongoStore {
         for tracked in self.tracked_orgs().await? {
             overview.push(OrgOverview {
                 record: self.org_record(&tracked.org).await?,
-                history: self.history(&tracked.org, None, None).await?,
+                history: self.list_history(&tracked.org, None, None).await?,
                 tracked,
             });
         }
@@ -227,7 +227,7 @@ impl OrgStore for MongoStore {
                 .transpose()?,
             last_success_at: status.as_ref().and_then(|s| opt_date(s, "last_success_at")),
             record,
-            history: self.history(org, None, None).await?,
+            history: self.list_history(org, None, None).await?,
             repos: self.list_repos(org).await?,
             libraries: self.library_usage(org).await?,
         }))

@@ -2,9 +2,10 @@
 
 use async_trait::async_trait;
 use chrono::NaiveDate;
+use futures::TryStreamExt;
 use mongodb::bson::{self, doc, Bson, Document};
 
-use super::{day, from_doc, MongoStore};
+use super::{backend, day, from_doc, MongoStore};
 use crate::domain::{DayTotals, OrgId, Snapshot};
 use crate::store::{SnapshotStore, StoreError, StoreResult};
 
@@ -16,7 +17,11 @@ impl SnapshotStore for MongoStore {
         from: Option<NaiveDate>,
         to: Option<NaiveDate>,
     ) -> StoreResult<Vec<DayTotals>> {
-        self.history(org, from, to).await
+        // The totals alone: every day's per-repository counts stay in the database.
+        let docs = self
+            .snapshot_docs(org, from, to, Some(doc! { "totals": 1 }))
+            .await?;
+        docs.iter().map(|d| from_doc(d, "totals")).collect()
     }
 
     async fn list_snapshots(
@@ -25,13 +30,7 @@ impl SnapshotStore for MongoStore {
         from: Option<NaiveDate>,
         to: Option<NaiveDate>,
     ) -> StoreResult<Vec<Snapshot>> {
-        let docs = self
-            .all(
-                "snapshots",
-                day_filter(org, from, to),
-                Some(doc! { "day": 1 }),
-            )
-            .await?;
+        let docs = self.snapshot_docs(org, from, to, None).await?;
         docs.iter()
             .map(|d| {
                 let repos = d
@@ -49,34 +48,35 @@ impl SnapshotStore for MongoStore {
 }
 
 impl MongoStore {
-    pub(super) async fn history(
+    /// `org`'s snapshot documents between `from` and `to` inclusive, oldest first, with
+    /// only the `projection`'s fields when one is given.
+    async fn snapshot_docs(
         &self,
         org: &OrgId,
         from: Option<NaiveDate>,
         to: Option<NaiveDate>,
-    ) -> StoreResult<Vec<DayTotals>> {
-        let docs = self
-            .all(
-                "snapshots",
-                day_filter(org, from, to),
-                Some(doc! { "day": 1 }),
-            )
-            .await?;
-        docs.iter().map(|d| from_doc(d, "totals")).collect()
+        projection: Option<Document>,
+    ) -> StoreResult<Vec<Document>> {
+        let mut filter = doc! { "org": org.to_string() };
+        let mut range = Document::new();
+        if let Some(f) = from {
+            range.insert("$gte", day(f));
+        }
+        if let Some(t) = to {
+            range.insert("$lte", day(t));
+        }
+        if !range.is_empty() {
+            filter.insert("day", range);
+        }
+        let collection = self.c("snapshots");
+        let mut find = collection.find(filter).sort(doc! { "day": 1 });
+        if let Some(projection) = projection {
+            find = find.projection(projection);
+        }
+        find.await
+            .map_err(backend)?
+            .try_collect()
+            .await
+            .map_err(backend)
     }
-}
-
-fn day_filter(org: &OrgId, from: Option<NaiveDate>, to: Option<NaiveDate>) -> Document {
-    let mut filter = doc! { "org": org.to_string() };
-    let mut range = Document::new();
-    if let Some(f) = from {
-        range.insert("$gte", day(f));
-    }
-    if let Some(t) = to {
-        range.insert("$lte", day(t));
-    }
-    if !range.is_empty() {
-        filter.insert("day", range);
-    }
-    filter
 }
