@@ -38,7 +38,7 @@ pub(crate) fn org_path(forge: &str, login: &str) -> Result<OrgId, Invalid> {
 }
 
 /// A query value with surrounding blanks removed; an empty one counts as absent.
-fn text(value: Option<&str>) -> Option<&str> {
+pub(crate) fn present(value: Option<&str>) -> Option<&str> {
     value.map(str::trim).filter(|s| !s.is_empty())
 }
 
@@ -48,7 +48,7 @@ fn table(message: String) -> Invalid {
 
 /// `true` or `false`; absent (or empty) is `None`.
 pub(crate) fn flag(name: &str, value: Option<&str>) -> Result<Option<bool>, Invalid> {
-    match text(value) {
+    match present(value) {
         None => Ok(None),
         Some("true") => Ok(Some(true)),
         Some("false") => Ok(Some(false)),
@@ -66,7 +66,7 @@ pub(crate) fn bounded(
     min: usize,
     max: Option<usize>,
 ) -> Result<usize, Invalid> {
-    let Some(v) = text(value) else {
+    let Some(v) = present(value) else {
         return Ok(default);
     };
     v.parse::<usize>()
@@ -108,22 +108,22 @@ pub(crate) struct RepoQuery<'r> {
 impl RepoQuery<'_> {
     /// Validates the query: sort by stars unless told, in the key's natural order.
     pub(crate) fn selection(&self) -> Result<Selection, Invalid> {
-        let sort: SortKey = text(self.sort)
+        let sort: SortKey = present(self.sort)
             .map(str::parse)
             .transpose()
             .map_err(table)?
             .unwrap_or(SortKey::Stars);
-        let order: Order = text(self.order)
+        let order: Order = present(self.order)
             .map(str::parse)
             .transpose()
             .map_err(table)?
             .unwrap_or(sort.natural_order());
         Ok(Selection {
             filter: RepoFilter {
-                q: text(self.q).map(str::to_owned),
-                language: text(self.language).map(str::to_owned),
+                q: present(self.q).map(str::to_owned),
+                language: present(self.language).map(str::to_owned),
                 archived: flag("archived", self.archived)?,
-                license: text(self.license).map(str::to_owned),
+                license: present(self.license).map(str::to_owned),
             },
             sort,
             order,

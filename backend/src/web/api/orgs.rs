@@ -9,7 +9,7 @@ use super::{
 };
 use crate::web::cache::{CachedGet, Conditional};
 use crate::web::error::{ApiError, ErrorBody};
-use crate::web::extract::org_path;
+use crate::web::extract::{org_path, present};
 
 /// Every tracked organisation with totals and last refresh.
 #[utoipa::path(get, path = "/api/v1/orgs", tag = "organisations",
@@ -119,9 +119,7 @@ pub(crate) async fn libraries(
 
 /// A `YYYY-MM-DD` day; absent or blank is `None`.
 fn parse_day(name: &str, value: Option<&str>) -> Result<Option<NaiveDate>, ApiError> {
-    value
-        .map(str::trim)
-        .filter(|v| !v.is_empty())
+    present(value)
         .map(|v| {
             v.parse::<NaiveDate>().map_err(|_| {
                 ApiError::invalid(format!("{name} must be a date like 2026-01-31, got `{v}`"))
