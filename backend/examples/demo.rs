@@ -15,12 +15,12 @@ use fakeforge::{ForgeConfig, WorldConfig};
 use orgpulse::domain::{RunOptions, Trigger};
 use orgpulse::ingest::{self, Clock, GitHubAccess, IngestContext, Silent};
 use orgpulse::sources::HttpPolicy;
-use orgpulse::store::sqlite::SqliteStore;
-use orgpulse::store::Store;
+use orgpulse::store::{Store, StoreOptions};
 
 #[derive(Debug, Parser)]
 struct Args {
-    /// The SQLite database to fill (created if missing).
+    /// The SQLite database to fill (created if missing), or a store URL:
+    /// `sqlite://PATH` or `mongodb://…`.
     #[arg(long, default_value = "data/orgpulse.db")]
     db: String,
     /// Simulated days of history, ending today.
@@ -49,7 +49,7 @@ async fn main() -> anyhow::Result<()> {
         ..ForgeConfig::default()
     })
     .await?;
-    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&args.db).await?);
+    let store = open_store(&args.db).await?;
     let orgs: Vec<orgpulse::domain::OrgId> = forge
         .forge
         .world()
@@ -112,4 +112,24 @@ async fn main() -> anyhow::Result<()> {
         args.db
     );
     Ok(())
+}
+
+/// A path is an SQLite file; a URL names either store. A MongoDB store connects in the
+/// background: wait until it answers before writing.
+async fn open_store(db: &str) -> anyhow::Result<Arc<dyn Store>> {
+    let url = if db.contains("://") {
+        db.to_owned()
+    } else {
+        format!("sqlite://{db}")
+    };
+    let store = orgpulse::store::open(&url, StoreOptions::default()).await?;
+    let mut last = None;
+    for _ in 0..300 {
+        match store.ping().await {
+            Ok(()) => return Ok(store),
+            Err(e) => last = Some(e),
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    anyhow::bail!("the store did not get ready: {last:?}")
 }

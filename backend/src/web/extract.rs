@@ -3,6 +3,7 @@
 //! [`Invalid`], which the API answers as a JSON 422 and a page as an HTML 422.
 
 use rocket::data::{ByteUnit, Data, FromData, Outcome};
+use rocket::form::{self, DataField, FromForm, ValueField};
 use rocket::http::Status;
 use rocket::request::Request;
 use serde::de::DeserializeOwned;
@@ -37,9 +38,76 @@ pub(crate) fn org_path(forge: &str, login: &str) -> Result<OrgId, Invalid> {
         .map_err(|e| Invalid::new("Not a valid organisation", e.to_string()))
 }
 
-/// A query value with surrounding blanks removed; an empty one counts as absent.
-pub(crate) fn present(value: Option<&str>) -> Option<&str> {
-    value.map(str::trim).filter(|s| !s.is_empty())
+/// One query value as the request gave it. Unlike `Option<&str>`, which reads a repeated
+/// field as absent, it remembers that a field came twice (`?limit=5&limit=500`), and the
+/// handler refuses that with a 422 rather than guessing which one was meant.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Param<'r> {
+    value: Option<&'r str>,
+    repeated: bool,
+}
+
+impl<'r> Param<'r> {
+    /// The value with surrounding blanks removed; absent or empty is `None`; given more
+    /// than once is invalid.
+    pub(crate) fn get(self, name: &str) -> Result<Option<&'r str>, Invalid> {
+        if self.repeated {
+            return Err(Invalid::new(
+                "Not a valid request",
+                format!("{name} given more than once"),
+            ));
+        }
+        Ok(self.value.map(str::trim).filter(|s| !s.is_empty()))
+    }
+
+    /// The same value, refusing an empty one: for API parameters whose documented type (a
+    /// number, a boolean, a choice, a date) has no empty value. Pages read blanks as absent
+    /// instead, because an HTML form sends every field, filled or not.
+    pub(crate) fn typed(self, name: &str) -> Result<Self, Invalid> {
+        match self.value {
+            Some(v) if v.trim().is_empty() => Err(Invalid::new(
+                "Not a valid request",
+                format!("{name} is empty; leave it out for the default"),
+            )),
+            _ => Ok(self),
+        }
+    }
+}
+
+impl<'r> From<&'r str> for Param<'r> {
+    fn from(value: &'r str) -> Self {
+        Param {
+            value: Some(value),
+            repeated: false,
+        }
+    }
+}
+
+#[rocket::async_trait]
+impl<'r> FromForm<'r> for Param<'r> {
+    type Context = Param<'r>;
+
+    fn init(_opts: form::Options) -> Self::Context {
+        <Param as Default>::default()
+    }
+
+    fn push_value(ctxt: &mut Self::Context, field: ValueField<'r>) {
+        ctxt.repeated |= ctxt.value.is_some();
+        ctxt.value = Some(field.value);
+    }
+
+    async fn push_data(ctxt: &mut Self::Context, _field: DataField<'r, '_>) {
+        // Query strings carry no data fields; a form body that did is not a single value.
+        ctxt.repeated = true;
+    }
+
+    fn finalize(ctxt: Self::Context) -> form::Result<'r, Self> {
+        Ok(ctxt)
+    }
+
+    fn default(_opts: form::Options) -> Option<Self> {
+        Some(<Param as Default>::default())
+    }
 }
 
 fn table(message: String) -> Invalid {
@@ -47,8 +115,8 @@ fn table(message: String) -> Invalid {
 }
 
 /// `true` or `false`; absent (or empty) is `None`.
-pub(crate) fn flag(name: &str, value: Option<&str>) -> Result<Option<bool>, Invalid> {
-    match present(value) {
+pub(crate) fn flag(name: &str, value: Param<'_>) -> Result<Option<bool>, Invalid> {
+    match value.get(name)? {
         None => Ok(None),
         Some("true") => Ok(Some(true)),
         Some("false") => Ok(Some(false)),
@@ -61,12 +129,12 @@ pub(crate) fn flag(name: &str, value: Option<&str>) -> Result<Option<bool>, Inva
 /// A whole number from `min` to `max`; absent (or empty) is `default`.
 pub(crate) fn bounded(
     name: &str,
-    value: Option<&str>,
+    value: Param<'_>,
     default: usize,
     min: usize,
     max: Option<usize>,
 ) -> Result<usize, Invalid> {
-    let Some(v) = present(value) else {
+    let Some(v) = value.get(name)? else {
         return Ok(default);
     };
     v.parse::<usize>()
@@ -94,36 +162,55 @@ pub(crate) struct Selection {
 /// `page` in the HTML table, by `limit` and `cursor` in the API.
 #[derive(Debug, Default, rocket::FromForm)]
 pub(crate) struct RepoQuery<'r> {
-    pub q: Option<&'r str>,
-    pub language: Option<&'r str>,
-    pub license: Option<&'r str>,
-    pub archived: Option<&'r str>,
-    pub sort: Option<&'r str>,
-    pub order: Option<&'r str>,
-    pub page: Option<&'r str>,
-    pub limit: Option<&'r str>,
-    pub cursor: Option<&'r str>,
+    pub q: Param<'r>,
+    pub language: Param<'r>,
+    pub license: Param<'r>,
+    pub archived: Param<'r>,
+    pub sort: Param<'r>,
+    pub order: Param<'r>,
+    pub page: Param<'r>,
+    pub limit: Param<'r>,
+    pub cursor: Param<'r>,
 }
 
 impl RepoQuery<'_> {
+    /// Refuses empty values for the typed fields, as the API's document declares them
+    /// (see [`Param::typed`]); free text (`q`, `language`, `license`, `cursor`) may be empty.
+    pub(crate) fn typed(&self) -> Result<&Self, Invalid> {
+        for (name, value) in [
+            ("archived", self.archived),
+            ("sort", self.sort),
+            ("order", self.order),
+            ("page", self.page),
+            ("limit", self.limit),
+        ] {
+            value.typed(name)?;
+        }
+        Ok(self)
+    }
+
     /// Validates the query: sort by stars unless told, in the key's natural order.
     pub(crate) fn selection(&self) -> Result<Selection, Invalid> {
-        let sort: SortKey = present(self.sort)
+        let sort: SortKey = self
+            .sort
+            .get("sort")?
             .map(str::parse)
             .transpose()
             .map_err(table)?
             .unwrap_or(SortKey::Stars);
-        let order: Order = present(self.order)
+        let order: Order = self
+            .order
+            .get("order")?
             .map(str::parse)
             .transpose()
             .map_err(table)?
             .unwrap_or(sort.natural_order());
         Ok(Selection {
             filter: RepoFilter {
-                q: present(self.q).map(str::to_owned),
-                language: present(self.language).map(str::to_owned),
+                q: self.q.get("q")?.map(str::to_owned),
+                language: self.language.get("language")?.map(str::to_owned),
                 archived: flag("archived", self.archived)?,
-                license: present(self.license).map(str::to_owned),
+                license: self.license.get("license")?.map(str::to_owned),
             },
             sort,
             order,
@@ -177,6 +264,11 @@ async fn read_json<T: DeserializeOwned>(data: Data<'_>) -> Result<Option<T>, Api
             format!("the body is not valid JSON: {e}"),
         )
     })?;
+    // serde reads a struct from an array too (`[[]]` as `{"orgs": []}`): every body here
+    // is a JSON object, as the document says.
+    if !value.is_object() {
+        return Err(ApiError::invalid("the body must be a JSON object"));
+    }
     serde_json::from_value(value)
         .map(Some)
         .map_err(|e| ApiError::invalid(format!("the body does not fit: {e}")))
@@ -189,9 +281,9 @@ mod tests {
     #[test]
     fn blank_values_count_as_absent_and_bad_ones_name_themselves() {
         let query = RepoQuery {
-            sort: Some(" "),
-            order: Some(""),
-            ..RepoQuery::default()
+            sort: " ".into(),
+            order: "".into(),
+            ..<RepoQuery as Default>::default()
         };
         let selection = query.selection().expect("blank is default");
         assert_eq!(
@@ -199,16 +291,24 @@ mod tests {
             (SortKey::Stars, Order::Desc)
         );
         let bad = RepoQuery {
-            archived: Some("maybe"),
-            ..RepoQuery::default()
+            archived: "maybe".into(),
+            ..<RepoQuery as Default>::default()
         };
         assert!(bad
             .selection()
             .expect_err("invalid")
             .message
             .contains("archived"));
-        assert_eq!(bounded("limit", Some(""), 30, 1, Some(100)), Ok(30));
-        assert!(bounded("limit", Some("101"), 30, 1, Some(100)).is_err());
+        assert_eq!(bounded("limit", "".into(), 30, 1, Some(100)), Ok(30));
+        assert!(bounded("limit", "101".into(), 30, 1, Some(100)).is_err());
+        let twice = Param {
+            value: Some("5"),
+            repeated: true,
+        };
+        assert!(bounded("limit", twice, 30, 1, Some(100))
+            .expect_err("repeated")
+            .message
+            .contains("more than once"));
         assert!(org_path("github", "-bad").is_err());
     }
 }

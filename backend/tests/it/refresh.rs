@@ -275,6 +275,13 @@ async fn tracking_over_the_api_validates_and_changes_only_what_it_says() {
         ),
         (r#"{"id": "github:x""#, Status::BadRequest, "malformed_json"),
         ("", Status::UnprocessableEntity, "invalid_parameter"),
+        // serde alone would read `["github:x"]` as the struct `{"id": "github:x"}`.
+        (
+            r#"["github:x"]"#,
+            Status::UnprocessableEntity,
+            "invalid_parameter",
+        ),
+        ("null", Status::UnprocessableEntity, "invalid_parameter"),
     ] {
         let (status, _, answer) = post(&client, "/api/v1/orgs", Some(&t), Some(body)).await;
         assert_eq!(

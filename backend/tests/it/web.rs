@@ -273,6 +273,13 @@ async fn the_runs_page_and_api_show_each_run_with_per_org_outcomes() {
         Status::UnprocessableEntity,
         "invalid_parameter",
     );
+    let (status, body) = json(&client, "/api/v1/runs?limit=1&limit=2").await;
+    assert_api_error(
+        status,
+        &body,
+        Status::UnprocessableEntity,
+        "invalid_parameter",
+    );
     let (_, one) = json(&client, "/api/v1/runs?limit=1").await;
     assert_eq!(one["runs"].as_array().map(Vec::len), Some(1));
 }
@@ -381,6 +388,13 @@ async fn repos_are_paged_by_cursor_without_gaps_or_repeats() {
         ("limit=x", "limit"),
         ("cursor=zz", "cursor"),
         ("archived=yes", "archived"),
+        ("limit=5&limit=50", "limit given more than once"),
+        ("sort=name&sort=stars", "sort given more than once"),
+        // The document types these as a number, a choice and a boolean: empty is none of
+        // them (the HTML table, whose form sends every field, reads blanks as absent).
+        ("limit=", "limit is empty"),
+        ("sort=", "sort is empty"),
+        ("archived=", "archived is empty"),
     ] {
         let (status, body) = json(&client, &format!("{base}?{bad}")).await;
         assert_api_error(

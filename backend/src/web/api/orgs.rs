@@ -9,7 +9,7 @@ use super::{
 };
 use crate::web::cache::{CachedGet, Conditional};
 use crate::web::error::{ApiError, ErrorBody};
-use crate::web::extract::{org_path, present};
+use crate::web::extract::{org_path, Param};
 
 /// Every tracked organisation with totals and last refresh.
 #[utoipa::path(get, path = "/api/v1/orgs", tag = "organisations",
@@ -56,8 +56,8 @@ pub(crate) async fn history(
     get: CachedGet<'_>,
     forge: &str,
     login: &str,
-    from: Option<&str>,
-    to: Option<&str>,
+    from: Param<'_>,
+    to: Param<'_>,
 ) -> Result<Conditional, ApiError> {
     let org = org_path(forge, login)?;
     let (from, to) = (parse_day("from", from)?, parse_day("to", to)?);
@@ -118,8 +118,10 @@ pub(crate) async fn libraries(
 }
 
 /// A `YYYY-MM-DD` day; absent or blank is `None`.
-fn parse_day(name: &str, value: Option<&str>) -> Result<Option<NaiveDate>, ApiError> {
-    present(value)
+fn parse_day(name: &str, value: Param<'_>) -> Result<Option<NaiveDate>, ApiError> {
+    value
+        .typed(name)?
+        .get(name)?
         .map(|v| {
             v.parse::<NaiveDate>().map_err(|_| {
                 ApiError::invalid(format!("{name} must be a date like 2026-01-31, got `{v}`"))

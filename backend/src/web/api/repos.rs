@@ -8,7 +8,7 @@ use super::{json_body, org_answer, RepoPage};
 use crate::domain::RepoRecord;
 use crate::web::cache::{CachedGet, Conditional, Rendered};
 use crate::web::error::{ApiError, ErrorBody};
-use crate::web::extract::{bounded, org_path, present, RepoQuery, Selection};
+use crate::web::extract::{bounded, org_path, RepoQuery, Selection};
 use crate::web::repos::{self, Cursor};
 
 /// Most repositories one page of `/repos` returns.
@@ -69,9 +69,11 @@ pub(crate) async fn list_repos(
         filter,
         sort: key,
         order,
-    } = query.selection()?;
+    } = query.typed()?.selection()?;
     let limit = bounded("limit", query.limit, 30, 1, Some(MAX_LIMIT))?;
-    let cursor = present(query.cursor)
+    let cursor = query
+        .cursor
+        .get("cursor")?
         .map(Cursor::decode)
         .transpose()
         .map_err(ApiError::invalid)?;

@@ -10,7 +10,7 @@ use super::{json_body, RunView};
 use crate::domain::RunId;
 use crate::web::cache::{CachedGet, Conditional};
 use crate::web::error::{ApiError, ErrorBody};
-use crate::web::extract::bounded;
+use crate::web::extract::{bounded, Param};
 use crate::web::WebState;
 
 /// Refresh runs with the schedule and its next planned run.
@@ -30,9 +30,9 @@ pub(crate) struct RunList {
 #[rocket::get("/runs?<limit>")]
 pub(crate) async fn list_runs(
     get: CachedGet<'_>,
-    limit: Option<&str>,
+    limit: Param<'_>,
 ) -> Result<Conditional, ApiError> {
-    let limit = bounded("limit", limit, 50, 1, Some(200))?;
+    let limit = bounded("limit", limit.typed("limit")?, 50, 1, Some(200))?;
     get.answer(|| async {
         let runs = get.state.store.list_runs(limit).await?;
         json_body(&RunList {

@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 use crate::domain::OrgId;
 use crate::web::auth::Maintainer;
 use crate::web::error::{ApiError, ErrorBody};
-use crate::web::extract::{flag, org_path, JsonBody};
+use crate::web::extract::{flag, org_path, JsonBody, Param};
 use crate::web::WebState;
 
 /// `{"id":"github:foo"}`.
@@ -87,10 +87,10 @@ pub(crate) async fn untrack_org(
     _who: Maintainer,
     forge: &str,
     login: &str,
-    purge: Option<&str>,
+    purge: Param<'_>,
 ) -> Result<Json<Tracking>, ApiError> {
     let org = org_path(forge, login)?;
-    let purge = flag("purge", purge)?.unwrap_or(false);
+    let purge = flag("purge", purge.typed("purge")?)?.unwrap_or(false);
     let removed = state.store.remove_tracked_org(&org, purge).await?;
     if !removed && !purge {
         return Err(ApiError::not_found(format!("{org} is not tracked")));
