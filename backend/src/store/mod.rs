@@ -154,6 +154,13 @@ pub trait HealthStore {
 
     /// A number that changes whenever anything stored changes; readers cache against it.
     async fn data_version(&self) -> StoreResult<i64>;
+
+    /// Each organisation's change stamp: a number that moves whenever anything stored about
+    /// that organisation changes (tracking it, a refresh's commit, a refresh's outcome),
+    /// written after the data it stands for. Stamps are never removed. When
+    /// [`data_version`](Self::data_version) moves, a reader compares the stamps with the
+    /// ones it saw before and drops only what belongs to the organisations that moved.
+    async fn org_stamps(&self) -> StoreResult<Vec<(OrgId, i64)>>;
 }
 
 /// The list of organisations refreshes cover.

@@ -1101,6 +1101,75 @@ async fn run_housekeeping(store: Arc<dyn Store>) {
 
 /// Instantiates every conformance test once per driver, from one list, so no test can run
 /// on one store only.
+async fn org_writes_move_only_that_orgs_stamp(store: Arc<dyn Store>) {
+    let (acme, b) = (org("github:acme"), org("github:b"));
+    let stamps = || async {
+        store
+            .org_stamps()
+            .await
+            .expect("stamps")
+            .into_iter()
+            .map(|(o, s)| (o.to_string(), s))
+            .collect::<std::collections::HashMap<_, _>>()
+    };
+    let mut last = stamps().await;
+    assert!(last.is_empty(), "a new store has no stamps: {last:?}");
+    let mut moved = |now: std::collections::HashMap<String, i64>, who: &[&OrgId], what: &str| {
+        let changed: Vec<&String> = now
+            .iter()
+            .filter(|(o, s)| last.get(*o) != Some(*s))
+            .map(|(o, _)| o)
+            .collect();
+        let mut changed: Vec<String> = changed.into_iter().cloned().collect();
+        changed.sort();
+        let mut want: Vec<String> = who.iter().map(|o| o.to_string()).collect();
+        want.sort();
+        assert_eq!(changed, want, "{what} moved these stamps");
+        assert!(
+            last.keys().all(|o| now.contains_key(o)),
+            "{what} removed a stamp"
+        );
+        last = now;
+    };
+    store
+        .seed_tracked_orgs(std::slice::from_ref(&acme), at("2026-01-01"))
+        .await
+        .expect("seed");
+    moved(stamps().await, &[&acme], "seeding");
+    store
+        .add_tracked_org(&b, at("2026-01-01"))
+        .await
+        .expect("add");
+    moved(stamps().await, &[&b], "adding");
+    store
+        .commit_org_refresh(&commit(
+            &acme,
+            "2026-01-01",
+            vec![record(&acme, 1, 1, "2026-01-01")],
+        ))
+        .await
+        .expect("commit");
+    moved(stamps().await, &[&acme], "a commit");
+    store
+        .record_org_outcome(&outcome(&b, OrgStatus::Ok, "2026-01-01"))
+        .await
+        .expect("outcome");
+    moved(stamps().await, &[&b], "an outcome");
+    let run = RefreshRun::queued(
+        Trigger::Cli,
+        vec![],
+        RunOptions {
+            languages: false,
+            libraries: false,
+        },
+        at("2026-01-01"),
+    );
+    store.insert_run(&run).await.expect("insert");
+    moved(stamps().await, &[], "a new run");
+    store.remove_tracked_org(&b, true).await.expect("remove");
+    moved(stamps().await, &[&b], "removing with purge");
+}
+
 macro_rules! conformance {
     (drivers: [$($driver:ident => $open:path),+ $(,)?]; tests: $tests:tt) => {
         $( conformance!(@driver $driver, $open, $tests); )+
@@ -1136,6 +1205,7 @@ conformance! {
     outcomes_keep_the_last_success,
     runs_are_stored_updated_and_listed_newest_first,
     every_write_moves_the_data_version,
+    org_writes_move_only_that_orgs_stamp,
     overview_has_every_tracked_org_in_one_call,
     org_detail_has_everything_for_one_page,
     a_lease_has_one_holder_until_it_expires,

@@ -6,6 +6,7 @@ use async_trait::async_trait;
 use mongodb::bson::doc;
 
 use super::{backend, int, MongoStore};
+use crate::domain::OrgId;
 use crate::store::{HealthStore, StoreError, StoreResult};
 
 #[async_trait]
@@ -35,5 +36,21 @@ impl HealthStore for MongoStore {
             .await
             .map_err(backend)?;
         Ok(found.and_then(|d| int(&d, "value")).unwrap_or(0))
+    }
+
+    async fn org_stamps(&self) -> StoreResult<Vec<(OrgId, i64)>> {
+        self.all("org_stamps", doc! {}, None)
+            .await?
+            .iter()
+            .map(|d| {
+                let id = d
+                    .get_str("_id")
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                let org = id
+                    .parse()
+                    .map_err(|e| StoreError::Corrupt(format!("stamp of `{id}`: {e}")))?;
+                Ok((org, int(d, "stamp").unwrap_or(0)))
+            })
+            .collect()
     }
 }

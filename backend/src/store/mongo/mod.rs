@@ -253,6 +253,22 @@ impl MongoStore {
         self.db.collection(name)
     }
 
+    /// Marks that stored data about `orgs` changed: their stamps move, then the data
+    /// version (see [`HealthStore::org_stamps`]). Called after the data is written.
+    async fn bump_orgs(&self, orgs: &[&OrgId]) -> StoreResult<()> {
+        for org in orgs {
+            self.c("org_stamps")
+                .update_one(
+                    doc! { "_id": org.to_string() },
+                    doc! { "$inc": { "stamp": 1_i64 } },
+                )
+                .upsert(true)
+                .await
+                .map_err(backend)?;
+        }
+        self.bump().await
+    }
+
     async fn bump(&self) -> StoreResult<()> {
         self.c("meta")
             .update_one(

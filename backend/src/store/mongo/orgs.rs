@@ -93,7 +93,7 @@ impl OrgStore for MongoStore {
             });
         }
         self.upsert_many("http_cache", cache).await?;
-        self.bump().await
+        self.bump_orgs(&[&commit.record.org]).await
     }
 
     async fn record_org_outcome(&self, outcome: &OrgOutcome) -> StoreResult<()> {
@@ -109,7 +109,7 @@ impl OrgStore for MongoStore {
             .upsert(true)
             .await
             .map_err(backend)?;
-        self.bump().await
+        self.bump_orgs(&[&outcome.org]).await
     }
 
     async fn get_org(&self, org: &OrgId) -> StoreResult<Option<OrgRecord>> {

@@ -39,7 +39,7 @@ impl TrackedOrgStore for MongoStore {
             Err(e) if is_duplicate(&e) => return Ok(false),
             Err(e) => return Err(backend(e)),
         }
-        self.bump().await?;
+        self.bump_orgs(&orgs.iter().collect::<Vec<_>>()).await?;
         Ok(true)
     }
 
@@ -50,7 +50,7 @@ impl TrackedOrgStore for MongoStore {
             .await
         {
             Ok(_) => {
-                self.bump().await?;
+                self.bump_orgs(&[org]).await?;
                 Ok(true)
             }
             Err(e) if is_duplicate(&e) => Ok(false),
@@ -95,7 +95,7 @@ impl TrackedOrgStore for MongoStore {
                     .map_err(backend)?;
             }
         }
-        self.bump().await?;
+        self.bump_orgs(&[org]).await?;
         Ok(removed)
     }
 }

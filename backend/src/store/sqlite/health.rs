@@ -3,7 +3,8 @@
 use async_trait::async_trait;
 
 use super::SqliteStore;
-use crate::store::{HealthStore, StoreResult};
+use crate::domain::OrgId;
+use crate::store::{HealthStore, StoreError, StoreResult};
 
 #[async_trait]
 impl HealthStore for SqliteStore {
@@ -22,6 +23,23 @@ impl HealthStore for SqliteStore {
                 [],
                 |r| r.get(0),
             )?)
+        })
+        .await
+    }
+
+    async fn org_stamps(&self) -> StoreResult<Vec<(OrgId, i64)>> {
+        self.call(|conn| {
+            let mut statement = conn.prepare("SELECT org, stamp FROM org_stamps")?;
+            let rows = statement.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get(1)?)))?;
+            let mut stamps = Vec::new();
+            for row in rows {
+                let (org, stamp) = row?;
+                let org = org
+                    .parse()
+                    .map_err(|e| StoreError::Corrupt(format!("stamp of `{org}`: {e}")))?;
+                stamps.push((org, stamp));
+            }
+            Ok(stamps)
         })
         .await
     }

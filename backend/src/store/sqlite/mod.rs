@@ -28,6 +28,7 @@ use super::{StoreError, StoreResult};
 const MIGRATIONS: &[&str] = &[
     include_str!("0001_init.sql"),
     include_str!("0002_tokens_leases.sql"),
+    include_str!("0003_org_stamps.sql"),
 ];
 
 /// The embedded SQLite store.
@@ -116,6 +117,17 @@ fn bump(conn: &Connection) -> StoreResult<()> {
         [],
     )?;
     Ok(())
+}
+
+/// Marks that stored data about `org` changed: the data version and the org's stamp move
+/// (see [`HealthStore::org_stamps`](super::HealthStore::org_stamps)).
+fn bump_org(conn: &Connection, org: &str) -> StoreResult<()> {
+    conn.execute(
+        "INSERT INTO org_stamps (org, stamp) VALUES (?1, 1)
+         ON CONFLICT (org) DO UPDATE SET stamp = stamp + 1",
+        rusqlite::params![org],
+    )?;
+    bump(conn)
 }
 
 fn ts(t: DateTime<Utc>) -> String {

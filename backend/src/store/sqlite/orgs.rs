@@ -6,7 +6,7 @@ use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
 use super::snapshots::history;
 use super::tracked::tracked_orgs;
-use super::{bump, day, from_doc, parse_ts, to_doc, ts, SqliteStore};
+use super::{bump_org, day, from_doc, parse_ts, to_doc, ts, SqliteStore};
 use crate::domain::{Library, OrgId, OrgOutcome, OrgRecord, RepoRecord};
 use crate::store::{
     with_first_seen, LibraryUsage, OrgCommit, OrgDetail, OrgOverview, OrgStore, StoreResult,
@@ -98,7 +98,7 @@ impl OrgStore for SqliteStore {
                     to_doc(&commit.snapshot.repos)?
                 ],
             )?;
-            bump(&tx)?;
+            bump_org(&tx, &org)?;
             tx.commit()?;
             Ok(())
         })
@@ -116,7 +116,7 @@ impl OrgStore for SqliteStore {
                     last_success_at = COALESCE(excluded.last_success_at, org_status.last_success_at)",
                 params![org, doc, success],
             )?;
-            bump(conn)?;
+            bump_org(conn, &org)?;
             Ok(())
         })
         .await

@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
-use super::{bump, from_doc, parse_ts, ts, SqliteStore};
+use super::{bump_org, from_doc, parse_ts, ts, SqliteStore};
 use crate::domain::OrgId;
 use crate::store::{StoreError, StoreResult, TrackedOrg, TrackedOrgStore};
 
@@ -27,7 +27,9 @@ impl TrackedOrgStore for SqliteStore {
                 )?;
             }
             tx.execute("INSERT INTO meta (key, value) VALUES ('seeded_at', ?1)", params![ts(now)])?;
-            bump(&tx)?;
+            for org in &orgs {
+                bump_org(&tx, org)?;
+            }
             tx.commit()?;
             Ok(true)
         })
@@ -41,7 +43,7 @@ impl TrackedOrgStore for SqliteStore {
                 "INSERT INTO tracked_orgs (org, added_at) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
                 params![org, ts(now)],
             )?;
-            bump(conn)?;
+            bump_org(conn, &org)?;
             Ok(added == 1)
         })
         .await
@@ -66,7 +68,7 @@ impl TrackedOrgStore for SqliteStore {
                     tx.execute(&format!("DELETE FROM {table} WHERE org = ?1"), params![org])?;
                 }
             }
-            bump(&tx)?;
+            bump_org(&tx, &org)?;
             tx.commit()?;
             Ok(removed == 1)
         })

@@ -53,6 +53,10 @@ impl HealthStore for FlakyStore {
         self.check()?;
         self.inner.data_version().await
     }
+    async fn org_stamps(&self) -> StoreResult<Vec<(OrgId, i64)>> {
+        self.check()?;
+        self.inner.org_stamps().await
+    }
 }
 
 #[async_trait]
