@@ -18,7 +18,7 @@ pub use self::repos::*;
 pub use self::runs::*;
 pub use self::tracking::*;
 pub(crate) use self::types::*;
-use super::cache::{CachedGet, Conditional, Rendered};
+use super::cache::{CachedGet, Conditional, Rendered, Scope};
 use super::error::ApiError;
 use crate::domain::OrgId;
 use crate::store::OrgDetail;
@@ -38,7 +38,7 @@ async fn org_answer(
     org: &OrgId,
     answer: impl FnOnce(&OrgDetail) -> Result<Rendered, ApiError>,
 ) -> Result<Conditional, ApiError> {
-    get.answer(|| async {
+    get.answer(Scope::Org(org.clone()), || async {
         match get.detail(org).await?.as_ref() {
             Some(detail) => answer(detail),
             None => Err(ApiError::not_found(format!(

@@ -7,7 +7,7 @@ use super::{
     json_body, org_answer, org_view, overview_summary, Ecosystem, History, Libraries, LibraryUse,
     OrgSummary, OrgView,
 };
-use crate::web::cache::{CachedGet, Conditional};
+use crate::web::cache::{CachedGet, Conditional, Scope};
 use crate::web::error::{ApiError, ErrorBody};
 use crate::web::extract::{org_path, Param};
 
@@ -16,7 +16,7 @@ use crate::web::extract::{org_path, Param};
     responses((status = 200, description = "Tracked organisations, by id", body = [OrgSummary])))]
 #[rocket::get("/orgs")]
 pub(crate) async fn list_orgs(get: CachedGet<'_>) -> Result<Conditional, ApiError> {
-    get.answer(|| async {
+    get.answer(Scope::Orgs, || async {
         let overview = get.overview().await?;
         json_body(&overview.iter().map(overview_summary).collect::<Vec<_>>())
     })

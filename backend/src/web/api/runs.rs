@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 
 use super::{json_body, RunView};
 use crate::domain::RunId;
-use crate::web::cache::{CachedGet, Conditional};
+use crate::web::cache::{CachedGet, Conditional, Scope};
 use crate::web::error::{ApiError, ErrorBody};
 use crate::web::extract::{bounded, Param};
 use crate::web::WebState;
@@ -33,7 +33,7 @@ pub(crate) async fn list_runs(
     limit: Param<'_>,
 ) -> Result<Conditional, ApiError> {
     let limit = bounded("limit", limit.typed("limit")?, 50, 1, Some(200))?;
-    get.answer(|| async {
+    get.answer(Scope::Any, || async {
         let runs = get.state.store.list_runs(limit).await?;
         json_body(&RunList {
             schedule: get.state.schedule.as_ref().map(|s| s.expr().to_owned()),

@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use super::{badge, display_name, last_refresh_text};
 use crate::domain::OrgStatus;
 use crate::store::OrgDetail;
-use crate::web::cache::{CachedGet, Conditional, Rendered};
+use crate::web::cache::{CachedGet, Conditional, Rendered, Scope};
 use crate::web::charts::{self, thousands, Bar, Series, ShareRow, Width};
 use crate::web::error::PageError;
 use crate::web::extract::{bounded, org_path, Invalid, RepoQuery, Selection};
@@ -27,7 +27,7 @@ pub(crate) async fn org(
 ) -> Result<Conditional, PageError> {
     let id = org_path(forge, login)?;
     let table = TableParams::parse(&query)?;
-    get.answer(|| async {
+    get.answer(Scope::Org(id.clone()), || async {
             let detail = get.detail(&id).await?;
             let Some(detail) = detail.as_ref() else {
                 return Err(PageError::new(

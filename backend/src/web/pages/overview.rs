@@ -6,14 +6,14 @@ use serde_json::{json, Value};
 
 use super::{badge, display_name, last_refresh_text};
 use crate::store::OrgOverview;
-use crate::web::cache::{CachedGet, Conditional, Rendered};
+use crate::web::cache::{CachedGet, Conditional, Rendered, Scope};
 use crate::web::charts::{self, thousands, Bar, Series, ShareRow, Width};
 use crate::web::error::PageError;
 use crate::web::views::{self, Freshness, LanguageMeasure};
 
 #[rocket::get("/")]
 pub(crate) async fn overview(get: CachedGet<'_>) -> Result<Conditional, PageError> {
-    get.answer(|| async {
+    get.answer(Scope::Orgs, || async {
         let overview = get.overview().await?;
         let html = get.state.templates.render(
             "index.html",

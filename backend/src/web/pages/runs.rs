@@ -6,14 +6,14 @@ use rocket::http::ContentType;
 use serde_json::{json, Value};
 
 use crate::domain::RefreshRun;
-use crate::web::cache::{CachedGet, Conditional, Rendered};
+use crate::web::cache::{CachedGet, Conditional, Rendered, Scope};
 use crate::web::charts::thousands;
 use crate::web::error::PageError;
 use crate::web::views;
 
 #[rocket::get("/runs")]
 pub(crate) async fn runs(get: CachedGet<'_>) -> Result<Conditional, PageError> {
-    get.answer(|| async {
+    get.answer(Scope::Any, || async {
         let runs = get.state.store.list_runs(50).await?;
         let html = get.state.templates.render(
             "runs.html",
