@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # What can be checked of the container set-up without a Docker engine:
-#  1. nginx (Debian's) with the project's nginx/nginx.conf — only the upstream address and
-#     the listen port substituted — in front of a real `orgpulse serve`, and an end-to-end
-#     suite through it (pages, API, gzip, security headers, CSP in Chromium, /metrics
+#  1. nginx (Debian's) with the project's nginx/nginx.conf — only the upstream address, the
+#     listen port and the cache directory substituted — in front of a real `orgpulse serve`,
+#     and an end-to-end suite through it (pages, API, gzip, security headers, the answer
+#     cache, CSP in Chromium, /metrics
 #     refused, 429s on a burst of refreshes, an authenticated refresh, the client address
 #     in the app's log); the TLS block is syntax-checked with a throwaway certificate;
 #  2. docker-compose.yml through a real Compose parser (Debian's docker-compose), plus
@@ -45,8 +46,9 @@ ORGPULSE_DATABASE_URL=$db ROCKET_PORT=$app_port ROCKET_IP_HEADER=X-Real-IP \
   ORGPULSE_GITHUB_API_URL=http://127.0.0.1:9 ORGPULSE_SCHEDULE="0 0 3 1 1 *" \
   target/debug/orgpulse serve > "$work/app.log" 2>&1 &
 app=$!
+mkdir -p "$work/nginx-cache" && chmod 1777 "$work/nginx-cache"
 sed -e "s/server app:8000;/server 127.0.0.1:$app_port;/" -e "s/listen 8080;/listen 127.0.0.1:$proxy_port;/" \
-  nginx/nginx.conf > "$work/nginx.conf"
+  -e "s#/var/cache/nginx/orgpulse#$PWD/$work/nginx-cache#" nginx/nginx.conf > "$work/nginx.conf"
 nginx -t -c "$PWD/$work/nginx.conf"
 nginx -c "$PWD/$work/nginx.conf" > "$work/nginx.log" 2>&1 &
 proxy=$!
@@ -65,6 +67,52 @@ for header in content-security-policy x-content-type-options referrer-policy per
   check "$header on errors" sh -c "curl -sS -o /dev/null -D - '$base/nope' | grep -qi '^$header:'"
 done
 check "CSP forbids framing" sh -c "curl -fsS -o /dev/null -D - '$base/' | grep -qi \"frame-ancestors 'none'\""
+
+# The answer cache: X-Cache-Status says where each answer came from.
+org_path=$(curl -fsS "http://127.0.0.1:$app_port/api/v1/orgs" | python3 -c 'import json,sys; o=json.load(sys.stdin)[0]; print(o["forge"]+"/"+o["login"])')
+cache_status() { # curl arguments → the X-Cache-Status of the answer (empty when none)
+  curl -sS -o /dev/null -D - "$@" | tr -d '\r' | sed -n 's/^[Xx]-[Cc]ache-[Ss]tatus: //p'
+}
+second_is() { # status, then curl arguments: asks twice, the second answer has that status
+  local want=$1; shift
+  cache_status "$@" >/dev/null
+  [ "$(cache_status "$@")" = "$want" ]
+}
+check "a second GET of a page is a cache HIT" second_is HIT "$base/?cache-check"
+check "a second GET of the JSON API is a HIT" second_is HIT "$base/api/v1/orgs/$org_path"
+check "HEAD is answered from the cache" second_is HIT -I "$base/api/v1/orgs/$org_path/repos.csv"
+etag=$(curl -fsS -o /dev/null -D - "$base/api/v1/orgs/$org_path" | tr -d '\r' | sed -n 's/^[Ee][Tt]ag: //p')
+check "a cached answer keeps the app's ETag, and nginx answers If-None-Match with 304" \
+  sh -c "[ -n '$etag' ] && [ \$(curl -s -o /dev/null -w '%{http_code}' -H 'If-None-Match: $etag' '$base/api/v1/orgs/$org_path') = 304 ]"
+check "clients are still told to revalidate (Cache-Control: no-cache)" \
+  sh -c "curl -fsS -o /dev/null -D - '$base/api/v1/orgs/$org_path' | grep -qi '^cache-control: no-cache'"
+check "an authenticated request is never answered from the cache" \
+  second_is BYPASS -H "Authorization: Bearer $token" "$base/api/v1/orgs/$org_path"
+for path in /healthz /readyz; do
+  check "$path is never cached" second_is BYPASS "$base$path"
+done
+check "a 404 is cached briefly" second_is HIT "$base/api/v1/orgs/github/nobody-here"
+check "other errors (422) are not cached" second_is MISS "$base/api/v1/runs?limit=0"
+# A refresh's new data shows through the cache within its time. The refresh goes to the
+# app directly (nginx's refresh rate limit is checked below); with no upstream here it
+# fails, and the failure is the new data: the org's last_refresh changes.
+before=$(curl -fsS "$base/api/v1/orgs/$org_path")
+run=$(curl -fsS -X POST -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
+  -d "{\"orgs\":[\"${org_path/\//:}\"]}" "http://127.0.0.1:$app_port/api/v1/refresh" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+for _ in $(seq 1 100); do
+  curl -fsS "http://127.0.0.1:$app_port/api/v1/runs/$run" | grep -q '"status":"\(queued\|running\)"' || break
+  sleep 0.1
+done
+committed=$(date +%s.%N)
+seen=""
+for _ in $(seq 1 200); do
+  [ "$(curl -fsS "$base/api/v1/orgs/$org_path")" != "$before" ] && { seen=$(date +%s.%N); break; }
+  sleep 0.05
+done
+echo "     a refresh's data showed through nginx after $(python3 -c "print('%.1f s' % ($seen - $committed) if '$seen' else 'never')")"
+check "a refresh's new data shows through nginx within the cache time (5 s + 1 s)" \
+  python3 -c "import sys; sys.exit(0 if '$seen' and $seen - $committed <= 6.5 else 1)"
+
 check "/metrics is refused outside" sh -c "[ \$(curl -s -o /dev/null -w '%{http_code}' '$base/metrics') = 404 ]"
 check "/metrics still answers inside" curl -fsS "http://127.0.0.1:$app_port/metrics"
 check "a token-authenticated refresh works through nginx" \
@@ -94,6 +142,7 @@ openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=localhost \
 sed -e "s#/etc/nginx/certs#$PWD/$work/tls#" nginx/tls.conf > "$work/tls/orgpulse/tls.conf"
 cp nginx/redirect.conf "$work/tls/orgpulse-redirect/"
 sed -e "s/server app:8000;/server 127.0.0.1:$app_port;/" -e "s/listen 8080;/listen 127.0.0.1:$proxy_port;/" \
+  -e "s#/var/cache/nginx/orgpulse#$PWD/$work/nginx-cache#" \
   -e "s#/etc/nginx/orgpulse#$PWD/$work/tls/orgpulse#" nginx/nginx.conf > "$work/nginx-tls.conf"
 check "the TLS server block and the HTTP redirect pass nginx -t" nginx -t -c "$PWD/$work/nginx-tls.conf"
 
