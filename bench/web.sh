@@ -2,7 +2,13 @@
 # Web serving benchmark: requests/s and p50/p99 latency of orgpulse's cached pages and
 # API, each against baselines measured in the same run: the very same bytes served as a
 # static file by Rocket's FileServer (the framework orgpulse runs on) and by nginx. The
-# machine is noisy, so the ratios are the figures to read.
+# machine is noisy, so the ratios are the figures to read. Then two cases users feel:
+#  - the deployed path: the project's nginx/nginx.conf (upstream, port and cache directory
+#    substituted as .ci/containers.sh does; its request-rate limits removed for this
+#    benchmark only, since one client at wrk's rate is exactly what they refuse) in front
+#    of the app, against nginx serving the same bytes statically, at 64 connections;
+#  - while refreshing: the 2,000-repository org page at 32 connections, at rest and while
+#    refreshes (against fakeforge) commit every few seconds.
 #
 # usage: bench/web.sh [seconds per target, default 10]
 set -euo pipefail
@@ -17,6 +23,7 @@ need nginx nginx
 
 echo "building (release)…" >&2
 cargo build -q --release --bin orgpulse --example demo --example static_server
+cargo build -q --release -p fakeforge --bin fakeforge
 echo "filling the database: 2 organisations x 2,000 repositories, 14 days…" >&2
 target/release/examples/demo --db "$work/orgpulse.db" --days 14 --orgs 2 --repos 2000 > "$work/demo.log"
 
@@ -52,9 +59,9 @@ for _ in $(seq 1 100); do curl -fsS "http://127.0.0.1:$app_port/healthz" >/dev/n
 org=$(curl -fsS "http://127.0.0.1:$app_port/api/v1/orgs" | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["login"])')
 repos=$(curl -fsS "http://127.0.0.1:$app_port/api/v1/orgs/github/$org" | python3 -c 'import json,sys; print(json.load(sys.stdin)["totals"]["repos"])')
 
-# wrk → "requests/s p50 p99" (latencies in ms).
+# wrk → "requests/s p50 p99" (latencies in ms); connections from $connections (32).
 measure() {
-  wrk -t2 -c32 -d"${duration}s" --latency "$1" | python3 -c '
+  wrk -t2 -c"${connections:-32}" -d"${duration}s" --latency "$1" | python3 -c '
 import re, sys
 text = sys.stdin.read()
 rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
@@ -91,3 +98,80 @@ cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')
   printf '%s\n' "${results[@]}"
   echo
 } | tee "$work/result.md"
+
+# --- the deployed path: the project's nginx in front of the app --------------------------
+proxy_port=$(free_port)
+mkdir -p "$work/nginx-cache" && chmod 1777 "$work/nginx-cache"
+sed -e "s/server app:8000;/server 127.0.0.1:$app_port;/" -e "s/listen 8080;/listen 127.0.0.1:$proxy_port;/" \
+  -e "s#/var/cache/nginx/orgpulse#$PWD/$work/nginx-cache#" -e "s#pid /tmp/nginx.pid;#pid $PWD/$work/proxy.pid;#" \
+  -e '/^ *limit_req /d' nginx/nginx.conf > "$work/proxy.conf"
+nginx -c "$PWD/$work/proxy.conf" > "$work/proxy.log" 2>&1
+trap 'kill $app $rocket_static 2>/dev/null || true; nginx -c "$PWD/$work/nginx.conf" -s stop 2>/dev/null || true; nginx -c "$PWD/$work/proxy.conf" -s stop 2>/dev/null || true' EXIT
+for _ in $(seq 1 100); do curl -fsS "http://127.0.0.1:$proxy_port/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
+deployed=()
+connections=64
+for target in "/" "/orgs/github/$org" "/api/v1/orgs/github/$org/repos"; do
+  name=$(echo "$target" | tr '/' '_' | sed 's/^_$/overview/; s/^_//')
+  curl -fsS "http://127.0.0.1:$proxy_port$target" -o /dev/null
+  read -r px_rps px_p50 px_p99 < <(measure "http://127.0.0.1:$proxy_port$target")
+  read -r st_rps st_p50 st_p99 < <(measure "http://127.0.0.1:$static_port/$name")
+  ratio=$(python3 -c "print(f'{$px_rps / $st_rps:.2f}')")
+  deployed+=("| \`$target\` | $px_rps | $px_p50 / $px_p99 | $st_rps | $st_p50 / $st_p99 | **$ratio** |")
+done
+connections=32
+
+# --- while refreshing: commits every few seconds -----------------------------------------
+# fakeforge with the demo's world (same seed and size), and the app pointed at it.
+forge_port=$(free_port)
+target/release/fakeforge --orgs 2 --repos 2000 --seed 1 --changed-per-day 0.04 --rate-limit 100000000 \
+  --port "$forge_port" > "$work/forge.log" 2>&1 &
+forge=$!
+kill $app 2>/dev/null || true
+wait $app 2>/dev/null || true
+app_port=$(free_port)
+token=$(ORGPULSE_DATABASE_URL="sqlite://$work/orgpulse.db" target/release/orgpulse token create bench 2>/dev/null)
+ORGPULSE_DATABASE_URL="sqlite://$work/orgpulse.db" ROCKET_PORT=$app_port ORGPULSE_LOG=warn \
+  ORGPULSE_GITHUB_API_URL="http://127.0.0.1:$forge_port" ORGPULSE_FETCH_LANGUAGES=false ORGPULSE_FETCH_LIBRARIES=false \
+  target/release/orgpulse serve > "$work/serve-refreshing.log" 2>&1 &
+app=$!
+trap 'kill $app $rocket_static $forge $refresher 2>/dev/null || true; nginx -c "$PWD/$work/nginx.conf" -s stop 2>/dev/null || true; nginx -c "$PWD/$work/proxy.conf" -s stop 2>/dev/null || true' EXIT
+for _ in $(seq 1 100); do curl -fsS "http://127.0.0.1:$app_port/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
+page="http://127.0.0.1:$app_port/orgs/github/$org"
+curl -fsS "$page" -o /dev/null
+read -r rest_rps rest_p50 rest_p99 < <(measure "$page")
+committed_runs() {
+  curl -fsS "http://127.0.0.1:$app_port/api/v1/runs?limit=200" | python3 -c '
+import json, sys
+print(sum(1 for r in json.load(sys.stdin)["runs"] if r["status"] in ("succeeded", "partial")))'
+}
+runs_before=$(committed_runs)
+every=3
+( while true; do
+    curl -fsS -X POST -H "Authorization: Bearer $token" "http://127.0.0.1:$app_port/api/v1/refresh" -o /dev/null || true
+    sleep "$every"
+  done ) &
+refresher=$!
+sleep 1
+read -r busy_rps busy_p50 busy_p99 < <(measure "$page")
+kill $refresher 2>/dev/null || true
+sleep 2
+runs=$(( $(committed_runs) - runs_before ))
+ratio_tail=$(python3 -c "print(f'{$busy_p99 / max($rest_p99, 0.01):.1f}')")
+
+{
+  echo "Deployed path (\`nginx/nginx.conf\` in front of the app, request-rate limits removed for the benchmark; its access log kept, buffered as configured, written to a file), wrk -t2 -c64 -d${duration}s, against nginx serving the same bytes as static files in the same run:"
+  echo
+  echo "| target | through nginx req/s | p50 / p99 ms | nginx static req/s | p50 / p99 ms | ratio |"
+  echo "| --- | ---: | ---: | ---: | ---: | ---: |"
+  printf '%s\n' "${deployed[@]}"
+  echo
+  echo "While refreshing: \`/orgs/github/$org\` ($repos repositories), wrk -t2 -c32 -d${duration}s, at rest and while a refresh (fakeforge, same world) is requested every ${every} s — $runs refreshes committed during the measurement:"
+  echo
+  echo "| case | req/s | p50 / p99 ms |"
+  echo "| --- | ---: | ---: |"
+  echo "| at rest | $rest_rps | $rest_p50 / $rest_p99 |"
+  echo "| while refreshes commit | $busy_rps | $busy_p50 / $busy_p99 |"
+  echo
+  echo "p99 while refreshing / at rest: **$ratio_tail×**"
+  echo
+} | tee -a "$work/result.md"

@@ -24,11 +24,15 @@ const CATCH_UP_AFTER: Duration = Duration::from_secs(3);
 pub(crate) async fn run(app: &App) -> anyhow::Result<ExitCode> {
     let schedule = Schedule::parse(&app.settings.schedule).map_err(anyhow::Error::msg)?;
     let metrics = Arc::new(Metrics::default());
-    let refresher = Arc::new(Refresher::new(IngestContext::from_settings(
-        app.store.clone(),
-        &app.settings,
-        metrics.clone(),
-    )));
+    let background = Background::start().context("could not start the refresh threads")?;
+    let refresher = Arc::new(
+        Refresher::new(IngestContext::from_settings(
+            app.store.clone(),
+            &app.settings,
+            metrics.clone(),
+        ))
+        .running_on(background.handle()),
+    );
     let mut scheduler = schedule::start(
         refresher.clone(),
         &schedule,
@@ -59,4 +63,38 @@ pub(crate) async fn run(app: &App) -> anyhow::Result<ExitCode> {
     refresher.shutdown(SHUTDOWN_WRITE_BOUND).await;
     launched.map_err(|e| anyhow::anyhow!("the web server stopped: {e}"))?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The runtime refreshes run on: two threads of their own beside the web's workers, so a
+/// refresh decoding and committing thousands of repositories competes with page requests
+/// only as one more thread for the CPU, never by sitting in a worker's queue ahead of them.
+#[derive(Debug)]
+struct Background(Option<tokio::runtime::Runtime>);
+
+impl Background {
+    fn start() -> std::io::Result<Self> {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("orgpulse-refresh")
+            .enable_all()
+            .build()
+            .map(|runtime| Background(Some(runtime)))
+    }
+
+    fn handle(&self) -> tokio::runtime::Handle {
+        match &self.0 {
+            Some(runtime) => runtime.handle().clone(),
+            None => unreachable!("the runtime is only taken when dropped"),
+        }
+    }
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        // Dropped inside the web's runtime, where a blocking shutdown is not allowed; the
+        // refresher has already been stopped (or the process is exiting).
+        if let Some(runtime) = self.0.take() {
+            runtime.shutdown_background();
+        }
+    }
 }

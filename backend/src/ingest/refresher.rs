@@ -143,6 +143,8 @@ pub struct Refresher {
     ctx: IngestContext,
     holder: String,
     active: Mutex<Option<Active>>,
+    /// Where runs execute; the caller's runtime when `None`.
+    runs_on: Option<tokio::runtime::Handle>,
 }
 
 impl Refresher {
@@ -155,7 +157,16 @@ impl Refresher {
             ctx,
             holder,
             active: Mutex::new(None),
+            runs_on: None,
         }
+    }
+
+    /// Runs refreshes on `runtime` (and every task they spawn), not on the caller's: the
+    /// server gives them threads of their own, so decoding and writing a big listing never
+    /// holds up the requests queued on the web's workers.
+    pub fn running_on(mut self, runtime: tokio::runtime::Handle) -> Self {
+        self.runs_on = Some(runtime);
+        self
     }
 
     /// The run this instance is executing, if any.
@@ -252,7 +263,11 @@ impl Refresher {
                 }
                 let me = Arc::clone(self);
                 let queued = run.clone();
-                let task = tokio::spawn(async move { me.execute(queued, progress).await });
+                let execute = async move { me.execute(queued, progress).await };
+                let task = match &self.runs_on {
+                    Some(runtime) => runtime.spawn(execute),
+                    None => tokio::spawn(execute),
+                };
                 *active = Some(Active {
                     id: run.id.clone(),
                     task,
