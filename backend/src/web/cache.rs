@@ -35,6 +35,8 @@ use crate::store::{OrgDetail, OrgOverview, Store, StoreError, StoreResult};
 const CHECK_EVERY: Duration = Duration::from_secs(1);
 /// Rendered answers kept at most (each distinct URL is one).
 const MAX_RENDERED: usize = 2_000;
+/// Organisation details kept at most (unknown names asked for are kept too, as `None`).
+const MAX_DETAILS: usize = 1_000;
 
 /// A rendered answer.
 #[derive(Debug)]
@@ -163,12 +165,16 @@ impl Inner {
     /// Marks stale whatever the organisations in `changed` (all, when `None`) feed.
     fn invalidate(&mut self, changed: Option<&HashSet<OrgId>>) {
         let touched = |scope: &Scope| changed.is_none_or(|c| scope.touched_by(c));
-        for slot in self.overview.values_mut().filter(|s| touched(&s.scope)) {
-            slot.stale(false);
+        // Stale data is never served: drop it, keeping only the slots a load is filling
+        // (marked stale, so that load is not taken as current).
+        fn drop_data<K, V>(slots: &mut Slots<K, V>, touched: impl Fn(&Scope) -> bool) {
+            slots.retain(|_, slot| !touched(&slot.scope) || slot.flight.is_some());
+            for slot in slots.values_mut().filter(|s| touched(&s.scope)) {
+                slot.stale(false);
+            }
         }
-        for slot in self.details.values_mut().filter(|s| touched(&s.scope)) {
-            slot.stale(false);
-        }
+        drop_data(&mut self.overview, touched);
+        drop_data(&mut self.details, touched);
         for slot in self.rendered.values_mut().filter(|s| touched(&s.scope)) {
             slot.stale(true);
         }
@@ -352,6 +358,12 @@ impl ViewCache {
         org: &OrgId,
     ) -> StoreResult<Arc<Option<OrgDetail>>> {
         self.sync(store).await?;
+        {
+            let mut inner = self.lock();
+            if inner.details.len() >= MAX_DETAILS && !inner.details.contains_key(org) {
+                inner.details.retain(|_, slot| slot.flight.is_some());
+            }
+        }
         let scope = Scope::Org(org.clone());
         self.fetch(
             |i| &mut i.details,
@@ -680,7 +692,17 @@ mod tests {
             slot.fresh = true;
             inner.rendered.insert(key.to_owned(), slot);
         }
+        for org in [&a, &b] {
+            let mut slot = Slot::new(Scope::Org(org.clone()));
+            slot.value = Some(Arc::new(None));
+            slot.fresh = true;
+            inner.details.insert(org.clone(), slot);
+        }
         inner.observe(2, HashMap::from([(a.clone(), 2), (b.clone(), 1)]));
+        assert!(
+            !inner.details.contains_key(&a) && inner.details[&b].fresh,
+            "stale data is dropped, never kept as a copy"
+        );
         let fresh = |inner: &Inner, key: &str| inner.rendered[key].fresh;
         assert!(!fresh(&inner, "/orgs/github/a"));
         assert!(fresh(&inner, "/orgs/github/b"), "b did not change");
