@@ -46,6 +46,7 @@ pub(crate) struct Accepted {
             headers(("Location" = String, description = "/api/v1/runs/{id}"))),
         (status = 400, description = "Malformed JSON", body = ErrorBody),
         (status = 401, description = "Missing or invalid token", body = ErrorBody),
+        (status = 413, description = "Body larger than 16 KiB", body = ErrorBody),
         (status = 422, description = "An invalid organisation id", body = ErrorBody),
         (status = 503, description = "Shutting down, or the database is not answering", body = ErrorBody)))]
 #[rocket::post("/refresh", data = "<body>")]
