@@ -250,9 +250,12 @@ impl ViewCache {
             return Ok(());
         }
         let version = store.data_version().await?;
-        if self.lock().version == Some(version) {
-            self.lock().checked_at = Some(Instant::now());
-            return Ok(());
+        {
+            let mut inner = self.lock();
+            if inner.version == Some(version) {
+                inner.checked_at = Some(Instant::now());
+                return Ok(());
+            }
         }
         let stamps = store.org_stamps().await?.into_iter().collect();
         self.lock().observe(version, stamps);
