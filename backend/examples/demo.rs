@@ -13,7 +13,7 @@ use chrono::{Duration, TimeZone, Utc};
 use clap::Parser;
 use fakeforge::{ForgeConfig, WorldConfig};
 use orgpulse::domain::{RunOptions, Trigger};
-use orgpulse::ingest::{self, Clock, GitHubAccess, IngestContext, Silent};
+use orgpulse::ingest::{self, Clock, ForgeAccess, IngestContext, Silent};
 use orgpulse::sources::HttpPolicy;
 use orgpulse::store::{Store, StoreOptions};
 
@@ -78,13 +78,10 @@ async fn main() -> anyhow::Result<()> {
         let at = Utc.from_utc_datetime(&date.and_hms_opt(3, 0, 0).expect("valid time"));
         let ctx = IngestContext {
             store: store.clone(),
-            github: GitHubAccess {
-                api_url: forge.url.clone(),
-                token: None,
-                policy: HttpPolicy {
-                    concurrency: 8,
-                    ..HttpPolicy::default()
-                },
+            forges: vec![ForgeAccess::github(&forge.url)],
+            http: HttpPolicy {
+                concurrency: 8,
+                ..HttpPolicy::default()
             },
             options: RunOptions {
                 languages: true,

@@ -14,7 +14,9 @@ use figment::providers::{Env, Format, Toml};
 use figment::Figment;
 use serde::{Deserialize, Deserializer};
 
-use crate::domain::OrgId;
+use std::collections::BTreeMap;
+
+use crate::domain::{ForgeInstance, ForgeKind, ForgeName, Forges, OrgId};
 
 /// The configuration file read when present and no other is named.
 pub(crate) const DEFAULT_CONFIG_FILE: &str = "orgpulse.toml";
@@ -43,6 +45,17 @@ pub(crate) struct Settings {
     /// `ORGPULSE_GITHUB_API_URL`: GitHub's REST base URL (GitHub Enterprise, tests).
     #[serde(default = "defaults::github_api_url")]
     pub github_api_url: String,
+
+    /// `ORGPULSE_FORGES`: more forge instances, or built-ins pointed elsewhere:
+    /// `NAME=KIND@API_URL,…` in the environment, `[forges.NAME]` tables (`kind`, `url`,
+    /// `token_env`) in the file. Read through [`Settings::forges`].
+    #[serde(default, rename = "forges")]
+    forges_raw: Option<RawForges>,
+
+    /// The configured forges: the built-ins, `ORGPULSE_GITHUB_API_URL`, then
+    /// `ORGPULSE_FORGES`. Filled in by [`Settings::from_figment`].
+    #[serde(skip)]
+    pub forges: Forges,
 
     /// `ORGPULSE_CONCURRENCY`: upstream requests in flight at once (1–100).
     #[serde(default = "defaults::concurrency")]
@@ -97,10 +110,9 @@ mod defaults {
         "sqlite://data/orgpulse.db".into()
     }
     pub(crate) fn orgs() -> Vec<crate::domain::OrgId> {
-        vec![
-            crate::domain::OrgId::new(crate::domain::Forge::GitHub, "rust-lang")
-                .expect("the default organisation is valid"),
-        ]
+        vec!["github:rust-lang"
+            .parse()
+            .expect("the default organisation is valid")]
     }
     pub(crate) fn schedule() -> String {
         "0 0 3 * * *".into()
@@ -171,12 +183,70 @@ impl Settings {
 
     /// Extracts and validates settings from any figment (tests build their own).
     pub(crate) fn from_figment(figment: Figment) -> anyhow::Result<Settings> {
-        let settings: Settings = figment.extract()?;
+        let mut settings: Settings = figment.extract()?;
+        settings.forges = settings.build_forges()?;
         settings.validate()?;
         Ok(settings)
     }
 
+    fn build_forges(&self) -> anyhow::Result<Forges> {
+        let mut more = vec![ForgeInstance::new(
+            "github".parse().expect("a valid name"),
+            ForgeKind::GitHub,
+            &self.github_api_url,
+        )];
+        match &self.forges_raw {
+            None => {}
+            Some(RawForges::Text(text)) => {
+                for item in text.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+                    more.push(parse_forge(item).with_context(|| {
+                        format!("ORGPULSE_FORGES: `{item}` is not NAME=KIND@API_URL")
+                    })?);
+                }
+            }
+            Some(RawForges::Table(table)) => {
+                for (name, entry) in table {
+                    let context = || format!("[forges.{name}] in the configuration file");
+                    let name: ForgeName = name
+                        .parse()
+                        .map_err(anyhow::Error::msg)
+                        .with_context(context)?;
+                    let kind: ForgeKind = entry
+                        .kind
+                        .parse()
+                        .map_err(anyhow::Error::msg)
+                        .with_context(context)?;
+                    check_api_url(&entry.url).with_context(context)?;
+                    let mut instance = ForgeInstance::new(name, kind, &entry.url);
+                    if let Some(token_env) = &entry.token_env {
+                        instance.token_env = token_env.clone();
+                    }
+                    more.push(instance);
+                }
+            }
+        }
+        Ok(Forges::with(more))
+    }
+
+    /// The token for `instance`: `GITHUB_TOKEN` (or `github_token` in the file) for the
+    /// built-in `github`, otherwise the environment variable the instance names. Empty
+    /// counts as unset.
+    pub(crate) fn forge_token(&self, instance: &ForgeInstance) -> Option<Secret> {
+        if instance.token_env == "GITHUB_TOKEN" {
+            return self.github_token.clone();
+        }
+        std::env::var(&instance.token_env)
+            .ok()
+            .map(|t| Secret(t.trim().to_owned()))
+            .filter(|t| !t.0.is_empty())
+    }
+
     fn validate(&self) -> anyhow::Result<()> {
+        for org in &self.orgs {
+            self.forges
+                .check(org)
+                .with_context(|| "ORGPULSE_ORGS names an organisation that is not valid")?;
+        }
         if !(1..=100).contains(&self.concurrency) {
             bail!(
                 "ORGPULSE_CONCURRENCY must be between 1 and 100 (GitHub allows at most 100 concurrent requests), got {}",
@@ -204,19 +274,59 @@ impl Settings {
         Ok(())
     }
 
+    /// Whether any forge has a token (what `auto` toggles follow).
+    fn any_token(&self) -> bool {
+        self.forges.iter().any(|f| self.forge_token(f).is_some())
+    }
+
     /// Whether this run fetches per-repo languages.
     pub(crate) fn languages_enabled(&self) -> bool {
-        self.fetch_languages.resolve(self.github_token.is_some())
+        self.fetch_languages.resolve(self.any_token())
     }
 
     /// Whether this run fetches per-repo libraries (SBOMs).
     pub(crate) fn libraries_enabled(&self) -> bool {
-        self.fetch_libraries.resolve(self.github_token.is_some())
+        self.fetch_libraries.resolve(self.any_token())
     }
 
     pub(crate) fn http_timeout(&self) -> Duration {
         Duration::from_secs(self.http_timeout_secs)
     }
+}
+
+/// `ORGPULSE_FORGES` as the environment (text) or the file (tables) gives it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+enum RawForges {
+    Text(String),
+    Table(BTreeMap<String, RawForge>),
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawForge {
+    kind: String,
+    url: String,
+    #[serde(default)]
+    token_env: Option<String>,
+}
+
+/// `NAME=KIND@API_URL`.
+fn parse_forge(item: &str) -> anyhow::Result<ForgeInstance> {
+    let (name, rest) = item.split_once('=').context("no `=` after the name")?;
+    let (kind, url) = rest.split_once('@').context("no `@` before the API URL")?;
+    let name: ForgeName = name.parse().map_err(anyhow::Error::msg)?;
+    let kind: ForgeKind = kind.parse().map_err(anyhow::Error::msg)?;
+    check_api_url(url.trim())?;
+    Ok(ForgeInstance::new(name, kind, url.trim()))
+}
+
+fn check_api_url(url: &str) -> anyhow::Result<()> {
+    let parsed = url::Url::parse(url).with_context(|| format!("`{url}` is not a URL"))?;
+    if !matches!(parsed.scheme(), "http" | "https") || parsed.host().is_none() {
+        bail!("`{url}` is not an http(s) URL");
+    }
+    Ok(())
 }
 
 /// An on/off switch whose default depends on something else (here: a configured token).
@@ -377,6 +487,65 @@ mod tests {
         assert!(err.to_string().contains("ORGPULSE_CONCURRENCY"), "{err}");
         let err = with(&[("github_api_url", "ftp://x")]).expect_err("scheme");
         assert!(err.to_string().contains("ORGPULSE_GITHUB_API_URL"), "{err}");
+    }
+
+    #[test]
+    fn reads_forges_from_the_environment_and_the_file() {
+        let s = with(&[
+            (
+                "forges",
+                "gnome=gitlab@https://gitlab.gnome.org/api/v4, gitlab=gitlab@http://127.0.0.1:9001/api/v4",
+            ),
+            ("orgs", "gnome:GNOME/Sub, gitlab:gitlab-org, codeberg:forgejo"),
+        ])
+        .expect("valid");
+        assert_eq!(s.forges.names(), ["github", "gitlab", "codeberg", "gnome"]);
+        let gitlab = s
+            .forges
+            .get(&"gitlab".parse().expect("name"))
+            .expect("gitlab");
+        assert_eq!(gitlab.api_url, "http://127.0.0.1:9001/api/v4");
+        assert_eq!(gitlab.token_env, "GITLAB_TOKEN");
+        let orgs: Vec<String> = s.orgs.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            orgs,
+            ["gnome:gnome/sub", "gitlab:gitlab-org", "codeberg:forgejo"]
+        );
+
+        let file = "[forges.fd]\nkind = \"gitlab\"\nurl = \"https://gitlab.freedesktop.org/api/v4\"\ntoken_env = \"FD_TOKEN\"\n";
+        let s = Settings::from_figment(Figment::new().merge(Toml::string(file))).expect("valid");
+        let fd = s.forges.get(&"fd".parse().expect("name")).expect("fd");
+        assert_eq!(
+            (fd.kind, fd.token_env.as_str()),
+            (ForgeKind::GitLab, "FD_TOKEN")
+        );
+
+        let s = with(&[("github_api_url", "http://127.0.0.1:1/")]).expect("valid");
+        let github = s
+            .forges
+            .get(&"github".parse().expect("name"))
+            .expect("github");
+        assert_eq!(github.api_url, "http://127.0.0.1:1");
+    }
+
+    #[test]
+    fn refuses_bad_forges_clearly() {
+        for (forges, says) in [
+            ("gnome", "NAME=KIND@API_URL"),
+            ("gnome=svn@http://x", "unknown forge kind `svn`"),
+            ("gnome=gitlab@not a url", "not a URL"),
+            ("9=gitlab@http://x", "not a forge name"),
+        ] {
+            let err = with(&[("forges", forges)]).expect_err(forges);
+            assert!(format!("{err:#}").contains(says), "{forges}: {err:#}");
+        }
+        let err = with(&[("orgs", "gnome:x")]).expect_err("unknown forge");
+        assert!(
+            format!("{err:#}").contains("configured: github, gitlab, codeberg"),
+            "{err:#}"
+        );
+        let err = with(&[("orgs", "codeberg:a--b")]).expect_err("invalid path");
+        assert!(format!("{err:#}").contains("a--b"), "{err:#}");
     }
 
     #[test]

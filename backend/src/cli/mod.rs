@@ -59,17 +59,13 @@ pub(crate) struct App {
 const STORE_WAIT: std::time::Duration = std::time::Duration::from_secs(20);
 
 impl App {
-    /// Loads the settings, opens the store and seeds the tracked organisations once.
+    /// Opens the store `settings` name and seeds the tracked organisations once.
     ///
     /// With `wait_for_store` (one-shot commands) the database must answer within a bound
     /// or the command fails with the reason. Without it (`serve`) start-up goes on at once
     /// and seeding happens in the background as soon as the database answers, so the
     /// server is up (and `/readyz` says 503) while, say, MongoDB is still starting.
-    pub(crate) async fn start(
-        config: Option<&std::path::Path>,
-        wait_for_store: bool,
-    ) -> anyhow::Result<App> {
-        let settings = Settings::load(config)?;
+    pub(crate) async fn start(settings: Settings, wait_for_store: bool) -> anyhow::Result<App> {
         let where_ = store::redact_url(&settings.database_url);
         let options = store::StoreOptions {
             run_retention_days: settings.run_retention_days,
@@ -173,7 +169,18 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         return healthcheck::run().await;
     }
     let serving = matches!(cli.command, None | Some(Command::Serve));
-    let app = App::start(cli.config.as_deref(), !serving).await?;
+    let settings = Settings::load(cli.config.as_deref())?;
+    // Organisations typed on the command line are checked against the configured forges
+    // before anything is opened: a typo creates no database.
+    let typed: &[String] = match &cli.command {
+        Some(Command::Refresh(args)) => &args.orgs,
+        Some(Command::Orgs(orgs::OrgsCommand::Add { id })) => std::slice::from_ref(id),
+        _ => &[],
+    };
+    for id in typed {
+        settings.forges.parse(id)?;
+    }
+    let app = App::start(settings, !serving).await?;
     match cli.command {
         None | Some(Command::Serve) => serve::run(&app).await,
         Some(Command::Refresh(args)) => refresh::run(&app, args).await,

@@ -9,10 +9,12 @@ use crate::domain::OrgId;
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum OrgsCommand {
-    /// Start tracking an organisation (FORGE:LOGIN, e.g. github:rust-lang).
+    /// Start tracking an organisation (FORGE:PATH, e.g. github:rust-lang,
+    /// gitlab:gitlab-org/ci-cd, codeberg:forgejo).
     Add {
+        /// Checked against the configured forges when the command runs.
         #[arg(value_name = "ID")]
-        id: OrgId,
+        id: String,
     },
     /// List the tracked organisations and how their last refresh went.
     List,
@@ -29,6 +31,7 @@ pub(crate) enum OrgsCommand {
 pub(crate) async fn run(app: &App, command: OrgsCommand) -> anyhow::Result<ExitCode> {
     match command {
         OrgsCommand::Add { id } => {
+            let id = app.settings.forges.parse(&id)?;
             if app.store.add_tracked_org(&id, chrono::Utc::now()).await? {
                 println!("now tracking {id}; it is fetched on the next refresh (`orgpulse refresh --org {id}` to fetch it now)");
             } else {

@@ -18,7 +18,7 @@ use crate::ingest::{IngestContext, Progress};
 pub(crate) struct RefreshArgs {
     /// Refresh only this organisation (repeatable); default: every tracked one.
     #[arg(long = "org", value_name = "ID")]
-    pub orgs: Vec<OrgId>,
+    pub orgs: Vec<String>,
 }
 
 pub(crate) async fn run(app: &App, args: RefreshArgs) -> anyhow::Result<ExitCode> {
@@ -29,10 +29,15 @@ pub(crate) async fn run(app: &App, args: RefreshArgs) -> anyhow::Result<ExitCode
         .into_iter()
         .map(|t| t.org)
         .collect();
-    let orgs = if args.orgs.is_empty() {
+    let asked = args
+        .orgs
+        .iter()
+        .map(|id| app.settings.forges.parse(id))
+        .collect::<Result<Vec<_>, _>>()?;
+    let orgs = if asked.is_empty() {
         tracked.clone()
     } else {
-        dedup(args.orgs)
+        dedup(asked)
     };
     if orgs.is_empty() {
         eprintln!("no organisations are tracked; add one with `orgpulse orgs add github:NAME`");

@@ -46,6 +46,7 @@ pub(crate) async fn run(app: &App) -> anyhow::Result<ExitCode> {
         refresher: Some(refresher.clone()),
         schedule: Some(schedule),
         metrics,
+        forges: app.settings.forges.clone(),
     };
     let rocket = web::build(services, web::rocket_config())
         .context("could not load the page templates")?

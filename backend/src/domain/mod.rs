@@ -1,6 +1,7 @@
 //! The types every layer shares: identifiers, organisation and repository records,
 //! daily snapshots and refresh runs. No I/O lives here.
 
+mod forge;
 mod org_id;
 mod run;
 mod token;
@@ -10,8 +11,9 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
-pub(crate) use org_id::GITHUB_LOGIN_PATTERN;
-pub use org_id::{Forge, OrgId, OrgIdError};
+pub(crate) use forge::COMMON_PATH_PATTERN;
+pub use forge::{ForgeInstance, ForgeKind, ForgeName, Forges};
+pub use org_id::{OrgId, OrgIdError};
 pub use run::{
     OrgOutcome, OrgStatus, RefreshRun, RunCounts, RunId, RunOptions, RunStatus, Trigger,
 };
@@ -243,6 +245,10 @@ pub struct HttpCacheEntry {
     /// The parsed result the validators stand for (JSON of the source's own type).
     pub payload: serde_json::Value,
     pub stored_at: DateTime<Utc>,
+    /// For answers without validators (Gitea/Forgejo listings): the SHA-256 of the body
+    /// the payload was decoded from; an identical body is then not decoded again.
+    #[serde(default)]
+    pub content_hash: Option<String>,
 }
 
 /// Who may run refreshes right now: one holder at a time across every instance sharing a

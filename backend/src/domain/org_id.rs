@@ -5,117 +5,75 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-/// A code forge orgpulse knows how to read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Forge {
-    /// github.com or a GitHub Enterprise server.
-    GitHub,
-}
-
-impl Forge {
-    /// Every forge kind, in the order error messages and documents list them.
-    pub(crate) const ALL: [Forge; 1] = [Forge::GitHub];
-
-    /// The lower-case name used in identifiers and URLs (`github`).
-    pub(crate) fn as_str(self) -> &'static str {
-        match self {
-            Forge::GitHub => "github",
-        }
-    }
-}
-
-impl fmt::Display for Forge {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Forge {
-    type Err = OrgIdError;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.to_ascii_lowercase().as_str() {
-            "github" => Ok(Forge::GitHub),
-            _ => Err(OrgIdError::UnknownForge(s.to_owned())),
-        }
-    }
-}
+use super::forge::{ForgeInstance, ForgeKind, ForgeName};
 
 /// Why a string is not a valid organisation identifier.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum OrgIdError {
-    #[error("`{0}` is not of the form FORGE:LOGIN (for example github:rust-lang)")]
+    #[error("`{0}` is not of the form FORGE:PATH (for example github:rust-lang)")]
     Shape(String),
-    #[error("unknown forge `{0}` (supported: github)")]
-    UnknownForge(String),
-    #[error("`{login}` is not a valid {forge} login: {reason}")]
+    #[error("unknown forge `{forge}` (configured: {known})")]
+    UnknownForge { forge: String, known: String },
+    #[error("`{login}` is not a valid {forge} ({kind}) organisation: {reason}")]
     Login {
-        forge: Forge,
+        forge: ForgeName,
+        kind: ForgeKind,
         login: String,
         reason: &'static str,
     },
 }
 
-/// An organisation on a forge, e.g. `github:rust-lang`.
+/// An organisation on a forge instance, e.g. `github:rust-lang`, `gitlab:gitlab-org/ci-cd`.
 ///
-/// Logins are case-insensitive on every supported forge, so the login is kept in lower
-/// case: `github:Rust-Lang` and `github:rust-lang` are the same key.
+/// Paths are case-insensitive on every supported forge, so the path is kept in lower
+/// case: `github:Rust-Lang` and `github:rust-lang` are the same key. Which paths are
+/// valid depends on the forge's kind: ids typed by a user are built through
+/// [`Forges`](super::Forges), which knows it; [`FromStr`] only checks the shape every
+/// kind shares (for ids read back from the store).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct OrgId {
-    forge: Forge,
+    forge: ForgeName,
     login: String,
 }
 
 impl OrgId {
-    /// Validates `login` for `forge` and builds the identifier.
-    pub(crate) fn new(forge: Forge, login: &str) -> Result<Self, OrgIdError> {
-        validate_login(forge, login)?;
+    /// Validates `login` for `instance`'s kind and builds the identifier.
+    pub fn new(instance: &ForgeInstance, login: &str) -> Result<Self, OrgIdError> {
+        instance
+            .kind
+            .check_path(login)
+            .map_err(|reason| OrgIdError::Login {
+                forge: instance.name.clone(),
+                kind: instance.kind,
+                login: login.to_owned(),
+                reason,
+            })?;
         Ok(OrgId {
-            forge,
+            forge: instance.name.clone(),
             login: login.to_ascii_lowercase(),
         })
     }
 
-    pub fn forge(&self) -> Forge {
-        self.forge
+    /// The forge instance's name.
+    pub fn forge(&self) -> &ForgeName {
+        &self.forge
     }
 
-    /// The login in its canonical (lower-case) form.
+    /// The path on the forge (a login; on GitLab possibly `group/subgroup`) in its
+    /// canonical (lower-case) form.
     pub fn login(&self) -> &str {
         &self.login
     }
-}
 
-/// [`validate_login`]'s rule for GitHub as a regular expression, for the API document.
-pub(crate) const GITHUB_LOGIN_PATTERN: &str = "^[A-Za-z0-9][A-Za-z0-9-]{0,38}$";
+    /// The path as one URL segment: `/` written `%2F`, as GitLab's own API does, so a
+    /// subgroup can never be mistaken for a route.
+    pub fn login_segment(&self) -> String {
+        self.login.replace('/', "%2F")
+    }
 
-fn validate_login(forge: Forge, login: &str) -> Result<(), OrgIdError> {
-    let fail = |reason| {
-        Err(OrgIdError::Login {
-            forge,
-            login: login.to_owned(),
-            reason,
-        })
-    };
-    match forge {
-        Forge::GitHub => {
-            if login.is_empty() {
-                return fail("it is empty");
-            }
-            if login.len() > 39 {
-                return fail("it is longer than 39 characters");
-            }
-            if !login
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-')
-            {
-                return fail("only letters, digits and hyphens are allowed");
-            }
-            if login.starts_with('-') {
-                return fail("it starts with a hyphen");
-            }
-            Ok(())
-        }
+    /// `{forge}/{path}` for URLs (`gitlab/gitlab-org%2Fci-cd`).
+    pub fn url_path(&self) -> String {
+        format!("{}/{}", self.forge, self.login_segment())
     }
 }
 
@@ -133,7 +91,23 @@ impl FromStr for OrgId {
         let (forge, login) = s
             .split_once(':')
             .ok_or_else(|| OrgIdError::Shape(s.to_owned()))?;
-        OrgId::new(forge.parse()?, login)
+        let forge: ForgeName = forge.parse().map_err(|_| OrgIdError::UnknownForge {
+            forge: forge.to_owned(),
+            known: "a forge name".into(),
+        })?;
+        // The shape every kind shares: a GitLab path is the loosest rule.
+        ForgeKind::GitLab
+            .check_path(login)
+            .map_err(|reason| OrgIdError::Login {
+                forge: forge.clone(),
+                kind: ForgeKind::GitLab,
+                login: login.to_owned(),
+                reason,
+            })?;
+        Ok(OrgId {
+            forge,
+            login: login.to_ascii_lowercase(),
+        })
     }
 }
 
@@ -153,21 +127,28 @@ impl<'de> Deserialize<'de> for OrgId {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::Forges;
 
     #[test]
     fn parses_and_normalises() {
-        let id: OrgId = "github:Rust-Lang".parse().expect("valid");
+        let forges = Forges::default();
+        let id = forges.parse("github:Rust-Lang").expect("valid");
         assert_eq!(id.to_string(), "github:rust-lang");
-        assert_eq!(id.forge(), Forge::GitHub);
+        assert_eq!(id.forge().as_str(), "github");
         assert_eq!(id.login(), "rust-lang");
         assert_eq!(
-            " GitHub:a ".parse::<OrgId>().expect("valid").to_string(),
+            forges.parse(" GitHub:a ").expect("valid").to_string(),
             "github:a"
         );
+        let sub = forges.parse("gitlab:GNOME/Sub.Group").expect("valid");
+        assert_eq!(sub.login(), "gnome/sub.group");
+        assert_eq!(sub.url_path(), "gitlab/gnome%2Fsub.group");
+        assert_eq!(sub.to_string().parse::<OrgId>(), Ok(sub));
     }
 
     #[test]
     fn rejects_bad_ids() {
+        let forges = Forges::default();
         for bad in [
             "rust-lang",
             "github:",
@@ -175,23 +156,26 @@ mod tests {
             "github:has space",
             "github:under_score",
             "github:a/b",
-            "gitlab:x",
+            "nowhere:x",
             ":x",
         ] {
-            assert!(bad.parse::<OrgId>().is_err(), "{bad} should be rejected");
+            assert!(forges.parse(bad).is_err(), "{bad} should be rejected");
         }
         let long = format!("github:{}", "a".repeat(40));
-        assert!(long.parse::<OrgId>().is_err());
+        assert!(forges.parse(&long).is_err());
         let max = format!("github:{}", "a".repeat(39));
-        assert!(max.parse::<OrgId>().is_ok());
+        assert!(forges.parse(&max).is_ok());
+        for bad in ["x", "github:", "github:a//b", ":a", "9:a"] {
+            assert!(bad.parse::<OrgId>().is_err(), "{bad} is not even the shape");
+        }
     }
 
     #[test]
     fn error_messages_say_why() {
-        let err = "github:-x".parse::<OrgId>().expect_err("invalid");
+        let err = Forges::default().parse("github:-x").expect_err("invalid");
         assert_eq!(
             err.to_string(),
-            "`-x` is not a valid github login: it starts with a hyphen"
+            "`-x` is not a valid github (github) organisation: it starts with a hyphen"
         );
     }
 }

@@ -9,6 +9,7 @@ mod org;
 pub mod refresher;
 pub(crate) mod schedule;
 
+use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 
@@ -18,9 +19,12 @@ use futures::StreamExt;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{Secret, Settings};
-use crate::domain::{OrgId, OrgOutcome, RefreshRun, RunCounts, RunOptions, RunStatus, Trigger};
+use crate::domain::{
+    ForgeInstance, ForgeKind, ForgeName, OrgId, OrgOutcome, OrgStatus, RefreshRun, RunCounts,
+    RunOptions, RunStatus, Trigger,
+};
 use crate::metrics::Metrics;
-use crate::sources::{GitHub, HttpPolicy};
+use crate::sources::{self, ForgeSource, HttpPolicy};
 use crate::store::Store;
 
 /// Where "now" comes from; tests move it to replay several days.
@@ -47,19 +51,38 @@ impl fmt::Debug for Clock {
     }
 }
 
-/// How to reach GitHub: a new client is built from it for every run.
+/// How to reach one forge: a new client is built from it for every run.
 #[derive(Debug, Clone)]
-pub struct GitHubAccess {
-    pub api_url: String,
+pub struct ForgeAccess {
+    pub instance: ForgeInstance,
     pub token: Option<Secret>,
-    pub policy: HttpPolicy,
+}
+
+impl ForgeAccess {
+    /// The forge called `name` of `kind` at `api_url`, without a token.
+    pub fn new(name: &str, kind: ForgeKind, api_url: &str) -> Self {
+        let name: ForgeName = name.parse().expect("a valid forge name");
+        ForgeAccess {
+            instance: ForgeInstance::new(name, kind, api_url),
+            token: None,
+        }
+    }
+
+    /// The `github` forge at `api_url` (a GitHub-compatible server: a fake, in tests).
+    pub fn github(api_url: &str) -> Self {
+        ForgeAccess::new("github", ForgeKind::GitHub, api_url)
+    }
 }
 
 /// What a run needs besides the run itself.
 #[derive(Debug, Clone)]
 pub struct IngestContext {
     pub store: Arc<dyn Store>,
-    pub github: GitHubAccess,
+    /// The configured forges and their tokens.
+    pub forges: Vec<ForgeAccess>,
+    /// How patient and careful every forge's client is; each forge gets its own request
+    /// bound and rate-limit state.
+    pub http: HttpPolicy,
     pub options: RunOptions,
     /// Organisations refreshed at the same time (requests are bounded separately).
     pub org_parallelism: usize,
@@ -90,11 +113,15 @@ impl IngestContext {
         };
         IngestContext {
             store,
-            github: GitHubAccess {
-                api_url: settings.github_api_url.clone(),
-                token: settings.github_token.clone(),
-                policy,
-            },
+            forges: settings
+                .forges
+                .iter()
+                .map(|instance| ForgeAccess {
+                    instance: instance.clone(),
+                    token: settings.forge_token(instance),
+                })
+                .collect(),
+            http: policy,
             options: RunOptions {
                 languages: settings.languages_enabled(),
                 libraries: settings.libraries_enabled(),
@@ -152,32 +179,52 @@ pub async fn run(
         .context("could not record the run")?;
     tracing::info!(run = %run.id, orgs = run.orgs_requested.len(), trigger = ?run.trigger, "refresh started");
 
-    let github = match GitHub::new(
-        &ctx.github.api_url,
-        ctx.github.token.as_ref(),
-        ctx.github.policy.clone(),
-        ctx.cancel.clone(),
-        ctx.metrics.clone(),
-    ) {
-        Ok(github) => github,
-        Err(e) => {
-            run.finish(RunStatus::Failed, Some(e.to_string()), ctx.clock.now());
-            ctx.store
-                .update_run(&run)
-                .await
-                .context("could not record the run")?;
-            return Ok(run);
-        }
-    };
-
+    // One client per forge the run touches: each has its own request bound and its own
+    // rate-limit budget, shared by every organisation on that forge.
     let orgs = run.orgs_requested.clone();
+    let mut clients: HashMap<ForgeName, Result<Arc<dyn ForgeSource>, String>> = HashMap::new();
+    for org in &orgs {
+        if clients.contains_key(org.forge()) {
+            continue;
+        }
+        let client = match ctx.forges.iter().find(|f| &f.instance.name == org.forge()) {
+            None => Err(format!(
+                "the forge `{}` is not configured (configured: {}); its stored data is kept",
+                org.forge(),
+                ctx.forges
+                    .iter()
+                    .map(|f| f.instance.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
+            Some(access) => sources::connect(
+                &access.instance,
+                access.token.as_ref(),
+                ctx.http.clone(),
+                ctx.cancel.clone(),
+                ctx.metrics.clone(),
+            )
+            .map_err(|e| e.to_string()),
+        };
+        clients.insert(org.forge().clone(), client);
+    }
+
     // Owned ids: borrowed closure arguments would make this future unsendable
     // (rust-lang/rust#102211), and runs are spawned.
     let mut outcomes: Vec<OrgOutcome> = futures::stream::iter(orgs.clone())
         .map(|org| async {
             let org = org;
             progress.org_started(&org);
-            let outcome = org::refresh(ctx, &github, &org).await;
+            let outcome = match &clients[org.forge()] {
+                Ok(source) => org::refresh(ctx, source.as_ref(), &org).await,
+                Err(why) => OrgOutcome {
+                    org: org.clone(),
+                    status: OrgStatus::Failed,
+                    message: Some(why.clone()),
+                    counts: RunCounts::default(),
+                    finished_at: ctx.clock.now(),
+                },
+            };
             if let Err(e) = ctx.store.record_org_outcome(&outcome).await {
                 tracing::error!(org = %outcome.org, error = %e, "could not record the outcome");
             }
@@ -202,7 +249,11 @@ pub async fn run(
         run.finish(RefreshRun::status_from_outcomes(&outcomes), message, now);
     }
     run.outcomes = outcomes;
-    run.rate_limit_remaining = github.rate_limit_remaining();
+    // The scarcest budget among the forges the run used.
+    run.rate_limit_remaining = clients
+        .values()
+        .filter_map(|c| c.as_ref().ok()?.rate_limit_remaining())
+        .min();
     ctx.store
         .update_run(&run)
         .await

@@ -5,18 +5,14 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use futures::StreamExt;
-use url::Url;
 
 use super::IngestContext;
 use crate::domain::{
     HttpCacheEntry, OrgId, OrgOutcome, OrgRecord, OrgStatus, RepoListing, RepoRecord, RunCounts,
     Snapshot,
 };
-use crate::sources::{Cached, Dependencies, GitHub, RepoPage, SourceError, Tally};
+use crate::sources::{Cached, Dependencies, ForgeSource, SourceError, Tally, Validators};
 use crate::store::{OrgCommit, RepoLibraries, StoreError};
-
-/// A listing longer than this many pages is treated as a loop upstream.
-const MAX_PAGES: usize = 5_000;
 
 /// Why an organisation was not stored.
 #[derive(Debug)]
@@ -38,13 +34,17 @@ impl From<StoreError> for Failure {
 }
 
 /// Refreshes `org` and says how it went; never fails as a whole.
-pub(super) async fn refresh(ctx: &IngestContext, github: &GitHub, org: &OrgId) -> OrgOutcome {
+pub(super) async fn refresh(
+    ctx: &IngestContext,
+    source: &dyn ForgeSource,
+    org: &OrgId,
+) -> OrgOutcome {
     let tally = Tally::default();
     let mut counts = RunCounts::default();
-    let result = fetch_and_commit(ctx, github, org, &tally, &mut counts).await;
+    let result = fetch_and_commit(ctx, source, org, &tally, &mut counts).await;
     let missing = match &result {
         Err(Failure::Source(SourceError::NotFound { .. })) => {
-            Some(explain_missing(ctx, github, org, &tally).await)
+            Some(explain_missing(ctx, source, org, &tally).await)
         }
         _ => None,
     };
@@ -98,7 +98,7 @@ pub(super) async fn refresh(ctx: &IngestContext, github: &GitHub, org: &OrgId) -
 /// (found again by the stable id stored with it) or gone (deleted, or made private).
 async fn explain_missing(
     ctx: &IngestContext,
-    github: &GitHub,
+    source: &dyn ForgeSource,
     org: &OrgId,
     tally: &Tally,
 ) -> String {
@@ -112,11 +112,11 @@ async fn explain_missing(
         }
     };
     let id = stored.profile.id;
-    match github.org_by_id(id, tally).await {
+    match source.org_by_id(id, tally).await {
         Ok(Some(now)) if !now.login.eq_ignore_ascii_case(org.login()) => format!(
             "renamed upstream: organisation {id} is now {} ({kept}; track {}:{} to follow it)",
             now.login,
-            org.forge().as_str(),
+            org.forge(),
             now.login
         ),
         Ok(Some(_)) => format!(
@@ -131,12 +131,12 @@ async fn explain_missing(
 
 async fn fetch_and_commit(
     ctx: &IngestContext,
-    github: &GitHub,
+    source: &dyn ForgeSource,
     org: &OrgId,
     tally: &Tally,
     counts: &mut RunCounts,
 ) -> Result<(), Failure> {
-    let cache: HashMap<String, HttpCacheEntry> = ctx
+    let cache: Validators = ctx
         .store
         .list_http_cache(org)
         .await?
@@ -153,21 +153,17 @@ async fn fetch_and_commit(
 
     // Profile first: a missing organisation or a spent budget then costs one request,
     // not two. Other organisations keep the request permits busy meanwhile.
-    let profile = github
-        .org(
-            org.login(),
-            cache.get(github.org_url(org.login()).as_str()),
-            tally,
-        )
-        .await?;
+    let profile = source.org(org.login(), &cache, tally).await?;
     let mut new_cache: Vec<HttpCacheEntry> = profile.entry.into_iter().collect();
-    let listing = list_repos(github, org, &cache, tally).await?;
+    let listing = source
+        .listing(org.login(), &profile.value, &cache, tally)
+        .await?;
     new_cache.extend(listing.cache_entries);
     counts.malformed_skipped = listing.skipped;
 
     let now = ctx.clock.now();
     let today = now.date_naive();
-    let details = fetch_details(ctx, github, &listing.repos, &stored, &cache, tally).await;
+    let details = fetch_details(ctx, source, &listing.repos, &stored, &cache, tally).await;
 
     let mut records = Vec::with_capacity(listing.repos.len() + stored.len());
     let mut changed = Vec::new();
@@ -261,109 +257,6 @@ async fn fetch_and_commit(
     Ok(())
 }
 
-/// An organisation's complete repository listing.
-struct Listing {
-    repos: Vec<RepoListing>,
-    unreadable_ids: HashSet<i64>,
-    skipped: u64,
-    /// Every page was read and every entry had an id: safe to mark missing repos as gone.
-    complete: bool,
-    cache_entries: Vec<HttpCacheEntry>,
-}
-
-/// Reads every page. When the first page names the last one, the pages between are
-/// known and fetched concurrently; otherwise the `next` chain is walked.
-async fn list_repos(
-    github: &GitHub,
-    org: &OrgId,
-    cache: &HashMap<String, HttpCacheEntry>,
-    tally: &Tally,
-) -> Result<Listing, SourceError> {
-    let fetch = |url: Url| async move {
-        let prior = cache.get(url.as_str());
-        github.repo_page(&url, prior, tally).await
-    };
-    let mut pages: Vec<Cached<RepoPage>> = vec![fetch(github.repos_url(org.login())).await?];
-    let known = pages[0]
-        .value
-        .last
-        .as_deref()
-        .zip(pages[0].value.next.as_deref())
-        .and_then(|(last, next)| {
-            let last = Url::parse(last).ok()?;
-            let next = Url::parse(next).ok()?;
-            let (first, last_page) = (page_number(&next)?, page_number(&last)?);
-            (last_page >= first && last_page - first < MAX_PAGES).then(|| {
-                (first..=last_page)
-                    .map(|n| with_page(&next, n))
-                    .collect::<Vec<_>>()
-            })
-        });
-    if let Some(urls) = known {
-        let fetched = futures::future::try_join_all(urls.into_iter().map(fetch)).await?;
-        pages.extend(fetched);
-    }
-    // Walk on from the last page read: the whole chain without `last`, or pages that
-    // appeared while the known ones were fetched.
-    let mut seen: HashSet<String> = HashSet::new();
-    while let Some(next) = pages.last().and_then(|p| p.value.next.clone()) {
-        if !seen.insert(next.clone()) || pages.len() >= MAX_PAGES {
-            return Err(SourceError::Malformed {
-                url: next,
-                detail: "the listing's pages loop".into(),
-            });
-        }
-        let url = Url::parse(&next).map_err(|e| SourceError::Malformed {
-            url: next.clone(),
-            detail: e.to_string(),
-        })?;
-        pages.push(fetch(url).await?);
-    }
-
-    let mut listing = Listing {
-        repos: Vec::new(),
-        unreadable_ids: HashSet::new(),
-        skipped: 0,
-        complete: true,
-        cache_entries: Vec::new(),
-    };
-    let mut ids = HashSet::new();
-    for page in pages {
-        listing.skipped += page.value.skipped();
-        listing.complete &= page.value.unreadable_without_id == 0;
-        listing.unreadable_ids.extend(page.value.unreadable_ids);
-        listing.cache_entries.extend(page.entry);
-        // A repository created mid-listing shifts the pages: it can show up twice.
-        listing
-            .repos
-            .extend(page.value.repos.into_iter().filter(|r| ids.insert(r.id)));
-    }
-    Ok(listing)
-}
-
-fn page_number(url: &Url) -> Option<usize> {
-    url.query_pairs()
-        .find(|(k, _)| k == "page")
-        .and_then(|(_, v)| v.parse().ok())
-}
-
-fn with_page(url: &Url, page: usize) -> Url {
-    let pairs: Vec<(String, String)> = url
-        .query_pairs()
-        .map(|(k, v)| {
-            let v = if k == "page" {
-                page.to_string()
-            } else {
-                v.into_owned()
-            };
-            (k.into_owned(), v)
-        })
-        .collect();
-    let mut url = url.clone();
-    url.query_pairs_mut().clear().extend_pairs(pairs);
-    url
-}
-
 /// The per-repo fetches of one repository; `None` where nothing was asked.
 struct Details {
     languages: Option<Result<Cached<BTreeMap<String, u64>>, SourceError>>,
@@ -374,15 +267,15 @@ struct Details {
 /// the stored copy (or that never had them); the rest reuse what is stored.
 async fn fetch_details(
     ctx: &IngestContext,
-    github: &GitHub,
+    source: &dyn ForgeSource,
     repos: &[RepoListing],
     stored: &HashMap<i64, RepoRecord>,
-    cache: &HashMap<String, HttpCacheEntry>,
+    cache: &Validators,
     tally: &Tally,
 ) -> HashMap<i64, Details> {
     // Owned values: borrowed closure arguments would make this future unsendable
     // (rust-lang/rust#102211), and runs are spawned.
-    let mut wanted: Vec<(i64, String, bool, bool)> = Vec::new();
+    let mut wanted: Vec<(RepoListing, bool, bool)> = Vec::new();
     for repo in repos {
         let previous = stored.get(&repo.id);
         let marker = repo.activity_marker();
@@ -393,21 +286,22 @@ async fn fetch_details(
         let libraries =
             ctx.options.libraries && moved(previous.and_then(|p| p.libraries_for.as_ref()));
         if languages || libraries {
-            wanted.push((repo.id, repo.full_name.clone(), languages, libraries));
+            wanted.push((repo.clone(), languages, libraries));
         }
     }
     // Enough tasks to keep every request permit busy; the HTTP client bounds the rest.
-    let in_flight = ctx.github.policy.concurrency.max(1) * 2;
+    let in_flight = ctx.http.concurrency.max(1) * 2;
     futures::stream::iter(wanted)
-        .map(|(id, full_name, languages, libraries)| async move {
-            let name = full_name.as_str();
+        .map(|(repo, languages, libraries)| async move {
+            let name = repo.full_name.as_str();
+            let id = repo.id;
             let languages = if languages {
-                Some(github.languages(name, cache.get(github.languages_url(name).as_str()), tally).await)
+                Some(source.languages(&repo, cache, tally).await)
             } else {
                 None
             };
             let dependencies = if libraries {
-                Some(github.dependencies(name, cache.get(github.sbom_url(name).as_str()), tally).await)
+                Some(source.dependencies(&repo, cache, tally).await)
             } else {
                 None
             };
@@ -422,22 +316,4 @@ async fn fetch_details(
         .buffer_unordered(in_flight)
         .collect()
         .await
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn rewrites_page_numbers_and_keeps_other_parameters() {
-        let next = Url::parse(
-            "https://api.github.com/organizations/9/repos?per_page=100&type=public&page=2",
-        )
-        .expect("url");
-        assert_eq!(page_number(&next), Some(2));
-        assert_eq!(
-            with_page(&next, 17).as_str(),
-            "https://api.github.com/organizations/9/repos?per_page=100&type=public&page=17"
-        );
-    }
 }

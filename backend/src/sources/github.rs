@@ -8,6 +8,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, AUTHORIZATION, USER_AGENT};
 use reqwest::StatusCode;
@@ -17,7 +18,11 @@ use url::Url;
 use tokio_util::sync::CancellationToken;
 
 use super::http::{Cached, HttpClient, HttpPolicy, Meta, SourceError, Tally};
-use super::{sbom, Dependencies, RepoPage};
+use super::paging::{Listing, Pages};
+use super::{
+    decode_entries, lenient_time, non_empty, required, sbom, ApiRoot, Dependencies, ForgeSource,
+    RepoPage, Validators,
+};
 use crate::config::Secret;
 use crate::domain::{HttpCacheEntry, OrgProfile, RepoListing};
 use crate::metrics::Metrics;
@@ -29,8 +34,7 @@ pub(crate) const API_VERSION: &str = "2022-11-28";
 #[derive(Debug)]
 pub(crate) struct GitHub {
     http: HttpClient,
-    /// The API root, always ending in `/`.
-    base: Url,
+    root: ApiRoot,
 }
 
 impl GitHub {
@@ -42,14 +46,7 @@ impl GitHub {
         cancel: CancellationToken,
         metrics: Arc<Metrics>,
     ) -> Result<Self, SourceError> {
-        let mut base = Url::parse(api_url).map_err(|e| SourceError::Connect {
-            url: api_url.to_owned(),
-            detail: format!("not a URL: {e}"),
-        })?;
-        if !base.path().ends_with('/') {
-            let path = format!("{}/", base.path());
-            base.set_path(&path);
-        }
+        let root = ApiRoot::parse(api_url)?;
         let mut headers = HeaderMap::new();
         headers.insert(
             ACCEPT,
@@ -77,30 +74,12 @@ impl GitHub {
         }
         Ok(GitHub {
             http: HttpClient::new(policy, headers, cancel, metrics)?,
-            base,
+            root,
         })
     }
 
-    /// The budget left, as GitHub last reported it.
-    pub(crate) fn rate_limit_remaining(&self) -> Option<u64> {
-        self.http.rate_limit_remaining()
-    }
-
     fn url(&self, segments: &[&str], query: Option<&str>) -> Url {
-        let mut url = self.base.clone();
-        {
-            let mut path = url
-                .path_segments_mut()
-                .expect("an http(s) base URL has a path");
-            path.pop_if_empty();
-            for segment in segments {
-                for piece in segment.split('/') {
-                    path.push(piece);
-                }
-            }
-        }
-        url.set_query(query);
-        url
+        self.root.url(segments, query)
     }
 
     /// `GET /orgs/{org}`.
@@ -122,7 +101,7 @@ impl GitHub {
     }
 
     /// The organisation's profile.
-    pub(crate) async fn org(
+    async fn profile(
         &self,
         login: &str,
         prior: Option<&HttpCacheEntry>,
@@ -142,7 +121,7 @@ impl GitHub {
     /// The organisation with forge id `id`, under its current login (`GET
     /// /organizations/{id}`); `None` when the forge knows no such organisation. This is
     /// how a renamed organisation is found: its old login answers 404.
-    pub(crate) async fn org_by_id(
+    async fn profile_by_id(
         &self,
         id: i64,
         tally: &Tally,
@@ -173,7 +152,7 @@ impl GitHub {
     }
 
     /// Language → bytes of one repository.
-    pub(crate) async fn languages(
+    async fn repo_languages(
         &self,
         full_name: &str,
         prior: Option<&HttpCacheEntry>,
@@ -194,7 +173,7 @@ impl GitHub {
     }
 
     /// The libraries in one repository's dependency graph; 403/404 mean "not available".
-    pub(crate) async fn dependencies(
+    async fn repo_dependencies(
         &self,
         full_name: &str,
         prior: Option<&HttpCacheEntry>,
@@ -211,59 +190,80 @@ impl GitHub {
                 |body, _| sbom::libraries(body).map(Dependencies::Libraries),
             )
             .await?;
-        Ok(found.unwrap_or(Cached {
-            value: Dependencies::NotAvailable,
-            entry: None,
-            not_modified: false,
-        }))
+        Ok(found.unwrap_or_else(super::not_available))
     }
 }
 
-fn required<T>(found: Option<Cached<T>>) -> Cached<T> {
-    found.expect("no status was declared absent for this call")
+#[async_trait]
+impl ForgeSource for GitHub {
+    async fn org(
+        &self,
+        path: &str,
+        cache: &Validators,
+        tally: &Tally,
+    ) -> Result<Cached<OrgProfile>, SourceError> {
+        self.profile(path, cache.get(self.org_url(path).as_str()), tally)
+            .await
+    }
+
+    async fn org_by_id(&self, id: i64, tally: &Tally) -> Result<Option<OrgProfile>, SourceError> {
+        self.profile_by_id(id, tally).await
+    }
+
+    /// When the first page names the last one, the pages between are fetched
+    /// concurrently; otherwise the `link` chain is walked.
+    async fn listing(
+        &self,
+        path: &str,
+        _profile: &OrgProfile,
+        cache: &Validators,
+        tally: &Tally,
+    ) -> Result<Listing, SourceError> {
+        Pages {
+            first: self.repos_url(path),
+            // `link` headers say where the listing ends.
+            page_size: 0,
+            fetch: |url: Url| async move {
+                let prior = cache.get(url.as_str());
+                self.repo_page(&url, prior, tally).await
+            },
+        }
+        .read()
+        .await
+    }
+
+    async fn languages(
+        &self,
+        repo: &RepoListing,
+        cache: &Validators,
+        tally: &Tally,
+    ) -> Result<Cached<BTreeMap<String, u64>>, SourceError> {
+        let name = repo.full_name.as_str();
+        self.repo_languages(name, cache.get(self.languages_url(name).as_str()), tally)
+            .await
+    }
+
+    async fn dependencies(
+        &self,
+        repo: &RepoListing,
+        cache: &Validators,
+        tally: &Tally,
+    ) -> Result<Cached<Dependencies>, SourceError> {
+        let name = repo.full_name.as_str();
+        self.repo_dependencies(name, cache.get(self.sbom_url(name).as_str()), tally)
+            .await
+    }
+
+    fn rate_limit_remaining(&self) -> Option<u64> {
+        self.http.rate_limit_remaining()
+    }
 }
 
 fn decode_repo_page(body: &[u8], meta: &Meta<'_>) -> Result<RepoPage, String> {
-    let entries: Vec<serde_json::Value> =
-        serde_json::from_slice(body).map_err(|e| format!("repository listing: {e}"))?;
-    let mut page = RepoPage {
-        repos: Vec::with_capacity(entries.len()),
-        unreadable_ids: Vec::new(),
-        unreadable_without_id: 0,
-        next: meta.links.next.as_ref().map(Url::to_string),
-        last: meta.links.last.as_ref().map(Url::to_string),
-    };
-    for entry in entries {
-        let id = entry.get("id").and_then(serde_json::Value::as_i64);
-        match serde_json::from_value::<WireRepo>(entry)
-            .ok()
-            .and_then(WireRepo::into_listing)
-        {
-            Some(repo) => page.repos.push(repo),
-            None => {
-                tracing::warn!(url = %meta.url, id, "skipping a repository entry that cannot be read");
-                match id {
-                    Some(id) => page.unreadable_ids.push(id),
-                    None => page.unreadable_without_id += 1,
-                }
-            }
-        }
-    }
+    let mut page = decode_entries(body, meta.url, WireRepo::into_listing)?;
+    page.next = meta.links.next.as_ref().map(Url::to_string);
+    page.last = meta.links.last.as_ref().map(Url::to_string);
     Ok(page)
-}
-
-/// Parses a timestamp, treating anything unreadable as absent.
-fn lenient_time<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<DateTime<Utc>>, D::Error> {
-    let raw: Option<serde_json::Value> = Option::deserialize(d)?;
-    Ok(raw
-        .as_ref()
-        .and_then(serde_json::Value::as_str)
-        .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
-        .map(|t| t.with_timezone(&Utc)))
-}
-
-fn non_empty(s: Option<String>) -> Option<String> {
-    s.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty())
 }
 
 #[derive(Deserialize)]
@@ -444,9 +444,11 @@ mod tests {
     #[test]
     fn decodes_tolerantly() {
         let url = Url::parse("http://x/orgs/a/repos").expect("url");
+        let headers = HeaderMap::new();
         let meta = Meta {
             url: &url,
             links: Links::default(),
+            headers: &headers,
         };
         let body = serde_json::json!([
             {"id": 1, "name": "a", "full_name": "o/a", "license": null, "topics": null, "pushed_at": null, "extra": {"x": 1}},

@@ -1,14 +1,96 @@
 //! One REST client per forge, over a shared HTTP layer. Wire types stay private to each
 //! client; what leaves a client is a domain type or a small source type defined here.
 
+pub(crate) mod gitea;
 pub(crate) mod github;
+pub(crate) mod gitlab;
 pub(crate) mod http;
+mod paging;
 mod sbom;
 
+pub(crate) use gitea::Gitea;
 pub(crate) use github::GitHub;
+pub(crate) use gitlab::GitLab;
 pub use http::{Cached, HttpClient, HttpPolicy, SourceError, Tally};
+pub(crate) use paging::Listing;
 
-use crate::domain::{Library, RepoListing};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Secret;
+use crate::domain::{ForgeInstance, ForgeKind, HttpCacheEntry, Library, OrgProfile, RepoListing};
+use crate::metrics::Metrics;
+
+/// The validators kept from earlier runs, by URL.
+pub(crate) type Validators = HashMap<String, HttpCacheEntry>;
+
+/// What ingest needs from a forge, whatever its kind. Every call counts its requests in
+/// `tally` and sends the validators `cache` holds for its URL; what comes back is a domain
+/// type (or a small source type defined here) plus the validators to keep.
+#[async_trait]
+pub(crate) trait ForgeSource: Send + Sync + std::fmt::Debug {
+    /// The organisation (GitLab: group) at `path`.
+    async fn org(
+        &self,
+        path: &str,
+        cache: &Validators,
+        tally: &Tally,
+    ) -> Result<Cached<OrgProfile>, SourceError>;
+
+    /// The organisation with the forge's stable id `id`, under its current path; `None`
+    /// when the forge knows no such organisation. How a renamed one is found.
+    async fn org_by_id(&self, id: i64, tally: &Tally) -> Result<Option<OrgProfile>, SourceError>;
+
+    /// Every repository of the organisation `profile` describes (fetched just before).
+    async fn listing(
+        &self,
+        path: &str,
+        profile: &OrgProfile,
+        cache: &Validators,
+        tally: &Tally,
+    ) -> Result<Listing, SourceError>;
+
+    /// Language → amount for one repository: bytes, or on GitLab hundredths of a percent
+    /// ([`ForgeKind::languages_in_bytes`]).
+    async fn languages(
+        &self,
+        repo: &RepoListing,
+        cache: &Validators,
+        tally: &Tally,
+    ) -> Result<Cached<BTreeMap<String, u64>>, SourceError>;
+
+    /// The libraries one repository depends on, when the forge says.
+    async fn dependencies(
+        &self,
+        repo: &RepoListing,
+        cache: &Validators,
+        tally: &Tally,
+    ) -> Result<Cached<Dependencies>, SourceError>;
+
+    /// The rate-limit budget left, as the forge last reported it.
+    fn rate_limit_remaining(&self) -> Option<u64>;
+}
+
+/// The client for `instance`'s kind.
+pub(crate) fn connect(
+    instance: &ForgeInstance,
+    token: Option<&Secret>,
+    policy: HttpPolicy,
+    cancel: CancellationToken,
+    metrics: Arc<Metrics>,
+) -> Result<Arc<dyn ForgeSource>, SourceError> {
+    let url = instance.api_url.as_str();
+    Ok(match instance.kind {
+        ForgeKind::GitHub => Arc::new(GitHub::new(url, token, policy, cancel, metrics)?),
+        ForgeKind::GitLab => Arc::new(GitLab::new(url, token, policy, cancel, metrics)?),
+        ForgeKind::Gitea | ForgeKind::Forgejo => {
+            Arc::new(Gitea::new(url, token, policy, cancel, metrics)?)
+        }
+    })
+}
 
 /// One page of an organisation's repository listing.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -22,6 +104,10 @@ pub(crate) struct RepoPage {
     pub next: Option<String>,
     /// The `rel="last"` page, when upstream said.
     pub last: Option<String>,
+    /// How many pages the listing has, when upstream said (GitLab's `x-total-pages`,
+    /// Gitea's `X-Total-Count` over the page size).
+    #[serde(default)]
+    pub total_pages: Option<usize>,
 }
 
 impl RepoPage {
@@ -29,6 +115,111 @@ impl RepoPage {
     pub(crate) fn skipped(&self) -> u64 {
         self.unreadable_ids.len() as u64 + self.unreadable_without_id
     }
+}
+
+/// The answer of a call that declared no status absent (so there always is one).
+pub(crate) fn required<T>(found: Option<Cached<T>>) -> Cached<T> {
+    found.expect("no status was declared absent for this call")
+}
+
+/// The answer for "dependencies are not something this forge serves": no request made.
+pub(crate) fn not_available() -> Cached<Dependencies> {
+    Cached {
+        value: Dependencies::NotAvailable,
+        entry: None,
+        not_modified: false,
+    }
+}
+
+/// Common parts of every client: the API root, always ending in `/`, and URLs under it.
+#[derive(Debug, Clone)]
+pub(crate) struct ApiRoot(url::Url);
+
+impl ApiRoot {
+    pub(crate) fn parse(api_url: &str) -> Result<Self, SourceError> {
+        let mut base = url::Url::parse(api_url).map_err(|e| SourceError::Connect {
+            url: api_url.to_owned(),
+            detail: format!("not a URL: {e}"),
+        })?;
+        if !base.path().ends_with('/') {
+            let path = format!("{}/", base.path());
+            base.set_path(&path);
+        }
+        Ok(ApiRoot(base))
+    }
+
+    /// The URL of `segments` under the root; a `/` inside a segment separates segments
+    /// (`repos/{owner/name}/languages`).
+    pub(crate) fn url(&self, segments: &[&str], query: Option<&str>) -> url::Url {
+        let pieces: Vec<&str> = segments.iter().flat_map(|s| s.split('/')).collect();
+        self.url_encoded(&pieces, query)
+    }
+
+    /// The URL of `segments` under the root, each one segment: a `/` inside is written
+    /// `%2F` (GitLab's `groups/{full%2Fpath}`).
+    pub(crate) fn url_encoded(&self, segments: &[&str], query: Option<&str>) -> url::Url {
+        let mut url = self.0.clone();
+        {
+            let mut path = url
+                .path_segments_mut()
+                .expect("an http(s) base URL has a path");
+            path.pop_if_empty();
+            path.extend(segments);
+        }
+        url.set_query(query);
+        url
+    }
+}
+
+/// Parses a timestamp, treating anything unreadable as absent.
+pub(crate) fn lenient_time<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<chrono::DateTime<chrono::Utc>>, D::Error> {
+    use serde::Deserialize;
+    let raw: Option<serde_json::Value> = Option::deserialize(d)?;
+    Ok(raw
+        .as_ref()
+        .and_then(serde_json::Value::as_str)
+        .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
+        .map(|t| t.with_timezone(&chrono::Utc)))
+}
+
+/// Trimmed text; empty is absent.
+pub(crate) fn non_empty(s: Option<String>) -> Option<String> {
+    s.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty())
+}
+
+/// Reads a listing page's entries one by one: an entry that cannot be read is skipped and
+/// counted (by id when it has one), never failing its page.
+pub(crate) fn decode_entries<W: serde::de::DeserializeOwned>(
+    body: &[u8],
+    url: &url::Url,
+    into: impl Fn(W) -> Option<RepoListing>,
+) -> Result<RepoPage, String> {
+    let entries: Vec<serde_json::Value> =
+        serde_json::from_slice(body).map_err(|e| format!("repository listing: {e}"))?;
+    let mut page = RepoPage {
+        repos: Vec::with_capacity(entries.len()),
+        unreadable_ids: Vec::new(),
+        unreadable_without_id: 0,
+        next: None,
+        last: None,
+        total_pages: None,
+    };
+    for entry in entries {
+        let id = entry.get("id").and_then(serde_json::Value::as_i64);
+        match serde_json::from_value::<W>(entry).ok().and_then(&into) {
+            Some(repo) => page.repos.push(repo),
+            None => {
+                tracing::warn!(%url, id, "skipping a repository entry that cannot be read");
+                match id {
+                    Some(id) => page.unreadable_ids.push(id),
+                    None => page.unreadable_without_id += 1,
+                }
+            }
+        }
+    }
+    Ok(page)
 }
 
 /// What a repository's dependency graph says.

@@ -12,7 +12,7 @@ use super::cache::{Conditional, IfNoneMatch, Rendered};
 use super::error::PageError;
 use super::repos::SortKey;
 use super::{api, ops, WebState};
-use crate::domain::{Forge, GITHUB_LOGIN_PATTERN};
+use crate::domain::{ForgeKind, Forges, COMMON_PATH_PATTERN};
 
 #[derive(Debug, OpenApi)]
 #[openapi(
@@ -57,16 +57,13 @@ impl utoipa::Modify for BearerAuth {
     }
 }
 
-/// The document as JSON text, built once.
-pub(crate) fn openapi_json() -> &'static str {
-    static JSON: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    JSON.get_or_init(|| {
-        let mut doc = ApiDoc::openapi();
-        doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
-        let mut doc = serde_json::to_value(&doc).expect("the OpenAPI document serialises");
-        tighten(&mut doc);
-        serde_json::to_string_pretty(&doc).expect("the OpenAPI document serialises")
-    })
+/// The document as JSON text for the configured `forges` (the server builds it once).
+pub(crate) fn openapi_json(forges: &Forges) -> String {
+    let mut doc = ApiDoc::openapi();
+    doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
+    let mut doc = serde_json::to_value(&doc).expect("the OpenAPI document serialises");
+    tighten(&mut doc, forges);
+    serde_json::to_string_pretty(&doc).expect("the OpenAPI document serialises")
 }
 
 /// Writes into the document what the handlers' annotations cannot say, from the same
@@ -74,12 +71,32 @@ pub(crate) fn openapi_json() -> &'static str {
 /// logins a path takes, the sort keys and orders, page sizes, what an organisation id in
 /// a body looks like, and the answers every route can give besides its own (503 while the
 /// database is down, 429 from nginx's rate limits in the deployed set-up).
-fn tighten(doc: &mut Value) {
-    let forges: Vec<&str> = Forge::ALL.iter().map(|f| f.as_str()).collect();
-    let login = GITHUB_LOGIN_PATTERN
+fn tighten(doc: &mut Value, configured: &Forges) {
+    let forges: Vec<&str> = configured.names();
+    let login = COMMON_PATH_PATTERN
         .trim_start_matches('^')
         .trim_end_matches('$');
     let org_id = format!("^({}):{login}$", forges.join("|"));
+    let forge_description = format!(
+        "The forge instance: {}",
+        configured
+            .iter()
+            .map(|f| format!("`{}` ({}, {})", f.name, f.kind.label(), f.api_url))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let kinds: Vec<ForgeKind> = ForgeKind::ALL
+        .into_iter()
+        .filter(|k| configured.iter().any(|f| f.kind == *k))
+        .collect();
+    let login_description = format!(
+        "The organisation's path on the forge, `/` written `%2F` (a GitLab subgroup: `gitlab-org%2Fci-cd`). The pattern is what every forge kind accepts; each kind allows more: {}",
+        kinds
+            .iter()
+            .map(|k| format!("{} `{}`", k.label(), k.path_pattern()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
     let sort_keys: Vec<&str> = SortKey::ALL.iter().map(|k| k.as_str()).collect();
     let error = |description: &str| {
         json!({ "description": description,
@@ -97,8 +114,14 @@ fn tighten(doc: &mut Value) {
                     .is_some_and(|ps| ps.iter().any(|p| p["name"] == "forge"));
                 for p in params.into_iter().flatten() {
                     let schema = match p["name"].as_str().unwrap_or_default() {
-                        "forge" => json!({ "type": "string", "enum": forges }),
-                        "login" => json!({ "type": "string", "pattern": GITHUB_LOGIN_PATTERN }),
+                        "forge" => {
+                            p["description"] = json!(forge_description);
+                            json!({ "type": "string", "enum": forges })
+                        }
+                        "login" => {
+                            p["description"] = json!(login_description);
+                            json!({ "type": "string", "pattern": COMMON_PATH_PATTERN })
+                        }
                         "sort" => json!({ "type": "string", "enum": sort_keys }),
                         "order" => json!({ "type": "string", "enum": ["asc", "desc"] }),
                         "limit" if path.ends_with("/repos") => {
@@ -136,8 +159,8 @@ fn tighten(doc: &mut Value) {
 }
 
 #[rocket::get("/api/v1/openapi.json")]
-pub(crate) fn openapi() -> (ContentType, &'static str) {
-    (ContentType::JSON, openapi_json())
+pub(crate) fn openapi(state: &State<WebState>) -> (ContentType, String) {
+    (ContentType::JSON, state.openapi.clone())
 }
 
 #[rocket::get("/docs")]
@@ -145,20 +168,21 @@ pub(crate) fn docs(
     state: &State<WebState>,
     validators: IfNoneMatch,
 ) -> Result<Conditional, PageError> {
-    static PAGE: std::sync::OnceLock<std::sync::Arc<Rendered>> = std::sync::OnceLock::new();
-    if let Some(page) = PAGE.get() {
+    if let Some(page) = state.docs_page.get() {
         return Ok(Conditional::new(page.clone(), &validators));
     }
     let html = state
         .templates
-        .render("docs.html", "docs", &docs_context())?;
-    let page = PAGE.get_or_init(|| std::sync::Arc::new(Rendered::new(html, ContentType::HTML)));
+        .render("docs.html", "docs", &docs_context(&state.openapi))?;
+    let page = state
+        .docs_page
+        .get_or_init(|| std::sync::Arc::new(Rendered::new(html, ContentType::HTML)));
     Ok(Conditional::new(page.clone(), &validators))
 }
 
 /// The operations of the document, in the order written, for the page.
-fn docs_context() -> Value {
-    let doc: Value = serde_json::from_str(openapi_json()).expect("valid JSON");
+fn docs_context(openapi: &str) -> Value {
+    let doc: Value = serde_json::from_str(openapi).expect("valid JSON");
     let mut ops = Vec::new();
     if let Some(paths) = doc["paths"].as_object() {
         for (path, item) in paths {

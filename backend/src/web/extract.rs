@@ -10,7 +10,7 @@ use serde::de::DeserializeOwned;
 
 use super::error::ApiError;
 use super::repos::{Order, RepoFilter, SortKey};
-use crate::domain::OrgId;
+use crate::domain::{Forges, OrgId};
 
 /// A value in the address or the body that is not valid, with what is wrong with it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,12 +29,12 @@ impl Invalid {
     }
 }
 
-/// The organisation a URL's `{forge}/{login}` names; invalid → 422 naming the problem,
+/// The organisation a URL's `{forge}/{login}` names (a GitLab subgroup path arrives with
+/// its `%2F` decoded to `/`); invalid or an unconfigured forge → 422 naming the problem,
 /// never a lookup.
-pub(crate) fn org_path(forge: &str, login: &str) -> Result<OrgId, Invalid> {
-    forge
-        .parse()
-        .and_then(|forge| OrgId::new(forge, login))
+pub(crate) fn org_path(forges: &Forges, forge: &str, login: &str) -> Result<OrgId, Invalid> {
+    forges
+        .org(forge, login)
         .map_err(|e| Invalid::new("Not a valid organisation", e.to_string()))
 }
 
@@ -309,6 +309,15 @@ mod tests {
             .expect_err("repeated")
             .message
             .contains("more than once"));
-        assert!(org_path("github", "-bad").is_err());
+        let forges = Forges::default();
+        assert!(org_path(&forges, "github", "-bad").is_err());
+        assert_eq!(
+            org_path(&forges, "gitlab", "GNOME/sub").map(|o| o.to_string()),
+            Ok("gitlab:gnome/sub".to_owned())
+        );
+        assert!(org_path(&forges, "nowhere", "x")
+            .expect_err("unknown")
+            .message
+            .contains("configured: github, gitlab, codeberg"));
     }
 }

@@ -30,6 +30,7 @@ use rocket::{catch, catchers, Build, Data, Request, Response, Rocket};
 use self::cache::ViewCache;
 use self::error::{ApiError, PageError};
 pub(crate) use self::templates::Templates;
+use crate::domain::Forges;
 use crate::ingest::refresher::RefreshRequests;
 use crate::ingest::schedule::Schedule;
 use crate::metrics::Metrics;
@@ -46,16 +47,20 @@ pub struct Services {
     pub schedule: Option<Schedule>,
     /// Where requests are counted and what `/metrics` shows.
     pub metrics: Arc<Metrics>,
+    /// The configured forges: which `{forge}` names the routes take, and their kinds.
+    pub forges: Forges,
 }
 
 impl Services {
-    /// A read-only portal over `store`: no refreshes, no schedule, its own metrics.
+    /// A read-only portal over `store`: no refreshes, no schedule, its own metrics, the
+    /// built-in forges.
     pub fn reading(store: Arc<dyn Store>) -> Self {
         Services {
             store,
             refresher: None,
             schedule: None,
             metrics: Arc::default(),
+            forges: Forges::default(),
         }
     }
 }
@@ -69,6 +74,11 @@ pub(crate) struct WebState {
     pub metrics: Arc<Metrics>,
     pub cache: ViewCache,
     pub templates: Templates,
+    pub forges: Forges,
+    /// The OpenAPI document for these forges, built once.
+    pub openapi: String,
+    /// `/docs`, rendered on first use.
+    pub docs_page: std::sync::OnceLock<Arc<cache::Rendered>>,
 }
 
 /// Rocket's settings: its defaults, then ours (quiet logs — orgpulse logs requests itself
@@ -95,6 +105,9 @@ pub fn build(services: Services, config: Figment) -> Result<Rocket<Build>, tera:
         metrics: services.metrics.clone(),
         cache: ViewCache::default(),
         templates: Templates::load()?,
+        openapi: docs::openapi_json(&services.forges),
+        docs_page: std::sync::OnceLock::new(),
+        forges: services.forges,
     };
     Ok(rocket::custom(config)
         .manage(state)

@@ -238,7 +238,7 @@ async fn bad_input_is_refused_with_a_clear_message_and_changes_nothing() {
 
     let out = orgpulse(
         dir.path(),
-        &[("ORGPULSE_ORGS", "github:ok,gitlab:x")],
+        &[("ORGPULSE_ORGS", "github:ok,gnome:x")],
         &["orgs", "list"],
     )
     .await;
@@ -247,6 +247,35 @@ async fn bad_input_is_refused_with_a_clear_message_and_changes_nothing() {
         text(&out.stderr).contains("unknown forge"),
         "{}",
         text(&out.stderr)
+    );
+    // Added forges, and their kind's rules, come from ORGPULSE_FORGES.
+    let out = orgpulse(
+        dir.path(),
+        &[("ORGPULSE_FORGES", "gnome=gitlab@http://127.0.0.1:9/api/v4")],
+        &["orgs", "add", "gnome:a_b/c--d."],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("cannot end in '.'"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = orgpulse(
+        dir.path(),
+        &[("ORGPULSE_FORGES", "gnome=svn@http://127.0.0.1:9")],
+        &["orgs", "list"],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("unknown forge kind `svn`"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(
+        !dir.path().join("data").exists(),
+        "still nothing was opened or written"
     );
 
     let out = orgpulse(

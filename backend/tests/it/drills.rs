@@ -123,9 +123,9 @@ async fn twenty_percent_upstream_faults_converge_to_a_clean_runs_data() {
     let (_b, store) = sqlite_store().await;
     let mut ctx = context_at(store.clone(), &faulty.url);
     ctx.options.languages = true;
-    ctx.github.policy.retries = 8;
-    ctx.github.policy.secondary_retries = 4;
-    ctx.github.policy.timeout = Duration::from_millis(800);
+    ctx.http.retries = 8;
+    ctx.http.secondary_retries = 4;
+    ctx.http.timeout = Duration::from_millis(800);
     let orgs: Vec<String> = ids(&faulty).iter().map(ToString::to_string).collect();
     let run = refresh(&ctx, &orgs.iter().map(String::as_str).collect::<Vec<_>>()).await;
     assert_eq!(

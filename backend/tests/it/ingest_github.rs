@@ -568,7 +568,7 @@ async fn a_low_budget_is_kept_in_reserve_and_a_near_reset_is_waited_for() {
     fake.mount(&server).await;
     let (_dir, store) = sqlite_store().await;
     let mut ctx = context(store.clone(), &server);
-    ctx.github.policy.rate_limit_reserve = 1;
+    ctx.http.rate_limit_reserve = 1;
     let started = std::time::Instant::now();
     let run = refresh(&ctx, &["github:acme"]).await;
     assert_eq!(run.status, RunStatus::Succeeded, "{:?}", run.outcomes);
@@ -591,7 +591,7 @@ async fn a_low_budget_is_kept_in_reserve_and_a_near_reset_is_waited_for() {
         .mount(&server)
         .await;
     let mut ctx = context(store.clone(), &server);
-    ctx.github.policy.rate_limit_reserve = 1;
+    ctx.http.rate_limit_reserve = 1;
     let run = refresh(&ctx, &["github:acme"]).await;
     assert_eq!(run.outcomes[0].status, OrgStatus::RateLimited);
     assert_eq!(server.received_requests().await.expect("recorded").len(), 1);

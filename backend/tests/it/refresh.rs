@@ -11,7 +11,7 @@ use orgpulse::domain::{
     OrgStatus, RefreshRun, RunId, RunOptions, RunStatus, TokenRecord, TokenSecret,
 };
 use orgpulse::ingest::refresher::{Refresher, LEASE};
-use orgpulse::ingest::{Clock, GitHubAccess, IngestContext};
+use orgpulse::ingest::{Clock, ForgeAccess, IngestContext};
 use orgpulse::store::Store;
 use orgpulse::web;
 use rocket::http::{Header, Status};
@@ -49,11 +49,8 @@ fn refresher(store: Arc<dyn Store>, api_url: &str) -> Arc<Refresher> {
     policy.concurrency = 4;
     let ctx = IngestContext {
         store,
-        github: GitHubAccess {
-            api_url: api_url.to_owned(),
-            token: None,
-            policy,
-        },
+        forges: vec![ForgeAccess::github(api_url)],
+        http: policy,
         options: RunOptions {
             languages: true,
             libraries: false,
@@ -72,6 +69,7 @@ async fn app(store: Arc<dyn Store>, refresher: Arc<Refresher>) -> Client {
         metrics: refresher.context().metrics.clone(),
         refresher: Some(refresher),
         schedule: None,
+        forges: Default::default(),
     };
     Client::tracked(web::build(services, web::rocket_config()).expect("builds"))
         .await
@@ -264,7 +262,7 @@ async fn tracking_over_the_api_validates_and_changes_only_what_it_says() {
             "invalid_parameter",
         ),
         (
-            r#"{"id":"gitlab:x"}"#,
+            r#"{"id":"nowhere:x"}"#,
             Status::UnprocessableEntity,
             "invalid_parameter",
         ),

@@ -183,6 +183,7 @@ async fn removing_keeps_data_unless_purged(store: Arc<dyn Store>) {
         last_modified: None,
         payload: serde_json::json!({"k": 1}),
         stored_at: at("2026-01-01"),
+        content_hash: None,
     }];
     store.commit_org_refresh(&c).await.expect("commit");
     store
@@ -261,6 +262,7 @@ async fn a_commit_reads_back_whole(store: Arc<dyn Store>) {
         last_modified: Some("Tue, 01 Jan 2026 00:00:00 GMT".into()),
         payload: serde_json::json!({"repos": [1, 2, 3], "next": null}),
         stored_at: at("2026-01-05"),
+        content_hash: None,
     }];
     store.commit_org_refresh(&c).await.expect("commit");
 
@@ -507,6 +509,7 @@ async fn http_cache_entries_are_upserted_by_url(store: Arc<dyn Store>) {
         last_modified: None,
         payload: serde_json::json!([etag]),
         stored_at: at("2026-01-01"),
+        content_hash: None,
     };
     let mut c = commit(&acme, "2026-01-01", Vec::new());
     c.http_cache = vec![entry("\"1\"")];
@@ -516,6 +519,62 @@ async fn http_cache_entries_are_upserted_by_url(store: Arc<dyn Store>) {
     assert_eq!(
         store.list_http_cache(&acme).await.expect("cache"),
         vec![entry("\"2\"")]
+    );
+}
+
+async fn forges_paths_and_content_hashes_round_trip(store: Arc<dyn Store>) {
+    // A GitLab subgroup and a Forgejo organisation, each with a repository of the same
+    // numeric id: repositories are keyed by forge instance and id.
+    let sub = org("gitlab:gnome/sub.group");
+    let cb = org("codeberg:forgejo");
+    for id in [&sub, &cb] {
+        store
+            .add_tracked_org(id, at("2026-01-01"))
+            .await
+            .expect("add");
+    }
+    let mut c = commit(&sub, "2026-01-01", vec![record(&sub, 7, 5, "2026-01-01")]);
+    let hashed = HttpCacheEntry {
+        url: "http://x/api/v1/orgs/forgejo/repos?limit=50&page=1".into(),
+        etag: None,
+        last_modified: None,
+        payload: serde_json::json!({"repos": []}),
+        stored_at: at("2026-01-01"),
+        content_hash: Some("ab".repeat(32)),
+    };
+    store.commit_org_refresh(&c).await.expect("commit");
+    c = commit(&cb, "2026-01-01", vec![record(&cb, 7, 9, "2026-01-01")]);
+    c.http_cache = vec![hashed.clone()];
+    store.commit_org_refresh(&c).await.expect("commit");
+
+    assert_eq!(
+        store.list_http_cache(&cb).await.expect("cache"),
+        vec![hashed]
+    );
+    assert!(store.list_http_cache(&sub).await.expect("cache").is_empty());
+    let repos = store.list_repos(&sub).await.expect("repos");
+    assert_eq!(repos.len(), 1);
+    assert_eq!(
+        (repos[0].org.to_string().as_str(), repos[0].listing.stars),
+        ("gitlab:gnome/sub.group", 5)
+    );
+    let repos = store.list_repos(&cb).await.expect("repos");
+    assert_eq!(
+        repos[0].listing.stars, 9,
+        "same numeric id, other forge: its own row"
+    );
+    let record = store.get_org(&sub).await.expect("get").expect("stored");
+    assert_eq!(record.org, sub);
+    let tracked: Vec<String> = store
+        .list_tracked_orgs()
+        .await
+        .expect("list")
+        .iter()
+        .map(|t| t.org.to_string())
+        .collect();
+    assert!(
+        tracked.contains(&"gitlab:gnome/sub.group".to_owned()),
+        "{tracked:?}"
     );
 }
 
@@ -1202,6 +1261,7 @@ conformance! {
     libraries_are_replaced_per_repo,
     same_day_snapshot_is_replaced_and_ranges_filter,
     http_cache_entries_are_upserted_by_url,
+    forges_paths_and_content_hashes_round_trip,
     outcomes_keep_the_last_success,
     runs_are_stored_updated_and_listed_newest_first,
     every_write_moves_the_data_version,

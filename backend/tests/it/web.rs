@@ -229,9 +229,32 @@ async fn pages_answer_bad_and_unknown_ids_with_html_errors() {
     let (status, html) = get(&client, "/orgs/github/-bad").await;
     assert_eq!(status, Status::UnprocessableEntity);
     assert!(html.contains("starts with a hyphen"));
-    let (status, html) = get(&client, "/orgs/gitlab/x").await;
+    let (status, html) = get(&client, "/orgs/nowhere/x").await;
     assert_eq!(status, Status::UnprocessableEntity);
     assert!(html.contains("unknown forge"));
+    assert!(
+        html.contains("configured: github, gitlab, codeberg"),
+        "{html}"
+    );
+    // A subgroup path is one segment, `/` written %2F, and reaches the handler whole.
+    let response = client
+        .get("/api/v1/orgs/gitlab/GNOME%2Fsub")
+        .dispatch()
+        .await;
+    assert_eq!(response.status(), Status::NotFound);
+    let body = response.into_string().await.expect("body");
+    assert!(body.contains("gitlab:gnome/sub"), "{body}");
+    let (status, _) = get(&client, "/orgs/gitlab/gnome/sub").await;
+    assert_eq!(
+        status,
+        Status::NotFound,
+        "an unencoded slash is another route"
+    );
+    // Each kind's own rule: an underscore is fine on GitLab, not on GitHub.
+    let (status, _) = get(&client, "/orgs/gitlab/a_b").await;
+    assert_eq!(status, Status::NotFound);
+    let (status, _) = get(&client, "/orgs/github/a_b").await;
+    assert_eq!(status, Status::UnprocessableEntity);
     let (status, html) = get(&client, "/orgs/github/nobody").await;
     assert_eq!(status, Status::NotFound);
     assert!(html.contains("not tracked"));

@@ -6,7 +6,7 @@ use reqwest::header::HeaderMap;
 use reqwest::StatusCode;
 use tokio::time::Instant;
 
-use super::headers::{header_u64, retry_after, until_epoch};
+use super::headers::{rate_limit, retry_after, until_epoch};
 use super::{HttpClient, SourceError};
 
 #[derive(Debug, Default)]
@@ -39,8 +39,8 @@ impl HttpClient {
         if let Some(wait) = retry_after(headers) {
             return Ok(Some(Some(wait)));
         }
-        if header_u64(headers, "x-ratelimit-remaining") == Some(0) {
-            let reset = header_u64(headers, "x-ratelimit-reset");
+        if rate_limit(headers, "remaining") == Some(0) {
+            let reset = rate_limit(headers, "reset");
             let wait = reset
                 .map(until_epoch)
                 .unwrap_or(self.policy.rate_limit_max_wait + Duration::from_secs(1));
@@ -134,10 +134,10 @@ impl HttpClient {
 
     /// Records the rate-limit headers of an answer.
     pub(super) fn observe(&self, headers: &HeaderMap) {
-        let Some(remaining) = header_u64(headers, "x-ratelimit-remaining") else {
+        let Some(remaining) = rate_limit(headers, "remaining") else {
             return;
         };
-        let reset = header_u64(headers, "x-ratelimit-reset");
+        let reset = rate_limit(headers, "reset");
         let mut budget = self.lock_budget();
         // Answers arrive out of order: within one window keep the lowest figure.
         let same_window = budget.reset.is_some() && budget.reset == reset;
@@ -146,7 +146,7 @@ impl HttpClient {
             _ => remaining,
         });
         budget.reset = reset.or(budget.reset);
-        budget.limit = header_u64(headers, "x-ratelimit-limit").or(budget.limit);
+        budget.limit = rate_limit(headers, "limit").or(budget.limit);
         if let Some(remaining) = budget.remaining {
             self.metrics.rate_limit_remaining(remaining);
         }

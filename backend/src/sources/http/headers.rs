@@ -52,6 +52,13 @@ pub(super) fn header_u64(headers: &HeaderMap, name: &str) -> Option<u64> {
     headers.get(name)?.to_str().ok()?.trim().parse().ok()
 }
 
+/// A rate-limit header in GitHub's spelling (`x-ratelimit-remaining`) or GitLab's
+/// (`RateLimit-Remaining`); `what` is `limit`, `remaining` or `reset` (epoch seconds in both).
+pub(super) fn rate_limit(headers: &HeaderMap, what: &str) -> Option<u64> {
+    header_u64(headers, &format!("x-ratelimit-{what}"))
+        .or_else(|| header_u64(headers, &format!("ratelimit-{what}")))
+}
+
 pub(super) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     header_u64(headers, "retry-after").map(Duration::from_secs)
 }

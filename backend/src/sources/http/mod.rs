@@ -133,6 +133,14 @@ pub struct Cached<T> {
 pub(crate) struct Meta<'a> {
     pub url: &'a Url,
     pub links: Links,
+    pub headers: &'a HeaderMap,
+}
+
+impl Meta<'_> {
+    /// A header read as a number; absent, empty or not a number is `None`.
+    pub(crate) fn number(&self, name: &str) -> Option<u64> {
+        headers::header_u64(self.headers, name)
+    }
 }
 
 enum Attempt<T> {
@@ -156,6 +164,8 @@ pub struct HttpClient {
     /// Once cancelled, nothing more is sent and requests under way are abandoned.
     cancel: CancellationToken,
     metrics: Arc<Metrics>,
+    /// Remember a hash of bodies that come without validators (see [`Self::hashing_bodies`]).
+    hash_bodies: bool,
 }
 
 impl HttpClient {
@@ -185,7 +195,17 @@ impl HttpClient {
             cancel,
             policy,
             metrics,
+            hash_bodies: false,
         })
+    }
+
+    /// For forges that send no `ETag` on listings (Gitea, Forgejo): answers without
+    /// validators are stored with the SHA-256 of their body, and a later body with the same
+    /// hash reuses the stored payload, not decoded again and not written again. It is
+    /// counted with the 304s as unchanged.
+    pub(crate) fn hashing_bodies(mut self) -> Self {
+        self.hash_bodies = true;
+        self
     }
 
     /// Fetches `url` and decodes it; with a `prior` entry, asks conditionally and reuses
@@ -328,12 +348,29 @@ impl HttpClient {
                 Err(err @ SourceError::TooLarge { .. }) => return Err(err),
                 Err(err) => return Ok(Attempt::Transient(err, Duration::ZERO)),
             };
+            let hash = self.hash_bodies.then(|| content_hash(&body));
+            if let Some(prior) =
+                prior.filter(|p| p.content_hash.is_some() && p.content_hash == hash)
+            {
+                if let Ok(value) = serde_json::from_value(prior.payload.clone()) {
+                    tally.not_modified.fetch_add(1, Ordering::Relaxed);
+                    return Ok(Attempt::Done(Some(Cached {
+                        value,
+                        entry: None,
+                        not_modified: true,
+                    })));
+                }
+            }
             let links = headers
                 .get(reqwest::header::LINK)
                 .and_then(|v| v.to_str().ok())
                 .map(|v| Links::parse(v, url))
                 .unwrap_or_default();
-            let meta = Meta { url, links };
+            let meta = Meta {
+                url,
+                links,
+                headers: &headers,
+            };
             let value = match decode(&body, &meta) {
                 Ok(value) => value,
                 // A cut-off or garbled body is worth another try; it usually is transient.
@@ -343,15 +380,17 @@ impl HttpClient {
             };
             let etag = header_text(&headers, ETAG);
             let last_modified = header_text(&headers, LAST_MODIFIED);
-            let entry = if etag.is_some() || last_modified.is_some() {
+            let entry = if etag.is_some() || last_modified.is_some() || hash.is_some() {
                 let payload =
                     serde_json::to_value(&value).map_err(|e| malformed(url, e.to_string()))?;
+                let validated = etag.is_some() || last_modified.is_some();
                 Some(HttpCacheEntry {
                     url: url.to_string(),
                     etag,
                     last_modified,
                     payload,
                     stored_at: Utc::now(),
+                    content_hash: if validated { None } else { hash },
                 })
             } else {
                 None
@@ -447,6 +486,13 @@ impl HttpClient {
             }
         }
     }
+}
+
+/// The hex SHA-256 of a body.
+fn content_hash(body: &[u8]) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(body);
+    digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]

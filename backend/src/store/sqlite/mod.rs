@@ -29,6 +29,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("0001_init.sql"),
     include_str!("0002_tokens_leases.sql"),
     include_str!("0003_org_stamps.sql"),
+    include_str!("0004_content_hash.sql"),
 ];
 
 /// The embedded SQLite store.

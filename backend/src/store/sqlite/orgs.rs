@@ -71,11 +71,11 @@ impl OrgStore for SqliteStore {
                     }
                 }
                 let mut cache = tx.prepare_cached(
-                    "INSERT INTO http_cache (url, org, etag, last_modified, payload, stored_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                    "INSERT INTO http_cache (url, org, etag, last_modified, payload, stored_at, content_hash)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
                      ON CONFLICT (url) DO UPDATE SET org = excluded.org, etag = excluded.etag,
                         last_modified = excluded.last_modified, payload = excluded.payload,
-                        stored_at = excluded.stored_at",
+                        stored_at = excluded.stored_at, content_hash = excluded.content_hash",
                 )?;
                 for entry in &commit.http_cache {
                     cache.execute(params![
@@ -85,6 +85,7 @@ impl OrgStore for SqliteStore {
                         entry.last_modified,
                         to_doc(&entry.payload)?,
                         ts(entry.stored_at),
+                        entry.content_hash,
                     ])?;
                 }
             }
@@ -133,7 +134,7 @@ impl OrgStore for SqliteStore {
     }
 
     async fn list_repo_libraries(&self, org: &OrgId, repo_id: i64) -> StoreResult<Vec<Library>> {
-        let forge = org.forge().as_str();
+        let forge = org.forge().to_string();
         self.call(move |conn| {
             let mut stmt = conn.prepare_cached(
                 "SELECT ecosystem, name, version, license FROM repo_libraries

@@ -13,7 +13,7 @@ impl ValidatorStore for SqliteStore {
         let org = org.to_string();
         self.call(move |conn| {
             let mut stmt = conn.prepare_cached(
-                "SELECT url, etag, last_modified, payload, stored_at FROM http_cache WHERE org = ?1",
+                "SELECT url, etag, last_modified, payload, stored_at, content_hash FROM http_cache WHERE org = ?1",
             )?;
             let rows = stmt.query_map(params![org], |r| {
                 Ok((
@@ -22,17 +22,19 @@ impl ValidatorStore for SqliteStore {
                     r.get::<_, Option<String>>(2)?,
                     r.get::<_, String>(3)?,
                     r.get::<_, String>(4)?,
+                    r.get::<_, Option<String>>(5)?,
                 ))
             })?;
             let mut entries = Vec::new();
             for row in rows {
-                let (url, etag, last_modified, payload, stored_at) = row?;
+                let (url, etag, last_modified, payload, stored_at, content_hash) = row?;
                 entries.push(HttpCacheEntry {
                     url,
                     etag,
                     last_modified,
                     payload: from_doc(&payload)?,
                     stored_at: parse_ts(&stored_at)?,
+                    content_hash,
                 });
             }
             Ok(entries)

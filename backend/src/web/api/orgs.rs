@@ -25,7 +25,7 @@ pub(crate) async fn list_orgs(get: CachedGet<'_>) -> Result<Conditional, ApiErro
 
 /// One organisation with totals, 1/7/30-day deltas and language mix.
 #[utoipa::path(get, path = "/api/v1/orgs/{forge}/{login}", tag = "organisations",
-    params(("forge" = String, Path, description = "`github`"), ("login" = String, Path, description = "The organisation's login")),
+    params(("forge" = String, Path, description = "The forge instance"), ("login" = String, Path, description = "The organisation's login")),
     responses(
         (status = 200, description = "The organisation", body = OrgView),
         (status = 404, description = "Neither tracked nor stored", body = ErrorBody),
@@ -36,14 +36,14 @@ pub(crate) async fn get_org(
     forge: &str,
     login: &str,
 ) -> Result<Conditional, ApiError> {
-    let org = org_path(forge, login)?;
+    let org = org_path(&get.state.forges, forge, login)?;
     org_answer(&get, &org, |detail| json_body(&org_view(detail))).await
 }
 
 /// Daily snapshots of an organisation between `from` and `to` (inclusive), oldest first.
 #[utoipa::path(get, path = "/api/v1/orgs/{forge}/{login}/history", tag = "organisations",
     params(
-        ("forge" = String, Path, description = "`github`"),
+        ("forge" = String, Path, description = "The forge instance"),
         ("login" = String, Path, description = "The organisation's login"),
         ("from" = Option<String>, Query, description = "First day, `YYYY-MM-DD`"),
         ("to" = Option<String>, Query, description = "Last day, `YYYY-MM-DD`")),
@@ -59,7 +59,7 @@ pub(crate) async fn history(
     from: Param<'_>,
     to: Param<'_>,
 ) -> Result<Conditional, ApiError> {
-    let org = org_path(forge, login)?;
+    let org = org_path(&get.state.forges, forge, login)?;
     let (from, to) = (parse_day("from", from)?, parse_day("to", to)?);
     if let (Some(f), Some(t)) = (from, to) {
         if f > t {
@@ -83,7 +83,7 @@ pub(crate) async fn history(
 
 /// Dependencies found in the organisation's SBOMs, by ecosystem.
 #[utoipa::path(get, path = "/api/v1/orgs/{forge}/{login}/libraries", tag = "organisations",
-    params(("forge" = String, Path, description = "`github`"), ("login" = String, Path, description = "The organisation's login")),
+    params(("forge" = String, Path, description = "The forge instance"), ("login" = String, Path, description = "The organisation's login")),
     responses(
         (status = 200, description = "Libraries by ecosystem, most used first", body = Libraries),
         (status = 404, description = "Unknown organisation", body = ErrorBody)))]
@@ -93,7 +93,7 @@ pub(crate) async fn libraries(
     forge: &str,
     login: &str,
 ) -> Result<Conditional, ApiError> {
-    let org = org_path(forge, login)?;
+    let org = org_path(&get.state.forges, forge, login)?;
     org_answer(&get, &org, |detail| {
         let mut ecosystems: Vec<Ecosystem> = Vec::new();
         for l in &detail.libraries {

@@ -5,7 +5,6 @@ use rocket::State;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::domain::OrgId;
 use crate::web::auth::Maintainer;
 use crate::web::error::{ApiError, ErrorBody};
 use crate::web::extract::JsonBody;
@@ -61,7 +60,9 @@ pub(crate) async fn refresh(
         .map(|ids| {
             ids.iter()
                 .map(|id| {
-                    id.parse::<OrgId>()
+                    state
+                        .forges
+                        .parse(id)
                         .map_err(|e| ApiError::invalid(e.to_string()))
                 })
                 .collect::<Result<Vec<_>, _>>()

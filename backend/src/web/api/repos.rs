@@ -43,7 +43,7 @@ pub const CSV_COLUMNS: [&str; 22] = [
 /// An organisation's live repositories, sorted, filtered and paged by cursor.
 #[utoipa::path(get, path = "/api/v1/orgs/{forge}/{login}/repos", tag = "repositories",
     params(
-        ("forge" = String, Path, description = "`github`"),
+        ("forge" = String, Path, description = "The forge instance"),
         ("login" = String, Path, description = "The organisation's login"),
         ("sort" = Option<String>, Query, description = "name, stars (default), forks, open_issues, pushed, created, language, license"),
         ("order" = Option<String>, Query, description = "asc or desc (default: desc for numbers and dates, asc for text)"),
@@ -64,7 +64,7 @@ pub(crate) async fn list_repos(
     login: &str,
     query: RepoQuery<'_>,
 ) -> Result<Conditional, ApiError> {
-    let org = org_path(forge, login)?;
+    let org = org_path(&get.state.forges, forge, login)?;
     let Selection {
         filter,
         sort: key,
@@ -101,7 +101,7 @@ pub(crate) async fn list_repos(
 
 /// Every stored repository of an organisation (gone ones included) as RFC 4180 CSV.
 #[utoipa::path(get, path = "/api/v1/orgs/{forge}/{login}/repos.csv", tag = "repositories",
-    params(("forge" = String, Path, description = "`github`"), ("login" = String, Path, description = "The organisation's login")),
+    params(("forge" = String, Path, description = "The forge instance"), ("login" = String, Path, description = "The organisation's login")),
     responses(
         (status = 200, description = "CSV with a header row; topics are separated by `;`", content_type = "text/csv"),
         (status = 404, description = "Unknown organisation", body = ErrorBody)))]
@@ -111,7 +111,7 @@ pub(crate) async fn repos_csv(
     forge: &str,
     login: &str,
 ) -> Result<Conditional, ApiError> {
-    let org = org_path(forge, login)?;
+    let org = org_path(&get.state.forges, forge, login)?;
     org_answer(&get, &org, |detail| {
         let body = csv_of(&detail.repos).map_err(|e| {
             tracing::error!(error = %e, "could not write CSV");

@@ -52,10 +52,10 @@ pub(crate) async fn track_org(
     let request = body?
         .0
         .ok_or_else(|| ApiError::invalid("send {\"id\":\"FORGE:LOGIN\"}"))?;
-    let org: OrgId = request
-        .id
-        .parse()
-        .map_err(|e: crate::domain::OrgIdError| ApiError::invalid(e.to_string()))?;
+    let org: OrgId = state
+        .forges
+        .parse(&request.id)
+        .map_err(|e| ApiError::invalid(e.to_string()))?;
     let added = state.store.add_tracked_org(&org, Utc::now()).await?;
     let status = if added { Status::Created } else { Status::Ok };
     Ok((
@@ -72,7 +72,7 @@ pub(crate) async fn track_org(
 /// Stops tracking an organisation; its data is kept unless `purge=true`.
 #[utoipa::path(delete, path = "/api/v1/orgs/{forge}/{login}", tag = "organisations",
     params(
-        ("forge" = String, Path, description = "`github`"),
+        ("forge" = String, Path, description = "The forge instance"),
         ("login" = String, Path, description = "The organisation's login"),
         ("purge" = Option<bool>, Query, description = "Also delete everything stored about it")),
     security(("bearer" = [])),
@@ -89,7 +89,7 @@ pub(crate) async fn untrack_org(
     login: &str,
     purge: Param<'_>,
 ) -> Result<Json<Tracking>, ApiError> {
-    let org = org_path(forge, login)?;
+    let org = org_path(&state.forges, forge, login)?;
     let purge = flag("purge", purge.typed("purge")?)?.unwrap_or(false);
     let removed = state.store.remove_tracked_org(&org, purge).await?;
     if !removed && !purge {

@@ -6,7 +6,7 @@ use rocket::http::{ContentType, Status};
 use serde_json::{json, Value};
 
 use super::{badge, display_name, last_refresh_text};
-use crate::domain::OrgStatus;
+use crate::domain::{ForgeKind, OrgStatus};
 use crate::store::OrgDetail;
 use crate::web::cache::{CachedGet, Conditional, Rendered, Scope};
 use crate::web::charts::{self, thousands, Bar, Series, ShareRow, Width};
@@ -25,7 +25,7 @@ pub(crate) async fn org(
     login: &str,
     query: RepoQuery<'_>,
 ) -> Result<Conditional, PageError> {
-    let id = org_path(forge, login)?;
+    let id = org_path(&get.state.forges, forge, login)?;
     let table = TableParams::parse(&query)?;
     get.answer(Scope::Org(id.clone()), || async {
             let detail = get.detail(&id).await?;
@@ -36,7 +36,7 @@ pub(crate) async fn org(
                     format!("orgpulse has no data about {id}. Track it with `orgpulse orgs add {id}` and refresh."),
                 ));
             };
-            let html = get.state.templates.render("org.html", "orgs", &org_context(detail, &table, Utc::now()))?;
+            let html = get.state.templates.render("org.html", "orgs", &org_context(detail, get.state.forges.of(&id).map(|f| f.kind), &table, Utc::now()))?;
             Ok(Rendered::new(html, ContentType::HTML))
         })
         .await
@@ -111,14 +111,20 @@ fn delta_cells(
         .collect()
 }
 
-fn org_context(detail: &OrgDetail, table: &TableParams, now: DateTime<Utc>) -> Value {
+/// `kind` is the organisation's forge kind, `None` when its forge is no longer configured.
+fn org_context(
+    detail: &OrgDetail,
+    kind: Option<ForgeKind>,
+    table: &TableParams,
+    now: DateTime<Utc>,
+) -> Value {
     let id = &detail.org;
     let profile = detail.record.as_ref().map(|r| &r.profile);
     let name = display_name(id, profile.and_then(|p| p.name.as_deref()));
     let (initial, color) = views::monogram(id, &name);
     let outcome = detail.last_outcome.as_ref();
     let freshness = Freshness::of(outcome, detail.last_success_at, now);
-    let base_url = format!("/orgs/{}/{}", id.forge(), id.login());
+    let base_url = format!("/orgs/{}", id.url_path());
 
     let mut notices = Vec::new();
     if detail.tracked_since.is_none() {
@@ -199,6 +205,7 @@ fn org_context(detail: &OrgDetail, table: &TableParams, now: DateTime<Utc>) -> V
                 parts: mix.iter().map(|(k, v)| (k.clone(), *v)).collect(),
             };
             let (unit, note) = match measure {
+                LanguageMeasure::Bytes if kind.is_some_and(|k| !k.languages_in_bytes()) => ("share", "Average share per language over the projects whose languages are known: GitLab reports each project's languages as percentages, not bytes."),
                 LanguageMeasure::Bytes => ("bytes", "Share of code bytes per language, over all live repositories."),
                 LanguageMeasure::Repos => ("repos", "Share of repositories by primary language. Byte counts per language are fetched when GITHUB_TOKEN is set."),
             };
@@ -303,7 +310,8 @@ fn org_context(detail: &OrgDetail, table: &TableParams, now: DateTime<Utc>) -> V
 
     json!({
         "org": {
-            "id": id.to_string(), "forge": if id.forge() == crate::domain::Forge::GitHub { "GitHub" } else { id.forge().as_str() },
+            "id": id.to_string(), "forge": kind.map_or_else(|| id.forge().to_string(), |k| k.label().to_owned()),
+            "forge_name": id.forge().as_str(), "forge_kind": kind.map(ForgeKind::as_str),
             "url": base_url, "name": name, "initial": initial, "color": color,
             "description": profile.and_then(|p| p.description.clone()),
             "html_url": profile.and_then(|p| p.html_url.clone()),

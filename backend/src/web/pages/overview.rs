@@ -5,6 +5,7 @@ use rocket::http::ContentType;
 use serde_json::{json, Value};
 
 use super::{badge, display_name, last_refresh_text};
+use crate::domain::Forges;
 use crate::store::OrgOverview;
 use crate::web::cache::{CachedGet, Conditional, Rendered, Scope};
 use crate::web::charts::{self, thousands, Bar, Series, ShareRow, Width};
@@ -18,14 +19,14 @@ pub(crate) async fn overview(get: CachedGet<'_>) -> Result<Conditional, PageErro
         let html = get.state.templates.render(
             "index.html",
             "orgs",
-            &overview_context(&overview, Utc::now()),
+            &overview_context(&overview, &get.state.forges, Utc::now()),
         )?;
         Ok::<_, PageError>(Rendered::new(html, ContentType::HTML))
     })
     .await
 }
 
-fn overview_context(overview: &[OrgOverview], now: DateTime<Utc>) -> Value {
+fn overview_context(overview: &[OrgOverview], forges: &Forges, now: DateTime<Utc>) -> Value {
     let mut orgs = Vec::new();
     let (mut repos, mut stars) = (0u64, 0u64);
     let mut star_bars = Vec::new();
@@ -40,7 +41,7 @@ fn overview_context(overview: &[OrgOverview], now: DateTime<Utc>) -> Value {
         let outcome = o.tracked.last_outcome.as_ref();
         let freshness = Freshness::of(outcome, o.tracked.last_success_at, now);
         let latest = o.history.last();
-        let url = format!("/orgs/{}/{}", id.forge(), id.login());
+        let url = format!("/orgs/{}", id.url_path());
         let totals = latest.map(|d| {
             repos += d.totals.repos;
             stars += d.totals.stars;
@@ -94,7 +95,9 @@ fn overview_context(overview: &[OrgOverview], now: DateTime<Utc>) -> Value {
             _ => None,
         };
         orgs.push(json!({
-            "id": id.to_string(), "url": url, "name": name, "initial": initial, "color": color,
+            "id": id.to_string(), "url": url,
+            "forge": forges.of(id).map_or_else(|| id.forge().to_string(), |f| f.kind.label().to_owned()),
+            "forge_kind": forges.of(id).map(|f| f.kind.as_str()), "name": name, "initial": initial, "color": color,
             "description": profile.and_then(|p| p.description.clone()),
             "badge": badge(freshness, outcome, o.tracked.last_success_at),
             "totals": totals, "languages": languages, "langbar": langbar,

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use orgpulse::domain::{OrgId, RefreshRun, RunOptions, Trigger};
-use orgpulse::ingest::{self, Clock, GitHubAccess, IngestContext, Silent};
+use orgpulse::ingest::{self, Clock, ForgeAccess, IngestContext, Silent};
 use orgpulse::sources::HttpPolicy;
 use orgpulse::store::Store;
 use serde_json::{json, Value};
@@ -46,11 +46,8 @@ pub fn context(store: Arc<dyn Store>, server: &MockServer) -> IngestContext {
 pub fn context_at(store: Arc<dyn Store>, url: &str) -> IngestContext {
     IngestContext {
         store,
-        github: GitHubAccess {
-            api_url: url.to_owned(),
-            token: None,
-            policy: fast_policy(),
-        },
+        forges: vec![ForgeAccess::github(url)],
+        http: fast_policy(),
         options: RunOptions {
             languages: false,
             libraries: false,
@@ -325,11 +322,8 @@ pub async fn seeded_world(
         let date = today - chrono::Duration::days(i64::from(days - 1 - day));
         let mut ctx = IngestContext {
             store: store.clone(),
-            github: GitHubAccess {
-                api_url: forge.url.clone(),
-                token: None,
-                policy: fast_policy(),
-            },
+            forges: vec![ForgeAccess::github(&forge.url)],
+            http: fast_policy(),
             options: RunOptions {
                 languages: true,
                 libraries: true,
@@ -339,7 +333,7 @@ pub async fn seeded_world(
             cancel: Default::default(),
             metrics: Default::default(),
         };
-        ctx.github.policy.concurrency = 8;
+        ctx.http.concurrency = 8;
         let run = ingest::queue(&ctx, Trigger::Schedule, ids.clone())
             .await
             .expect("queued");
