@@ -3,6 +3,7 @@
 
 use std::path::Path;
 use std::process::{Command, Output};
+use std::sync::Arc;
 
 use crate::common::*;
 use serde_json::json;
@@ -325,4 +326,109 @@ async fn the_token_is_sent_but_never_printed() {
     assert!(!all.contains("topsecret"), "{all}");
     let sent = &server.received_requests().await.expect("recorded")[0];
     assert_eq!(sent.headers["authorization"], "Bearer ghp_topsecret123");
+}
+
+#[tokio::test]
+async fn refresh_reads_gitlab_and_forgejo_forges_and_the_portal_shows_them() {
+    use crate::ingest_forges::{gitea_repos, mount_gitea, mount_gitlab, projects, star_sum};
+    let server = MockServer::start().await;
+    mount_gitlab(&server, projects(250, "acme/platform"), false).await;
+    mount_gitea(&server, "forgejo", gitea_repos(120, "forgejo")).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let forges = format!(
+        "gitlab=gitlab@{0}/api/v4,codeberg=forgejo@{0}/api/v1",
+        server.uri()
+    );
+    let env = [
+        ("ORGPULSE_FORGES", forges.as_str()),
+        ("ORGPULSE_ORGS", "gitlab:acme/platform,codeberg:forgejo"),
+    ];
+
+    let out = orgpulse(
+        dir.path(),
+        &env,
+        &[
+            "refresh",
+            "--org",
+            "gitlab:acme/platform",
+            "--org",
+            "codeberg:Forgejo",
+        ],
+    )
+    .await;
+    assert!(
+        out.status.success(),
+        "stdout: {}\nstderr: {}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+
+    let store: Arc<dyn orgpulse::store::Store> = Arc::new(
+        orgpulse::store::sqlite::SqliteStore::open(dir.path().join("data/orgpulse.db"))
+            .await
+            .expect("opens"),
+    );
+    let client = rocket::local::asynchronous::Client::tracked(
+        orgpulse::web::build(
+            orgpulse::web::Services::reading(store),
+            orgpulse::web::rocket_config(),
+        )
+        .expect("builds"),
+    )
+    .await
+    .expect("rocket");
+    for (url, rows, stars) in [
+        (
+            "/api/v1/orgs/gitlab/acme%2Fplatform/repos.csv",
+            250,
+            star_sum(250),
+        ),
+        (
+            "/api/v1/orgs/codeberg/forgejo/repos.csv",
+            120,
+            star_sum(120),
+        ),
+    ] {
+        let response = client.get(url).dispatch().await;
+        assert_eq!(response.status(), rocket::http::Status::Ok, "{url}");
+        let csv = response.into_string().await.expect("body");
+        let mut reader = ::csv::Reader::from_reader(csv.as_bytes());
+        let headers = reader.headers().expect("header row").clone();
+        let star_column = headers
+            .iter()
+            .position(|h| h == "stars")
+            .expect("a stars column");
+        let records: Vec<::csv::StringRecord> =
+            reader.records().map(|r| r.expect("a row")).collect();
+        assert_eq!(records.len(), rows, "{url}");
+        let sum: u64 = records
+            .iter()
+            .map(|r| r[star_column].parse::<u64>().expect("a number"))
+            .sum();
+        assert_eq!(sum, stars, "{url}");
+    }
+    let page = client
+        .get("/orgs/gitlab/acme%2Fplatform")
+        .dispatch()
+        .await
+        .into_string()
+        .await
+        .expect("page");
+    assert!(page.contains("forge-gitlab"), "the forge is marked");
+    assert!(
+        page.contains("&gt;sub/p") || page.contains(">sub/p"),
+        "subgroup projects are listed by their path"
+    );
+    let overview = client
+        .get("/")
+        .dispatch()
+        .await
+        .into_string()
+        .await
+        .expect("page");
+    assert!(
+        overview.contains("/orgs/gitlab/acme%2Fplatform")
+            && overview.contains("/orgs/codeberg/forgejo"),
+        "the overview mixes forges and links subgroups encoded"
+    );
 }

@@ -6,6 +6,7 @@ mod common;
 
 mod cli;
 mod drills;
+mod ingest_forges;
 mod ingest_github;
 mod refresh;
 mod serve;
