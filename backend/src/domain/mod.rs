@@ -81,9 +81,14 @@ impl RepoListing {
     /// push, or the last update for repositories that were never pushed to. Per-repo
     /// details (languages, libraries) are refetched only when it moves.
     pub fn activity_marker(&self) -> Option<String> {
-        self.pushed_at
-            .or(self.updated_at)
+        self.activity_at()
             .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+    }
+
+    /// The time the marker stands for: the last push on GitHub; on GitLab (last
+    /// activity) and Gitea/Forgejo (last update), which report no pushes, the update time.
+    pub fn activity_at(&self) -> Option<DateTime<Utc>> {
+        self.pushed_at.or(self.updated_at)
     }
 }
 

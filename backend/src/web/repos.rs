@@ -65,7 +65,7 @@ impl SortKey {
             SortKey::Forks => Value::from(l.forks),
             SortKey::OpenIssues => Value::from(l.open_issues),
             SortKey::Pushed => l
-                .pushed_at
+                .activity_at()
                 .map_or(Value::Null, |t| Value::from(t.timestamp())),
             SortKey::Created => l
                 .created_at

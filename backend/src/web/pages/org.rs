@@ -277,18 +277,26 @@ fn org_context(
                 "name": l.name, "html_url": l.html_url, "description": l.description,
                 "language": l.language.clone().unwrap_or_default(), "stars": thousands(l.stars),
                 "forks": thousands(l.forks), "open_issues": thousands(l.open_issues),
-                "pushed": l.pushed_at.map(|t| t.format("%Y-%m-%d").to_string()).unwrap_or_else(|| "never".into()),
+                "pushed": l.activity_at().map(|t| t.format("%Y-%m-%d").to_string()).unwrap_or_else(|| "never".into()),
                 "license": l.license.clone().unwrap_or_default(), "archived": l.archived,
             })
         })
         .collect();
+    // GitHub reports pushes; GitLab and Gitea/Forgejo only activity or updates.
+    let activity_label = {
+        let label = kind.unwrap_or(ForgeKind::GitHub).activity_label();
+        let mut chars = label.chars();
+        chars
+            .next()
+            .map_or_else(String::new, |c| c.to_uppercase().chain(chars).collect())
+    };
     let columns = [
         ("Name", SortKey::Name, false),
         ("Language", SortKey::Language, false),
         ("Stars", SortKey::Stars, true),
         ("Forks", SortKey::Forks, true),
         ("Open issues", SortKey::OpenIssues, true),
-        ("Last push", SortKey::Pushed, false),
+        (activity_label.as_str(), SortKey::Pushed, false),
         ("Licence", SortKey::License, false),
     ];
     let mut headers: Vec<Value> = columns
