@@ -48,16 +48,30 @@ pub(crate) async fn run(app: &App, args: RefreshArgs) -> anyhow::Result<ExitCode
     }
 
     let ctx = IngestContext::from_settings(app.store.clone(), &app.settings, Arc::default());
+    // The forges this run reads, and which of them go without a token.
+    let mut used: Vec<String> = Vec::new();
+    let mut tokenless: Vec<String> = Vec::new();
+    for forge in app.settings.forges.iter() {
+        if orgs.iter().any(|o| o.forge() == &forge.name) {
+            used.push(format!("{} ({})", forge.name, forge.api_url));
+            if app.settings.forge_token(forge).is_none() {
+                tokenless.push(forge.token_env.clone());
+            }
+        }
+    }
     eprintln!(
         "refreshing {} organisation(s) from {} (languages: {}, libraries: {}{})",
         orgs.len(),
-        app.settings.github_api_url,
+        used.join(", "),
         on_off(ctx.options.languages),
         on_off(ctx.options.libraries),
-        if app.settings.github_token.is_none() {
-            "; set GITHUB_TOKEN for 5,000 requests/hour and per-repo details"
+        if tokenless.is_empty() {
+            String::new()
         } else {
-            ""
+            format!(
+                "; without a token ({}) the forges allow fewer requests and per-repo details stay off",
+                tokenless.join(", ")
+            )
         },
     );
     let bar = std::io::stderr().is_terminal().then(|| new_bar(orgs.len()));

@@ -6,7 +6,7 @@ use rocket::http::{ContentType, Status};
 use serde_json::{json, Value};
 
 use super::{badge, display_name, last_refresh_text};
-use crate::domain::{ForgeKind, OrgStatus};
+use crate::domain::{ForgeInstance, ForgeKind, OrgStatus};
 use crate::store::OrgDetail;
 use crate::web::cache::{CachedGet, Conditional, Rendered, Scope};
 use crate::web::charts::{self, thousands, Bar, Series, ShareRow, Width};
@@ -36,7 +36,7 @@ pub(crate) async fn org(
                     format!("orgpulse has no data about {id}. Track it with `orgpulse orgs add {id}` and refresh."),
                 ));
             };
-            let html = get.state.templates.render("org.html", "orgs", &org_context(detail, get.state.forges.of(&id).map(|f| f.kind), &table, Utc::now()))?;
+            let html = get.state.templates.render("org.html", "orgs", &org_context(detail, get.state.forges.of(&id), &table, Utc::now()))?;
             Ok(Rendered::new(html, ContentType::HTML))
         })
         .await
@@ -111,10 +111,10 @@ fn delta_cells(
         .collect()
 }
 
-/// `kind` is the organisation's forge kind, `None` when its forge is no longer configured.
+/// `forge` is the organisation's forge, `None` when it is no longer configured.
 fn org_context(
     detail: &OrgDetail,
-    kind: Option<ForgeKind>,
+    forge: Option<&ForgeInstance>,
     table: &TableParams,
     now: DateTime<Utc>,
 ) -> Value {
@@ -125,6 +125,8 @@ fn org_context(
     let outcome = detail.last_outcome.as_ref();
     let freshness = Freshness::of(outcome, detail.last_success_at, now);
     let base_url = format!("/orgs/{}", id.url_path());
+    let kind = forge.map(|f| f.kind);
+    let token = forge.map_or("GITHUB_TOKEN", |f| f.token_env.as_str());
 
     let mut notices = Vec::new();
     if detail.tracked_since.is_none() {
@@ -205,9 +207,9 @@ fn org_context(
                 parts: mix.iter().map(|(k, v)| (k.clone(), *v)).collect(),
             };
             let (unit, note) = match measure {
-                LanguageMeasure::Bytes if kind.is_some_and(|k| !k.languages_in_bytes()) => ("share", "Average share per language over the projects whose languages are known: GitLab reports each project's languages as percentages, not bytes."),
-                LanguageMeasure::Bytes => ("bytes", "Share of code bytes per language, over all live repositories."),
-                LanguageMeasure::Repos => ("repos", "Share of repositories by primary language. Byte counts per language are fetched when GITHUB_TOKEN is set."),
+                LanguageMeasure::Bytes if kind.is_some_and(|k| !k.languages_in_bytes()) => ("share", "Average share per language over the projects whose languages are known: GitLab reports each project's languages as percentages, not bytes.".to_owned()),
+                LanguageMeasure::Bytes => ("bytes", "Share of code bytes per language, over all live repositories.".to_owned()),
+                LanguageMeasure::Repos => ("repos", format!("Share of repositories by primary language. Languages per repository are fetched when {token} is set.")),
             };
             (
                 charts::shares("languages", "Language share", &[row], unit),
@@ -216,7 +218,7 @@ fn org_context(
         }
         None => (
             charts::shares("languages", "Language share", &[], "bytes"),
-            "",
+            String::new(),
         ),
     };
     let stars = Series {
@@ -253,7 +255,11 @@ fn org_context(
         }
     }
     let libraries_note = if detail.libraries.is_empty() {
-        "No dependency data yet: libraries come from each repository's dependency-graph SBOM, fetched when GITHUB_TOKEN is set.".to_string()
+        match kind {
+            Some(ForgeKind::Gitea | ForgeKind::Forgejo) => "Gitea and Forgejo serve no dependency data.".to_owned(),
+            Some(ForgeKind::GitLab) => format!("No dependency data: GitLab serves a project's dependency list on Ultimate instances only, and to a token ({token})."),
+            _ => format!("No dependency data yet: libraries come from each repository's dependency-graph SBOM, fetched when {token} is set."),
+        }
     } else {
         format!(
             "Repositories using each library, from dependency-graph SBOMs. Distinct libraries by ecosystem: {}.",

@@ -112,7 +112,7 @@ fn overview_context(overview: &[OrgOverview], forges: &Forges, now: DateTime<Utc
         "charts": {
             "stars": charts::bars("stars-by-org", "Stars by organisation", &star_bars, "stars", Width::Panel),
             "languages": charts::shares("language-mix", "Language mix by organisation", &language_rows, if bytes { "bytes" } else { "repos" }),
-            "languages_note": if bytes { "Share of code bytes per language." } else { "Share of repositories by primary language (byte counts need GITHUB_TOKEN)." },
+            "languages_note": if bytes { "Share of code bytes per language." } else { "Share of repositories by primary language (per-repository languages need a forge token)." },
             "history": charts::lines("stars-history", "Stars over time", &series, "stars", Width::Wide),
         },
     })
