@@ -102,7 +102,17 @@ impl Gitea {
                             .map_err(|e| format!("API settings: {e}"))?;
                         Ok(wire.max_response_items)
                     })
-                    .await?;
+                    .await;
+                let found = match found {
+                    Ok(found) => found,
+                    // An instance that hides its settings (or answers them with garbage)
+                    // is still listed, at the default page size.
+                    Err(e @ (SourceError::Status { .. } | SourceError::Malformed { .. })) => {
+                        tracing::warn!(error = %e, "API settings not readable; paging by {DEFAULT_PAGE_SIZE}");
+                        None
+                    }
+                    Err(e) => return Err(e),
+                };
                 Ok(found
                     .and_then(|c| c.value)
                     .filter(|n| *n > 0)

@@ -715,3 +715,36 @@ async fn gitlab_finds_a_project_past_a_full_last_page_when_the_pages_answer_304(
         .expect("repos");
     assert_eq!(stored.len(), 201);
 }
+
+#[tokio::test]
+async fn forgejo_hiding_its_api_settings_is_listed_at_the_default_page_size() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/v1/settings/api"))
+        .respond_with(
+            ResponseTemplate::new(403).set_body_json(json!({"message": "token required"})),
+        )
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    mount_gitea(&server, "forgejo", gitea_repos(60, "forgejo")).await;
+    let (_dir, store) = sqlite_store().await;
+    let ctx = forges_context(store.clone(), &server);
+
+    let run = refresh(&ctx, &["codeberg:forgejo"]).await;
+
+    assert_eq!(run.status, RunStatus::Succeeded, "{:?}", run.outcomes);
+    let pages = requests(&server, "/api/v1/orgs/forgejo/repos").await;
+    assert!(pages
+        .iter()
+        .all(|r| query(r, "limit").as_deref() == Some("50")));
+    assert_eq!(pages.len(), 2);
+    assert_eq!(
+        store
+            .list_repos(&org("codeberg:forgejo"))
+            .await
+            .expect("repos")
+            .len(),
+        60
+    );
+}
