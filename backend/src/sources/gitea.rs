@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, AUTHORIZATION, USER_AGENT};
+use reqwest::header::{HeaderValue, AUTHORIZATION};
 use reqwest::StatusCode;
 use serde::Deserialize;
 use tokio::sync::OnceCell;
@@ -24,8 +24,8 @@ use url::Url;
 use super::http::{Cached, HttpClient, HttpPolicy, Meta, SourceError, Tally};
 use super::paging::{Listing, Pages};
 use super::{
-    decode_entries, lenient_time, non_empty, required, ApiRoot, Dependencies, ForgeSource,
-    RepoPage, Validators,
+    base_headers, bytes_per_language, decode_entries, lenient_time, non_empty, required, ApiRoot,
+    Dependencies, ForgeSource, RepoPage, Validators,
 };
 use crate::config::Secret;
 use crate::domain::{OrgProfile, RepoListing};
@@ -53,12 +53,7 @@ impl Gitea {
         metrics: Arc<Metrics>,
     ) -> Result<Self, SourceError> {
         let root = ApiRoot::parse(api_url)?;
-        let mut headers = HeaderMap::new();
-        headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
-        headers.insert(
-            USER_AGENT,
-            HeaderValue::from_static(concat!("orgpulse/", env!("CARGO_PKG_VERSION"))),
-        );
+        let mut headers = base_headers("application/json");
         if let Some(token) = token {
             let mut value =
                 HeaderValue::from_str(&format!("token {}", token.expose())).map_err(|_| {
@@ -186,12 +181,7 @@ impl ForgeSource for Gitea {
             .url(&["repos", &repo.full_name, "languages"], None);
         self.http
             .get_cached(&url, cache.get(url.as_str()), tally, &[], |body, _| {
-                let raw: BTreeMap<String, serde_json::Value> =
-                    serde_json::from_slice(body).map_err(|e| format!("languages: {e}"))?;
-                Ok(raw
-                    .into_iter()
-                    .filter_map(|(k, v)| Some((k, v.as_u64()?)))
-                    .collect())
+                bytes_per_language(body)
             })
             .await
             .map(required)
@@ -382,6 +372,7 @@ impl WireRepo {
 mod tests {
     use super::*;
     use crate::sources::http::Links;
+    use reqwest::header::HeaderMap;
 
     fn client() -> Gitea {
         Gitea::new(

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, AUTHORIZATION, USER_AGENT};
+use reqwest::header::{HeaderValue, AUTHORIZATION};
 use reqwest::StatusCode;
 use serde::Deserialize;
 use url::Url;
@@ -20,8 +20,8 @@ use tokio_util::sync::CancellationToken;
 use super::http::{Cached, HttpClient, HttpPolicy, Meta, SourceError, Tally};
 use super::paging::{Listing, Pages};
 use super::{
-    decode_entries, lenient_time, non_empty, required, sbom, ApiRoot, Dependencies, ForgeSource,
-    RepoPage, Validators,
+    base_headers, bytes_per_language, decode_entries, lenient_time, non_empty, required, sbom,
+    ApiRoot, Dependencies, ForgeSource, RepoPage, Validators,
 };
 use crate::config::Secret;
 use crate::domain::{HttpCacheEntry, OrgProfile, RepoListing};
@@ -47,18 +47,10 @@ impl GitHub {
         metrics: Arc<Metrics>,
     ) -> Result<Self, SourceError> {
         let root = ApiRoot::parse(api_url)?;
-        let mut headers = HeaderMap::new();
-        headers.insert(
-            ACCEPT,
-            HeaderValue::from_static("application/vnd.github+json"),
-        );
+        let mut headers = base_headers("application/vnd.github+json");
         headers.insert(
             "x-github-api-version",
             HeaderValue::from_static(API_VERSION),
-        );
-        headers.insert(
-            USER_AGENT,
-            HeaderValue::from_static(concat!("orgpulse/", env!("CARGO_PKG_VERSION"))),
         );
         if let Some(token) = token {
             let mut value =
@@ -160,14 +152,7 @@ impl GitHub {
     ) -> Result<Cached<BTreeMap<String, u64>>, SourceError> {
         let url = self.languages_url(full_name);
         self.http
-            .get_cached(&url, prior, tally, &[], |body, _| {
-                let raw: BTreeMap<String, serde_json::Value> =
-                    serde_json::from_slice(body).map_err(|e| format!("languages: {e}"))?;
-                Ok(raw
-                    .into_iter()
-                    .filter_map(|(k, v)| Some((k, v.as_u64()?)))
-                    .collect())
-            })
+            .get_cached(&url, prior, tally, &[], |body, _| bytes_per_language(body))
             .await
             .map(required)
     }
@@ -416,6 +401,7 @@ impl WireRepo {
 mod tests {
     use super::*;
     use crate::sources::http::Links;
+    use reqwest::header::HeaderMap;
 
     #[test]
     fn builds_urls_under_enterprise_prefixes() {

@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, USER_AGENT};
+use reqwest::header::HeaderValue;
 use reqwest::StatusCode;
 use serde::Deserialize;
 use tokio_util::sync::CancellationToken;
@@ -22,8 +22,8 @@ use url::Url;
 use super::http::{Cached, HttpClient, HttpPolicy, Meta, SourceError, Tally};
 use super::paging::{with_page, Listing, Pages};
 use super::{
-    decode_entries, lenient_time, non_empty, required, ApiRoot, Dependencies, ForgeSource,
-    RepoPage, Validators,
+    base_headers, decode_entries, lenient_time, non_empty, required, ApiRoot, Dependencies,
+    ForgeSource, RepoPage, Validators,
 };
 use crate::config::Secret;
 use crate::domain::{Library, OrgProfile, RepoListing};
@@ -49,12 +49,7 @@ impl GitLab {
         metrics: Arc<Metrics>,
     ) -> Result<Self, SourceError> {
         let root = ApiRoot::parse(api_url)?;
-        let mut headers = HeaderMap::new();
-        headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
-        headers.insert(
-            USER_AGENT,
-            HeaderValue::from_static(concat!("orgpulse/", env!("CARGO_PKG_VERSION"))),
-        );
+        let mut headers = base_headers("application/json");
         if let Some(token) = token {
             let mut value =
                 HeaderValue::from_str(token.expose()).map_err(|_| SourceError::Connect {
@@ -419,6 +414,7 @@ impl WireDependency {
 mod tests {
     use super::*;
     use crate::sources::http::Links;
+    use reqwest::header::HeaderMap;
 
     fn client() -> GitLab {
         GitLab::new(

@@ -184,6 +184,29 @@ pub(crate) fn lenient_time<'de, D: serde::Deserializer<'de>>(
         .map(|t| t.with_timezone(&chrono::Utc)))
 }
 
+/// The headers every client sends: what it accepts and who it is.
+pub(crate) fn base_headers(accept: &'static str) -> reqwest::header::HeaderMap {
+    use reqwest::header::{HeaderValue, ACCEPT, USER_AGENT};
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(ACCEPT, HeaderValue::from_static(accept));
+    headers.insert(
+        USER_AGENT,
+        HeaderValue::from_static(concat!("orgpulse/", env!("CARGO_PKG_VERSION"))),
+    );
+    headers
+}
+
+/// A `{language: bytes}` answer (GitHub, Gitea/Forgejo); values that are not whole
+/// numbers are left out.
+pub(crate) fn bytes_per_language(body: &[u8]) -> Result<BTreeMap<String, u64>, String> {
+    let raw: BTreeMap<String, serde_json::Value> =
+        serde_json::from_slice(body).map_err(|e| format!("languages: {e}"))?;
+    Ok(raw
+        .into_iter()
+        .filter_map(|(k, v)| Some((k, v.as_u64()?)))
+        .collect())
+}
+
 /// Trimmed text; empty is absent.
 pub(crate) fn non_empty(s: Option<String>) -> Option<String> {
     s.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty())
