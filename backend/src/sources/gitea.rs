@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use reqwest::header::{HeaderValue, AUTHORIZATION};
+use reqwest::header::AUTHORIZATION;
 use reqwest::StatusCode;
 use serde::Deserialize;
 use tokio::sync::OnceCell;
@@ -24,8 +24,8 @@ use url::Url;
 use super::http::{Cached, HttpClient, HttpPolicy, Meta, SourceError, Tally};
 use super::paging::{Listing, Pages};
 use super::{
-    base_headers, bytes_per_language, decode_entries, lenient_time, non_empty, required, ApiRoot,
-    Dependencies, ForgeSource, RepoPage, Validators,
+    add_token, base_headers, bytes_per_language, decode_entries, lenient_time, non_empty, required,
+    ApiRoot, Dependencies, ForgeSource, RepoPage, Validators,
 };
 use crate::config::Secret;
 use crate::domain::{OrgProfile, RepoListing};
@@ -54,18 +54,7 @@ impl Gitea {
     ) -> Result<Self, SourceError> {
         let root = ApiRoot::parse(api_url)?;
         let mut headers = base_headers("application/json");
-        if let Some(token) = token {
-            let mut value =
-                HeaderValue::from_str(&format!("token {}", token.expose())).map_err(|_| {
-                    SourceError::Connect {
-                        url: api_url.to_owned(),
-                        detail: "the token contains characters that cannot be sent in a header"
-                            .into(),
-                    }
-                })?;
-            value.set_sensitive(true);
-            headers.insert(AUTHORIZATION, value);
-        }
+        add_token(&mut headers, AUTHORIZATION, "token ", token, api_url)?;
         Ok(Gitea {
             http: HttpClient::new(policy, headers, cancel, metrics)?.hashing_bodies(),
             root,
@@ -154,17 +143,12 @@ impl ForgeSource for Gitea {
         let limit = self.page_size(tally).await?;
         // The name the forge answered with: after a rename (307) that is the new one.
         Pages {
+            http: &self.http,
+            cache,
+            tally,
             first: self.repos_url(&profile.login, limit),
             page_size: limit,
-            fetch: |url: Url| async move {
-                let prior = cache.get(url.as_str());
-                self.http
-                    .get_cached(&url, prior, tally, &[], |body, meta| {
-                        decode_repos(body, meta, limit)
-                    })
-                    .await
-                    .map(required)
-            },
+            decode: |body: &[u8], meta: &Meta<'_>| decode_repos(body, meta, limit),
         }
         .read()
         .await
@@ -372,7 +356,7 @@ impl WireRepo {
 mod tests {
     use super::*;
     use crate::sources::http::Links;
-    use reqwest::header::HeaderMap;
+    use reqwest::header::{HeaderMap, HeaderValue};
 
     fn client() -> Gitea {
         Gitea::new(

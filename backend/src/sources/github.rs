@@ -20,8 +20,8 @@ use tokio_util::sync::CancellationToken;
 use super::http::{Cached, HttpClient, HttpPolicy, Meta, SourceError, Tally};
 use super::paging::{Listing, Pages};
 use super::{
-    base_headers, bytes_per_language, decode_entries, lenient_time, non_empty, required, sbom,
-    ApiRoot, Dependencies, ForgeSource, RepoPage, Validators,
+    add_token, base_headers, bytes_per_language, decode_entries, lenient_time, non_empty, required,
+    sbom, ApiRoot, Dependencies, ForgeSource, RepoPage, Validators,
 };
 use crate::config::Secret;
 use crate::domain::{HttpCacheEntry, OrgProfile, RepoListing};
@@ -52,18 +52,7 @@ impl GitHub {
             "x-github-api-version",
             HeaderValue::from_static(API_VERSION),
         );
-        if let Some(token) = token {
-            let mut value =
-                HeaderValue::from_str(&format!("Bearer {}", token.expose())).map_err(|_| {
-                    SourceError::Connect {
-                        url: api_url.to_owned(),
-                        detail: "GITHUB_TOKEN contains characters that cannot be sent in a header"
-                            .into(),
-                    }
-                })?;
-            value.set_sensitive(true);
-            headers.insert(AUTHORIZATION, value);
-        }
+        add_token(&mut headers, AUTHORIZATION, "Bearer ", token, api_url)?;
         Ok(GitHub {
             http: HttpClient::new(policy, headers, cancel, metrics)?,
             root,
@@ -130,19 +119,6 @@ impl GitHub {
         Ok(found.map(|c| c.value))
     }
 
-    /// One page of the repository listing at `url` (the first page or a `link` target).
-    pub(crate) async fn repo_page(
-        &self,
-        url: &Url,
-        prior: Option<&HttpCacheEntry>,
-        tally: &Tally,
-    ) -> Result<Cached<RepoPage>, SourceError> {
-        self.http
-            .get_cached(url, prior, tally, &[], decode_repo_page)
-            .await
-            .map(required)
-    }
-
     /// Language → bytes of one repository.
     async fn repo_languages(
         &self,
@@ -205,13 +181,13 @@ impl ForgeSource for GitHub {
         tally: &Tally,
     ) -> Result<Listing, SourceError> {
         Pages {
+            http: &self.http,
+            cache,
+            tally,
             first: self.repos_url(path),
             // `link` headers say where the listing ends.
             page_size: 0,
-            fetch: |url: Url| async move {
-                let prior = cache.get(url.as_str());
-                self.repo_page(&url, prior, tally).await
-            },
+            decode: decode_repo_page,
         }
         .read()
         .await

@@ -13,7 +13,6 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use reqwest::header::HeaderValue;
 use reqwest::StatusCode;
 use serde::Deserialize;
 use tokio_util::sync::CancellationToken;
@@ -22,8 +21,8 @@ use url::Url;
 use super::http::{Cached, HttpClient, HttpPolicy, Meta, SourceError, Tally};
 use super::paging::{with_page, Listing, Pages};
 use super::{
-    base_headers, decode_entries, lenient_time, non_empty, required, ApiRoot, Dependencies,
-    ForgeSource, RepoPage, Validators,
+    add_token, base_headers, decode_entries, lenient_time, non_empty, required, ApiRoot,
+    Dependencies, ForgeSource, RepoPage, Validators,
 };
 use crate::config::Secret;
 use crate::domain::{Library, OrgProfile, RepoListing};
@@ -50,16 +49,13 @@ impl GitLab {
     ) -> Result<Self, SourceError> {
         let root = ApiRoot::parse(api_url)?;
         let mut headers = base_headers("application/json");
-        if let Some(token) = token {
-            let mut value =
-                HeaderValue::from_str(token.expose()).map_err(|_| SourceError::Connect {
-                    url: api_url.to_owned(),
-                    detail: "the GitLab token contains characters that cannot be sent in a header"
-                        .into(),
-                })?;
-            value.set_sensitive(true);
-            headers.insert("private-token", value);
-        }
+        add_token(
+            &mut headers,
+            reqwest::header::HeaderName::from_static("private-token"),
+            "",
+            token,
+            api_url,
+        )?;
         Ok(GitLab {
             http: HttpClient::new(policy, headers, cancel, metrics)?,
             root,
@@ -133,20 +129,13 @@ impl ForgeSource for GitLab {
         tally: &Tally,
     ) -> Result<Listing, SourceError> {
         let group = profile.login.to_ascii_lowercase();
-        let first = self.projects_url(profile.id);
-        let group = group.as_str();
         Pages {
-            first: first.clone(),
+            http: &self.http,
+            cache,
+            tally,
+            first: self.projects_url(profile.id),
             page_size: PER_PAGE,
-            fetch: |url: Url| async move {
-                let prior = cache.get(url.as_str());
-                self.http
-                    .get_cached(&url, prior, tally, &[], |body, meta| {
-                        decode_projects(body, meta, group)
-                    })
-                    .await
-                    .map(required)
-            },
+            decode: |body: &[u8], meta: &Meta<'_>| decode_projects(body, meta, &group),
         }
         .read()
         .await
@@ -414,7 +403,7 @@ impl WireDependency {
 mod tests {
     use super::*;
     use crate::sources::http::Links;
-    use reqwest::header::HeaderMap;
+    use reqwest::header::{HeaderMap, HeaderValue};
 
     fn client() -> GitLab {
         GitLab::new(

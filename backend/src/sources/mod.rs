@@ -196,6 +196,27 @@ pub(crate) fn base_headers(accept: &'static str) -> reqwest::header::HeaderMap {
     headers
 }
 
+/// Adds the token to `headers` as `name: {prefix}{token}`, marked sensitive (never logged).
+pub(crate) fn add_token(
+    headers: &mut reqwest::header::HeaderMap,
+    name: reqwest::header::HeaderName,
+    prefix: &str,
+    token: Option<&Secret>,
+    api_url: &str,
+) -> Result<(), SourceError> {
+    let Some(token) = token else {
+        return Ok(());
+    };
+    let mut value = reqwest::header::HeaderValue::from_str(&format!("{prefix}{}", token.expose()))
+        .map_err(|_| SourceError::Connect {
+            url: api_url.to_owned(),
+            detail: "the token contains characters that cannot be sent in a header".into(),
+        })?;
+    value.set_sensitive(true);
+    headers.insert(name, value);
+    Ok(())
+}
+
 /// A `{language: bytes}` answer (GitHub, Gitea/Forgejo); values that are not whole
 /// numbers are left out.
 pub(crate) fn bytes_per_language(body: &[u8]) -> Result<BTreeMap<String, u64>, String> {

@@ -4,11 +4,11 @@
 //! page count may be out of date.
 
 use std::collections::HashSet;
-use std::future::Future;
 
 use url::Url;
 
-use super::{Cached, HttpCacheEntry, RepoListing, RepoPage, SourceError};
+use super::http::{HttpClient, Meta, Tally};
+use super::{required, Cached, HttpCacheEntry, RepoListing, RepoPage, SourceError, Validators};
 
 /// A listing longer than this many pages is treated as a loop upstream.
 pub(crate) const MAX_PAGES: usize = 5_000;
@@ -27,25 +27,34 @@ pub(crate) struct Listing {
     pub cache_entries: Vec<HttpCacheEntry>,
 }
 
-/// How a forge's pages are numbered and sized.
-pub(crate) struct Pages<F> {
+/// A forge's listing: where it starts, how its pages are sized and read.
+pub(crate) struct Pages<'a, D> {
+    pub http: &'a HttpClient,
+    /// Validators from earlier runs, sent with each page's request.
+    pub cache: &'a Validators,
+    pub tally: &'a Tally,
     /// The first page's URL; other pages are it with another `page` parameter.
     pub first: Url,
     /// The most entries a page can hold: when a page was reused from an earlier run (304,
     /// or an identical body) and the last page is this full, the page after it is read
     /// too, in case the listing grew past a page boundary since that run. 0: never.
     pub page_size: usize,
-    pub fetch: F,
+    /// Reads one page's body (and its headers: counts, `next`).
+    pub decode: D,
 }
 
-impl<F, Fut> Pages<F>
+impl<D> Pages<'_, D>
 where
-    F: Fn(Url) -> Fut,
-    Fut: Future<Output = Result<Cached<RepoPage>, SourceError>>,
+    D: Fn(&[u8], &Meta<'_>) -> Result<RepoPage, String>,
 {
     /// Reads every page.
     pub(crate) async fn read(self) -> Result<Listing, SourceError> {
-        let fetch = &self.fetch;
+        let (http, cache, tally, decode) = (self.http, self.cache, self.tally, &self.decode);
+        let fetch = |url: Url| async move {
+            http.get_cached(&url, cache.get(url.as_str()), tally, &[], decode)
+                .await
+                .map(required)
+        };
         let mut pages: Vec<Cached<RepoPage>> = vec![fetch(self.first.clone()).await?];
         let first = &pages[0].value;
         // The pages between the first and the last, when the first says how many there are.
