@@ -1,5 +1,8 @@
-//! fakeforge: a local GitHub REST API serving a deterministic synthetic world, for
-//! orgpulse's tests, demos and benchmarks. It speaks the parts of GitHub orgpulse uses:
+//! fakeforge: a local GitHub, GitLab and Forgejo serving one deterministic synthetic
+//! world, for orgpulse's tests, demos and benchmarks. The GitLab flavour lives under
+//! `/gitlab/api/v4` (see `gitlab.rs`), the Forgejo one under `/forgejo/api/v1` (see
+//! `forgejo.rs`); both show the same organisations and repositories, so star and fork sums
+//! agree across forges. At the root it speaks the parts of GitHub orgpulse uses:
 //! `/orgs/{org}`, paginated `/orgs/{org}/repos` whose `link` headers point at
 //! `/organizations/{id}/repos` as GitHub's do, `/repos/{o}/{r}/languages`, dependency-graph
 //! SBOMs and `/rate_limit`; ETags with `304 Not Modified` (free against the budget) and
@@ -12,6 +15,11 @@
 //! Admin routes under `/_admin` move the world to another day, change the faults, delete
 //! or rename organisations, and read the request counters.
 
+// Gitea's repository entries are wide: `json!` needs a deeper macro recursion.
+#![recursion_limit = "256"]
+
+mod forgejo;
+mod gitlab;
 pub mod world;
 
 use std::collections::hash_map::DefaultHasher;
@@ -44,6 +52,8 @@ pub struct ForgeConfig {
     pub rate_window: Duration,
     /// Injected faults.
     pub faults: Faults,
+    /// The Forgejo flavour's `max_response_items` (the cap on `limit`).
+    pub max_response_items: usize,
 }
 
 /// Faults injected into answers, each a share of requests (0.0–1.0), spread
@@ -101,6 +111,7 @@ impl Default for ForgeConfig {
             rate_limit: 5_000,
             rate_window: Duration::from_secs(3_600),
             faults: Faults::default(),
+            max_response_items: 50,
         }
     }
 }
@@ -209,7 +220,7 @@ impl Forge {
     }
 
     /// Every repository of `org` on the current day, generated once per (login, day).
-    fn listing(&self, org: &world::Org) -> Arc<Vec<Value>> {
+    pub(crate) fn listing(&self, org: &world::Org) -> Arc<Vec<Value>> {
         let day = self.day();
         if let Some((login, d, repos)) = self
             .listings
@@ -257,6 +268,17 @@ impl Forge {
             .find(|o| o.login.eq_ignore_ascii_case(login))
     }
 
+    /// The organisation `login` named before it was renamed, under its new login.
+    pub fn renamed_away(&self, login: &str) -> Option<world::Org> {
+        let changes = self.lock_orgs();
+        self.world
+            .orgs
+            .iter()
+            .filter(|o| o.login.eq_ignore_ascii_case(login))
+            .filter(|o| changes.renamed.contains_key(&o.index))
+            .find_map(|o| Self::as_now(&changes, o))
+    }
+
     /// The organisation with `id`, under its current login.
     pub fn find_org_by_id(&self, id: i64) -> Option<world::Org> {
         Self::as_now(&self.lock_orgs(), self.world.org_by_id(id)?)
@@ -277,6 +299,29 @@ impl Forge {
             .clear();
     }
 
+    /// A page's entries with the `malformed` share replaced by garbage (half keep their id).
+    pub(crate) fn mangle<'a>(&self, entries: impl Iterator<Item = &'a Value>) -> Vec<Value> {
+        let malformed = self.faults().malformed;
+        let salt = self.requests.load(std::sync::atomic::Ordering::Relaxed);
+        entries
+            .enumerate()
+            .map(|(i, entry)| {
+                let roll = (world::mix_public(salt ^ (i as u64) << 20) >> 11) as f64
+                    / (1u64 << 53) as f64;
+                if roll >= malformed {
+                    return entry.clone();
+                }
+                self.count_fault("malformed");
+                if i % 2 == 0 {
+                    // The id survives, the rest is garbage.
+                    json!({"id": entry["id"], "name": 42, "full_name": null, "stargazers_count": "many", "star_count": "many", "stars_count": "many"})
+                } else {
+                    json!({"oops": true})
+                }
+            })
+            .collect()
+    }
+
     /// Counts an injected fault, as `fault {name}`.
     fn count_fault(&self, name: &str) {
         *self
@@ -287,7 +332,7 @@ impl Forge {
             .or_insert(0) += 1;
     }
 
-    fn count(&self, kind: &str, status: u16) {
+    pub(crate) fn count(&self, kind: &str, status: u16) {
         *self
             .counters
             .lock()
@@ -296,9 +341,9 @@ impl Forge {
             .or_insert(0) += 1;
     }
 
-    /// Spends one request of the budget unless the answer is a 304; returns the headers to
-    /// send, or `None` when the budget is spent.
-    fn spend(&self, free: bool) -> (bool, Vec<(String, String)>) {
+    /// Spends one request of the budget unless `free`; says whether it was allowed and
+    /// where the budget stands.
+    fn spend(&self, free: bool) -> (bool, BudgetState) {
         let mut budget = self.budget.lock().unwrap_or_else(|p| p.into_inner());
         let now = epoch_now();
         if now >= budget.reset {
@@ -309,18 +354,13 @@ impl Forge {
         if allowed && !free {
             budget.used += 1;
         }
-        let remaining = self.config.rate_limit.saturating_sub(budget.used);
-        let headers = vec![
-            (
-                "x-ratelimit-limit".into(),
-                self.config.rate_limit.to_string(),
-            ),
-            ("x-ratelimit-remaining".into(), remaining.to_string()),
-            ("x-ratelimit-used".into(), budget.used.to_string()),
-            ("x-ratelimit-reset".into(), budget.reset.to_string()),
-            ("x-ratelimit-resource".into(), "core".into()),
-        ];
-        (allowed, headers)
+        let state = BudgetState {
+            limit: self.config.rate_limit,
+            used: budget.used,
+            remaining: self.config.rate_limit.saturating_sub(budget.used),
+            reset: budget.reset,
+        };
+        (allowed, state)
     }
 
     /// Answers `body` the way GitHub does: ETag, 304 for a matching validator, budget.
@@ -330,65 +370,70 @@ impl Forge {
         kind: &str,
         body: Option<Value>,
         validators: &IfNoneMatch,
+        headers: Vec<(String, String)>,
+    ) -> Reply {
+        self.answer_as(Flavour::GitHub, fault, kind, body, validators, headers)
+    }
+
+    /// Answers `body` the way `flavour`'s forge does: its error bodies, its rate-limit
+    /// headers (or none), its validators (GitHub and GitLab send ETags and answer 304;
+    /// Gitea/Forgejo send neither on API answers). `None` is a 404.
+    pub(crate) fn answer_as(
+        &self,
+        flavour: Flavour,
+        fault: Option<Fault>,
+        kind: &str,
+        body: Option<Value>,
+        validators: &IfNoneMatch,
         mut headers: Vec<(String, String)>,
     ) -> Reply {
+        let kind = flavour.counter(kind);
         if fault == Some(Fault::ServerError) {
             self.count_fault("502");
-            return Reply::json(
-                Status::BadGateway,
-                &json!({"message": "Server Error"}),
-                Vec::new(),
-            );
+            return flavour.server_error();
         }
         if let Some(Fault::Secondary(advice)) = fault {
-            let message = json!({"message": "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.", "documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits"});
-            return if advice {
-                self.count_fault("secondary 403");
-                Reply::json(
-                    Status::Forbidden,
-                    &message,
-                    vec![("retry-after".into(), "1".into())],
-                )
-            } else {
-                self.count_fault("secondary 429");
-                Reply::json(Status::TooManyRequests, &message, Vec::new())
-            };
+            return self.throttled(flavour, advice);
         }
         let Some(body) = body else {
-            let (allowed, rate) = self.spend(false);
+            let (allowed, budget) = self.spend(false);
             if !allowed {
-                return self.limited(kind, rate);
+                return self.limited(flavour, &kind, &budget);
             }
-            self.count(kind, 404);
-            return Reply::json(
-                Status::NotFound,
-                &json!({"message": "Not Found", "documentation_url": "https://docs.github.com/rest"}),
-                rate,
-            );
+            self.count(&kind, 404);
+            return flavour.not_found(budget.headers(flavour));
         };
         let text = body.to_string();
-        let mut hasher = DefaultHasher::new();
-        text.hash(&mut hasher);
-        let etag = format!("W/\"{:016x}\"", hasher.finish());
-        let matches = validators
-            .0
-            .as_deref()
-            .is_some_and(|v| v.split(',').any(|t| t.trim() == etag));
-        let (allowed, rate) = self.spend(matches);
+        let etag = flavour.sends_etags().then(|| {
+            let mut hasher = DefaultHasher::new();
+            text.hash(&mut hasher);
+            format!("W/\"{:016x}\"", hasher.finish())
+        });
+        let matches = etag.as_ref().is_some_and(|etag| {
+            validators
+                .0
+                .as_deref()
+                .is_some_and(|v| v.split(',').any(|t| t.trim() == etag))
+        });
+        // GitHub does not charge a 304; GitLab's exemption is unconfirmed, so it charges.
+        let (allowed, budget) = self.spend(matches && flavour == Flavour::GitHub);
         if !allowed {
-            return self.limited(kind, rate);
+            return self.limited(flavour, &kind, &budget);
         }
-        headers.extend(rate);
-        headers.push(("etag".into(), etag));
+        headers.extend(budget.headers(flavour));
+        headers.extend(flavour.cache_headers());
+        if let Some(etag) = etag {
+            headers.push(("etag".into(), etag));
+        }
         if matches {
-            self.count(kind, 304);
+            self.count(&kind, 304);
             return Reply {
                 status: Status::NotModified,
                 body: String::new(),
                 headers,
             };
         }
-        self.count(kind, 200);
+        self.count(&kind, 200);
         let body = if fault == Some(Fault::Truncate) {
             self.count_fault("truncated");
             text[..text.len() / 2].to_owned()
@@ -402,13 +447,189 @@ impl Forge {
         }
     }
 
-    fn limited(&self, kind: &str, rate: Vec<(String, String)>) -> Reply {
-        self.count(kind, 403);
+    /// Refuses a request the way `flavour` does (403 `Forbidden`, say), charging the budget.
+    pub(crate) fn refuse(&self, flavour: Flavour, kind: &str, status: Status) -> Reply {
+        let kind = flavour.counter(kind);
+        let (allowed, budget) = self.spend(false);
+        if !allowed {
+            return self.limited(flavour, &kind, &budget);
+        }
+        self.count(&kind, status.code);
+        let message = match flavour {
+            Flavour::GitLab => format!("{} {}", status.code, status.reason_lossy()),
+            _ => status.reason_lossy().to_owned(),
+        };
         Reply::json(
-            Status::Forbidden,
-            &json!({"message": "API rate limit exceeded for 127.0.0.1.", "documentation_url": "https://docs.github.com/rest/rate-limit"}),
-            rate,
+            status,
+            &json!({"message": message}),
+            budget.headers(flavour),
         )
+    }
+
+    /// A secondary (abuse) limit: `advice` says whether the answer says when to retry.
+    fn throttled(&self, flavour: Flavour, advice: bool) -> Reply {
+        let retry = vec![("retry-after".to_owned(), "1".to_owned())];
+        match flavour {
+            Flavour::GitHub => {
+                let message = json!({"message": "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.", "documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits"});
+                if advice {
+                    self.count_fault("secondary 403");
+                    Reply::json(Status::Forbidden, &message, retry)
+                } else {
+                    self.count_fault("secondary 429");
+                    Reply::json(Status::TooManyRequests, &message, Vec::new())
+                }
+            }
+            // GitLab's throttles answer "Retry later" with `Retry-After` and `RateLimit-*`,
+            // except the Projects/Groups API throttles, which may send no headers at all;
+            // Codeberg's proxy answers a bare 429 or one with `Retry-After`.
+            Flavour::GitLab | Flavour::Forgejo => {
+                self.count_fault(if advice {
+                    "secondary 429 advised"
+                } else {
+                    "secondary 429"
+                });
+                let mut headers = Vec::new();
+                if advice {
+                    headers = retry;
+                    if flavour == Flavour::GitLab {
+                        let (_, budget) = self.spend(true);
+                        headers.extend(budget.headers(flavour));
+                    }
+                }
+                Reply::text(Status::TooManyRequests, "Retry later\n", headers)
+            }
+        }
+    }
+
+    /// The answer once the budget is spent.
+    fn limited(&self, flavour: Flavour, kind: &str, budget: &BudgetState) -> Reply {
+        match flavour {
+            Flavour::GitHub => {
+                self.count(kind, 403);
+                Reply::json(
+                    Status::Forbidden,
+                    &json!({"message": "API rate limit exceeded for 127.0.0.1.", "documentation_url": "https://docs.github.com/rest/rate-limit"}),
+                    budget.headers(flavour),
+                )
+            }
+            Flavour::GitLab => {
+                self.count(kind, 429);
+                let wait = budget.reset.saturating_sub(epoch_now()).max(1);
+                let mut headers = budget.headers(flavour);
+                headers.push(("retry-after".into(), wait.to_string()));
+                Reply::text(Status::TooManyRequests, "Retry later\n", headers)
+            }
+            Flavour::Forgejo => {
+                self.count(kind, 429);
+                Reply::text(Status::TooManyRequests, "Too Many Requests\n", Vec::new())
+            }
+        }
+    }
+}
+
+/// Where the rate-limit budget stands after a request.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct BudgetState {
+    limit: u64,
+    used: u64,
+    remaining: u64,
+    reset: u64,
+}
+
+impl BudgetState {
+    /// The headers `flavour` reports the budget in (Gitea/Forgejo: none).
+    fn headers(&self, flavour: Flavour) -> Vec<(String, String)> {
+        let pairs: Vec<(&str, String)> = match flavour {
+            Flavour::GitHub => vec![
+                ("x-ratelimit-limit", self.limit.to_string()),
+                ("x-ratelimit-remaining", self.remaining.to_string()),
+                ("x-ratelimit-used", self.used.to_string()),
+                ("x-ratelimit-reset", self.reset.to_string()),
+                ("x-ratelimit-resource", "core".into()),
+            ],
+            Flavour::GitLab => vec![
+                ("ratelimit-limit", self.limit.to_string()),
+                ("ratelimit-observed", self.used.to_string()),
+                ("ratelimit-remaining", self.remaining.to_string()),
+                ("ratelimit-reset", self.reset.to_string()),
+            ],
+            Flavour::Forgejo => Vec::new(),
+        };
+        pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
+    }
+}
+
+/// Which forge's API an answer imitates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flavour {
+    /// GitHub REST, at the root.
+    GitHub,
+    /// GitLab REST v4, under `/gitlab/api/v4`.
+    GitLab,
+    /// Forgejo (Gitea) API v1, under `/forgejo/api/v1`.
+    Forgejo,
+}
+
+impl Flavour {
+    /// Where the flavour's API lives on the fake.
+    pub fn root(self) -> &'static str {
+        match self {
+            Flavour::GitHub => "",
+            Flavour::GitLab => gitlab::ROOT,
+            Flavour::Forgejo => forgejo::ROOT,
+        }
+    }
+
+    /// The counter an answer of `kind` is counted under (GitHub's keep their bare names).
+    fn counter(self, kind: &str) -> String {
+        match self {
+            Flavour::GitHub => kind.to_owned(),
+            Flavour::GitLab => format!("gitlab {kind}"),
+            Flavour::Forgejo => format!("forgejo {kind}"),
+        }
+    }
+
+    fn sends_etags(self) -> bool {
+        self != Flavour::Forgejo
+    }
+
+    fn cache_headers(self) -> Vec<(String, String)> {
+        let value = match self {
+            Flavour::GitHub => return Vec::new(),
+            Flavour::GitLab => "max-age=0, private, must-revalidate",
+            Flavour::Forgejo => "max-age=0, private, must-revalidate, no-transform",
+        };
+        vec![("cache-control".into(), value.into())]
+    }
+
+    /// A 502 as the forge's front proxy sends it.
+    fn server_error(self) -> Reply {
+        match self {
+            Flavour::GitHub => Reply::json(
+                Status::BadGateway,
+                &json!({"message": "Server Error"}),
+                Vec::new(),
+            ),
+            Flavour::GitLab | Flavour::Forgejo => Reply {
+                status: Status::BadGateway,
+                body: "<html><body><h1>502 Bad Gateway</h1></body></html>".into(),
+                headers: vec![("content-type".into(), "text/html".into())],
+            },
+        }
+    }
+
+    fn not_found(self, headers: Vec<(String, String)>) -> Reply {
+        let body = match self {
+            Flavour::GitHub => {
+                json!({"message": "Not Found", "documentation_url": "https://docs.github.com/rest"})
+            }
+            Flavour::GitLab => json!({"message": "404 Not found"}),
+            Flavour::Forgejo => {
+                json!({"errors": [], "message": "The target couldn't be found.", "url": "/api/swagger"})
+            }
+        };
+        Reply::json(Status::NotFound, &body, headers)
     }
 }
 
@@ -428,6 +649,24 @@ impl Reply {
             headers,
         }
     }
+
+    fn text(status: Status, body: &str, mut headers: Vec<(String, String)>) -> Self {
+        headers.push(("content-type".into(), "text/plain; charset=utf-8".into()));
+        Reply {
+            status,
+            body: body.to_owned(),
+            headers,
+        }
+    }
+
+    /// A redirect to `location` (`status` 301 or 307).
+    fn redirect(status: Status, location: String) -> Self {
+        Reply {
+            status,
+            body: String::new(),
+            headers: vec![("location".into(), location)],
+        }
+    }
 }
 
 impl<'r> Responder<'r, 'static> for Reply {
@@ -442,6 +681,7 @@ impl<'r> Responder<'r, 'static> for Reply {
             response.sized_body(self.body.len(), Cursor::new(self.body));
         }
         for (name, value) in self.headers {
+            // Replaces a header of the same name: a flavour's own content type wins.
             response.header(Header::new(name, value));
         }
         response.ok()
@@ -450,7 +690,7 @@ impl<'r> Responder<'r, 'static> for Reply {
 
 /// The request's `If-None-Match`.
 #[derive(Debug)]
-pub struct IfNoneMatch(Option<String>);
+pub struct IfNoneMatch(pub(crate) Option<String>);
 
 #[rocket::async_trait]
 impl<'r> FromRequest<'r> for IfNoneMatch {
@@ -467,7 +707,7 @@ impl<'r> FromRequest<'r> for IfNoneMatch {
 }
 
 /// Waits the configured latency (or a stall) and says which fault this request gets.
-async fn delay(forge: &Forge) -> Option<Fault> {
+pub(crate) async fn delay(forge: &Forge) -> Option<Fault> {
     let n = forge
         .requests
         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -527,28 +767,7 @@ fn page_of(
     let page = page.unwrap_or(1).max(1);
     let repos = forge.listing(org);
     let last = repos.len().div_ceil(per_page).max(1);
-    let malformed = forge.faults().malformed;
-    let salt = forge.requests.load(std::sync::atomic::Ordering::Relaxed);
-    let items: Vec<Value> = repos
-        .iter()
-        .skip((page - 1) * per_page)
-        .take(per_page)
-        .enumerate()
-        .map(|(i, repo)| {
-            let roll =
-                (world::mix_public(salt ^ (i as u64) << 20) >> 11) as f64 / (1u64 << 53) as f64;
-            if roll >= malformed {
-                return repo.clone();
-            }
-            forge.count_fault("malformed");
-            if i % 2 == 0 {
-                // The id survives, the rest is garbage.
-                json!({"id": repo["id"], "name": 42, "full_name": null, "stargazers_count": "many"})
-            } else {
-                json!({"oops": true})
-            }
-        })
-        .collect();
+    let items = forge.mangle(repos.iter().skip((page - 1) * per_page).take(per_page));
     let link_to = |n: usize| {
         format!(
             "<{base}/organizations/{}/repos?per_page={per_page}&type=public&page={n}>",
@@ -580,7 +799,7 @@ fn page_of(
 
 /// The base URL the client used, for absolute `link` targets.
 #[derive(Debug)]
-struct Base(String);
+pub(crate) struct Base(pub(crate) String);
 
 #[rocket::async_trait]
 impl<'r> FromRequest<'r> for Base {
@@ -626,13 +845,13 @@ async fn org_repos_by_id(
 
 /// Where a `/repos/{owner}/{repo}/...` request goes: the repository, a redirect for a
 /// name it had before a rename, or nothing.
-enum Found {
+pub(crate) enum Found {
     Repo(world::Org, usize),
     Moved(i64),
     Missing,
 }
 
-fn find_repo(forge: &Forge, owner: &str, repo: &str) -> Found {
+pub(crate) fn find_repo(forge: &Forge, owner: &str, repo: &str) -> Found {
     let Some(org) = forge.find_org(owner) else {
         return Found::Missing;
     };
@@ -646,7 +865,7 @@ fn find_repo(forge: &Forge, owner: &str, repo: &str) -> Found {
     }
 }
 
-fn find_repo_by_id(forge: &Forge, id: i64) -> Found {
+pub(crate) fn find_repo_by_id(forge: &Forge, id: i64) -> Found {
     let day = forge.day();
     match forge.world.repo_by_id(id, day) {
         Some((org, n)) => match forge.find_org_by_id(org.id) {
@@ -765,16 +984,13 @@ async fn sbom_by_id(
 
 #[get("/rate_limit")]
 fn rate_limit(forge: &State<Arc<Forge>>) -> Reply {
-    let (_, headers) = forge.spend(true);
-    let get = |k: &str| {
-        headers
-            .iter()
-            .find(|(n, _)| n == k)
-            .and_then(|(_, v)| v.parse::<u64>().ok())
-            .unwrap_or(0)
-    };
-    let core = json!({"limit": get("x-ratelimit-limit"), "remaining": get("x-ratelimit-remaining"), "used": get("x-ratelimit-used"), "reset": get("x-ratelimit-reset")});
-    Reply::json(Status::Ok, &json!({"resources": {"core": core}}), headers)
+    let (_, budget) = forge.spend(true);
+    let core = json!({"limit": budget.limit, "remaining": budget.remaining, "used": budget.used, "reset": budget.reset});
+    Reply::json(
+        Status::Ok,
+        &json!({"resources": {"core": core}}),
+        budget.headers(Flavour::GitHub),
+    )
 }
 
 #[post("/_admin/day/<day>")]
@@ -853,26 +1069,30 @@ pub fn rocket(forge: Arc<Forge>, addr: SocketAddr) -> rocket::Rocket<rocket::Bui
         },
         ..rocket::Config::default()
     };
-    rocket::custom(config).manage(forge).mount(
-        "/",
-        routes![
-            org,
-            org_by_id,
-            org_repos,
-            org_repos_by_id,
-            languages,
-            languages_by_id,
-            sbom,
-            sbom_by_id,
-            rate_limit,
-            set_day,
-            set_faults,
-            delete_org,
-            rename_org,
-            stats,
-            reset
-        ],
-    )
+    rocket::custom(config)
+        .manage(forge)
+        .mount(
+            "/",
+            routes![
+                org,
+                org_by_id,
+                org_repos,
+                org_repos_by_id,
+                languages,
+                languages_by_id,
+                sbom,
+                sbom_by_id,
+                rate_limit,
+                set_day,
+                set_faults,
+                delete_org,
+                rename_org,
+                stats,
+                reset
+            ],
+        )
+        .mount(gitlab::ROOT, gitlab::routes())
+        .mount(forgejo::ROOT, forgejo::routes())
 }
 
 /// A fake running in this process.

@@ -1,13 +1,14 @@
-//! `fakeforge`: serve a synthetic GitHub on 127.0.0.1.
+//! `fakeforge`: serve a synthetic GitHub, GitLab and Forgejo on 127.0.0.1.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Parser;
-use fakeforge::{Forge, ForgeConfig, WorldConfig};
+use fakeforge::{Flavour, Forge, ForgeConfig, WorldConfig};
 
-/// A local GitHub REST API with deterministic synthetic organisations.
+/// A local GitHub REST API (GitLab and Forgejo flavours beside it) with deterministic
+/// synthetic organisations.
 #[derive(Debug, Parser)]
 #[command(name = "fakeforge", version)]
 struct Args {
@@ -51,6 +52,9 @@ struct Args {
     /// Share of listing entries replaced by malformed ones.
     #[arg(long, default_value_t = 0.0)]
     malformed_rate: f64,
+    /// The Forgejo flavour's `max_response_items` (its cap on a page).
+    #[arg(long, default_value_t = 50)]
+    forgejo_max_items: usize,
     /// Port on 127.0.0.1.
     #[arg(long, default_value_t = 9000)]
     port: u16,
@@ -77,6 +81,7 @@ async fn main() -> anyhow::Result<()> {
             malformed: args.malformed_rate,
             stall_for: Duration::from_millis(args.stall_ms),
         },
+        max_response_items: args.forgejo_max_items,
         ..ForgeConfig::default()
     };
     let forge = Arc::new(Forge::new(config));
@@ -91,6 +96,11 @@ async fn main() -> anyhow::Result<()> {
         "fakeforge on http://{addr} with {} organisations: {}",
         logins.len(),
         logins.join(",")
+    );
+    println!(
+        "GitLab flavour at http://{addr}{}, Forgejo flavour at http://{addr}{} (same organisations)",
+        Flavour::GitLab.root(),
+        Flavour::Forgejo.root()
     );
     let _ = fakeforge::rocket(forge, addr).launch().await?;
     Ok(())

@@ -225,3 +225,274 @@ async fn a_renamed_repositorys_old_name_redirects_to_its_id() {
     .await;
     assert_eq!((status, by_id), (Status::Ok, by_name));
 }
+
+// ---------------------------------------------------------------- GitLab flavour
+
+#[rocket::async_test]
+async fn gitlab_groups_page_their_projects_with_subgroups_totals_and_etags() {
+    let (forge, client) = client(Faults::default()).await;
+    let org = forge.world().orgs[0].clone();
+    let root = "/gitlab/api/v4";
+
+    let (status, headers, body) =
+        get(&client, &format!("{root}/groups/{}%2Flibs", org.login)).await;
+    assert_eq!(status, Status::Ok);
+    let sub: Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(sub["full_path"], format!("{}/libs", org.login));
+    assert_eq!(sub["parent_id"], org.id);
+    assert!(header(&headers, "ratelimit-remaining").is_some());
+    let (_, _, by_id) = get(&client, &format!("{root}/groups/{}", org.id)).await;
+    assert!(by_id.contains(&format!("\"full_path\":\"{}\"", org.login)));
+
+    // Every project of the group and its subgroup, 50 a page: 3 pages, then no more.
+    let total = forge.world().repo_count(0);
+    let mut seen = Vec::new();
+    let mut next = format!(
+        "{root}/groups/{}/projects?include_subgroups=true&with_shared=false&order_by=id&sort=asc&per_page=50&page=1",
+        org.id
+    );
+    let mut pages = 0;
+    loop {
+        let (status, headers, body) = get(&client, &next).await;
+        assert_eq!(status, Status::Ok);
+        pages += 1;
+        assert_eq!(
+            header(&headers, "x-total"),
+            Some(total.to_string().as_str())
+        );
+        assert_eq!(header(&headers, "x-total-pages"), Some("3"));
+        let page: Vec<Value> = serde_json::from_str(&body).expect("json");
+        seen.extend(page.iter().map(|p| p["id"].as_i64().expect("id")));
+        assert!(page
+            .iter()
+            .all(|p| p.get("pushed_at").is_none() && p["last_activity_at"].is_string()));
+        let next_page = header(&headers, "x-next-page").expect("present on every page");
+        if next_page.is_empty() {
+            break;
+        }
+        let link = header(&headers, "link").expect("link");
+        let url = link
+            .split(", ")
+            .find(|l| l.ends_with("rel=\"next\""))
+            .expect("a next link")
+            .trim_start_matches('<')
+            .split('>')
+            .next()
+            .expect("url");
+        next = url.trim_start_matches("http://forge.test").to_owned();
+    }
+    assert_eq!((pages, seen.len()), (3, total));
+    assert!(seen.windows(2).all(|w| w[0] < w[1]), "ordered by id");
+
+    // Without include_subgroups the subgroup's projects are left out; without
+    // with_shared=false a project shared in from another group comes back too.
+    let (_, headers, _) = get(
+        &client,
+        &format!(
+            "{root}/groups/{}/projects?with_shared=false&per_page=100",
+            org.id
+        ),
+    )
+    .await;
+    let direct: usize = header(&headers, "x-total")
+        .expect("x-total")
+        .parse()
+        .expect("n");
+    assert!(direct < total && direct > total / 2, "{direct} of {total}");
+    let (_, headers, _) = get(
+        &client,
+        &format!(
+            "{root}/groups/{}/projects?include_subgroups=true&per_page=100",
+            org.id
+        ),
+    )
+    .await;
+    assert_eq!(
+        header(&headers, "x-total"),
+        Some((total + 1).to_string().as_str())
+    );
+
+    // A matching ETag answers 304, and GitLab charges it.
+    let first = format!(
+        "{root}/groups/{}/projects?include_subgroups=true&with_shared=false&per_page=100",
+        org.id
+    );
+    let (_, headers, _) = get(&client, &first).await;
+    let etag = header(&headers, "etag").expect("etag").to_owned();
+    let before: u64 = header(&headers, "ratelimit-remaining")
+        .expect("remaining")
+        .parse()
+        .expect("n");
+    let response = client
+        .get(first.as_str())
+        .header(Header::new("host", "forge.test"))
+        .header(Header::new("if-none-match", etag))
+        .dispatch()
+        .await;
+    assert_eq!(response.status(), Status::NotModified);
+    let after: u64 = response
+        .headers()
+        .get_one("ratelimit-remaining")
+        .expect("remaining")
+        .parse()
+        .expect("n");
+    assert_eq!(after, before - 1, "a 304 costs a request on GitLab");
+
+    // Languages are percentages; dependencies are not served.
+    let project = seen[1];
+    let (status, _, body) = get(&client, &format!("{root}/projects/{project}/languages")).await;
+    assert_eq!(status, Status::Ok);
+    let shares: serde_json::Map<String, Value> = serde_json::from_str(&body).expect("json");
+    let sum: f64 = shares.values().filter_map(Value::as_f64).sum();
+    assert!(shares.is_empty() || (sum - 100.0).abs() < 0.1, "{sum}");
+    let (status, _, _) = get(&client, &format!("{root}/projects/{project}/dependencies")).await;
+    assert_eq!(status, Status::Forbidden);
+    assert_eq!(forge.counters().get("gitlab dependencies 403"), Some(&1));
+}
+
+#[rocket::async_test]
+async fn gitlab_renamed_groups_404_by_path_and_throttles_come_with_or_without_advice() {
+    let (forge, client) = client(Faults::default()).await;
+    let org = forge.world().orgs[0].clone();
+    assert!(forge.rename_org(&org.login, "moved-away"));
+    let root = "/gitlab/api/v4";
+    assert_eq!(
+        get(&client, &format!("{root}/groups/{}", org.login))
+            .await
+            .0,
+        Status::NotFound
+    );
+    let (status, _, body) = get(&client, &format!("{root}/groups/{}", org.id)).await;
+    assert_eq!(status, Status::Ok);
+    assert!(body.contains("\"full_path\":\"moved-away\""), "{body}");
+
+    forge.set_faults(Faults {
+        secondary: 1.0,
+        ..Faults::default()
+    });
+    let mut seen = Vec::new();
+    for _ in 0..4 {
+        let (status, headers, body) = get(&client, &format!("{root}/groups/{}", org.id)).await;
+        assert_eq!(
+            (status, body.as_str()),
+            (Status::TooManyRequests, "Retry later\n")
+        );
+        seen.push((
+            header(&headers, "retry-after").is_some(),
+            header(&headers, "ratelimit-remaining").is_some(),
+        ));
+    }
+    assert!(
+        seen.contains(&(true, true)) && seen.contains(&(false, false)),
+        "{seen:?}"
+    );
+}
+
+// ---------------------------------------------------------------- Forgejo flavour
+
+#[rocket::async_test]
+async fn forgejo_caps_limit_counts_in_headers_and_sends_no_validators() {
+    let (forge, client) = client(Faults::default()).await;
+    let org = forge.world().orgs[1].clone();
+    let root = "/forgejo/api/v1";
+    let (_, _, settings) = get(&client, &format!("{root}/settings/api")).await;
+    assert!(settings.contains("\"max_response_items\":50"), "{settings}");
+
+    let total = forge.world().repo_count(0);
+    let (status, headers, body) = get(
+        &client,
+        &format!(
+            "{root}/orgs/{}/repos?limit=100&page=1&per_page=100",
+            org.login
+        ),
+    )
+    .await;
+    assert_eq!(status, Status::Ok);
+    let page: Vec<Value> = serde_json::from_str(&body).expect("a bare array");
+    assert_eq!(page.len(), 50, "limit is capped at max_response_items");
+    assert_eq!(
+        header(&headers, "x-total-count"),
+        Some(total.to_string().as_str())
+    );
+    assert!(
+        header(&headers, "etag").is_none() && header(&headers, "x-ratelimit-remaining").is_none()
+    );
+    let link = header(&headers, "link").expect("link");
+    assert!(
+        link.contains("https://forgejo.invalid/") && !link.contains("limit="),
+        "{link}"
+    );
+    let names: Vec<&str> = page
+        .iter()
+        .map(|r| r["name"].as_str().expect("name"))
+        .collect();
+    assert!(
+        names
+            .windows(2)
+            .all(|w| w[0].to_lowercase() <= w[1].to_lowercase()),
+        "alphabetical"
+    );
+    assert!(page
+        .iter()
+        .all(|r| r["stars_count"].is_u64() && r.get("pushed_at").is_none()));
+    assert!(page[0]["updated_at"]
+        .as_str()
+        .expect("time")
+        .ends_with("+00:00"));
+
+    let (_, _, default) = get(&client, &format!("{root}/orgs/{}/repos", org.login)).await;
+    assert_eq!(
+        serde_json::from_str::<Vec<Value>>(&default)
+            .expect("json")
+            .len(),
+        30
+    );
+    let (_, _, again) = get(
+        &client,
+        &format!("{root}/orgs/{}/repos?limit=100&page=1", org.login),
+    )
+    .await;
+    assert_eq!(again, body, "the same day serves the same bytes");
+
+    assert!(forge.rename_org(&org.login, "new-home"));
+    let (status, headers, _) = get(
+        &client,
+        &format!("{root}/orgs/{}/repos?page=2&limit=50", org.login),
+    )
+    .await;
+    assert_eq!(status, Status::TemporaryRedirect);
+    assert_eq!(
+        header(&headers, "location"),
+        Some("http://forge.test/forgejo/api/v1/orgs/new-home/repos?page=2&limit=50")
+    );
+    let (status, headers, _) = get(&client, &format!("{root}/orgs/{}", org.login)).await;
+    assert_eq!(status, Status::TemporaryRedirect);
+    assert_eq!(
+        header(&headers, "location"),
+        Some("http://forge.test/forgejo/api/v1/orgs/new-home")
+    );
+}
+
+#[rocket::async_test]
+async fn forgejo_answers_a_bare_429_once_the_budget_is_spent() {
+    let forge = Arc::new(Forge::new(ForgeConfig {
+        world: WorldConfig {
+            orgs: 1,
+            repos: 20,
+            seed: 3,
+            changed_per_day: 0.05,
+        },
+        rate_limit: 2,
+        ..ForgeConfig::default()
+    }));
+    let rocket = fakeforge::rocket(forge.clone(), SocketAddr::from(([127, 0, 0, 1], 1)));
+    let client = Client::tracked(rocket).await.expect("rocket");
+    let login = forge.world().orgs[0].login.clone();
+    let path = format!("/forgejo/api/v1/orgs/{login}");
+    assert_eq!(get(&client, &path).await.0, Status::Ok);
+    assert_eq!(get(&client, &path).await.0, Status::Ok);
+    let (status, headers, _) = get(&client, &path).await;
+    assert_eq!(status, Status::TooManyRequests);
+    assert!(header(&headers, "retry-after").is_none());
+    assert_eq!(forge.counters().get("forgejo org 429"), Some(&1));
+}

@@ -748,3 +748,176 @@ async fn forgejo_hiding_its_api_settings_is_listed_at_the_default_page_size() {
         60
     );
 }
+
+// ---------------------------------------------------------------- fakeforge flavours
+
+/// Stars, forks and open issues (with pull requests) of `repos`, GitHub-shaped as the
+/// fake's world generates them. On GitLab the fake turns the issues feature off where the
+/// world leaves `visibility` out: no count is listed there, so none is summed.
+fn world_sums<'a>(repos: impl Iterator<Item = &'a Value>, gitlab: bool) -> (usize, u64, u64, u64) {
+    repos.fold((0, 0, 0, 0), |(n, s, f, i), r| {
+        let get = |k: &str| r[k].as_u64().expect("a count");
+        let issues = if gitlab && r.get("visibility").is_none() {
+            0
+        } else {
+            get("open_issues_count")
+        };
+        (
+            n + 1,
+            s + get("stargazers_count"),
+            f + get("forks_count"),
+            i + issues,
+        )
+    })
+}
+
+async fn stored_sums(store: &Arc<dyn Store>, id: &str) -> (usize, u64, u64, u64) {
+    let repos = store.list_repos(&org(id)).await.expect("repos");
+    let live: Vec<_> = repos.iter().filter(|r| r.gone_since.is_none()).collect();
+    (
+        live.len(),
+        live.iter().map(|r| r.listing.stars).sum(),
+        live.iter().map(|r| r.listing.forks).sum(),
+        live.iter().map(|r| r.listing.open_issues).sum(),
+    )
+}
+
+/// The GitLab and Forgejo flavours of fakeforge, end to end through the real pipeline over
+/// several days: exact sums on every forge, GitLab's unchanged run all 304s, Forgejo's
+/// unchanged run rewriting nothing, and a faulty day that loses nothing.
+#[tokio::test]
+async fn fakeforge_gitlab_and_forgejo_flavours_are_ingested_exactly_day_after_day() {
+    let forge = fakeforge::start(fakeforge::ForgeConfig {
+        world: fakeforge::WorldConfig {
+            orgs: 2,
+            repos: 260,
+            seed: 5,
+            changed_per_day: 0.05,
+        },
+        day: 5,
+        rate_limit: 1_000_000,
+        ..fakeforge::ForgeConfig::default()
+    })
+    .await
+    .expect("fakeforge starts");
+    let world = forge.forge.world().clone();
+    let (a, b) = (world.orgs[0].clone(), world.orgs[1].clone());
+    let (_dir, store) = sqlite_store().await;
+    let mut ctx = context_at(store.clone(), &forge.url);
+    ctx.forges = vec![
+        ForgeAccess::new(
+            "gitlab",
+            ForgeKind::GitLab,
+            &format!("{}/gitlab/api/v4", forge.url),
+        ),
+        ForgeAccess::new(
+            "codeberg",
+            ForgeKind::Forgejo,
+            &format!("{}/forgejo/api/v1", forge.url),
+        ),
+    ];
+    ctx.options.languages = true;
+    let group = format!("gitlab:{}", a.login);
+    let subgroup = format!("gitlab:{}/libs", b.login);
+    let codeberg = format!("codeberg:{}", b.login);
+    let ids = [group.as_str(), subgroup.as_str(), codeberg.as_str()];
+    let expect = |day: u32| {
+        let of_b = world.repos(&b, day);
+        (
+            world_sums(world.repos(&a, day).iter(), true),
+            world_sums(
+                of_b.iter()
+                    .enumerate()
+                    .filter(|(n, _)| n % 5 == 2)
+                    .map(|(_, r)| r),
+                true,
+            ),
+            world_sums(of_b.iter(), false),
+        )
+    };
+    let check = |day: u32, label: &'static str| {
+        let store = store.clone();
+        let expected = expect(day);
+        let ids = ids.map(str::to_owned);
+        async move {
+            let got = (
+                stored_sums(&store, &ids[0]).await,
+                stored_sums(&store, &ids[1]).await,
+                stored_sums(&store, &ids[2]).await,
+            );
+            assert_eq!(
+                got, expected,
+                "{label}: (repos, stars, forks, open issues and PRs)"
+            );
+        }
+    };
+
+    let first = refresh(&ctx, &ids).await;
+    assert_eq!(first.status, RunStatus::Succeeded, "{:?}", first.outcomes);
+    check(5, "first run").await;
+    let languages = store.list_repos(&org(&group)).await.expect("repos");
+    let shares = languages
+        .iter()
+        .find_map(|r| r.languages.clone().filter(|l| !l.is_empty()))
+        .expect("languages were read");
+    let total: u64 = shares.values().sum();
+    assert!(
+        (9_990..=10_010).contains(&total),
+        "hundredths of a percent: {total}"
+    );
+
+    // The same day again: GitLab answers every request 304, Forgejo's pages hash equal.
+    let again = refresh(&ctx, &ids).await;
+    assert_eq!(again.status, RunStatus::Succeeded, "{:?}", again.outcomes);
+    for outcome in &again.outcomes {
+        assert_eq!(outcome.counts.repos_changed, 0, "{}", outcome.org);
+        if outcome.org.forge().as_str() == "gitlab" {
+            assert_eq!(
+                outcome.counts.requests, outcome.counts.not_modified,
+                "{}: all 304",
+                outcome.org
+            );
+        } else {
+            // `/settings/api` is read; the profile and every listing page hash as before.
+            let pages = 260usize.div_ceil(50) as u64;
+            assert_eq!(
+                (outcome.counts.requests, outcome.counts.not_modified),
+                (pages + 2, pages + 1),
+                "{}",
+                outcome.org
+            );
+        }
+    }
+    check(5, "unchanged run").await;
+
+    // An ordinary day, then a faulty one: the faulty run keeps what is stored and a clean
+    // retry lands the day exactly.
+    forge.forge.set_day(6);
+    let day6 = refresh(&ctx, &ids).await;
+    assert_eq!(day6.status, RunStatus::Succeeded, "{:?}", day6.outcomes);
+    check(6, "next day").await;
+    assert!(day6.counts.repos_changed > 0 && day6.counts.repos_changed < 100);
+
+    forge.forge.set_day(7);
+    forge.forge.set_faults(fakeforge::Faults {
+        server_error: 0.3,
+        secondary: 0.2,
+        truncate: 0.1,
+        ..fakeforge::Faults::default()
+    });
+    let faulty = refresh(&ctx, &ids).await;
+    for outcome in &faulty.outcomes {
+        if outcome.status != OrgStatus::Ok {
+            let id = outcome.org.to_string();
+            let i = ids.iter().position(|x| *x == id).expect("tracked");
+            let kept = [expect(6).0, expect(6).1, expect(6).2][i];
+            let now = [expect(7).0, expect(7).1, expect(7).2][i];
+            let stored = stored_sums(&store, &id).await;
+            assert!(stored == kept || stored == now, "{id}: {stored:?}");
+        }
+    }
+    forge.forge.set_faults(fakeforge::Faults::default());
+    let retry = refresh(&ctx, &ids).await;
+    assert_eq!(retry.status, RunStatus::Succeeded, "{:?}", retry.outcomes);
+    check(7, "after the faulty day").await;
+}
