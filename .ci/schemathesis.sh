@@ -44,6 +44,7 @@ check() {
   # Refreshes the fuzzer starts go to a closed local port: they fail at once, never leave.
   ORGPULSE_DATABASE_URL="$url" ROCKET_PORT="$port" ORGPULSE_LOG=warn \
     ORGPULSE_GITHUB_API_URL="http://127.0.0.1:9" \
+    ORGPULSE_FORGES="gitlab=gitlab@http://127.0.0.1:9/api/v4,codeberg=forgejo@http://127.0.0.1:9/api/v1" \
     target/debug/orgpulse serve > "$work/$name-serve.log" 2>&1 &
   server=$!
   for _ in $(seq 1 300); do

@@ -56,7 +56,7 @@ rocket_static=$!
 trap 'kill $app $rocket_static 2>/dev/null || true; nginx -c "$PWD/$work/nginx.conf" -s stop 2>/dev/null || true' EXIT
 for _ in $(seq 1 100); do curl -fsS "http://127.0.0.1:$app_port/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
 
-org=$(curl -fsS "http://127.0.0.1:$app_port/api/v1/orgs" | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["login"])')
+org=$(curl -fsS "http://127.0.0.1:$app_port/api/v1/orgs" | python3 -c 'import json,sys; print(next(o["login"] for o in json.load(sys.stdin) if o["forge"] == "github"))')
 repos=$(curl -fsS "http://127.0.0.1:$app_port/api/v1/orgs/github/$org" | python3 -c 'import json,sys; print(json.load(sys.stdin)["totals"]["repos"])')
 
 # wrk → "requests/s p50 p99" (latencies in ms); connections from $connections (32).
@@ -132,6 +132,7 @@ app_port=$(free_port)
 token=$(ORGPULSE_DATABASE_URL="sqlite://$work/orgpulse.db" target/release/orgpulse token create bench 2>/dev/null)
 ORGPULSE_DATABASE_URL="sqlite://$work/orgpulse.db" ROCKET_PORT=$app_port ORGPULSE_LOG=warn \
   ORGPULSE_GITHUB_API_URL="http://127.0.0.1:$forge_port" ORGPULSE_FETCH_LANGUAGES=false ORGPULSE_FETCH_LIBRARIES=false \
+  ORGPULSE_FORGES="gitlab=gitlab@http://127.0.0.1:$forge_port/gitlab/api/v4,codeberg=forgejo@http://127.0.0.1:$forge_port/forgejo/api/v1" \
   target/release/orgpulse serve > "$work/serve-refreshing.log" 2>&1 &
 app=$!
 trap 'kill $app $rocket_static $forge $refresher 2>/dev/null || true; nginx -c "$PWD/$work/nginx.conf" -s stop 2>/dev/null || true; nginx -c "$PWD/$work/proxy.conf" -s stop 2>/dev/null || true' EXIT

@@ -1,6 +1,9 @@
 //! Fills a database with realistic data and history by running the real ingest pipeline
 //! against an in-process fakeforge, one refresh per simulated day (a few days skipped, as
-//! happens in life). Used by the browser test and for trying the portal out:
+//! happens in life). The organisations are spread over the three built-in forges in turn —
+//! `github`, `gitlab` (a group with a subgroup) and `codeberg` (Forgejo) — each read
+//! through its own flavour of the fake. Used by the browser test and for trying the portal
+//! out:
 //!
 //! ```sh
 //! cargo run --example demo -- --db data/orgpulse.db --days 45
@@ -11,8 +14,8 @@ use std::sync::Arc;
 
 use chrono::{Duration, TimeZone, Utc};
 use clap::Parser;
-use fakeforge::{ForgeConfig, WorldConfig};
-use orgpulse::domain::{RunOptions, Trigger};
+use fakeforge::{Flavour, ForgeConfig, WorldConfig};
+use orgpulse::domain::{ForgeKind, RunOptions, Trigger};
 use orgpulse::ingest::{self, Clock, ForgeAccess, IngestContext, Silent};
 use orgpulse::sources::HttpPolicy;
 use orgpulse::store::{Store, StoreOptions};
@@ -50,12 +53,29 @@ async fn main() -> anyhow::Result<()> {
     })
     .await?;
     let store = open_store(&args.db).await?;
+    let forges = [
+        ForgeAccess::github(&forge.url),
+        ForgeAccess::new(
+            "gitlab",
+            ForgeKind::GitLab,
+            &format!("{}{}", forge.url, Flavour::GitLab.root()),
+        ),
+        ForgeAccess::new(
+            "codeberg",
+            ForgeKind::Forgejo,
+            &format!("{}{}", forge.url, Flavour::Forgejo.root()),
+        ),
+    ];
     let orgs: Vec<orgpulse::domain::OrgId> = forge
         .forge
         .world()
         .orgs
         .iter()
-        .map(|o| format!("github:{}", o.login).parse())
+        .enumerate()
+        .map(|(i, o)| {
+            let name = forges[i % forges.len()].instance.name.as_str();
+            format!("{name}:{}", o.login).parse()
+        })
         .collect::<Result<_, _>>()?;
     let today = Utc::now().date_naive();
     let start = Utc.from_utc_datetime(
@@ -78,7 +98,7 @@ async fn main() -> anyhow::Result<()> {
         let at = Utc.from_utc_datetime(&date.and_hms_opt(3, 0, 0).expect("valid time"));
         let ctx = IngestContext {
             store: store.clone(),
-            forges: vec![ForgeAccess::github(&forge.url)],
+            forges: forges.to_vec(),
             http: HttpPolicy {
                 concurrency: 8,
                 ..HttpPolicy::default()

@@ -61,6 +61,22 @@ pub(crate) fn compact(n: f64) -> String {
     }
 }
 
+/// Axis labels for `ticks`: compact (`55k`) unless that makes two neighbours read the
+/// same (a narrow range), then in full (`54,750`).
+fn axis_labels(ticks: &[f64]) -> Vec<String> {
+    let short: Vec<String> = ticks.iter().map(|v| compact(*v)).collect();
+    if short.windows(2).all(|w| w[0] != w[1]) {
+        return short;
+    }
+    ticks
+        .iter()
+        .map(|v| {
+            let sign = if *v < 0.0 { "-" } else { "" };
+            format!("{sign}{}", thousands(v.abs().round() as u64))
+        })
+        .collect()
+}
+
 fn open_svg(out: &mut String, id: &str, title: &str, desc: &str, width: u32, height: u32) {
     let _ = write!(
         out,
@@ -420,8 +436,11 @@ pub(crate) fn lines(id: &str, title: &str, series: &[Series], unit: &str, size: 
         width as u32,
         height as u32,
     );
-    for i in 0..=4 {
-        let v = y_min + (y_max - y_min) / 4.0 * i as f64;
+    let ticks: Vec<f64> = (0..=4)
+        .map(|i| y_min + (y_max - y_min) / 4.0 * f64::from(i))
+        .collect();
+    let labels = axis_labels(&ticks);
+    for (i, label) in labels.iter().enumerate() {
         let yy = top + plot_h - plot_h * i as f64 / 4.0;
         let _ = write!(
             out,
@@ -429,7 +448,7 @@ pub(crate) fn lines(id: &str, title: &str, series: &[Series], unit: &str, size: 
             width - right,
             left - 6.0,
             yy + 4.0,
-            compact(v)
+            label
         );
     }
     let mid = first + chrono::Duration::days((last - first).num_days() / 2);
@@ -563,6 +582,12 @@ mod tests {
         );
         assert_eq!(compact(12_345.0), "12k");
         assert_eq!(compact(1_500.0), "1.5k");
+        assert_eq!(
+            axis_labels(&[54_500.0, 54_625.0, 54_750.0]),
+            ["54,500", "54,625", "54,750"],
+            "a narrow range is labelled in full"
+        );
+        assert_eq!(axis_labels(&[0.0, 25_000.0]), ["0", "25k"]);
         assert_eq!(nice_ceiling(7.0), 10.0);
         assert_eq!(nice_ceiling(180.0), 200.0);
         assert_eq!(nice_ceiling(2100.0), 2500.0);
