@@ -6,8 +6,9 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::common::*;
-use fakeforge::{Faults, ForgeConfig, WorldConfig};
-use orgpulse::domain::{OrgId, OrgStatus, RunStatus};
+use fakeforge::{Faults, Flavour, ForgeConfig, WorldConfig};
+use orgpulse::domain::{ForgeKind, OrgId, OrgStatus, RunStatus};
+use orgpulse::ingest::{ForgeAccess, IngestContext};
 use orgpulse::store::prelude::*;
 
 fn world() -> WorldConfig {
@@ -38,6 +39,38 @@ fn ids(forge: &fakeforge::Running) -> Vec<OrgId> {
         .orgs
         .iter()
         .map(|o| org(&format!("github:{}", o.login)))
+        .collect()
+}
+
+/// The world's organisations spread over the three forges in turn — `github`, `gitlab`
+/// (groups, subgroups included) and `codeberg` (Forgejo) — with `ctx` reading each through
+/// its flavour of the fake.
+fn spread_over_forges(forge: &fakeforge::Running, ctx: &mut IngestContext) -> Vec<OrgId> {
+    ctx.forges = vec![
+        ForgeAccess::github(&forge.url),
+        ForgeAccess::new(
+            "gitlab",
+            ForgeKind::GitLab,
+            &format!("{}{}", forge.url, Flavour::GitLab.root()),
+        ),
+        ForgeAccess::new(
+            "codeberg",
+            ForgeKind::Forgejo,
+            &format!("{}{}", forge.url, Flavour::Forgejo.root()),
+        ),
+    ];
+    let names: Vec<String> = ctx
+        .forges
+        .iter()
+        .map(|f| f.instance.name.to_string())
+        .collect();
+    forge
+        .forge
+        .world()
+        .orgs
+        .iter()
+        .enumerate()
+        .map(|(i, o)| org(&format!("{}:{}", names[i % names.len()], o.login)))
         .collect()
 }
 
@@ -94,13 +127,16 @@ fn report(line: String) {
 }
 
 #[tokio::test]
-async fn twenty_percent_upstream_faults_converge_to_a_clean_runs_data() {
+async fn twenty_percent_upstream_faults_converge_to_a_clean_runs_data_on_every_forge() {
     // A clean run is the reference.
     let clean = forge(3, 1_000_000, Faults::default()).await;
     let (_a, reference) = sqlite_store().await;
     let mut ctx = context_at(reference.clone(), &clean.url);
     ctx.options.languages = true;
-    let names: Vec<String> = ids(&clean).iter().map(ToString::to_string).collect();
+    let names: Vec<String> = spread_over_forges(&clean, &mut ctx)
+        .iter()
+        .map(ToString::to_string)
+        .collect();
     let run = refresh(&ctx, &names.iter().map(String::as_str).collect::<Vec<_>>()).await;
     assert_eq!(run.status, RunStatus::Succeeded, "{:?}", run.outcomes);
 
@@ -126,7 +162,8 @@ async fn twenty_percent_upstream_faults_converge_to_a_clean_runs_data() {
     ctx.http.retries = 8;
     ctx.http.secondary_retries = 4;
     ctx.http.timeout = Duration::from_millis(800);
-    let orgs: Vec<String> = ids(&faulty).iter().map(ToString::to_string).collect();
+    let spread = spread_over_forges(&faulty, &mut ctx);
+    let orgs: Vec<String> = spread.iter().map(ToString::to_string).collect();
     let run = refresh(&ctx, &orgs.iter().map(String::as_str).collect::<Vec<_>>()).await;
     assert_eq!(
         run.status,
@@ -136,7 +173,7 @@ async fn twenty_percent_upstream_faults_converge_to_a_clean_runs_data() {
     );
 
     let mut checked = 0;
-    for org in ids(&faulty) {
+    for org in spread {
         let (want, got) = (
             state(reference.as_ref(), &org).await,
             state(store.as_ref(), &org).await,
@@ -171,7 +208,7 @@ async fn twenty_percent_upstream_faults_converge_to_a_clean_runs_data() {
         .map(|(k, n)| format!("{} {n}", &k[6..]))
         .collect();
     report(format!(
-        "drill upstream-faults: faults injected {faults} ({}), requests {}, retries {}, runs 2, records checked {checked}, records lost 0",
+        "drill upstream-faults (github, gitlab, codeberg flavours): faults injected {faults} ({}), requests {}, retries {}, runs 2, records checked {checked}, records lost 0",
         kinds.join(", "),
         run.counts.requests, run.counts.retries
     ));
