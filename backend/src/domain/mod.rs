@@ -2,6 +2,7 @@
 //! daily snapshots and refresh runs. No I/O lives here.
 
 mod forge;
+pub mod history;
 mod org_id;
 mod run;
 mod token;
@@ -13,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 pub(crate) use forge::COMMON_PATH_PATTERN;
 pub use forge::{ForgeInstance, ForgeKind, ForgeName, Forges};
+pub use history::{DayCounts, RepoChange, RepoDay};
 pub use org_id::{OrgId, OrgIdError};
 pub use run::{
     OrgOutcome, OrgStatus, RefreshRun, RunCounts, RunId, RunOptions, RunStatus, Trigger,

@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 use crate::domain::RunStatus;
 use crate::domain::{
     DayTotals, HttpCacheEntry, Lease, Library, OrgId, OrgOutcome, OrgRecord, RefreshRun,
-    RepoRecord, RunId, Snapshot, TokenRecord,
+    RepoCounts, RepoDay, RepoRecord, RunId, Snapshot, TokenRecord,
 };
 
 /// The error a database driver raised, kept whole (not only its text).
@@ -229,6 +229,21 @@ pub trait SnapshotStore {
         from: Option<NaiveDate>,
         to: Option<NaiveDate>,
     ) -> StoreResult<Vec<Snapshot>>;
+
+    /// Repository `repo_id`'s counts on each of `org`'s snapshot days between `from` and
+    /// `to` inclusive, oldest first (`None` where that day's snapshot did not list it).
+    /// Reads the repository's own rows and the organisation's days, never every snapshot.
+    async fn repo_history(
+        &self,
+        org: &OrgId,
+        repo_id: i64,
+        from: Option<NaiveDate>,
+        to: Option<NaiveDate>,
+    ) -> StoreResult<Vec<RepoDay>>;
+
+    /// Every repository `org` listed on `day` (the latest snapshot on or before it) with
+    /// its counts, ordered by id: one row per repository.
+    async fn repo_counts_on(&self, org: &OrgId, day: NaiveDate) -> StoreResult<Vec<RepoCounts>>;
 }
 
 /// The HTTP validators (ETags, Last-Modified) kept across runs; written by

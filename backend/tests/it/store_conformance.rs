@@ -8,9 +8,10 @@ use crate::common::{at, org};
 use chrono::NaiveDate;
 use orgpulse::domain::{
     HttpCacheEntry, Library, OrgId, OrgOutcome, OrgProfile, OrgRecord, OrgStatus, RefreshRun,
-    RepoListing, RepoRecord, RunCounts, RunId, RunOptions, RunStatus, Snapshot, Trigger,
+    RepoDay, RepoListing, RepoRecord, RunCounts, RunId, RunOptions, RunStatus, Snapshot, Trigger,
 };
 use orgpulse::store::{OrgCommit, RepoLibraries, Store};
+use serde_json::json;
 
 fn day(s: &str) -> NaiveDate {
     s.parse().expect("date")
@@ -499,6 +500,126 @@ async fn same_day_snapshot_is_replaced_and_ranges_filter(store: Arc<dyn Store>) 
             .len(),
         1
     );
+}
+
+async fn repository_history_and_counts_on_a_day_read_per_repository(store: Arc<dyn Store>) {
+    let acme = org("github:acme");
+    let other = org("github:other");
+    // Day 1: repos 1 and 2. Day 2: repo 2 gains a star, repo 3 appears. Day 3: repo 2 is
+    // gone (a complete listing without it). Day 5 (day 4 missed): repo 1 moves, repo 2 is
+    // back. Day 5 is then committed again with repo 1 moving once more.
+    let days: [(&str, Vec<(i64, u64)>); 5] = [
+        ("2026-01-01", vec![(1, 10), (2, 20)]),
+        ("2026-01-02", vec![(1, 10), (2, 21), (3, 5)]),
+        ("2026-01-03", vec![(1, 10), (3, 5)]),
+        ("2026-01-05", vec![(1, 11), (2, 21), (3, 5)]),
+        ("2026-01-05", vec![(1, 12), (2, 21), (3, 5)]),
+    ];
+    for (when, repos) in &days {
+        let records = repos
+            .iter()
+            .map(|(id, stars)| record(&acme, *id, *stars, "2026-01-01"))
+            .collect();
+        store
+            .commit_org_refresh(&commit(&acme, when, records))
+            .await
+            .expect("commit");
+        // Another organisation's rows never mix in.
+        store
+            .commit_org_refresh(&commit(
+                &other,
+                when,
+                vec![record(&other, 9, 99, "2026-01-01")],
+            ))
+            .await
+            .expect("commit");
+    }
+    let stars = |h: &[RepoDay]| {
+        h.iter()
+            .map(|d| (d.day.to_string(), d.counts.map(|c| c.stars)))
+            .collect::<Vec<_>>()
+    };
+    let two = store
+        .repo_history(&acme, 2, None, None)
+        .await
+        .expect("history");
+    assert_eq!(
+        stars(&two),
+        [
+            ("2026-01-01".into(), Some(20)),
+            ("2026-01-02".into(), Some(21)),
+            ("2026-01-03".into(), None),
+            ("2026-01-05".into(), Some(21)),
+        ],
+        "one entry per snapshot day, None where it was not listed; the missed day is absent"
+    );
+    let one = store
+        .repo_history(&acme, 1, Some(day("2026-01-02")), Some(day("2026-01-05")))
+        .await
+        .expect("ranged");
+    assert_eq!(
+        stars(&one),
+        [
+            ("2026-01-02".into(), Some(10)),
+            ("2026-01-03".into(), Some(10)),
+            ("2026-01-05".into(), Some(12)),
+        ],
+        "a range, and a day committed again keeps its last values"
+    );
+    assert_eq!(
+        one[2].counts.map(|c| (c.forks, c.open_issues)),
+        Some((1, 2))
+    );
+    assert!(store
+        .repo_history(&acme, 404, None, None)
+        .await
+        .expect("none")
+        .iter()
+        .all(|d| d.counts.is_none()));
+
+    let on = |d: &str| {
+        let store = store.clone();
+        let acme = acme.clone();
+        let d = day(d);
+        async move {
+            store
+                .repo_counts_on(&acme, d)
+                .await
+                .expect("counts")
+                .iter()
+                .map(|c| (c.id, c.stars))
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(on("2026-01-02").await, [(1, 10), (2, 21), (3, 5)]);
+    assert_eq!(on("2026-01-03").await, [(1, 10), (3, 5)]);
+    assert_eq!(
+        on("2026-01-04").await,
+        [(1, 10), (3, 5)],
+        "the latest day on or before"
+    );
+    assert_eq!(on("2026-01-05").await, [(1, 12), (2, 21), (3, 5)]);
+    assert_eq!(on("2025-12-31").await, []);
+
+    // The snapshots read back whole from the rows.
+    let snapshots = store
+        .list_snapshots(&acme, None, None)
+        .await
+        .expect("snapshots");
+    let expected = [&days[0], &days[1], &days[2], &days[4]];
+    assert_eq!(snapshots.len(), expected.len());
+    for (snapshot, (_, repos)) in snapshots.iter().zip(expected) {
+        assert_eq!(
+            snapshot
+                .repos
+                .iter()
+                .map(|c| (c.id, c.stars))
+                .collect::<Vec<_>>(),
+            *repos,
+            "{}",
+            snapshot.day
+        );
+    }
 }
 
 async fn http_cache_entries_are_upserted_by_url(store: Arc<dyn Store>) {
@@ -1260,6 +1381,7 @@ conformance! {
     gone_repos_leave_library_usage,
     libraries_are_replaced_per_repo,
     same_day_snapshot_is_replaced_and_ranges_filter,
+    repository_history_and_counts_on_a_day_read_per_repository,
     http_cache_entries_are_upserted_by_url,
     forges_paths_and_content_hashes_round_trip,
     outcomes_keep_the_last_success,
@@ -1273,4 +1395,174 @@ conformance! {
     contended_leases_have_exactly_one_winner,
     tokens_are_stored_found_by_hash_touched_and_revoked,
     run_housekeeping]
+}
+
+/// Commits three days of `acme` through `store`: (day, [(repo, stars)]).
+async fn three_days(store: &Arc<dyn Store>, acme: &OrgId) -> Vec<(NaiveDate, Vec<(i64, u64)>)> {
+    let days = vec![
+        (day("2026-02-01"), vec![(1, 10), (2, 20)]),
+        (day("2026-02-02"), vec![(1, 10), (2, 22), (3, 1)]),
+        (day("2026-02-04"), vec![(1, 10), (3, 2)]),
+    ];
+    for (on, repos) in &days {
+        let records = repos
+            .iter()
+            .map(|(id, stars)| record(acme, *id, *stars, "2026-02-01"))
+            .collect();
+        store
+            .commit_org_refresh(&commit(acme, &on.to_string(), records))
+            .await
+            .expect("commit");
+    }
+    days
+}
+
+/// What a store opened on a database written before `repo_days` must read back.
+async fn reads_back_the_old_snapshots(
+    store: &Arc<dyn Store>,
+    acme: &OrgId,
+    days: &[(NaiveDate, Vec<(i64, u64)>)],
+) {
+    let snapshots = store
+        .list_snapshots(acme, None, None)
+        .await
+        .expect("snapshots");
+    let got: Vec<(NaiveDate, Vec<(i64, u64)>)> = snapshots
+        .iter()
+        .map(|s| (s.day, s.repos.iter().map(|c| (c.id, c.stars)).collect()))
+        .collect();
+    assert_eq!(
+        got, days,
+        "every day's per-repository counts survive the migration"
+    );
+    let two: Vec<Option<u64>> = store
+        .repo_history(acme, 2, None, None)
+        .await
+        .expect("history")
+        .iter()
+        .map(|d| d.counts.map(|c| c.stars))
+        .collect();
+    assert_eq!(two, [Some(20), Some(22), None]);
+    let last: Vec<(i64, u64)> = store
+        .repo_counts_on(acme, day("2026-02-03"))
+        .await
+        .expect("counts")
+        .iter()
+        .map(|c| (c.id, c.stars))
+        .collect();
+    assert_eq!(last, [(1, 10), (2, 22), (3, 1)]);
+}
+
+/// A database from before migration 0005 (per-repository counts as JSON in each snapshot)
+/// is moved to change rows when the store opens, with nothing lost.
+#[tokio::test]
+async fn sqlite_moves_snapshot_json_into_repo_days_on_open() {
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let path = dir.path().join("orgpulse.db");
+    let acme = org("github:acme");
+    let days = {
+        let store: Arc<dyn Store> = Arc::new(
+            orgpulse::store::sqlite::SqliteStore::open(&path)
+                .await
+                .expect("opens"),
+        );
+        three_days(&store, &acme).await
+    };
+    // Put the database back the way schema 4 kept it.
+    {
+        let conn = rusqlite::Connection::open(&path).expect("opens");
+        conn.execute_batch("ALTER TABLE snapshots ADD COLUMN repos TEXT NOT NULL DEFAULT '[]'")
+            .expect("old column");
+        for (on, repos) in &days {
+            let json: Vec<serde_json::Value> = repos
+                .iter()
+                .map(|(id, stars)| json!({"id": id, "stars": stars, "forks": 1, "open_issues": 2}))
+                .collect();
+            conn.execute(
+                "UPDATE snapshots SET repos = ?1 WHERE org = 'github:acme' AND day = ?2",
+                rusqlite::params![serde_json::to_string(&json).expect("json"), on.to_string()],
+            )
+            .expect("old counts");
+        }
+        conn.execute_batch("DROP TABLE repo_days; PRAGMA user_version = 4;")
+            .expect("schema 4");
+    }
+    let store: Arc<dyn Store> = Arc::new(
+        orgpulse::store::sqlite::SqliteStore::open(&path)
+            .await
+            .expect("migrates"),
+    );
+    reads_back_the_old_snapshots(&store, &acme, &days).await;
+    let conn = rusqlite::Connection::open(&path).expect("opens");
+    let rows: i64 = conn
+        .query_row("SELECT COUNT(*) FROM repo_days", [], |r| r.get(0))
+        .expect("count");
+    assert_eq!(
+        rows,
+        2 + 2 + 2,
+        "changes only: 2, then 2 moved/new, then 1 moved + 1 gone"
+    );
+    let columns: Vec<String> = conn
+        .prepare("SELECT name FROM pragma_table_info('snapshots')")
+        .expect("prepare")
+        .query_map([], |r| r.get(0))
+        .expect("query")
+        .collect::<Result<_, _>>()
+        .expect("names");
+    assert!(!columns.contains(&"repos".to_owned()), "{columns:?}");
+}
+
+/// The same for MongoDB: snapshot documents with a `repos` array are moved into
+/// `repo_days` when the store prepares the database.
+#[tokio::test]
+async fn mongo_moves_snapshot_arrays_into_repo_days_on_open() {
+    let Some((db, store)) = crate::common::stores::mongo().await else {
+        return;
+    };
+    let acme = org("github:acme");
+    let days = three_days(&store, &acme).await;
+    let client = mongodb::Client::with_uri_str(db.url())
+        .await
+        .expect("client");
+    let database = client.default_database().expect("a database in the URL");
+    for (on, repos) in &days {
+        let array: Vec<mongodb::bson::Document> = repos
+            .iter()
+            .map(|(id, stars)| mongodb::bson::doc! {"id": id, "stars": *stars as i64, "forks": 1_i64, "open_issues": 2_i64})
+            .collect();
+        database
+            .collection::<mongodb::bson::Document>("snapshots")
+            .update_one(
+                mongodb::bson::doc! {"org": "github:acme", "day": on.to_string()},
+                mongodb::bson::doc! {"$set": {"repos": array}},
+            )
+            .await
+            .expect("old array");
+    }
+    database
+        .collection::<mongodb::bson::Document>("repo_days")
+        .delete_many(mongodb::bson::doc! {})
+        .await
+        .expect("no rows yet");
+    let reopened: Arc<dyn Store> = Arc::new(
+        orgpulse::store::mongo::MongoStore::open(&db.url(), 36_500)
+            .await
+            .expect("opens"),
+    );
+    let started = std::time::Instant::now();
+    while reopened.ping().await.is_err() {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(20),
+            "prepared"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    reads_back_the_old_snapshots(&reopened, &acme, &days).await;
+    let left = database
+        .collection::<mongodb::bson::Document>("snapshots")
+        .count_documents(mongodb::bson::doc! {"repos": {"$exists": true}})
+        .await
+        .expect("count");
+    assert_eq!(left, 0, "the arrays are gone once moved");
+    db.cleanup().await;
 }

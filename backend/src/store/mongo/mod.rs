@@ -39,7 +39,7 @@ use super::{redact_url, StoreError, StoreResult};
 use crate::domain::{OrgId, RunStatus};
 
 /// The layout this code writes; recorded in `meta` so later versions can migrate.
-const SCHEMA_VERSION: i32 = 1;
+const SCHEMA_VERSION: i32 = 2;
 /// Statements per `update` command.
 const BATCH: usize = 1_000;
 
@@ -202,6 +202,17 @@ impl MongoStore {
             .create_index(index(doc! { "org": 1, "day": 1 }, true))
             .await
             .map_err(backend)?;
+        self.c("repo_days")
+            .create_index(index(doc! { "org": 1, "repo": 1, "day": 1 }, true))
+            .await
+            .map_err(backend)?;
+        let migrated = self.migrate_snapshot_repos().await?;
+        if migrated > 0 {
+            tracing::info!(
+                snapshots = migrated,
+                "moved per-repository counts into repo_days"
+            );
+        }
         self.c("http_cache")
             .create_index(index(doc! { "org": 1 }, false))
             .await

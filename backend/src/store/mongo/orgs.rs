@@ -3,13 +3,13 @@
 
 use async_trait::async_trait;
 use futures::TryStreamExt;
-use mongodb::bson::{self, doc, Bson, Document};
+use mongodb::bson::{doc, Bson, Document};
 
 use super::{backend, date, day, from_doc, int, opt_date, repo_key, to_doc, MongoStore};
 use crate::domain::{Library, OrgId, OrgOutcome, OrgRecord, RepoRecord};
 use crate::store::{
     with_first_seen, LibraryUsage, OrgCommit, OrgDetail, OrgOverview, OrgStore, SnapshotStore,
-    StoreError, StoreResult,
+    StoreResult,
 };
 
 #[async_trait]
@@ -63,6 +63,8 @@ impl OrgStore for MongoStore {
             }
         }
         let snapshot = &commit.snapshot;
+        self.write_repo_days(&commit.record.org, snapshot.day, &snapshot.repos)
+            .await?;
         self.c("snapshots")
             .update_one(
                 doc! { "_id": format!("{key}|{}", day(snapshot.day)) },
@@ -70,7 +72,6 @@ impl OrgStore for MongoStore {
                     "org": &key,
                     "day": day(snapshot.day),
                     "totals": to_doc(&snapshot.day_totals())?,
-                    "repos": bson::to_bson(&snapshot.repos).map_err(|e| StoreError::Corrupt(e.to_string()))?,
                 } },
             )
             .upsert(true)

@@ -30,6 +30,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("0002_tokens_leases.sql"),
     include_str!("0003_org_stamps.sql"),
     include_str!("0004_content_hash.sql"),
+    include_str!("0005_repo_days.sql"),
 ];
 
 /// The embedded SQLite store.

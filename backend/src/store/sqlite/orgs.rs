@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
-use super::snapshots::history;
+use super::snapshots::{history, write_repo_days};
 use super::tracked::tracked_orgs;
 use super::{bump_org, day, from_doc, parse_ts, to_doc, ts, SqliteStore};
 use crate::domain::{Library, OrgId, OrgOutcome, OrgRecord, RepoRecord};
@@ -90,15 +90,15 @@ impl OrgStore for SqliteStore {
                 }
             }
             tx.execute(
-                "INSERT INTO snapshots (org, day, totals, repos) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT (org, day) DO UPDATE SET totals = excluded.totals, repos = excluded.repos",
+                "INSERT INTO snapshots (org, day, totals) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (org, day) DO UPDATE SET totals = excluded.totals",
                 params![
                     org,
                     day(commit.snapshot.day),
-                    to_doc(&commit.snapshot.day_totals())?,
-                    to_doc(&commit.snapshot.repos)?
+                    to_doc(&commit.snapshot.day_totals())?
                 ],
             )?;
+            write_repo_days(&tx, &org, commit.snapshot.day, &commit.snapshot.repos)?;
             bump_org(&tx, &org)?;
             tx.commit()?;
             Ok(())

@@ -1,12 +1,16 @@
-//! The daily snapshots: totals and per-repository counts by day.
+//! The daily snapshots: totals by day, and per-repository counts as change rows
+//! (`repo_days`, see `domain/history.rs`).
+
+use std::collections::HashMap;
 
 use async_trait::async_trait;
 use chrono::NaiveDate;
-use rusqlite::{params, Connection};
+use rusqlite::{params, Connection, Transaction};
 
 use super::{day, from_doc, SqliteStore};
-use crate::domain::{DayTotals, OrgId, Snapshot};
-use crate::store::{SnapshotStore, StoreResult};
+use crate::domain::history::{self, DayCounts, RepoChange};
+use crate::domain::{DayTotals, OrgId, RepoCounts, RepoDay, Snapshot};
+use crate::store::{SnapshotStore, StoreError, StoreResult};
 
 #[async_trait]
 impl SnapshotStore for SqliteStore {
@@ -29,24 +33,56 @@ impl SnapshotStore for SqliteStore {
         let org_id = org.clone();
         let org = org.to_string();
         self.call(move |conn| {
-            let mut stmt = conn.prepare_cached(
-                "SELECT totals, repos FROM snapshots
-                 WHERE org = ?1 AND (?2 IS NULL OR day >= ?2) AND (?3 IS NULL OR day <= ?3)
-                 ORDER BY day",
-            )?;
-            let rows = stmt.query_map(params![org, from.map(day), to.map(day)], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
-            })?;
-            let mut snapshots = Vec::new();
-            for row in rows {
-                let (totals, repos) = row?;
-                snapshots.push(Snapshot::from_parts(
-                    org_id.clone(),
-                    from_doc(&totals)?,
-                    from_doc(&repos)?,
-                ));
-            }
-            Ok(snapshots)
+            let tx = conn.transaction()?;
+            let totals = history(&tx, &org, from, to)?;
+            let days: Vec<NaiveDate> = totals.iter().map(|t| t.day).collect();
+            let rows = change_rows(&tx, &org, None, to)?;
+            let repos = history::replay(&days, &rows);
+            tx.commit()?;
+            Ok(totals
+                .into_iter()
+                .zip(repos)
+                .map(|(day, repos)| Snapshot::from_parts(org_id.clone(), day, repos))
+                .collect())
+        })
+        .await
+    }
+
+    async fn repo_history(
+        &self,
+        org: &OrgId,
+        repo_id: i64,
+        from: Option<NaiveDate>,
+        to: Option<NaiveDate>,
+    ) -> StoreResult<Vec<RepoDay>> {
+        let org = org.to_string();
+        self.call(move |conn| {
+            let tx = conn.transaction()?;
+            let days = snapshot_days(&tx, &org, from, to)?;
+            let rows = change_rows(&tx, &org, Some(repo_id), to)?;
+            tx.commit()?;
+            Ok(history::series(&days, &rows))
+        })
+        .await
+    }
+
+    async fn repo_counts_on(&self, org: &OrgId, on: NaiveDate) -> StoreResult<Vec<RepoCounts>> {
+        let org = org.to_string();
+        self.call(move |conn| {
+            let latest = latest_rows(conn, &org, &day(on), true)?;
+            let mut counts: Vec<RepoCounts> = latest
+                .into_iter()
+                .filter_map(|(id, c)| {
+                    c.map(|c| RepoCounts {
+                        id,
+                        stars: c.stars,
+                        forks: c.forks,
+                        open_issues: c.open_issues,
+                    })
+                })
+                .collect();
+            counts.sort_by_key(|c| c.id);
+            Ok(counts)
         })
         .await
     }
@@ -67,4 +103,123 @@ pub(super) fn history(
         r.get::<_, String>(0)
     })?;
     rows.map(|doc| from_doc(&doc?)).collect()
+}
+
+fn snapshot_days(
+    conn: &Connection,
+    org: &str,
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+) -> StoreResult<Vec<NaiveDate>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT day FROM snapshots
+         WHERE org = ?1 AND (?2 IS NULL OR day >= ?2) AND (?3 IS NULL OR day <= ?3)
+         ORDER BY day",
+    )?;
+    let rows = stmt.query_map(params![org, from.map(day), to.map(day)], |r| {
+        r.get::<_, String>(0)
+    })?;
+    rows.map(|d| parse_day(&d?)).collect()
+}
+
+fn parse_day(s: &str) -> StoreResult<NaiveDate> {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .map_err(|e| StoreError::Corrupt(format!("day `{s}`: {e}")))
+}
+
+fn counts_of(stars: Option<i64>, forks: Option<i64>, issues: Option<i64>) -> Option<DayCounts> {
+    Some(DayCounts {
+        stars: u64::try_from(stars?).unwrap_or(0),
+        forks: u64::try_from(forks.unwrap_or(0)).unwrap_or(0),
+        open_issues: u64::try_from(issues.unwrap_or(0)).unwrap_or(0),
+    })
+}
+
+/// `org`'s change rows up to `to`, of one repository or all.
+fn change_rows(
+    conn: &Connection,
+    org: &str,
+    repo_id: Option<i64>,
+    to: Option<NaiveDate>,
+) -> StoreResult<Vec<RepoChange>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT repo_id, day, stars, forks, open_issues FROM repo_days
+         WHERE org = ?1 AND (?2 IS NULL OR repo_id = ?2) AND (?3 IS NULL OR day <= ?3)",
+    )?;
+    let rows = stmt.query_map(params![org, repo_id, to.map(day)], |r| {
+        Ok((
+            r.get::<_, i64>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, Option<i64>>(2)?,
+            r.get::<_, Option<i64>>(3)?,
+            r.get::<_, Option<i64>>(4)?,
+        ))
+    })?;
+    rows.map(|row| {
+        let (repo_id, d, stars, forks, issues) = row?;
+        Ok(RepoChange {
+            repo_id,
+            day: parse_day(&d)?,
+            counts: counts_of(stars, forks, issues),
+        })
+    })
+    .collect()
+}
+
+/// The latest row per repository of `org` before `day` (on or before it when
+/// `inclusive`): one pass over the organisation's rows, in key order.
+fn latest_rows(
+    conn: &Connection,
+    org: &str,
+    day: &str,
+    inclusive: bool,
+) -> StoreResult<HashMap<i64, Option<DayCounts>>> {
+    // SQLite takes a bare column's value from the row `MAX` picked.
+    let sql = if inclusive {
+        "SELECT repo_id, MAX(day), stars, forks, open_issues FROM repo_days
+         WHERE org = ?1 AND day <= ?2 GROUP BY repo_id"
+    } else {
+        "SELECT repo_id, MAX(day), stars, forks, open_issues FROM repo_days
+         WHERE org = ?1 AND day < ?2 GROUP BY repo_id"
+    };
+    let mut stmt = conn.prepare_cached(sql)?;
+    let rows = stmt.query_map(params![org, day], |r| {
+        Ok((
+            r.get::<_, i64>(0)?,
+            counts_of(r.get(2)?, r.get(3)?, r.get(4)?),
+        ))
+    })?;
+    rows.map(|r| r.map_err(StoreError::from)).collect()
+}
+
+/// Writes the change rows of `org`'s snapshot of `on` (replacing that day's, when the day
+/// is committed again).
+pub(super) fn write_repo_days(
+    tx: &Transaction<'_>,
+    org: &str,
+    on: NaiveDate,
+    listed: &[RepoCounts],
+) -> StoreResult<()> {
+    let key = day(on);
+    tx.execute(
+        "DELETE FROM repo_days WHERE org = ?1 AND day = ?2",
+        params![org, key],
+    )?;
+    let latest = latest_rows(tx, org, &key, false)?;
+    let mut insert = tx.prepare_cached(
+        "INSERT INTO repo_days (org, repo_id, day, stars, forks, open_issues)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?;
+    for row in history::changes_for(on, &latest, listed) {
+        let c = row.counts;
+        insert.execute(params![
+            org,
+            row.repo_id,
+            key,
+            c.map(|c| c.stars as i64),
+            c.map(|c| c.forks as i64),
+            c.map(|c| c.open_issues as i64)
+        ])?;
+    }
+    Ok(())
 }

@@ -64,7 +64,14 @@ impl TrackedOrgStore for SqliteStore {
                        (SELECT forge, id FROM repos WHERE org = ?1)",
                     params![org],
                 )?;
-                for table in ["repos", "orgs", "snapshots", "http_cache", "org_status"] {
+                for table in [
+                    "repos",
+                    "orgs",
+                    "snapshots",
+                    "repo_days",
+                    "http_cache",
+                    "org_status",
+                ] {
                     tx.execute(&format!("DELETE FROM {table} WHERE org = ?1"), params![org])?;
                 }
             }

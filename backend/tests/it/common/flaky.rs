@@ -7,8 +7,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use orgpulse::domain::{
-    DayTotals, HttpCacheEntry, Library, OrgId, OrgOutcome, OrgRecord, RefreshRun, RepoRecord,
-    RunId, Snapshot, TokenRecord,
+    DayTotals, HttpCacheEntry, Library, OrgId, OrgOutcome, OrgRecord, RefreshRun, RepoCounts,
+    RepoDay, RepoRecord, RunId, Snapshot, TokenRecord,
 };
 use orgpulse::store::{
     HealthStore, LeaseGrant, LeaseStore, LibraryUsage, OrgCommit, OrgDetail, OrgOverview, OrgStore,
@@ -134,6 +134,20 @@ impl SnapshotStore for FlakyStore {
     ) -> StoreResult<Vec<Snapshot>> {
         self.check()?;
         self.inner.list_snapshots(org, from, to).await
+    }
+    async fn repo_history(
+        &self,
+        org: &OrgId,
+        repo_id: i64,
+        from: Option<NaiveDate>,
+        to: Option<NaiveDate>,
+    ) -> StoreResult<Vec<RepoDay>> {
+        self.check()?;
+        self.inner.repo_history(org, repo_id, from, to).await
+    }
+    async fn repo_counts_on(&self, org: &OrgId, day: NaiveDate) -> StoreResult<Vec<RepoCounts>> {
+        self.check()?;
+        self.inner.repo_counts_on(org, day).await
     }
 }
 
