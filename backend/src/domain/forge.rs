@@ -66,6 +66,23 @@ impl ForgeKind {
         }
     }
 
+    /// What the forge's open-issue count counts: GitHub's and Gitea's include open pull
+    /// requests, GitLab's is issues alone.
+    pub fn open_issues_label(self) -> &'static str {
+        match self {
+            ForgeKind::GitLab => "Open issues",
+            ForgeKind::GitHub | ForgeKind::Gitea | ForgeKind::Forgejo => "Open issues and PRs",
+        }
+    }
+
+    /// The same, short enough for a card: `Issues + PRs` or `Issues`.
+    pub fn open_issues_short(self) -> &'static str {
+        match self {
+            ForgeKind::GitLab => "Issues",
+            ForgeKind::GitHub | ForgeKind::Gitea | ForgeKind::Forgejo => "Issues + PRs",
+        }
+    }
+
     /// A regular expression for the paths [`ForgeKind::check_path`] accepts, for the API
     /// document (it cannot say everything: the GitLab and Gitea rules on runs of
     /// punctuation are checked by the server only).

@@ -416,6 +416,21 @@ async fn refresh_reads_gitlab_and_forgejo_forges_and_the_portal_shows_them() {
         .expect("page");
     assert!(page.contains("forge-gitlab"), "the forge is marked");
     assert!(
+        page.contains(">Open issues<") && !page.contains("Open issues and PRs"),
+        "GitLab counts issues alone"
+    );
+    let forgejo = client
+        .get("/orgs/codeberg/forgejo")
+        .dispatch()
+        .await
+        .into_string()
+        .await
+        .expect("page");
+    assert!(
+        forgejo.contains("Open issues and PRs"),
+        "Gitea and Forgejo count pull requests with the issues, as GitHub does"
+    );
+    assert!(
         page.contains("&gt;sub/p") || page.contains(">sub/p"),
         "subgroup projects are listed by their path"
     );

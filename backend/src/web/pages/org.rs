@@ -172,13 +172,14 @@ fn org_context(
         .iter()
         .filter(|r| r.gone_since.is_none())
         .collect();
+    let issues_label = kind.unwrap_or(ForgeKind::GitHub).open_issues_label();
     let kpis = (!detail.history.is_empty() && detail.record.is_some()).then(|| {
         let latest = &detail.history[detail.history.len() - 1].totals;
         json!([
             { "label": "Repositories", "value": thousands(latest.repos), "deltas": delta_cells(&detail.history, |d| d.repos) },
             { "label": "Stars", "value": thousands(latest.stars), "deltas": delta_cells(&detail.history, |d| d.stars) },
             { "label": "Forks", "value": thousands(latest.forks), "deltas": delta_cells(&detail.history, |d| d.forks) },
-            { "label": "Open issues", "value": thousands(latest.open_issues), "deltas": delta_cells(&detail.history, |d| d.open_issues) },
+            { "label": issues_label, "value": thousands(latest.open_issues), "deltas": delta_cells(&detail.history, |d| d.open_issues) },
         ])
     });
 
@@ -301,7 +302,7 @@ fn org_context(
         ("Language", SortKey::Language, false),
         ("Stars", SortKey::Stars, true),
         ("Forks", SortKey::Forks, true),
-        ("Open issues", SortKey::OpenIssues, true),
+        (issues_label, SortKey::OpenIssues, true),
         (activity_label.as_str(), SortKey::Pushed, false),
         ("Licence", SortKey::License, false),
     ];

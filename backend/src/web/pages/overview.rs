@@ -5,7 +5,7 @@ use rocket::http::ContentType;
 use serde_json::{json, Value};
 
 use super::{badge, display_name, last_refresh_text};
-use crate::domain::Forges;
+use crate::domain::{ForgeKind, Forges};
 use crate::store::OrgOverview;
 use crate::web::cache::{CachedGet, Conditional, Rendered, Scope};
 use crate::web::charts::{self, thousands, Bar, Series, ShareRow, Width};
@@ -97,7 +97,8 @@ fn overview_context(overview: &[OrgOverview], forges: &Forges, now: DateTime<Utc
         orgs.push(json!({
             "id": id.to_string(), "url": url,
             "forge": forges.of(id).map_or_else(|| id.forge().to_string(), |f| f.kind.label().to_owned()),
-            "forge_kind": forges.of(id).map(|f| f.kind.as_str()), "name": name, "initial": initial, "color": color,
+            "forge_kind": forges.of(id).map(|f| f.kind.as_str()), "name": name,
+            "issues_label": forges.of(id).map_or(ForgeKind::GitHub, |f| f.kind).open_issues_short(), "initial": initial, "color": color,
             "description": profile.and_then(|p| p.description.clone()),
             "badge": badge(freshness, outcome, o.tracked.last_success_at),
             "totals": totals, "languages": languages, "langbar": langbar,
