@@ -93,6 +93,28 @@ pub fn latest_of(rows: impl IntoIterator<Item = RepoChange>) -> HashMap<i64, Opt
     latest.into_iter().map(|(id, (_, c))| (id, c)).collect()
 }
 
+/// The repositories `latest` has as listed, with their counts, ordered by id.
+pub fn listed(latest: HashMap<i64, Option<DayCounts>>) -> Vec<RepoCounts> {
+    let mut counts: Vec<RepoCounts> = latest
+        .into_iter()
+        .filter_map(|(id, c)| c.map(|c| c.of(id)))
+        .collect();
+    counts.sort_by_key(|c| c.id);
+    counts
+}
+
+impl DayCounts {
+    /// These counts as repository `id`'s.
+    pub fn of(self, id: i64) -> RepoCounts {
+        RepoCounts {
+            id,
+            stars: self.stars,
+            forks: self.forks,
+            open_issues: self.open_issues,
+        }
+    }
+}
+
 /// Each of `days` (ascending) with the repositories listed that day, from `rows` (any
 /// order): what the snapshots of those days held.
 pub fn replay(days: &[NaiveDate], rows: &[RepoChange]) -> Vec<Vec<RepoCounts>> {
@@ -108,15 +130,7 @@ pub fn replay(days: &[NaiveDate], rows: &[RepoChange]) -> Vec<Vec<RepoCounts>> {
                     None => current.remove(&row.repo_id),
                 };
             }
-            current
-                .iter()
-                .map(|(id, c)| RepoCounts {
-                    id: *id,
-                    stars: c.stars,
-                    forks: c.forks,
-                    open_issues: c.open_issues,
-                })
-                .collect()
+            current.iter().map(|(id, c)| c.of(*id)).collect()
         })
         .collect()
 }

@@ -70,19 +70,7 @@ impl SnapshotStore for MongoStore {
 
     async fn repo_counts_on(&self, org: &OrgId, on: NaiveDate) -> StoreResult<Vec<RepoCounts>> {
         let rows = self.change_rows(org, None, Some(on)).await?;
-        let mut counts: Vec<RepoCounts> = history::latest_of(rows)
-            .into_iter()
-            .filter_map(|(id, c)| {
-                c.map(|c| RepoCounts {
-                    id,
-                    stars: c.stars,
-                    forks: c.forks,
-                    open_issues: c.open_issues,
-                })
-            })
-            .collect();
-        counts.sort_by_key(|c| c.id);
-        Ok(counts)
+        Ok(history::listed(history::latest_of(rows)))
     }
 }
 

@@ -68,23 +68,8 @@ impl SnapshotStore for SqliteStore {
 
     async fn repo_counts_on(&self, org: &OrgId, on: NaiveDate) -> StoreResult<Vec<RepoCounts>> {
         let org = org.to_string();
-        self.call(move |conn| {
-            let latest = latest_rows(conn, &org, &day(on), true)?;
-            let mut counts: Vec<RepoCounts> = latest
-                .into_iter()
-                .filter_map(|(id, c)| {
-                    c.map(|c| RepoCounts {
-                        id,
-                        stars: c.stars,
-                        forks: c.forks,
-                        open_issues: c.open_issues,
-                    })
-                })
-                .collect();
-            counts.sort_by_key(|c| c.id);
-            Ok(counts)
-        })
-        .await
+        self.call(move |conn| Ok(history::listed(latest_rows(conn, &org, &day(on), true)?)))
+            .await
     }
 }
 
@@ -94,15 +79,10 @@ pub(super) fn history(
     from: Option<NaiveDate>,
     to: Option<NaiveDate>,
 ) -> StoreResult<Vec<DayTotals>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT totals FROM snapshots
-         WHERE org = ?1 AND (?2 IS NULL OR day >= ?2) AND (?3 IS NULL OR day <= ?3)
-         ORDER BY day",
-    )?;
-    let rows = stmt.query_map(params![org, from.map(day), to.map(day)], |r| {
-        r.get::<_, String>(0)
-    })?;
-    rows.map(|doc| from_doc(&doc?)).collect()
+    snapshot_column(conn, "totals", org, from, to)?
+        .iter()
+        .map(|doc| from_doc(doc))
+        .collect()
 }
 
 fn snapshot_days(
@@ -111,15 +91,29 @@ fn snapshot_days(
     from: Option<NaiveDate>,
     to: Option<NaiveDate>,
 ) -> StoreResult<Vec<NaiveDate>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT day FROM snapshots
+    snapshot_column(conn, "day", org, from, to)?
+        .iter()
+        .map(|d| parse_day(d))
+        .collect()
+}
+
+/// `column` (`totals` or `day`) of `org`'s snapshots between `from` and `to`, oldest first.
+fn snapshot_column(
+    conn: &Connection,
+    column: &'static str,
+    org: &str,
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+) -> StoreResult<Vec<String>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {column} FROM snapshots
          WHERE org = ?1 AND (?2 IS NULL OR day >= ?2) AND (?3 IS NULL OR day <= ?3)
-         ORDER BY day",
-    )?;
+         ORDER BY day"
+    ))?;
     let rows = stmt.query_map(params![org, from.map(day), to.map(day)], |r| {
         r.get::<_, String>(0)
     })?;
-    rows.map(|d| parse_day(&d?)).collect()
+    rows.map(|r| r.map_err(StoreError::from)).collect()
 }
 
 fn parse_day(s: &str) -> StoreResult<NaiveDate> {
