@@ -7,11 +7,12 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use chrono::Utc;
 use clap::Parser;
-use orgpulse::domain::{OrgId, OrgProfile, OrgRecord, RepoListing, RepoRecord, Snapshot};
+use orgpulse::domain::OrgId;
 use orgpulse::store::prelude::*;
-use orgpulse::store::OrgCommit;
+use support::{commit_on, records};
+
+mod support;
 
 #[derive(Debug, Parser)]
 struct Args {
@@ -19,72 +20,6 @@ struct Args {
     repos: usize,
     #[arg(long, env = "ORGPULSE_TEST_MONGODB_URI")]
     mongo: Option<String>,
-}
-
-fn records(org: &OrgId, n: usize, offset: i64) -> Vec<RepoRecord> {
-    (0..n as i64)
-        .map(|i| RepoRecord {
-            org: org.clone(),
-            listing: RepoListing {
-                id: offset + i,
-                name: format!("repo-{i}"),
-                full_name: format!("{}/repo-{i}", org.login()),
-                description: Some("A repository for the benchmark".into()),
-                html_url: Some(format!("https://github.com/{}/repo-{i}", org.login())),
-                language: Some("Rust".into()),
-                stars: (i * 7 % 5000) as u64,
-                watchers: 0,
-                forks: (i % 300) as u64,
-                open_issues: (i % 40) as u64,
-                license: Some("MIT".into()),
-                topics: vec!["bench".into()],
-                archived: false,
-                disabled: false,
-                fork: false,
-                size_kb: 1000,
-                default_branch: Some("main".into()),
-                created_at: Some(Utc::now()),
-                updated_at: Some(Utc::now()),
-                pushed_at: Some(Utc::now()),
-                visibility: Some("public".into()),
-            },
-            languages: None,
-            languages_for: None,
-            libraries: None,
-            libraries_for: None,
-            first_seen: Utc::now().date_naive(),
-            gone_since: None,
-        })
-        .collect()
-}
-
-fn commit(org: &OrgId, repos: Vec<RepoRecord>) -> OrgCommit {
-    let now = Utc::now();
-    OrgCommit {
-        record: OrgRecord {
-            org: org.clone(),
-            profile: OrgProfile {
-                id: 1,
-                login: org.login().into(),
-                name: None,
-                description: None,
-                blog: None,
-                location: None,
-                html_url: None,
-                avatar_url: None,
-                public_repos: None,
-                followers: None,
-                created_at: None,
-                updated_at: None,
-                is_verified: None,
-            },
-            fetched_at: now,
-        },
-        snapshot: Snapshot::of(org, now, &repos),
-        repos,
-        libraries: Vec::new(),
-        http_cache: Vec::new(),
-    }
 }
 
 fn rate(n: usize, seconds: f64) -> String {
@@ -105,7 +40,10 @@ async fn main() -> anyhow::Result<()> {
     let org: OrgId = "github:bench".parse()?;
     let started = Instant::now();
     store
-        .commit_org_refresh(&commit(&org, records(&org, n, 0)))
+        .commit_org_refresh(&{
+            let repos = records(&org, n, 0);
+            commit_on(&org, chrono::Utc::now(), &repos, repos.clone())
+        })
         .await?;
     let batched = started.elapsed().as_secs_f64();
     let conn = rusqlite::Connection::open(dir.path().join("bench.db"))?;
@@ -152,7 +90,10 @@ async fn main() -> anyhow::Result<()> {
     }
     let started = Instant::now();
     store
-        .commit_org_refresh(&commit(&org, records(&org, n, 0)))
+        .commit_org_refresh(&{
+            let repos = records(&org, n, 0);
+            commit_on(&org, chrono::Utc::now(), &repos, repos.clone())
+        })
         .await?;
     let batched = started.elapsed().as_secs_f64();
     let client = mongodb::Client::with_uri_str(&uri).await?;

@@ -206,6 +206,11 @@ impl MongoStore {
             .create_index(index(doc! { "org": 1, "repo": 1, "day": 1 }, true))
             .await
             .map_err(backend)?;
+        // A day committed again replaces its rows: found by day, not by repository.
+        self.c("repo_days")
+            .create_index(index(doc! { "org": 1, "day": 1 }, false))
+            .await
+            .map_err(backend)?;
         let migrated = self.migrate_snapshot_repos().await?;
         if migrated > 0 {
             tracing::info!(

@@ -136,10 +136,15 @@ fn change_rows(
     repo_id: Option<i64>,
     to: Option<NaiveDate>,
 ) -> StoreResult<Vec<RepoChange>> {
-    let mut stmt = conn.prepare_cached(
+    // Two statements: `(?2 IS NULL OR repo_id = ?2)` would keep the planner from seeking
+    // one repository's range of the key.
+    let mut stmt = conn.prepare_cached(if repo_id.is_some() {
         "SELECT repo_id, day, stars, forks, open_issues FROM repo_days
-         WHERE org = ?1 AND (?2 IS NULL OR repo_id = ?2) AND (?3 IS NULL OR day <= ?3)",
-    )?;
+         WHERE org = ?1 AND repo_id = ?2 AND (?3 IS NULL OR day <= ?3)"
+    } else {
+        "SELECT repo_id, day, stars, forks, open_issues FROM repo_days
+         WHERE org = ?1 AND ?2 IS NULL AND (?3 IS NULL OR day <= ?3)"
+    })?;
     let rows = stmt.query_map(params![org, repo_id, to.map(day)], |r| {
         Ok((
             r.get::<_, i64>(0)?,
@@ -160,27 +165,39 @@ fn change_rows(
     .collect()
 }
 
+/// Every repository id with rows of organisation `?1`, by a loose index scan: one seek
+/// of the key (org, repo_id, day) per id rather than a read of every row.
+const REPO_IDS: &str = "WITH RECURSIVE ids(id) AS (
+        SELECT MIN(repo_id) FROM repo_days WHERE org = ?1
+        UNION ALL
+        SELECT (SELECT MIN(repo_id) FROM repo_days WHERE org = ?1 AND repo_id > ids.id)
+        FROM ids WHERE ids.id IS NOT NULL
+    )
+    SELECT id FROM ids WHERE id IS NOT NULL";
+
 /// The latest row per repository of `org` before `day` (on or before it when
-/// `inclusive`): one pass over the organisation's rows, in key order.
+/// `inclusive`), in O(repositories x log rows) whatever the length of the history: each
+/// of [`REPO_IDS`] seeks its last row, instead of reading every row the organisation ever
+/// wrote.
 fn latest_rows(
     conn: &Connection,
     org: &str,
     day: &str,
     inclusive: bool,
 ) -> StoreResult<HashMap<i64, Option<DayCounts>>> {
-    // SQLite takes a bare column's value from the row `MAX` picked.
-    let sql = if inclusive {
-        "SELECT repo_id, MAX(day), stars, forks, open_issues FROM repo_days
-         WHERE org = ?1 AND day <= ?2 GROUP BY repo_id"
-    } else {
-        "SELECT repo_id, MAX(day), stars, forks, open_issues FROM repo_days
-         WHERE org = ?1 AND day < ?2 GROUP BY repo_id"
-    };
-    let mut stmt = conn.prepare_cached(sql)?;
+    let bound = if inclusive { "<=" } else { "<" };
+    let mut stmt = conn.prepare_cached(&format!(
+        "WITH ids(id) AS ({REPO_IDS})
+         SELECT d.repo_id, d.stars, d.forks, d.open_issues
+         FROM ids JOIN repo_days d
+           ON d.org = ?1 AND d.repo_id = ids.id
+          AND d.day = (SELECT MAX(day) FROM repo_days
+                       WHERE org = ?1 AND repo_id = ids.id AND day {bound} ?2)"
+    ))?;
     let rows = stmt.query_map(params![org, day], |r| {
         Ok((
             r.get::<_, i64>(0)?,
-            counts_of(r.get(2)?, r.get(3)?, r.get(4)?),
+            counts_of(r.get(1)?, r.get(2)?, r.get(3)?),
         ))
     })?;
     rows.map(|r| r.map_err(StoreError::from)).collect()
@@ -195,10 +212,12 @@ pub(super) fn write_repo_days(
     listed: &[RepoCounts],
 ) -> StoreResult<()> {
     let key = day(on);
-    tx.execute(
-        "DELETE FROM repo_days WHERE org = ?1 AND day = ?2",
-        params![org, key],
-    )?;
+    // The day's rows, found by seeking (org, id, day) for each of the organisation's
+    // repository ids (the key does not lead with the day).
+    tx.prepare_cached(&format!(
+        "DELETE FROM repo_days WHERE org = ?1 AND day = ?2 AND repo_id IN ({REPO_IDS})"
+    ))?
+    .execute(params![org, key])?;
     let latest = latest_rows(tx, org, &key, false)?;
     let mut insert = tx.prepare_cached(
         "INSERT INTO repo_days (org, repo_id, day, stars, forks, open_issues)
