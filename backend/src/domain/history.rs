@@ -155,6 +155,48 @@ pub fn series(days: &[NaiveDate], rows: &[RepoChange]) -> Vec<RepoDay> {
         .collect()
 }
 
+/// How one repository's stars moved over a window.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Mover {
+    pub repo_id: i64,
+    /// Stars at the start of the window; `None`: not listed then (a new repository).
+    pub start: Option<u64>,
+    pub end: u64,
+}
+
+impl Mover {
+    /// Stars gained (negative: lost); `None` for a new repository, whose stars were not
+    /// gained in the window but brought along.
+    pub fn gained(&self) -> Option<i64> {
+        self.start.map(|s| self.end as i64 - s as i64)
+    }
+
+    /// The gain as a percentage of the start; `None` when new or starting from zero.
+    pub fn percent(&self) -> Option<f64> {
+        let start = self.start.filter(|s| *s > 0)?;
+        Some((self.end as f64 - start as f64) / start as f64 * 100.0)
+    }
+}
+
+/// The repositories listed at the window's `end` whose stars moved since its `start`,
+/// most gained first (losses last), and the ones that were not listed at the start, most
+/// stars first. Ties go to the lower id.
+pub fn movers(start: &[RepoCounts], end: &[RepoCounts]) -> (Vec<Mover>, Vec<Mover>) {
+    let before: HashMap<i64, u64> = start.iter().map(|c| (c.id, c.stars)).collect();
+    let (mut moved, mut new): (Vec<Mover>, Vec<Mover>) = end
+        .iter()
+        .map(|c| Mover {
+            repo_id: c.id,
+            start: before.get(&c.id).copied(),
+            end: c.stars,
+        })
+        .filter(|m| m.gained() != Some(0))
+        .partition(|m| m.start.is_some());
+    moved.sort_by_key(|m| (std::cmp::Reverse(m.gained()), m.repo_id));
+    new.sort_by_key(|m| (std::cmp::Reverse(m.end), m.repo_id));
+    (moved, new)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -170,6 +212,38 @@ mod tests {
             forks: 1,
             open_issues: 2,
         }
+    }
+
+    #[test]
+    fn movers_rank_gains_and_keep_new_repositories_apart() {
+        let start = [c(1, 100), c(2, 10), c(3, 0), c(4, 50), c(9, 7)];
+        let end = [
+            c(1, 110),
+            c(2, 30),
+            c(3, 5),
+            c(4, 45),
+            c(5, 900),
+            c(6, 3),
+            c(9, 7),
+        ];
+        let (moved, new) = movers(&start, &end);
+        assert_eq!(
+            moved
+                .iter()
+                .map(|m| (m.repo_id, m.gained()))
+                .collect::<Vec<_>>(),
+            [(2, Some(20)), (1, Some(10)), (3, Some(5)), (4, Some(-5))],
+            "an unchanged repository is no mover"
+        );
+        assert_eq!(moved[0].percent(), Some(200.0));
+        assert_eq!(moved[2].percent(), None, "from zero there is no percentage");
+        assert_eq!(
+            new.iter()
+                .map(|m| (m.repo_id, m.gained(), m.end))
+                .collect::<Vec<_>>(),
+            [(5, None, 900), (6, None, 3)],
+            "new repositories are not +everything"
+        );
     }
 
     #[test]

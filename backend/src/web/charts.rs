@@ -369,6 +369,51 @@ pub(crate) fn mini_share(parts: &[(String, f64, String)]) -> String {
     out
 }
 
+/// A small line for a table cell: one value per day, `None` a gap. Empty (the cell shows
+/// nothing drawn) with fewer than two values. `label` is what a screen reader says.
+pub(crate) fn sparkline(values: &[Option<u64>], label: &str) -> String {
+    let known: Vec<u64> = values.iter().flatten().copied().collect();
+    if known.len() < 2 {
+        return String::new();
+    }
+    let (min, max) = (
+        known.iter().min().copied().unwrap_or(0),
+        known.iter().max().copied().unwrap_or(0),
+    );
+    let (width, height) = (80.0, 20.0);
+    let step = width / (values.len().max(2) - 1) as f64;
+    let y = |v: u64| {
+        if max == min {
+            height / 2.0
+        } else {
+            height - 2.0 - (v - min) as f64 / (max - min) as f64 * (height - 4.0)
+        }
+    };
+    let mut path = String::new();
+    let mut joined = false;
+    for (i, v) in values.iter().enumerate() {
+        match v {
+            Some(v) => {
+                let _ = write!(
+                    path,
+                    "{}{:.1},{:.1} ",
+                    if joined { "L" } else { "M" },
+                    i as f64 * step,
+                    y(*v)
+                );
+                joined = true;
+            }
+            None => joined = false,
+        }
+    }
+    format!(
+        r#"<svg class="spark" viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img" aria-label="{}"><title>{}</title><path d="{}"/></svg>"#,
+        esc(label),
+        esc(label),
+        path.trim_end()
+    )
+}
+
 /// One line of a line chart: a value per day, `None` where there is no data (drawn as a
 /// gap, never as zero).
 #[derive(Debug, Clone)]

@@ -7,9 +7,10 @@ use rocket::State;
 use serde_json::{json, Value};
 use utoipa::OpenApi;
 
-use super::api::MAX_LIMIT;
+use super::api::{MAX_LIMIT, MAX_MOVERS};
 use super::cache::{Conditional, IfNoneMatch, Rendered};
 use super::error::PageError;
+use super::insight::MOVER_WINDOWS;
 use super::repos::SortKey;
 use super::{api, ops, WebState};
 use crate::domain::{ForgeKind, Forges, COMMON_PATH_PATTERN};
@@ -21,7 +22,8 @@ use crate::domain::{ForgeKind, Forges, COMMON_PATH_PATTERN};
         description = "Organisations on code forges: profiles, repositories, daily history, libraries and refresh runs. Every answer carries an ETag; send it back in If-None-Match to get 304 when nothing changed. Errors are `{\"error\":{\"code\",\"message\"}}`."
     ),
     paths(
-        api::list_orgs, api::get_org, api::list_repos, api::repos_csv, api::history, api::libraries,
+        api::list_orgs, api::get_org, api::list_repos, api::repos_csv, api::repo_history, api::history,
+        api::movers, api::libraries,
         api::list_runs, api::get_run, api::track_org, api::untrack_org, api::refresh,
         ops::healthz, ops::readyz, ops::metrics
     ),
@@ -127,6 +129,11 @@ fn tighten(doc: &mut Value, configured: &Forges) {
                         "limit" if path.ends_with("/repos") => {
                             json!({ "type": "integer", "minimum": 1, "maximum": MAX_LIMIT })
                         }
+                        "limit" if path.ends_with("/movers") => {
+                            json!({ "type": "integer", "minimum": 1, "maximum": MAX_MOVERS })
+                        }
+                        "days" => json!({ "type": "integer", "enum": MOVER_WINDOWS }),
+                        "name" => json!({ "type": "string", "minLength": 1 }),
                         "limit" => json!({ "type": "integer", "minimum": 1, "maximum": 200 }),
                         _ => continue,
                     };

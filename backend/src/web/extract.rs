@@ -114,6 +114,28 @@ fn table(message: String) -> Invalid {
     Invalid::new("That table view does not exist", message)
 }
 
+/// A movers window in days: one of `windows`, `default` when absent.
+pub(crate) fn window(
+    name: &str,
+    value: Param<'_>,
+    windows: &[u32],
+    default: u32,
+) -> Result<u32, Invalid> {
+    let Some(v) = value.typed(name)?.get(name)? else {
+        return Ok(default);
+    };
+    v.parse::<u32>()
+        .ok()
+        .filter(|d| windows.contains(d))
+        .ok_or_else(|| {
+            let list: Vec<String> = windows.iter().map(u32::to_string).collect();
+            Invalid::new(
+                "That window does not exist",
+                format!("{name} must be one of {}, got `{v}`", list.join(", ")),
+            )
+        })
+}
+
 /// `true` or `false`; absent (or empty) is `None`.
 pub(crate) fn flag(name: &str, value: Param<'_>) -> Result<Option<bool>, Invalid> {
     match value.get(name)? {
@@ -171,6 +193,8 @@ pub(crate) struct RepoQuery<'r> {
     pub page: Param<'r>,
     pub limit: Param<'r>,
     pub cursor: Param<'r>,
+    /// The organisation page's movers window (the API has its own route).
+    pub movers: Param<'r>,
 }
 
 impl RepoQuery<'_> {

@@ -32,6 +32,7 @@ impl Templates {
             ("base.html", include_str!("../../templates/base.html")),
             ("index.html", include_str!("../../templates/index.html")),
             ("org.html", include_str!("../../templates/org.html")),
+            ("repo.html", include_str!("../../templates/repo.html")),
             ("runs.html", include_str!("../../templates/runs.html")),
             ("error.html", include_str!("../../templates/error.html")),
             ("docs.html", include_str!("../../templates/docs.html")),

@@ -8,6 +8,7 @@ mod cli;
 mod drills;
 mod ingest_forges;
 mod ingest_github;
+mod insight;
 mod refresh;
 mod serve;
 mod store_conformance;

@@ -2,6 +2,7 @@
 //! runs, the tracked list and refreshes; `types.rs` holds the response types. Reads are
 //! cached per URL and answered conditionally on `If-None-Match`.
 
+mod insight;
 mod orgs;
 mod refreshes;
 mod repos;
@@ -12,6 +13,7 @@ mod types;
 use rocket::http::ContentType;
 use serde::Serialize;
 
+pub use self::insight::*;
 pub use self::orgs::*;
 pub use self::refreshes::*;
 pub use self::repos::*;
@@ -55,6 +57,8 @@ pub(crate) fn routes() -> Vec<rocket::Route> {
         get_org,
         list_repos,
         repos_csv,
+        repo_history,
+        movers,
         history,
         libraries,
         list_runs,

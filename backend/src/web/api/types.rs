@@ -7,7 +7,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::domain::{DayTotals, OrgId, OrgOutcome, RefreshRun, RepoRecord, Totals};
+use crate::domain::{DayTotals, OrgId, OrgOutcome, RefreshRun, RepoDay, RepoRecord, Totals};
 use crate::store::{OrgDetail, OrgOverview};
 use crate::web::views::{self, Delta, Freshness, LanguageMeasure};
 
@@ -388,4 +388,73 @@ pub(super) fn org_view(d: &OrgDetail) -> OrgView {
         }),
         languages: mix.map(|(_, l)| l.clone()).unwrap_or_default(),
     }
+}
+
+/// One snapshot day of a repository: its counts, or `listed: false` (all counts `null`)
+/// when that day's snapshot did not list it (a gap, not a zero).
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct RepoDayView {
+    pub day: NaiveDate,
+    pub listed: bool,
+    pub stars: Option<u64>,
+    pub forks: Option<u64>,
+    /// Open issues, and on GitHub and Gitea/Forgejo open pull requests too.
+    pub open_issues: Option<u64>,
+}
+
+impl From<&RepoDay> for RepoDayView {
+    fn from(d: &RepoDay) -> Self {
+        RepoDayView {
+            day: d.day,
+            listed: d.counts.is_some(),
+            stars: d.counts.map(|c| c.stars),
+            forks: d.counts.map(|c| c.forks),
+            open_issues: d.counts.map(|c| c.open_issues),
+        }
+    }
+}
+
+/// A repository's counts on each of its organisation's snapshot days, oldest first.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct RepoHistory {
+    pub org: String,
+    pub repo: RepoView,
+    pub days: Vec<RepoDayView>,
+}
+
+/// A repository whose stars moved over a window.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct MoverView {
+    pub id: i64,
+    pub name: String,
+    pub html_url: Option<String>,
+    /// Stars at the start of the window; `null` for a new repository.
+    pub stars_start: Option<u64>,
+    pub stars_end: u64,
+    /// Stars gained (negative: lost); `null` for a new repository, whose stars were not
+    /// gained in the window.
+    pub gained: Option<i64>,
+    /// The gain as a percentage of `stars_start`; `null` when new or starting from zero.
+    pub percent: Option<f64>,
+    /// Not listed at the start of the window.
+    pub new: bool,
+}
+
+/// Repositories ranked by stars gained over a window ending at the latest snapshot.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct Movers {
+    pub org: String,
+    /// The window asked for, in days.
+    pub days: u32,
+    /// The snapshot the window starts from: the latest one on or before `days` before
+    /// `until`, or the first one when the history is not that deep; `null` without history.
+    pub since: Option<NaiveDate>,
+    /// The latest snapshot; `null` without history.
+    pub until: Option<NaiveDate>,
+    /// Whether the history covers the whole window.
+    pub complete: bool,
+    /// Repositories listed at both ends whose stars moved, most gained first.
+    pub items: Vec<MoverView>,
+    /// Repositories that appeared in the window, most stars first.
+    pub new: Vec<MoverView>,
 }

@@ -4,6 +4,7 @@
 
 mod org;
 mod overview;
+mod repo;
 mod runs;
 
 use chrono::{DateTime, Utc};
@@ -13,7 +14,15 @@ use super::views::{self, Freshness};
 use crate::domain::{OrgId, OrgOutcome};
 
 pub(crate) fn routes() -> Vec<rocket::Route> {
-    rocket::routes![overview::overview, org::org, runs::runs]
+    rocket::routes![overview::overview, org::org, repo::repo, runs::runs]
+}
+
+/// `text` with its first letter in upper case ("last push" → "Last push").
+fn capitalised(text: &str) -> String {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map_or_else(String::new, |c| c.to_uppercase().chain(chars).collect())
 }
 
 fn display_name(id: &OrgId, profile_name: Option<&str>) -> String {

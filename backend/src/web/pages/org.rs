@@ -1,22 +1,29 @@
 //! One organisation's page: profile, KPIs with deltas, charts, and the repository table
 //! (sorted, filtered and paged by the same rules as the API).
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use rocket::http::{ContentType, Status};
 use serde_json::{json, Value};
 
-use super::{badge, display_name, last_refresh_text};
-use crate::domain::{ForgeInstance, ForgeKind, OrgStatus};
+use super::{badge, capitalised, display_name, last_refresh_text};
+use crate::domain::history::Mover;
+use crate::domain::{ForgeInstance, ForgeKind, OrgId, OrgStatus, RepoDay, RepoRecord};
 use crate::store::OrgDetail;
 use crate::web::cache::{CachedGet, Conditional, Rendered, Scope};
 use crate::web::charts::{self, thousands, Bar, Series, ShareRow, Width};
 use crate::web::error::PageError;
-use crate::web::extract::{bounded, org_path, Invalid, RepoQuery, Selection};
+use crate::web::extract::{self, bounded, org_path, Invalid, RepoQuery, Selection};
+use crate::web::insight::{self, MoversWindow, DEFAULT_WINDOW, MOVER_WINDOWS};
 use crate::web::repos::{self, Order, RepoFilter, SortKey};
 use crate::web::views::{self, Freshness, LanguageMeasure};
 
 /// Repositories per page of the table.
 const PAGE_SIZE: usize = 50;
+
+/// Movers (and new repositories) the page lists; the API gives more.
+const MOVERS_SHOWN: usize = 10;
 
 #[rocket::get("/orgs/<forge>/<login>?<query..>")]
 pub(crate) async fn org(
@@ -27,19 +34,63 @@ pub(crate) async fn org(
 ) -> Result<Conditional, PageError> {
     let id = org_path(&get.state.forges, forge, login)?;
     let table = TableParams::parse(&query)?;
+    let window = extract::window("movers", query.movers, &MOVER_WINDOWS, DEFAULT_WINDOW)?;
     get.answer(Scope::Org(id.clone()), || async {
-            let detail = get.detail(&id).await?;
-            let Some(detail) = detail.as_ref() else {
-                return Err(PageError::new(
-                    Status::NotFound,
-                    format!("{id} is not tracked"),
-                    format!("orgpulse has no data about {id}. Track it with `orgpulse orgs add {id}` and refresh."),
-                ));
-            };
-            let html = get.state.templates.render("org.html", "orgs", &org_context(detail, get.state.forges.of(&id), &table, Utc::now()))?;
-            Ok(Rendered::new(html, ContentType::HTML))
-        })
-        .await
+        let detail = get.detail(&id).await?;
+        let Some(detail) = detail.as_ref() else {
+            return Err(not_tracked(&id));
+        };
+        let store = get.state.store.as_ref();
+        let ids: Vec<i64> = table
+            .page_of(detail)
+            .rows
+            .iter()
+            .map(|r| r.listing.id)
+            .collect();
+        let insight = Insight {
+            movers: insight::movers(store, detail, window).await?,
+            sparklines: insight::sparklines(store, detail, &ids).await?,
+        };
+        let html = get.state.templates.render(
+            "org.html",
+            "orgs",
+            &org_context(
+                detail,
+                get.state.forges.of(&id),
+                &table,
+                &insight,
+                Utc::now(),
+            ),
+        )?;
+        Ok(Rendered::new(html, ContentType::HTML))
+    })
+    .await
+}
+
+/// The 404 page for an organisation nothing is known about.
+pub(super) fn not_tracked(id: &OrgId) -> PageError {
+    PageError::new(
+        Status::NotFound,
+        format!("{id} is not tracked"),
+        format!(
+            "orgpulse has no data about {id}. Track it with `orgpulse orgs add {id}` and refresh."
+        ),
+    )
+}
+
+/// What the page reads per repository besides the organisation's detail.
+struct Insight {
+    movers: MoversWindow,
+    sparklines: HashMap<i64, Vec<RepoDay>>,
+}
+
+/// One page of the repository table.
+struct TablePage<'a> {
+    rows: Vec<&'a RepoRecord>,
+    total: usize,
+    page: usize,
+    pages: usize,
+    start: usize,
 }
 
 /// The repository table's parameters, validated.
@@ -64,6 +115,22 @@ impl TableParams {
             order,
             page: bounded("page", query.page, 1, 1, None)?,
         })
+    }
+
+    /// The repositories of the page asked for (the last one when asked past the end).
+    fn page_of<'a>(&self, detail: &'a OrgDetail) -> TablePage<'a> {
+        let selected = repos::select(&detail.repos, &self.filter, self.sort, self.order);
+        let total = selected.len();
+        let pages = total.div_ceil(PAGE_SIZE).max(1);
+        let page = self.page.min(pages);
+        let start = (page - 1) * PAGE_SIZE;
+        TablePage {
+            rows: selected.into_iter().skip(start).take(PAGE_SIZE).collect(),
+            total,
+            page,
+            pages,
+            start,
+        }
     }
 
     fn url(&self, base: &str, sort: SortKey, order: Order, page: usize) -> String {
@@ -111,11 +178,62 @@ fn delta_cells(
         .collect()
 }
 
+/// The movers section: the window's links, the gainers and the new repositories.
+fn movers_context(w: &MoversWindow, detail: &OrgDetail, base_url: &str) -> Value {
+    let by_id: HashMap<i64, &RepoRecord> = detail.repos.iter().map(|r| (r.listing.id, r)).collect();
+    let row = |m: &Mover| {
+        let name = by_id
+            .get(&m.repo_id)
+            .map_or_else(|| m.repo_id.to_string(), |r| r.listing.name.clone());
+        json!({
+            "name": name,
+            "url": format!("{base_url}/repos/{}", insight::segment(&name)),
+            "start": m.start.map(thousands), "end": thousands(m.end),
+            "gained": m.gained().map(charts::signed),
+            "class": match m.gained().map(i64::signum) { Some(1) => "up", Some(-1) => "down", _ => "none" },
+            "percent": m.percent().map(|p| format!("{p:+.1} %")),
+        })
+    };
+    let windows: Vec<Value> = MOVER_WINDOWS
+        .iter()
+        .map(|d| json!({ "days": d, "url": format!("{base_url}?movers={d}#movers"), "current": *d == w.days }))
+        .collect();
+    let (note, empty) = match (w.since, w.until) {
+        (Some(since), Some(until)) if since == until => {
+            (None, "Movers appear once there are two days of history.")
+        }
+        (Some(since), Some(until)) if !w.complete => (
+            Some(format!(
+                "The history is not {} days deep yet: changes from {since} to {until}.",
+                w.days
+            )),
+            "No repository's stars moved in this window.",
+        ),
+        (Some(since), Some(until)) => (
+            Some(format!("Changes from {since} to {until}.")),
+            "No repository's stars moved in this window.",
+        ),
+        _ => (
+            None,
+            "No history yet: movers appear once there are two days of it.",
+        ),
+    };
+    json!({
+        "days": w.days, "windows": windows, "note": note, "empty": empty,
+        "moved": w.moved.iter().take(MOVERS_SHOWN).map(row).collect::<Vec<_>>(),
+        "more": w.moved.len().saturating_sub(MOVERS_SHOWN),
+        "new": w.new.iter().take(MOVERS_SHOWN).map(row).collect::<Vec<_>>(),
+        "more_new": w.new.len().saturating_sub(MOVERS_SHOWN),
+        "json": format!("/api/v1{base_url}/movers?days={}", w.days),
+    })
+}
+
 /// `forge` is the organisation's forge, `None` when it is no longer configured.
 fn org_context(
     detail: &OrgDetail,
     forge: Option<&ForgeInstance>,
     table: &TableParams,
+    insight: &Insight,
     now: DateTime<Utc>,
 ) -> Value {
     let id = &detail.org;
@@ -269,19 +387,26 @@ fn org_context(
     };
 
     // The table.
-    let selected = repos::select(&detail.repos, &table.filter, table.sort, table.order);
-    let total = selected.len();
-    let pages = total.div_ceil(PAGE_SIZE).max(1);
-    let page = table.page.min(pages);
-    let start = (page - 1) * PAGE_SIZE;
-    let rows: Vec<Value> = selected
+    let TablePage {
+        rows,
+        total,
+        page,
+        pages,
+        start,
+    } = table.page_of(detail);
+    let rows: Vec<Value> = rows
         .iter()
-        .skip(start)
-        .take(PAGE_SIZE)
         .map(|r| {
             let l = &r.listing;
+            let spark: Vec<Option<u64>> = insight
+                .sparklines
+                .get(&l.id)
+                .map(|days| days.iter().map(|d| d.counts.map(|c| c.stars)).collect())
+                .unwrap_or_default();
             json!({
                 "name": l.name, "html_url": l.html_url, "description": l.description,
+                "url": format!("{base_url}/repos/{}", insight::segment(&l.name)),
+                "spark": charts::sparkline(&spark, &format!("Stars of {} over the last {} days", l.name, insight::SPARKLINE_DAYS)),
                 "language": l.language.clone().unwrap_or_default(), "stars": thousands(l.stars),
                 "forks": thousands(l.forks), "open_issues": thousands(l.open_issues),
                 "pushed": l.activity_at().map(|t| t.format("%Y-%m-%d").to_string()).unwrap_or_else(|| "never".into()),
@@ -290,13 +415,7 @@ fn org_context(
         })
         .collect();
     // GitHub reports pushes; GitLab and Gitea/Forgejo only activity or updates.
-    let activity_label = {
-        let label = kind.unwrap_or(ForgeKind::GitHub).activity_label();
-        let mut chars = label.chars();
-        chars
-            .next()
-            .map_or_else(String::new, |c| c.to_uppercase().chain(chars).collect())
-    };
+    let activity_label = capitalised(kind.unwrap_or(ForgeKind::GitHub).activity_label());
     let columns = [
         ("Name", SortKey::Name, false),
         ("Language", SortKey::Language, false),
@@ -315,6 +434,10 @@ fn org_context(
             json!({ "label": label, "url": table.url(&base_url, *key, order, 1), "sort": sort, "num": num })
         })
         .collect();
+    headers.insert(
+        3,
+        json!({ "label": "Last 30 days", "url": null, "sort": null, "num": false }),
+    );
     headers.push(json!({ "label": "Archived", "url": null, "sort": null, "num": false }));
     let distinct = |f: &dyn Fn(&crate::domain::RepoListing) -> Option<String>| {
         let mut v: Vec<String> = live.iter().filter_map(|r| f(&r.listing)).collect();
@@ -364,6 +487,7 @@ fn org_context(
             "languages": distinct(&|l| l.language.clone()),
             "licenses": distinct(&|l| l.license.clone()),
         },
+        "movers": movers_context(&insight.movers, detail, &base_url),
         "exports": {
             "csv": format!("/api/v1{base_url}/repos.csv"),
             "json": format!("/api/v1{base_url}/repos"),

@@ -283,6 +283,7 @@ pub async fn requests_to(server: &MockServer, prefix: &str) -> Vec<wiremock::Req
 }
 
 pub mod flaky;
+pub mod records;
 
 /// A store filled through the real pipeline: `days` daily refreshes of a fakeforge world,
 /// ending today, with languages and libraries. Returns the organisations' ids.

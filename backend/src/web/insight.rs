@@ -1,0 +1,137 @@
+//! What the pages and the API read per repository, beyond an organisation's cached detail:
+//! a repository's own history, the movers over a window, and the sparklines of a page of
+//! the repository table. Each reads the per-repository rows of the store (O(days) for a
+//! repository, O(repositories) for a day), never every snapshot.
+
+use std::collections::HashMap;
+
+use chrono::{Days, NaiveDate};
+
+use crate::domain::history::{self, Mover};
+use crate::domain::{RepoDay, RepoRecord};
+use crate::store::{OrgDetail, Store, StoreResult};
+
+/// The windows movers are ranked over, in days.
+pub(crate) const MOVER_WINDOWS: [u32; 4] = [1, 7, 30, 90];
+
+/// The window movers use unless told.
+pub(crate) const DEFAULT_WINDOW: u32 = 7;
+
+/// Days a sparkline of the repository table covers.
+pub(crate) const SPARKLINE_DAYS: u64 = 30;
+
+/// The movers of one window.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct MoversWindow {
+    pub days: u32,
+    /// The snapshot the window is read from (the latest on or before `days` before
+    /// `until`, or the first one when the history is not that deep); `None` without history.
+    pub since: Option<NaiveDate>,
+    /// The latest snapshot.
+    pub until: Option<NaiveDate>,
+    /// Whether the history reaches back the whole window.
+    pub complete: bool,
+    /// Repositories listed at both ends whose stars moved, most gained first.
+    pub moved: Vec<Mover>,
+    /// Repositories listed at the end but not at the start, most stars first.
+    pub new: Vec<Mover>,
+}
+
+/// `detail`'s movers over the `days` before its latest snapshot.
+pub(crate) async fn movers(
+    store: &dyn Store,
+    detail: &OrgDetail,
+    days: u32,
+) -> StoreResult<MoversWindow> {
+    let mut window = MoversWindow {
+        days,
+        since: None,
+        until: None,
+        complete: false,
+        moved: Vec::new(),
+        new: Vec::new(),
+    };
+    let (Some(first), Some(last)) = (detail.history.first(), detail.history.last()) else {
+        return Ok(window);
+    };
+    let target = last.day - Days::new(u64::from(days));
+    let base = detail.history.iter().rev().find(|d| d.day <= target);
+    window.until = Some(last.day);
+    window.since = Some(base.map_or(first.day, |b| b.day));
+    window.complete = base.is_some();
+    if window.since == window.until {
+        return Ok(window);
+    }
+    let start = store
+        .repo_counts_on(&detail.org, window.since.unwrap_or(first.day))
+        .await?;
+    let end = store.repo_counts_on(&detail.org, last.day).await?;
+    (window.moved, window.new) = history::movers(&start, &end);
+    Ok(window)
+}
+
+/// The repository of `detail` a URL names: by exact name, live ones first, then by name
+/// in any case (forges treat names case-insensitively).
+pub(crate) fn find_repo<'a>(detail: &'a OrgDetail, name: &str) -> Option<&'a RepoRecord> {
+    let live_first = |exact: bool| {
+        let matches = move |r: &&RepoRecord| {
+            if exact {
+                r.listing.name == name
+            } else {
+                r.listing.name.eq_ignore_ascii_case(name)
+            }
+        };
+        detail
+            .repos
+            .iter()
+            .filter(matches)
+            .min_by_key(|r| r.gone_since.is_some())
+    };
+    live_first(true).or_else(|| live_first(false))
+}
+
+/// The stars of each of `ids` over the last [`SPARKLINE_DAYS`] days of `detail`'s history.
+pub(crate) async fn sparklines(
+    store: &dyn Store,
+    detail: &OrgDetail,
+    ids: &[i64],
+) -> StoreResult<HashMap<i64, Vec<RepoDay>>> {
+    let mut lines = HashMap::with_capacity(ids.len());
+    let Some(last) = detail.history.last() else {
+        return Ok(lines);
+    };
+    let from = last.day - Days::new(SPARKLINE_DAYS - 1);
+    for id in ids {
+        let days = store
+            .repo_history(&detail.org, *id, Some(from), Some(last.day))
+            .await?;
+        lines.insert(*id, days);
+    }
+    Ok(lines)
+}
+
+/// A repository name as one URL path segment: everything but unreserved characters
+/// percent-encoded (a GitLab project in a subgroup, `libs/parser`, is `libs%2Fparser`).
+pub(crate) fn segment(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    for b in name.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_become_one_segment() {
+        assert_eq!(segment("orgpulse"), "orgpulse");
+        assert_eq!(segment("libs/parser.rs"), "libs%2Fparser.rs");
+        assert_eq!(segment("a b?é"), "a%20b%3F%C3%A9");
+    }
+}

@@ -1,0 +1,174 @@
+//! One repository's page: its counts over time (from its own history rows, gaps as gaps),
+//! languages, libraries, facts, and links to the forge.
+
+use chrono::{Days, Utc};
+use rocket::http::{ContentType, Status};
+use serde_json::{json, Value};
+
+use super::org::not_tracked;
+use super::{capitalised, display_name};
+use crate::domain::{ForgeKind, Library, RepoDay, RepoRecord};
+use crate::web::cache::{CachedGet, Conditional, Rendered, Scope};
+use crate::web::charts::{self, thousands, Series, ShareRow, Width};
+use crate::web::error::PageError;
+use crate::web::extract::org_path;
+use crate::web::insight;
+
+#[rocket::get("/orgs/<forge>/<login>/repos/<name>")]
+pub(crate) async fn repo(
+    get: CachedGet<'_>,
+    forge: &str,
+    login: &str,
+    name: &str,
+) -> Result<Conditional, PageError> {
+    let id = org_path(&get.state.forges, forge, login)?;
+    get.answer(Scope::Org(id.clone()), || async {
+        let detail = get.detail(&id).await?;
+        let Some(detail) = detail.as_ref() else {
+            return Err(not_tracked(&id));
+        };
+        let Some(repo) = insight::find_repo(detail, name) else {
+            return Err(PageError::new(
+                Status::NotFound,
+                format!("{id} has no repository `{name}`"),
+                format!(
+                    "No repository of {id} is named `{name}`. It may have been renamed: the organisation's page lists every repository stored."
+                ),
+            ));
+        };
+        let store = get.state.store.as_ref();
+        let history = store.repo_history(&id, repo.listing.id, None, None).await?;
+        let libraries = store.list_repo_libraries(&id, repo.listing.id).await?;
+        let kind = get.state.forges.of(&id).map(|f| f.kind);
+        let org_name = display_name(&id, detail.record.as_ref().and_then(|r| r.profile.name.as_deref()));
+        let context = RepoPage { repo, history: &history, libraries: &libraries, kind, org_name, org_url: format!("/orgs/{}", id.url_path()), org_id: id.to_string() }.context();
+        let html = get.state.templates.render("repo.html", "orgs", &context)?;
+        Ok(Rendered::new(html, ContentType::HTML))
+    })
+    .await
+}
+
+struct RepoPage<'a> {
+    repo: &'a RepoRecord,
+    history: &'a [RepoDay],
+    libraries: &'a [Library],
+    kind: Option<ForgeKind>,
+    org_name: String,
+    org_url: String,
+    org_id: String,
+}
+
+impl RepoPage<'_> {
+    fn context(&self) -> Value {
+        let r = self.repo;
+        let l = &r.listing;
+        let kind = self.kind.unwrap_or(ForgeKind::GitHub);
+        let series = |name: &str, pick: fn(&crate::domain::DayCounts) -> u64| Series {
+            name: name.into(),
+            points: self
+                .history
+                .iter()
+                .map(|d| (d.day, d.counts.as_ref().map(pick)))
+                .collect(),
+        };
+        let kpi = |label: &str, value: u64, pick: fn(&crate::domain::DayCounts) -> u64| json!({ "label": label, "value": thousands(value), "deltas": self.deltas(pick) });
+        let languages = match &r.languages {
+            Some(mix) if mix.values().any(|v| *v > 0) => charts::shares(
+                "languages",
+                "Languages",
+                &[ShareRow {
+                    label: l.name.clone(),
+                    parts: mix.iter().map(|(k, v)| (k.clone(), *v)).collect(),
+                }],
+                if kind.languages_in_bytes() {
+                    "bytes"
+                } else {
+                    "share"
+                },
+            ),
+            _ => String::new(),
+        };
+        let time = |t: Option<chrono::DateTime<Utc>>| t.map(|t| t.format("%Y-%m-%d").to_string());
+        let mut notices = Vec::new();
+        if let Some(gone) = r.gone_since {
+            notices.push(format!(
+                "Not listed by the forge since {gone}: deleted, made private or moved out of the organisation. The data below is the last seen."
+            ));
+        }
+        if self.history.iter().any(|d| d.counts.is_none()) {
+            notices.push(
+                "Some days' snapshots did not list it: those days are gaps in the charts."
+                    .to_owned(),
+            );
+        }
+        json!({
+            "org": { "id": self.org_id, "name": self.org_name, "url": self.org_url, "forge": kind.label() },
+            "repo": {
+                "name": l.name, "full_name": l.full_name, "description": l.description,
+                "html_url": l.html_url, "archived": l.archived, "fork": l.fork,
+                "visibility": l.visibility, "gone_since": r.gone_since.map(|d| d.to_string()),
+            },
+            "notices": notices,
+            "kpis": [
+                kpi("Stars", l.stars, |c| c.stars),
+                kpi("Forks", l.forks, |c| c.forks),
+                kpi(kind.open_issues_label(), l.open_issues, |c| c.open_issues),
+            ],
+            "charts": {
+                "stars": charts::lines("repo-stars", "Stars over time", &[series("Stars", |c| c.stars)], "stars", Width::Panel),
+                "forks": charts::lines("repo-forks", "Forks over time", &[series("Forks", |c| c.forks)], "forks", Width::Panel),
+                "issues": charts::lines("repo-issues", &format!("{} over time", kind.open_issues_label()), &[series(kind.open_issues_short(), |c| c.open_issues)], "open", Width::Panel),
+                "languages": languages,
+                "languages_note": if kind.languages_in_bytes() { "Share of code bytes per language." } else { "Each language's share as GitLab reports it." },
+            },
+            "issues_label": kind.open_issues_label(),
+            "facts": [
+                ["Primary language", l.language.clone().unwrap_or_else(|| "unknown".into())],
+                ["Licence", l.license.clone().unwrap_or_else(|| "none".into())],
+                ["Default branch", l.default_branch.clone().unwrap_or_else(|| "unknown".into())],
+                ["Created", time(l.created_at).unwrap_or_else(|| "unknown".into())],
+                [capitalised(kind.activity_label()), time(l.activity_at()).unwrap_or_else(|| "never".into())],
+                ["Size", format!("{} KB", thousands(l.size_kb))],
+                ["Watchers", thousands(l.watchers)],
+                ["Topics", if l.topics.is_empty() { "none".to_owned() } else { l.topics.join(", ") }],
+                ["First seen by orgpulse", r.first_seen.to_string()],
+            ],
+            "libraries": self.libraries.iter().map(|lib| json!({
+                "ecosystem": lib.ecosystem, "name": lib.name, "version": lib.version, "license": lib.license,
+            })).collect::<Vec<_>>(),
+            "libraries_known": r.libraries_for.is_some() || !self.libraries.is_empty(),
+            "json": format!("/api/v1{}/repos/{}/history", self.org_url, insight::segment(&l.name)),
+        })
+    }
+
+    /// The change of a count over 1, 7 and 30 days, against the latest day that listed
+    /// the repository on or before each; "no data yet" where the history does not reach.
+    fn deltas(&self, pick: fn(&crate::domain::DayCounts) -> u64) -> Vec<Value> {
+        let latest = self
+            .history
+            .iter()
+            .rev()
+            .find_map(|d| d.counts.as_ref().map(|c| (d.day, pick(c))));
+        [(1u64, "1 day"), (7, "7 days"), (30, "30 days")]
+            .into_iter()
+            .map(|(days, label)| {
+                let base = latest.and_then(|(day, _)| {
+                    let target = day - Days::new(days);
+                    self.history
+                        .iter()
+                        .rev()
+                        .find(|d| d.day <= target)
+                        .and_then(|d| d.counts.as_ref().map(|c| (d.day, pick(c))))
+                });
+                match (latest, base) {
+                    (Some((_, now)), Some((since, then))) => {
+                        let v = now as i64 - then as i64;
+                        let class = match v.signum() { 1 => "up", -1 => "down", _ => "none" };
+                        json!({ "label": label, "text": charts::signed(v), "class": class, "title": format!("change since {since}") })
+                    }
+                    _ => json!({ "label": label, "text": "no data yet", "class": "none", "title": format!("its history is not {days} days deep yet") }),
+                }
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,281 @@
+//! Insight over stored history, through the web layer: a repository's own history (gaps
+//! kept as gaps), its page, the movers of a window (new repositories apart), and the
+//! repository table's sparklines. The days are written through the store's commit, so
+//! every count below is known exactly.
+
+use std::sync::Arc;
+
+use crate::common::records::{commit, record};
+use crate::common::{org, sqlite_store};
+use crate::web::{assert_api_error, client, get, json};
+use orgpulse::domain::{OrgId, RepoRecord};
+use orgpulse::store::Store;
+use rocket::http::Status;
+use serde_json::{json, Value};
+
+fn repo(org_id: &OrgId, id: i64, name: &str, stars: u64) -> RepoRecord {
+    let mut r = record(org_id, id, stars, "2026-03-01");
+    r.listing.name = name.into();
+    r.listing.full_name = format!("{}/{name}", org_id.login());
+    r
+}
+
+/// acme over four snapshot days (March 1, 2, 3 and 9):
+/// - `alpha` 10 → 15 → 20 → 40 stars;
+/// - `Beta` 100 → 100, missing from March 3's listing, back with 130 on March 9;
+/// - `zero` 0 → 3 → 3 → 3;
+/// - `delta` new on March 2 with 50, 60 on March 9;
+/// - `libs/parser` (a GitLab-style name with a slash) 5 throughout.
+async fn acme(store: &Arc<dyn Store>) -> OrgId {
+    let acme = org("github:acme");
+    store
+        .add_tracked_org(&acme, crate::common::at("2026-03-01"))
+        .await
+        .expect("track");
+    type Listed<'a> = Vec<(i64, &'a str, u64)>;
+    let days: [(&str, Listed); 4] = [
+        (
+            "2026-03-01",
+            vec![
+                (1, "alpha", 10),
+                (2, "Beta", 100),
+                (3, "zero", 0),
+                (5, "libs/parser", 5),
+            ],
+        ),
+        (
+            "2026-03-02",
+            vec![
+                (1, "alpha", 15),
+                (2, "Beta", 100),
+                (3, "zero", 3),
+                (4, "delta", 50),
+                (5, "libs/parser", 5),
+            ],
+        ),
+        (
+            "2026-03-03",
+            vec![
+                (1, "alpha", 20),
+                (3, "zero", 3),
+                (4, "delta", 50),
+                (5, "libs/parser", 5),
+            ],
+        ),
+        (
+            "2026-03-09",
+            vec![
+                (1, "alpha", 40),
+                (2, "Beta", 130),
+                (3, "zero", 3),
+                (4, "delta", 60),
+                (5, "libs/parser", 5),
+            ],
+        ),
+    ];
+    for (when, listed) in days {
+        let repos: Vec<RepoRecord> = listed
+            .into_iter()
+            .map(|(id, name, stars)| repo(&acme, id, name, stars))
+            .collect();
+        store
+            .commit_org_refresh(&commit(&acme, when, repos))
+            .await
+            .expect("commit");
+    }
+    acme
+}
+
+fn movers_of(body: &Value, list: &str) -> Vec<(String, Value, Value)> {
+    body[list]
+        .as_array()
+        .expect("a list")
+        .iter()
+        .map(|m| {
+            (
+                m["name"].as_str().expect("name").to_owned(),
+                m["gained"].clone(),
+                m["percent"].clone(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_repository_history_keeps_gaps_and_is_found_by_name_in_any_case() {
+    let (_db, store) = sqlite_store().await;
+    acme(&store).await;
+    let client = client(store).await;
+
+    let (status, body) = json(&client, "/api/v1/orgs/github/acme/repos/beta/history").await;
+    assert_eq!(status, Status::Ok, "{body}");
+    assert_eq!(body["repo"]["name"], "Beta");
+    let days: Vec<(String, bool, Value)> = body["days"]
+        .as_array()
+        .expect("days")
+        .iter()
+        .map(|d| {
+            (
+                d["day"].as_str().expect("day").to_owned(),
+                d["listed"].as_bool().expect("listed"),
+                d["stars"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        days,
+        [
+            ("2026-03-01".to_owned(), true, json!(100)),
+            ("2026-03-02".to_owned(), true, json!(100)),
+            ("2026-03-03".to_owned(), false, Value::Null),
+            ("2026-03-09".to_owned(), true, json!(130)),
+        ],
+        "one entry per snapshot day; the day that did not list it is a gap, not a zero"
+    );
+
+    let (status, body) = json(
+        &client,
+        "/api/v1/orgs/github/acme/repos/libs%2Fparser/history",
+    )
+    .await;
+    assert_eq!(status, Status::Ok, "{body}");
+    assert_eq!(body["days"].as_array().map(Vec::len), Some(4));
+
+    let (status, body) = json(&client, "/api/v1/orgs/github/acme/repos/nope/history").await;
+    assert_api_error(status, &body, Status::NotFound, "not_found");
+    let (status, body) = json(&client, "/api/v1/orgs/github/unknown/repos/alpha/history").await;
+    assert_api_error(status, &body, Status::NotFound, "not_found");
+
+    let (status, html) = get(&client, "/orgs/github/acme/repos/Beta").await;
+    assert_eq!(status, Status::Ok);
+    for text in [
+        "Stars over time",
+        "Forks over time",
+        "Open issues and PRs over time",
+        "acme/Beta",
+        "gaps",
+    ] {
+        assert!(html.contains(text), "{text}");
+    }
+    assert!(
+        html.contains("7 days: +30"),
+        "against March 2, the latest day at least 7 days back"
+    );
+    let (status, html) = get(&client, "/orgs/github/acme/repos/libs%2Fparser").await;
+    assert_eq!(status, Status::Ok);
+    assert!(html.contains("acme/libs/parser"));
+    let (status, html) = get(&client, "/orgs/github/acme/repos/nope").await;
+    assert_eq!(status, Status::NotFound);
+    assert!(html.contains("renamed"), "says why a name may be unknown");
+}
+
+#[tokio::test]
+async fn movers_rank_stars_gained_and_list_new_repositories_apart() {
+    let (_db, store) = sqlite_store().await;
+    acme(&store).await;
+    let client = client(store).await;
+
+    let (status, body) = json(&client, "/api/v1/orgs/github/acme/movers").await;
+    assert_eq!(status, Status::Ok, "{body}");
+    assert_eq!(
+        (
+            body["days"].clone(),
+            body["since"].clone(),
+            body["until"].clone()
+        ),
+        (json!(7), json!("2026-03-02"), json!("2026-03-09"))
+    );
+    assert_eq!(body["complete"], true);
+    assert_eq!(
+        movers_of(&body, "items"),
+        [
+            ("Beta".to_owned(), json!(30), json!(30.0)),
+            ("alpha".to_owned(), json!(25), json!(166.7)),
+            ("delta".to_owned(), json!(10), json!(20.0)),
+        ],
+        "unchanged repositories are no movers"
+    );
+    assert_eq!(body["new"], json!([]));
+
+    // One day back from March 9 is March 3, which did not list Beta: it is new there.
+    let (_, body) = json(&client, "/api/v1/orgs/github/acme/movers?days=1").await;
+    assert_eq!(body["since"], "2026-03-03");
+    assert_eq!(
+        movers_of(&body, "items"),
+        [
+            ("alpha".to_owned(), json!(20), json!(100.0)),
+            ("delta".to_owned(), json!(10), json!(20.0))
+        ]
+    );
+    assert_eq!(
+        movers_of(&body, "new"),
+        [("Beta".to_owned(), Value::Null, Value::Null)]
+    );
+    assert_eq!(body["new"][0]["stars_start"], Value::Null);
+    assert_eq!(body["new"][0]["stars_end"], 130);
+
+    // Thirty days reach past the first snapshot: read from it, and said so.
+    let (_, body) = json(&client, "/api/v1/orgs/github/acme/movers?days=30&limit=3").await;
+    assert_eq!(
+        (body["since"].clone(), body["complete"].clone()),
+        (json!("2026-03-01"), json!(false))
+    );
+    assert_eq!(
+        movers_of(&body, "items"),
+        [
+            ("alpha".to_owned(), json!(30), json!(300.0)),
+            ("Beta".to_owned(), json!(30), json!(30.0)),
+            ("zero".to_owned(), json!(3), Value::Null),
+        ],
+        "a tie goes to the lower id; from zero there is no percentage"
+    );
+    assert_eq!(
+        movers_of(&body, "new"),
+        [("delta".to_owned(), Value::Null, Value::Null)]
+    );
+
+    for bad in [
+        "days=5",
+        "days=",
+        "days=7&days=30",
+        "limit=0",
+        "limit=101",
+        "days=abc",
+    ] {
+        let (status, body) = json(&client, &format!("/api/v1/orgs/github/acme/movers?{bad}")).await;
+        assert_api_error(
+            status,
+            &body,
+            Status::UnprocessableEntity,
+            "invalid_parameter",
+        );
+    }
+
+    // The page: the window as links, the gainers, the new ones marked, sparklines.
+    let (status, html) = get(&client, "/orgs/github/acme?movers=1").await;
+    assert_eq!(status, Status::Ok);
+    let movers = html
+        .split("id=\"movers\"")
+        .nth(1)
+        .expect("a movers section");
+    let movers = movers
+        .split("aria-labelledby=\"repos-h\"")
+        .next()
+        .expect("section");
+    assert!(movers.contains("Changes from 2026-03-03 to 2026-03-09."));
+    assert!(movers.contains("href=\"/orgs/github/acme/repos/alpha\""));
+    assert!(movers.contains("Beta</a> <span class=\"badge never\">new</span>"));
+    assert!(movers.contains("+20") && movers.contains("+100.0 %"));
+    assert!(movers.contains("href=\"/orgs/github/acme?movers=90#movers\""));
+    let table = html
+        .split("aria-labelledby=\"repos-h\"")
+        .nth(1)
+        .expect("table");
+    assert!(table.contains("href=\"/orgs/github/acme/repos/libs%2Fparser\""));
+    assert!(
+        table.contains("aria-label=\"Stars of alpha over the last 30 days\""),
+        "a sparkline per row"
+    );
+    let (status, _) = get(&client, "/orgs/github/acme?movers=2").await;
+    assert_eq!(status, Status::UnprocessableEntity);
+}
