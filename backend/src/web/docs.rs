@@ -134,6 +134,7 @@ fn tighten(doc: &mut Value, configured: &Forges) {
                         }
                         "days" => json!({ "type": "integer", "enum": MOVER_WINDOWS }),
                         "name" => json!({ "type": "string", "minLength": 1 }),
+                        "from" | "to" => json!({ "type": "string", "format": "date" }),
                         "limit" => json!({ "type": "integer", "minimum": 1, "maximum": 200 }),
                         _ => continue,
                     };
@@ -158,6 +159,19 @@ fn tighten(doc: &mut Value, configured: &Forges) {
             }
         }
     }
+    // A listed repository's name leads to its history (for clients, and for the
+    // contract check's stateful phase).
+    doc["paths"]["/api/v1/orgs/{forge}/{login}/repos"]["get"]["responses"]["200"]["links"] = json!({
+        "RepoHistory": {
+            "operationId": "repo_history",
+            "description": "The history of the page's first repository",
+            "parameters": {
+                "forge": "$request.path.forge",
+                "login": "$request.path.login",
+                "name": "$response.body#/items/0/name"
+            }
+        }
+    });
     // No body at all asks for every tracked organisation.
     doc["paths"]["/api/v1/refresh"]["post"]["requestBody"]["required"] = json!(false);
     let schemas = &mut doc["components"]["schemas"];
