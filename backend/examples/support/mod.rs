@@ -74,5 +74,6 @@ pub fn commit_on(
         repos: changed,
         libraries: Vec::new(),
         http_cache: Vec::new(),
+        events: Vec::new(),
     }
 }

@@ -1,6 +1,7 @@
 //! The types every layer shares: identifiers, organisation and repository records,
 //! daily snapshots and refresh runs. No I/O lives here.
 
+pub mod events;
 mod forge;
 pub mod history;
 mod org_id;
@@ -12,6 +13,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
+pub use events::{Event, EventKind, StoredEvent};
 pub(crate) use forge::COMMON_PATH_PATTERN;
 pub use forge::{ForgeInstance, ForgeKind, ForgeName, Forges};
 pub use history::{DayCounts, RepoChange, RepoDay};

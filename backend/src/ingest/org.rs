@@ -8,8 +8,8 @@ use futures::StreamExt;
 
 use super::IngestContext;
 use crate::domain::{
-    HttpCacheEntry, OrgId, OrgOutcome, OrgRecord, OrgStatus, RepoListing, RepoRecord, RunCounts,
-    Snapshot,
+    events, HttpCacheEntry, OrgId, OrgOutcome, OrgRecord, OrgStatus, RepoListing, RepoRecord,
+    RunCounts, Snapshot,
 };
 use crate::sources::{Cached, Dependencies, ForgeSource, SourceError, Tally, Validators};
 use crate::store::{OrgCommit, RepoLibraries, StoreError};
@@ -143,6 +143,7 @@ async fn fetch_and_commit(
         .into_iter()
         .map(|e| (e.url.clone(), e))
         .collect();
+    let before = ctx.store.get_org(org).await?;
     let stored: HashMap<i64, RepoRecord> = ctx
         .store
         .list_repos(org)
@@ -237,6 +238,14 @@ async fn fetch_and_commit(
     }
     counts.repos_changed = changed.len() as u64 - counts.repos_gone;
 
+    // What changed, from the stored and the new state side by side: no extra request.
+    let first = before.is_none() && stored.is_empty();
+    let mut changes = events::changes(org, now, &stored, &records, first);
+    changes.extend(
+        before
+            .as_ref()
+            .and_then(|b| events::renamed(org, now, &b.profile.login, &profile.value.login)),
+    );
     let commit = OrgCommit {
         record: OrgRecord {
             org: org.clone(),
@@ -247,6 +256,7 @@ async fn fetch_and_commit(
         repos: changed,
         libraries,
         http_cache: new_cache,
+        events: changes,
     };
     // Past this point the write completes even if shutdown begins: an organisation is
     // stored whole or not at all.

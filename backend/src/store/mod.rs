@@ -23,8 +23,8 @@ use serde::{Deserialize, Serialize};
 #[cfg(doc)]
 use crate::domain::RunStatus;
 use crate::domain::{
-    DayTotals, HttpCacheEntry, Lease, Library, OrgId, OrgOutcome, OrgRecord, RefreshRun,
-    RepoCounts, RepoDay, RepoRecord, RunId, Snapshot, TokenRecord,
+    DayTotals, Event, EventKind, HttpCacheEntry, Lease, Library, OrgId, OrgOutcome, OrgRecord,
+    RefreshRun, RepoCounts, RepoDay, RepoRecord, RunId, Snapshot, StoredEvent, TokenRecord,
 };
 
 /// The error a database driver raised, kept whole (not only its text).
@@ -85,6 +85,8 @@ pub struct OrgCommit {
     pub snapshot: Snapshot,
     /// New or changed validators for the organisation's URLs.
     pub http_cache: Vec<HttpCacheEntry>,
+    /// What the refresh saw change (recorded once per natural key, see [`Event::key`]).
+    pub events: Vec<Event>,
 }
 
 /// A library and how many of an organisation's live repositories use it.
@@ -246,6 +248,30 @@ pub trait SnapshotStore {
     async fn repo_counts_on(&self, org: &OrgId, day: NaiveDate) -> StoreResult<Vec<RepoCounts>>;
 }
 
+/// Which events to list: every filter is optional; newest first.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventQuery {
+    pub org: Option<OrgId>,
+    pub kind: Option<EventKind>,
+    /// Only events at or after this time.
+    pub since: Option<DateTime<Utc>>,
+    /// Only events recorded before this one (its `seq`): the cursor of the next page.
+    pub before: Option<i64>,
+    pub limit: usize,
+}
+
+/// The change feed. Events are kept forever (a purge of an organisation removes its own);
+/// data events are written by [`OrgStore::commit_org_refresh`] with the data, outcome
+/// events by [`OrgStore::record_org_outcome`] with the outcome (see `domain/events.rs`).
+#[async_trait]
+pub trait EventStore {
+    /// Records the events not recorded yet (by [`Event::key`]); returns how many were new.
+    async fn record_events(&self, events: &[Event]) -> StoreResult<u64>;
+
+    /// The events matching `query`, newest first.
+    async fn list_events(&self, query: &EventQuery) -> StoreResult<Vec<StoredEvent>>;
+}
+
 /// The HTTP validators (ETags, Last-Modified) kept across runs; written by
 /// [`OrgStore::commit_org_refresh`] with the data they stand for.
 #[async_trait]
@@ -348,6 +374,7 @@ pub trait Store:
     + TrackedOrgStore
     + OrgStore
     + SnapshotStore
+    + EventStore
     + ValidatorStore
     + RunStore
     + LeaseStore
@@ -363,6 +390,7 @@ impl<T> Store for T where
         + TrackedOrgStore
         + OrgStore
         + SnapshotStore
+        + EventStore
         + ValidatorStore
         + RunStore
         + LeaseStore
@@ -376,7 +404,7 @@ impl<T> Store for T where
 /// The store traits, for calling their methods on a `dyn Store`.
 pub mod prelude {
     pub use super::{
-        HealthStore, LeaseStore, OrgStore, RunStore, SnapshotStore, Store, TokenStore,
+        EventStore, HealthStore, LeaseStore, OrgStore, RunStore, SnapshotStore, Store, TokenStore,
         TrackedOrgStore, ValidatorStore,
     };
 }

@@ -1282,6 +1282,121 @@ async fn org_writes_move_only_that_orgs_stamp(store: Arc<dyn Store>) {
     moved(stamps().await, &[&b], "removing with purge");
 }
 
+async fn events_are_kept_once_per_key_filtered_and_paged_newest_first(store: Arc<dyn Store>) {
+    use orgpulse::domain::{Event, EventKind};
+    use orgpulse::store::EventQuery;
+    let acme = org("github:acme");
+    let other = org("github:other");
+    let event = |org_id: &OrgId, when: &str, kind: EventKind, repo: i64| Event {
+        org: org_id.clone(),
+        at: at(when),
+        kind,
+        repo_id: Some(repo),
+        repo: Some(format!("r{repo}")),
+        from: None,
+        to: None,
+    };
+    // Data events arrive with the commit, atomically with the data.
+    let mut first = commit(&acme, "2026-03-01", vec![record(&acme, 1, 5, "2026-03-01")]);
+    first.events = vec![event(&acme, "2026-03-01", EventKind::RepoCreated, 1)];
+    store.commit_org_refresh(&first).await.expect("commit");
+    let added = store
+        .record_events(&[
+            event(&acme, "2026-03-01", EventKind::RepoCreated, 1),
+            event(&acme, "2026-03-02", EventKind::RepoArchived, 1),
+            event(&other, "2026-03-02", EventKind::RepoCreated, 9),
+            event(&acme, "2026-03-03", EventKind::RepoGone, 2),
+        ])
+        .await
+        .expect("record");
+    assert_eq!(added, 3, "the event the commit wrote is not written again");
+    let all = EventQuery {
+        org: None,
+        kind: None,
+        since: None,
+        before: None,
+        limit: 10,
+    };
+    let listed = store.list_events(&all).await.expect("list");
+    let kinds: Vec<(String, EventKind)> = listed
+        .iter()
+        .map(|e| (e.event.org.to_string(), e.event.kind))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("github:acme".to_owned(), EventKind::RepoGone),
+            ("github:other".to_owned(), EventKind::RepoCreated),
+            ("github:acme".to_owned(), EventKind::RepoArchived),
+            ("github:acme".to_owned(), EventKind::RepoCreated),
+        ],
+        "newest first"
+    );
+    assert!(listed.windows(2).all(|w| w[0].seq > w[1].seq));
+    assert_eq!(listed[3].event, first.events[0], "read back whole");
+
+    let page = |before: Option<i64>| EventQuery {
+        org: Some(acme.clone()),
+        before,
+        limit: 2,
+        ..all.clone()
+    };
+    let one = store.list_events(&page(None)).await.expect("page 1");
+    let two = store
+        .list_events(&page(Some(one[1].seq)))
+        .await
+        .expect("page 2");
+    assert_eq!(
+        (one.len(), two.len(), two[0].event.kind),
+        (2, 1, EventKind::RepoCreated),
+        "a cursor pages through one organisation's events"
+    );
+    let kind = EventQuery {
+        kind: Some(EventKind::RepoCreated),
+        ..all.clone()
+    };
+    assert_eq!(store.list_events(&kind).await.expect("by kind").len(), 2);
+    let since = EventQuery {
+        since: Some(at("2026-03-02")),
+        ..all.clone()
+    };
+    assert_eq!(store.list_events(&since).await.expect("since").len(), 3);
+
+    // Outcomes: the first failure and the recovery, not every failed day.
+    for (status, when) in [
+        (OrgStatus::Ok, "2026-03-04"),
+        (OrgStatus::Failed, "2026-03-05"),
+        (OrgStatus::Failed, "2026-03-06"),
+        (OrgStatus::Ok, "2026-03-07"),
+    ] {
+        store
+            .record_org_outcome(&outcome(&acme, status, when))
+            .await
+            .expect("outcome");
+    }
+    let since = EventQuery {
+        since: Some(at("2026-03-04")),
+        ..all.clone()
+    };
+    let outcomes: Vec<EventKind> = store
+        .list_events(&since)
+        .await
+        .expect("outcomes")
+        .iter()
+        .map(|e| e.event.kind)
+        .collect();
+    assert_eq!(outcomes, [EventKind::Recovered, EventKind::RefreshFailed]);
+
+    store.remove_tracked_org(&acme, true).await.expect("purge");
+    let left = store.list_events(&all).await.expect("after purge");
+    assert_eq!(
+        left.len(),
+        1,
+        "a purge removes the organisation's events only"
+    );
+    assert_eq!(left[0].event.org, other);
+}
+
 macro_rules! conformance {
     (drivers: [$($driver:ident => $open:path),+ $(,)?]; tests: $tests:tt) => {
         $( conformance!(@driver $driver, $open, $tests); )+
@@ -1314,6 +1429,7 @@ conformance! {
     libraries_are_replaced_per_repo,
     same_day_snapshot_is_replaced_and_ranges_filter,
     repository_history_and_counts_on_a_day_read_per_repository,
+    events_are_kept_once_per_key_filtered_and_paged_newest_first,
     http_cache_entries_are_upserted_by_url,
     forges_paths_and_content_hashes_round_trip,
     outcomes_keep_the_last_success,
@@ -1416,7 +1532,7 @@ async fn sqlite_moves_snapshot_json_into_repo_days_on_open() {
             )
             .expect("old counts");
         }
-        conn.execute_batch("DROP TABLE repo_days; PRAGMA user_version = 4;")
+        conn.execute_batch("DROP TABLE repo_days; DROP TABLE events; PRAGMA user_version = 4;")
             .expect("schema 4");
     }
     let store: Arc<dyn Store> = Arc::new(

@@ -13,6 +13,7 @@
 //!
 //! One file per concern of the store traits, in the same order as `sqlite/`.
 
+mod events;
 mod health;
 mod leases;
 mod orgs;
@@ -211,6 +212,16 @@ impl MongoStore {
             .create_index(index(doc! { "org": 1, "day": 1 }, false))
             .await
             .map_err(backend)?;
+        for keys in [
+            doc! { "org": 1, "seq": -1 },
+            doc! { "kind": 1, "seq": -1 },
+            doc! { "seq": -1 },
+        ] {
+            self.c("events")
+                .create_index(index(keys, false))
+                .await
+                .map_err(backend)?;
+        }
         let migrated = self.migrate_snapshot_repos().await?;
         if migrated > 0 {
             tracing::info!(

@@ -6,7 +6,7 @@ use futures::TryStreamExt;
 use mongodb::bson::{doc, Bson, Document};
 
 use super::{backend, date, day, from_doc, int, opt_date, repo_key, to_doc, MongoStore};
-use crate::domain::{Library, OrgId, OrgOutcome, OrgRecord, RepoRecord};
+use crate::domain::{events, Library, OrgId, OrgOutcome, OrgRecord, RepoRecord};
 use crate::store::{
     with_first_seen, LibraryUsage, OrgCommit, OrgDetail, OrgOverview, OrgStore, SnapshotStore,
     StoreResult,
@@ -94,10 +94,23 @@ impl OrgStore for MongoStore {
             });
         }
         self.upsert_many("http_cache", cache).await?;
+        self.insert_events(&commit.events).await?;
         self.bump_orgs(&[&commit.record.org]).await
     }
 
     async fn record_org_outcome(&self, outcome: &OrgOutcome) -> StoreResult<()> {
+        let previous: Option<OrgOutcome> = self
+            .c("org_status")
+            .find_one(doc! { "_id": outcome.org.to_string() })
+            .await
+            .map_err(backend)?
+            .filter(|d| d.contains_key("outcome"))
+            .map(|d| from_doc(&d, "outcome"))
+            .transpose()?;
+        // The event first: written again with the outcome if this write fails (one key).
+        if let Some(event) = events::outcome(previous.as_ref(), outcome) {
+            self.insert_events(&[event]).await?;
+        }
         let mut set = doc! { "outcome": to_doc(outcome)? };
         if outcome.status.stored() {
             set.insert("last_success_at", date(outcome.finished_at));

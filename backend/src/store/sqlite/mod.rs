@@ -4,6 +4,7 @@
 //!
 //! One file per concern of the store traits, in the same order as `mongo/`.
 
+mod events;
 mod health;
 mod leases;
 mod orgs;
@@ -31,6 +32,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("0003_org_stamps.sql"),
     include_str!("0004_content_hash.sql"),
     include_str!("0005_repo_days.sql"),
+    include_str!("0006_events.sql"),
 ];
 
 /// The embedded SQLite store.

@@ -4,10 +4,11 @@
 use async_trait::async_trait;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
+use super::events::insert_events;
 use super::snapshots::{history, write_repo_days};
 use super::tracked::tracked_orgs;
 use super::{bump_org, day, from_doc, parse_ts, to_doc, ts, SqliteStore};
-use crate::domain::{Library, OrgId, OrgOutcome, OrgRecord, RepoRecord};
+use crate::domain::{events, Library, OrgId, OrgOutcome, OrgRecord, RepoRecord};
 use crate::store::{
     with_first_seen, LibraryUsage, OrgCommit, OrgDetail, OrgOverview, OrgStore, StoreResult,
 };
@@ -99,6 +100,7 @@ impl OrgStore for SqliteStore {
                 ],
             )?;
             write_repo_days(&tx, &org, commit.snapshot.day, &commit.snapshot.repos)?;
+            insert_events(&tx, &commit.events)?;
             bump_org(&tx, &org)?;
             tx.commit()?;
             Ok(())
@@ -110,14 +112,25 @@ impl OrgStore for SqliteStore {
         let org = outcome.org.to_string();
         let doc = to_doc(outcome)?;
         let success = outcome.status.stored().then(|| ts(outcome.finished_at));
+        let outcome = outcome.clone();
         self.call(move |conn| {
-            conn.execute(
+            let tx = conn.transaction()?;
+            let previous: Option<OrgOutcome> = tx
+                .query_row("SELECT outcome FROM org_status WHERE org = ?1", params![org], |r| r.get::<_, String>(0))
+                .optional()?
+                .map(|doc| from_doc(&doc))
+                .transpose()?;
+            if let Some(event) = events::outcome(previous.as_ref(), &outcome) {
+                insert_events(&tx, &[event])?;
+            }
+            tx.execute(
                 "INSERT INTO org_status (org, outcome, last_success_at) VALUES (?1, ?2, ?3)
                  ON CONFLICT (org) DO UPDATE SET outcome = excluded.outcome,
                     last_success_at = COALESCE(excluded.last_success_at, org_status.last_success_at)",
                 params![org, doc, success],
             )?;
-            bump_org(conn, &org)?;
+            bump_org(&tx, &org)?;
+            tx.commit()?;
             Ok(())
         })
         .await

@@ -71,6 +71,7 @@ impl TrackedOrgStore for SqliteStore {
                     "repo_days",
                     "http_cache",
                     "org_status",
+                    "events",
                 ] {
                     tx.execute(&format!("DELETE FROM {table} WHERE org = ?1"), params![org])?;
                 }

@@ -7,13 +7,13 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use orgpulse::domain::{
-    DayTotals, HttpCacheEntry, Library, OrgId, OrgOutcome, OrgRecord, RefreshRun, RepoCounts,
-    RepoDay, RepoRecord, RunId, Snapshot, TokenRecord,
+    DayTotals, Event, HttpCacheEntry, Library, OrgId, OrgOutcome, OrgRecord, RefreshRun,
+    RepoCounts, RepoDay, RepoRecord, RunId, Snapshot, StoredEvent, TokenRecord,
 };
 use orgpulse::store::{
-    HealthStore, LeaseGrant, LeaseStore, LibraryUsage, OrgCommit, OrgDetail, OrgOverview, OrgStore,
-    RunStore, SnapshotStore, Store, StoreError, StoreResult, TokenStore, TrackedOrg,
-    TrackedOrgStore, ValidatorStore,
+    EventQuery, EventStore, HealthStore, LeaseGrant, LeaseStore, LibraryUsage, OrgCommit,
+    OrgDetail, OrgOverview, OrgStore, RunStore, SnapshotStore, Store, StoreError, StoreResult,
+    TokenStore, TrackedOrg, TrackedOrgStore, ValidatorStore,
 };
 
 #[derive(Debug)]
@@ -112,6 +112,18 @@ impl OrgStore for FlakyStore {
     async fn org_detail(&self, org: &OrgId) -> StoreResult<Option<OrgDetail>> {
         self.check()?;
         self.inner.org_detail(org).await
+    }
+}
+
+#[async_trait]
+impl EventStore for FlakyStore {
+    async fn record_events(&self, events: &[Event]) -> StoreResult<u64> {
+        self.check()?;
+        self.inner.record_events(events).await
+    }
+    async fn list_events(&self, query: &EventQuery) -> StoreResult<Vec<StoredEvent>> {
+        self.check()?;
+        self.inner.list_events(query).await
     }
 }
 

@@ -76,5 +76,6 @@ pub fn commit(org_id: &OrgId, when: &str, repos: Vec<RepoRecord>) -> OrgCommit {
         repos,
         libraries: Vec::new(),
         http_cache: Vec::new(),
+        events: Vec::new(),
     }
 }
