@@ -13,7 +13,7 @@ use super::error::PageError;
 use super::insight::MOVER_WINDOWS;
 use super::repos::SortKey;
 use super::{api, ops, WebState};
-use crate::domain::{ForgeKind, Forges, COMMON_PATH_PATTERN};
+use crate::domain::{EventKind, ForgeKind, Forges, COMMON_PATH_PATTERN};
 
 #[derive(Debug, OpenApi)]
 #[openapi(
@@ -23,7 +23,7 @@ use crate::domain::{ForgeKind, Forges, COMMON_PATH_PATTERN};
     ),
     paths(
         api::list_orgs, api::get_org, api::list_repos, api::repos_csv, api::repo_history, api::history,
-        api::movers, api::libraries,
+        api::movers, api::libraries, api::list_events,
         api::list_runs, api::get_run, api::track_org, api::untrack_org, api::refresh,
         ops::healthz, ops::readyz, ops::metrics
     ),
@@ -31,6 +31,7 @@ use crate::domain::{ForgeKind, Forges, COMMON_PATH_PATTERN};
     tags(
         (name = "organisations", description = "Tracked organisations and their history"),
         (name = "repositories", description = "Repositories of an organisation"),
+        (name = "events", description = "The change feed: what refreshes saw change"),
         (name = "runs", description = "Refresh runs"),
         (name = "operations", description = "Health and metrics")
     )
@@ -134,7 +135,14 @@ fn tighten(doc: &mut Value, configured: &Forges) {
                         }
                         "days" => json!({ "type": "integer", "enum": MOVER_WINDOWS }),
                         "name" => json!({ "type": "string", "minLength": 1 }),
-                        "from" | "to" => json!({ "type": "string", "format": "date" }),
+                        "from" | "to" | "since" => json!({ "type": "string", "format": "date" }),
+                        "kind" => {
+                            json!({ "type": "string", "enum": EventKind::ALL.iter().map(|k| k.as_str()).collect::<Vec<_>>() })
+                        }
+                        "org" => json!({ "type": "string", "pattern": org_id }),
+                        "cursor" if path == "/api/v1/events" => {
+                            json!({ "type": "string", "pattern": "^[1-9][0-9]{0,17}$" })
+                        }
                         "limit" => json!({ "type": "integer", "minimum": 1, "maximum": 200 }),
                         _ => continue,
                     };

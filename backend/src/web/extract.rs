@@ -27,6 +27,11 @@ impl Invalid {
             message: message.into(),
         }
     }
+
+    /// A query parameter that is not valid.
+    pub(crate) fn param(message: impl Into<String>) -> Self {
+        Invalid::new("Not a valid request", message)
+    }
 }
 
 /// The organisation a URL's `{forge}/{login}` names (a GitLab subgroup path arrives with

@@ -10,6 +10,7 @@ pub(crate) mod charts;
 pub(crate) mod docs;
 pub(crate) mod error;
 pub(crate) mod extract;
+pub(crate) mod feed;
 pub(crate) mod insight;
 pub(crate) mod ops;
 pub(crate) mod pages;

@@ -33,6 +33,7 @@ impl Templates {
             ("index.html", include_str!("../../templates/index.html")),
             ("org.html", include_str!("../../templates/org.html")),
             ("repo.html", include_str!("../../templates/repo.html")),
+            ("changes.html", include_str!("../../templates/changes.html")),
             ("runs.html", include_str!("../../templates/runs.html")),
             ("error.html", include_str!("../../templates/error.html")),
             ("docs.html", include_str!("../../templates/docs.html")),

@@ -279,3 +279,206 @@ async fn movers_rank_stars_gained_and_list_new_repositories_apart() {
     let (status, _) = get(&client, "/orgs/github/acme?movers=2").await;
     assert_eq!(status, Status::UnprocessableEntity);
 }
+
+/// Four days through the real pipeline against a wiremock GitHub: the first refresh is a
+/// baseline; the second sees a rename, an archive, a licence and a default branch change,
+/// a repository deleted, one created and one passing 1,000 stars; the third fails; the
+/// fourth recovers. The feed says exactly that, as JSON, Atom and on the pages.
+#[tokio::test]
+async fn refreshes_record_what_changed_and_the_feed_serves_it() {
+    use crate::common::{context, refresh, repos, FakeOrg};
+    use orgpulse::ingest::Clock;
+    use wiremock::MockServer;
+
+    let server = MockServer::start().await;
+    let mut fake = FakeOrg::new("acme", 7, repos(5));
+    fake.mount(&server).await;
+    let (_db, store) = sqlite_store().await;
+    let mut ctx = context(store.clone(), &server);
+    ctx.clock = Clock::fixed(crate::common::at("2026-03-01"));
+    refresh(&ctx, &["github:acme"]).await;
+
+    let first_name = fake.repos[0]["name"].as_str().expect("name").to_owned();
+    fake.repos[0]["name"] = json!("renamed");
+    fake.repos[0]["full_name"] = json!("acme/renamed");
+    fake.repos[1]["archived"] = json!(true);
+    fake.repos[2]["license"] =
+        json!({"key": "apache-2.0", "spdx_id": "Apache-2.0", "name": "Apache License 2.0"});
+    fake.repos[2]["default_branch"] = json!("trunk");
+    fake.repos[3]["stargazers_count"] = json!(1_200);
+    let deleted = fake.repos.remove(4);
+    fake.repos.push(crate::common::repo(
+        99,
+        "brand-new",
+        3,
+        "2026-03-02T00:00:00Z",
+    ));
+    server.reset().await;
+    fake.mount(&server).await;
+    ctx.clock = Clock::fixed(crate::common::at("2026-03-02"));
+    refresh(&ctx, &["github:acme"]).await;
+
+    server.reset().await; // nothing mounted: the organisation answers 404
+    ctx.clock = Clock::fixed(crate::common::at("2026-03-03"));
+    refresh(&ctx, &["github:acme"]).await;
+    fake.mount(&server).await;
+    ctx.clock = Clock::fixed(crate::common::at("2026-03-04"));
+    refresh(&ctx, &["github:acme"]).await;
+
+    let client = client(store).await;
+    let (status, body) = json(&client, "/api/v1/events?org=github:acme&limit=200").await;
+    assert_eq!(status, Status::Ok, "{body}");
+    let events: Vec<(String, Value, Value, Value)> = body["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|e| {
+            (
+                e["kind"].as_str().expect("kind").to_owned(),
+                e["repo"].clone(),
+                e["from"].clone(),
+                e["to"].clone(),
+            )
+        })
+        .collect();
+    let k = |kind: &str, repo: Value, from: Value, to: Value| (kind.to_owned(), repo, from, to);
+    let gone = deleted["name"].clone();
+    let third = fake.repos[2]["name"].clone();
+    let fourth = fake.repos[3]["name"].clone();
+    let archived = fake.repos[1]["name"].clone();
+    assert_eq!(
+        (
+            events[0].0.as_str(),
+            events[1].0.as_str(),
+            events[events.len() - 1].clone()
+        ),
+        (
+            "recovered",
+            "refresh_failed",
+            k("baseline", Value::Null, Value::Null, json!("5"))
+        ),
+        "newest first: the recovery, the 404 day, ..., the first refresh's baseline"
+    );
+    let mut day_two: Vec<(String, Value, Value, Value)> = events[2..events.len() - 1].to_vec();
+    day_two.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(
+        day_two,
+        [
+            k(
+                "default_branch_changed",
+                third.clone(),
+                json!("main"),
+                json!("trunk")
+            ),
+            k("license_changed", third, json!("MIT"), json!("Apache-2.0")),
+            k("repo_archived", archived, Value::Null, Value::Null),
+            k("repo_created", json!("brand-new"), Value::Null, Value::Null),
+            k("repo_gone", gone, Value::Null, Value::Null),
+            k(
+                "repo_renamed",
+                json!("renamed"),
+                json!(first_name),
+                json!("renamed")
+            ),
+            k("star_milestone", fourth, Value::Null, json!("1000")),
+        ]
+    );
+
+    // Paging by cursor walks the same list.
+    let (_, page) = json(&client, "/api/v1/events?org=github:acme&limit=4").await;
+    let cursor = page["next_cursor"].as_str().expect("more").to_owned();
+    let (_, next) = json(
+        &client,
+        &format!("/api/v1/events?org=github:acme&limit=4&cursor={cursor}"),
+    )
+    .await;
+    assert_eq!(
+        next["items"][0]["seq"], body["items"][4]["seq"],
+        "page 2 starts where page 1 ended"
+    );
+    let (_, by_kind) = json(&client, "/api/v1/events?kind=repo_gone").await;
+    assert_eq!(by_kind["items"].as_array().map(Vec::len), Some(1));
+    for bad in [
+        "kind=exploded",
+        "org=nope",
+        "since=yesterday",
+        "cursor=-3",
+        "limit=500",
+    ] {
+        let (status, body) = json(&client, &format!("/api/v1/events?{bad}")).await;
+        assert_api_error(
+            status,
+            &body,
+            Status::UnprocessableEntity,
+            "invalid_parameter",
+        );
+    }
+
+    // The Atom feed parses, with stable ids, times and links to the repository pages.
+    for path in ["/orgs/github/acme/feed.atom", "/feed.atom"] {
+        let response = client.get(path).dispatch().await;
+        assert_eq!(response.status(), Status::Ok);
+        assert_eq!(
+            response.content_type().map(|c| c.to_string()),
+            Some("application/atom+xml; charset=utf-8".into())
+        );
+        let text = response.into_string().await.expect("body");
+        let doc = roxmltree::Document::parse(&text).expect("well-formed XML");
+        let atom = "http://www.w3.org/2005/Atom";
+        let feed = doc.root_element();
+        assert_eq!(
+            (feed.tag_name().namespace(), feed.tag_name().name()),
+            (Some(atom), "feed")
+        );
+        let child = |n: roxmltree::Node<'_, '_>, name: &str| {
+            n.children()
+                .find(|c| c.has_tag_name((atom, name)))
+                .and_then(|c| c.text())
+                .map(str::to_owned)
+        };
+        assert!(child(feed, "id").is_some() && child(feed, "updated").is_some());
+        let entries: Vec<roxmltree::Node<'_, '_>> = feed
+            .children()
+            .filter(|c| c.has_tag_name((atom, "entry")))
+            .collect();
+        assert_eq!(entries.len(), 10);
+        let ids: std::collections::HashSet<String> =
+            entries.iter().filter_map(|e| child(*e, "id")).collect();
+        assert_eq!(ids.len(), 10, "unique entry ids");
+        assert!(ids.iter().all(|id| id.starts_with("urn:orgpulse:event:")));
+        let renamed = entries
+            .iter()
+            .find(|e| child(**e, "title").is_some_and(|t| t.ends_with("was renamed to renamed")))
+            .expect("the rename");
+        let link = renamed
+            .children()
+            .find(|c| c.has_tag_name((atom, "link")))
+            .and_then(|l| l.attribute("href"));
+        assert_eq!(link, Some("/orgs/github/acme/repos/renamed"));
+        let updated = child(*renamed, "updated").expect("updated");
+        assert!(
+            chrono::DateTime::parse_from_rfc3339(&updated).is_ok(),
+            "{updated}"
+        );
+    }
+    let (_, again) = get(&client, "/orgs/github/acme/feed.atom").await;
+    assert!(
+        again.contains(&body["items"][0]["id"].as_str().expect("id").to_string()),
+        "ids stay the same"
+    );
+
+    // The pages: the organisation's recent changes and /changes, both with their feed.
+    let (_, html) = get(&client, "/orgs/github/acme").await;
+    assert!(html.contains("href=\"/orgs/github/acme/feed.atom\""));
+    let recent = html.split("id=\"changes\"").nth(1).expect("recent changes");
+    assert!(recent.contains("brand-new was created"));
+    let (status, html) = get(&client, "/changes").await;
+    assert_eq!(status, Status::Ok);
+    assert!(html.contains("rel=\"alternate\" type=\"application/atom+xml\""));
+    assert!(
+        html.contains("passed 1,000 stars")
+            && html.contains("refreshed again after a failed refresh")
+    );
+    let (status, _) = get(&client, "/changes?kind=nope").await;
+    assert_eq!(status, Status::UnprocessableEntity);
+}

@@ -2,6 +2,7 @@
 //! runs, the tracked list and refreshes; `types.rs` holds the response types. Reads are
 //! cached per URL and answered conditionally on `If-None-Match`.
 
+mod events;
 mod insight;
 mod orgs;
 mod refreshes;
@@ -13,6 +14,7 @@ mod types;
 use rocket::http::ContentType;
 use serde::Serialize;
 
+pub use self::events::*;
 pub use self::insight::*;
 pub use self::orgs::*;
 pub use self::refreshes::*;
@@ -60,6 +62,7 @@ pub(crate) fn routes() -> Vec<rocket::Route> {
         repo_history,
         movers,
         history,
+        list_events,
         libraries,
         list_runs,
         get_run,

@@ -7,7 +7,9 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::domain::{DayTotals, OrgId, OrgOutcome, RefreshRun, RepoDay, RepoRecord, Totals};
+use crate::domain::{
+    DayTotals, OrgId, OrgOutcome, RefreshRun, RepoDay, RepoRecord, StoredEvent, Totals,
+};
 use crate::store::{OrgDetail, OrgOverview};
 use crate::web::views::{self, Delta, Freshness, LanguageMeasure};
 
@@ -457,4 +459,56 @@ pub(crate) struct Movers {
     pub items: Vec<MoverView>,
     /// Repositories that appeared in the window, most stars first.
     pub new: Vec<MoverView>,
+}
+
+/// One recorded change.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct EventView {
+    /// Its place in the feed: later events have larger numbers.
+    pub seq: i64,
+    /// A stable id (the same after a rebuild): the Atom entry id.
+    pub id: String,
+    pub org: String,
+    /// `baseline`, `repo_created`, `repo_returned`, `repo_gone`, `repo_renamed`,
+    /// `repo_transferred`, `repo_archived`, `repo_unarchived`, `license_changed`,
+    /// `default_branch_changed`, `star_milestone`, `org_renamed`, `refresh_failed`,
+    /// `rate_limited` or `recovered`.
+    pub kind: String,
+    pub at: DateTime<Utc>,
+    pub repo_id: Option<i64>,
+    pub repo: Option<String>,
+    /// The value before, where there is one (old name, old licence, old branch, …).
+    pub from: Option<String>,
+    /// The value after (new name, licence, branch, the milestone, a failure's reason, …).
+    pub to: Option<String>,
+    /// One line for people.
+    pub summary: String,
+    /// The portal page it concerns.
+    pub url: String,
+}
+
+impl From<&StoredEvent> for EventView {
+    fn from(e: &StoredEvent) -> Self {
+        EventView {
+            seq: e.seq,
+            id: crate::web::feed::entry_id(e),
+            org: e.event.org.to_string(),
+            kind: e.event.kind.to_string(),
+            at: e.event.at,
+            repo_id: e.event.repo_id,
+            repo: e.event.repo.clone(),
+            from: e.event.from.clone(),
+            to: e.event.to.clone(),
+            summary: e.event.summary(),
+            url: crate::web::feed::link(e),
+        }
+    }
+}
+
+/// A page of the change feed, newest first.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct EventPage {
+    pub items: Vec<EventView>,
+    /// Pass as `cursor` for older events; `null` on the last page.
+    pub next_cursor: Option<String>,
 }

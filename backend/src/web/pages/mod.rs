@@ -2,6 +2,7 @@
 //! (one), `/runs`. Each is drawn from one cached store summary and cached as rendered
 //! HTML; what they share (names, freshness badges) is here.
 
+mod changes;
 mod org;
 mod overview;
 mod repo;
@@ -14,7 +15,15 @@ use super::views::{self, Freshness};
 use crate::domain::{OrgId, OrgOutcome};
 
 pub(crate) fn routes() -> Vec<rocket::Route> {
-    rocket::routes![overview::overview, org::org, repo::repo, runs::runs]
+    rocket::routes![
+        overview::overview,
+        org::org,
+        repo::repo,
+        runs::runs,
+        changes::changes,
+        changes::feed_all,
+        changes::feed_org
+    ]
 }
 
 /// `text` with its first letter in upper case ("last push" → "Last push").

@@ -9,7 +9,8 @@ use serde_json::{json, Value};
 
 use super::{badge, capitalised, display_name, last_refresh_text};
 use crate::domain::history::Mover;
-use crate::domain::{ForgeInstance, ForgeKind, OrgId, OrgStatus, RepoDay, RepoRecord};
+use crate::domain::{ForgeInstance, ForgeKind, OrgId, OrgStatus, RepoDay, RepoRecord, StoredEvent};
+use crate::store::EventQuery;
 use crate::store::OrgDetail;
 use crate::web::cache::{CachedGet, Conditional, Rendered, Scope};
 use crate::web::charts::{self, thousands, Bar, Series, ShareRow, Width};
@@ -21,6 +22,9 @@ use crate::web::views::{self, Freshness, LanguageMeasure};
 
 /// Repositories per page of the table.
 const PAGE_SIZE: usize = 50;
+
+/// Events the "Recent changes" section lists.
+const RECENT_CHANGES: usize = 12;
 
 /// Movers (and new repositories) the page lists; the API gives more.
 const MOVERS_SHOWN: usize = 10;
@@ -50,6 +54,15 @@ pub(crate) async fn org(
         let insight = Insight {
             movers: insight::movers(store, detail, window).await?,
             sparklines: insight::sparklines(store, detail, &ids).await?,
+            recent: store
+                .list_events(&EventQuery {
+                    org: Some(id.clone()),
+                    kind: None,
+                    since: None,
+                    before: None,
+                    limit: RECENT_CHANGES,
+                })
+                .await?,
         };
         let html = get.state.templates.render(
             "org.html",
@@ -82,6 +95,7 @@ pub(super) fn not_tracked(id: &OrgId) -> PageError {
 struct Insight {
     movers: MoversWindow,
     sparklines: HashMap<i64, Vec<RepoDay>>,
+    recent: Vec<StoredEvent>,
 }
 
 /// One page of the repository table.
@@ -488,6 +502,11 @@ fn org_context(
             "licenses": distinct(&|l| l.license.clone()),
         },
         "movers": movers_context(&insight.movers, detail, &base_url),
+        "changes": {
+            "days": super::changes::by_day(&insight.recent),
+            "all": format!("/changes?org={}", url::form_urlencoded::byte_serialize(id.to_string().as_bytes()).collect::<String>()),
+            "feed": format!("{base_url}/feed.atom"),
+        },
         "exports": {
             "csv": format!("/api/v1{base_url}/repos.csv"),
             "json": format!("/api/v1{base_url}/repos"),

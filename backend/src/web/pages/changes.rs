@@ -1,0 +1,154 @@
+//! The change feed for people: `/changes` (every organisation, or one) and the Atom
+//! feeds, `/feed.atom` and `/orgs/<forge>/<login>/feed.atom`.
+
+use chrono::Utc;
+use rocket::http::ContentType;
+use serde_json::{json, Value};
+
+use super::org::not_tracked;
+use crate::domain::{EventKind, StoredEvent};
+use crate::store::EventQuery;
+use crate::web::cache::{CachedGet, Conditional, Rendered, Scope};
+use crate::web::error::PageError;
+use crate::web::extract::{org_path, Param};
+use crate::web::feed::{self, FEED_ENTRIES};
+use crate::web::views;
+
+/// Events per page of `/changes`.
+const PAGE_SIZE: usize = 50;
+
+#[rocket::get("/changes?<org>&<kind>&<cursor>")]
+pub(crate) async fn changes(
+    get: CachedGet<'_>,
+    org: Param<'_>,
+    kind: Param<'_>,
+    cursor: Param<'_>,
+) -> Result<Conditional, PageError> {
+    let mut query = feed::query(
+        &get.state.forges,
+        org,
+        kind,
+        Param::default(),
+        Param::default(),
+        cursor,
+        PAGE_SIZE,
+    )?;
+    let scope = query.org.clone().map_or(Scope::Orgs, Scope::Org);
+    get.answer(scope, || async {
+        query.limit = PAGE_SIZE + 1;
+        let mut events = get.state.store.list_events(&query).await?;
+        let more = events.len() > PAGE_SIZE;
+        events.truncate(PAGE_SIZE);
+        let filter = |cursor: Option<i64>| {
+            let mut q = url::form_urlencoded::Serializer::new(String::new());
+            if let Some(o) = &query.org {
+                q.append_pair("org", &o.to_string());
+            }
+            if let Some(k) = query.kind {
+                q.append_pair("kind", k.as_str());
+            }
+            if let Some(c) = cursor {
+                q.append_pair("cursor", &c.to_string());
+            }
+            format!("/changes?{}", q.finish())
+        };
+        let kinds: Vec<Value> = EventKind::ALL
+            .iter()
+            .map(|k| json!({ "value": k.as_str(), "label": k.as_str().replace('_', " "), "selected": Some(*k) == query.kind }))
+            .collect();
+        let feed_url = query.org.as_ref().map_or_else(|| "/feed.atom".to_owned(), |o| format!("/orgs/{}/feed.atom", o.url_path()));
+        let context = json!({
+            "org": query.org.as_ref().map(|o| json!({ "id": o.to_string(), "url": format!("/orgs/{}", o.url_path()) })),
+            "kinds": kinds,
+            "days": by_day(&events),
+            "next_url": more.then(|| filter(events.last().map(|e| e.seq))),
+            "first_url": query.before.is_some().then(|| filter(None)),
+            "feed_url": feed_url,
+            "json_url": format!("/api/v1/events{}", filter(None).trim_start_matches("/changes")),
+        });
+        let html = get.state.templates.render("changes.html", "changes", &context)?;
+        Ok(Rendered::new(html, ContentType::HTML))
+    })
+    .await
+}
+
+/// Events grouped by day, newest first, as the pages list them.
+pub(super) fn by_day(events: &[StoredEvent]) -> Vec<Value> {
+    let mut days: Vec<(String, Vec<Value>)> = Vec::new();
+    for e in events {
+        let day = e.event.at.format("%Y-%m-%d").to_string();
+        let item = json!({
+            "summary": e.event.summary(), "url": feed::link(e), "kind": e.event.kind.as_str(),
+            "org": e.event.org.to_string(), "org_url": format!("/orgs/{}", e.event.org.url_path()),
+            "time": e.event.at.format("%H:%M").to_string(), "when": views::when(e.event.at),
+        });
+        match days.last_mut() {
+            Some((d, items)) if *d == day => items.push(item),
+            _ => days.push((day, vec![item])),
+        }
+    }
+    days.into_iter()
+        .map(|(day, items)| json!({ "day": day, "items": items }))
+        .collect()
+}
+
+#[rocket::get("/feed.atom")]
+pub(crate) async fn feed_all(get: CachedGet<'_>) -> Result<Conditional, PageError> {
+    get.answer(Scope::Orgs, || async {
+        let events = get.state.store.list_events(&latest(None)).await?;
+        let xml = feed::atom(
+            "orgpulse: changes in every organisation",
+            "urn:orgpulse:feed:all",
+            "/feed.atom",
+            "/changes",
+            &events,
+            Utc::now(),
+        );
+        Ok(Rendered::new(xml, atom_type()))
+    })
+    .await
+}
+
+#[rocket::get("/orgs/<forge>/<login>/feed.atom")]
+pub(crate) async fn feed_org(
+    get: CachedGet<'_>,
+    forge: &str,
+    login: &str,
+) -> Result<Conditional, PageError> {
+    let id = org_path(&get.state.forges, forge, login)?;
+    get.answer(Scope::Org(id.clone()), || async {
+        if get.detail(&id).await?.is_none() {
+            return Err(not_tracked(&id));
+        }
+        let events = get
+            .state
+            .store
+            .list_events(&latest(Some(id.clone())))
+            .await?;
+        let path = format!("/orgs/{}", id.url_path());
+        let xml = feed::atom(
+            &format!("orgpulse: changes in {id}"),
+            &format!("urn:orgpulse:feed:{id}"),
+            &format!("{path}/feed.atom"),
+            &path,
+            &events,
+            Utc::now(),
+        );
+        Ok(Rendered::new(xml, atom_type()))
+    })
+    .await
+}
+
+fn latest(org: Option<crate::domain::OrgId>) -> EventQuery {
+    EventQuery {
+        org,
+        kind: None,
+        since: None,
+        before: None,
+        limit: FEED_ENTRIES,
+    }
+}
+
+fn atom_type() -> ContentType {
+    ContentType::new("application", "atom+xml").with_params(("charset", "utf-8"))
+}
