@@ -87,8 +87,12 @@ async function shot(page, name) {
   check("org page answers 200", status === 200, `got ${status}`);
   check("org page has four KPIs", (await page.locator(".kpi").count()) === 4);
   check("org page has five charts", (await page.locator("figure svg[role=img]").count()) === 5);
-  const rows = await page.locator("table tbody tr").count();
+  const table = page.locator("section[aria-labelledby=repos-h]");
+  const rows = await table.locator("table tbody tr").count();
   check("repository table shows a page of rows", rows > 10 && rows <= 50, `${rows} rows`);
+  check("repository table has a sparkline per row", (await table.locator("svg.spark").count()) > 10);
+  check("org page has movers and recent changes", (await page.locator("#movers").count()) === 1 && (await page.locator("#changes").count()) === 1);
+  const repoHref = await table.locator("tbody tr td a").first().getAttribute("href");
   await shot(page, "org");
   await page.locator("th a", { hasText: "Name" }).click();
   await page.waitForLoadState("load");
@@ -99,6 +103,20 @@ async function shot(page, name) {
   await page.waitForLoadState("load");
   check("filtering by language through the form", page.url().includes("language="), page.url());
   check("org page: no problems", problems.length === 0, problems.join(" | "));
+  await context.close();
+  const repo = await visit(repoHref);
+  check("repository page answers 200", repo.status === 200, `${repoHref}: ${repo.status}`);
+  check("repository page has three line charts", (await repo.page.locator("figure svg[role=img]").count()) >= 3);
+  await shot(repo.page, "repo");
+  check("repository page: no problems", repo.problems.length === 0, repo.problems.join(" | "));
+  await repo.context.close();
+}
+{
+  const { page, context, problems, status } = await visit("/changes");
+  check("changes page answers 200", status === 200);
+  check("changes page announces its Atom feed", (await page.locator('link[rel=alternate][type="application/atom+xml"]').count()) === 1);
+  await shot(page, "changes");
+  check("changes page: no problems", problems.length === 0, problems.join(" | "));
   await context.close();
 }
 

@@ -56,18 +56,22 @@ pub(crate) async fn movers(
     };
     let target = last.day - Days::new(u64::from(days));
     let base = detail.history.iter().rev().find(|d| d.day <= target);
+    let since = base.map_or(first.day, |b| b.day);
     window.until = Some(last.day);
-    window.since = Some(base.map_or(first.day, |b| b.day));
+    window.since = Some(since);
     window.complete = base.is_some();
-    if window.since == window.until {
+    if since == last.day {
         return Ok(window);
     }
-    let start = store
-        .repo_counts_on(&detail.org, window.since.unwrap_or(first.day))
-        .await?;
+    let start = store.repo_counts_on(&detail.org, since).await?;
     let end = store.repo_counts_on(&detail.org, last.day).await?;
     (window.moved, window.new) = history::movers(&start, &end);
     Ok(window)
+}
+
+/// `detail`'s repositories by id (gone ones included), to name what the store returns by id.
+pub(crate) fn by_id(detail: &OrgDetail) -> HashMap<i64, &RepoRecord> {
+    detail.repos.iter().map(|r| (r.listing.id, r)).collect()
 }
 
 /// The repository of `detail` a URL names: by exact name, live ones first, then by name

@@ -15,8 +15,10 @@ impl EventStore for MongoStore {
     async fn record_events(&self, events: &[Event]) -> StoreResult<u64> {
         let added = self.insert_events(events).await?;
         if added > 0 {
-            let orgs: Vec<&crate::domain::OrgId> = events.iter().map(|e| &e.org).collect();
-            self.bump_orgs(&orgs).await?;
+            let orgs: std::collections::BTreeSet<&crate::domain::OrgId> =
+                events.iter().map(|e| &e.org).collect();
+            self.bump_orgs(&orgs.into_iter().collect::<Vec<_>>())
+                .await?;
         }
         Ok(added)
     }

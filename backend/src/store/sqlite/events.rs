@@ -15,7 +15,9 @@ impl EventStore for SqliteStore {
             let tx = conn.transaction()?;
             let added = insert_events(&tx, &events)?;
             if added > 0 {
-                for org in events.iter().map(|e| e.org.to_string()) {
+                let orgs: std::collections::BTreeSet<String> =
+                    events.iter().map(|e| e.org.to_string()).collect();
+                for org in orgs {
                     super::bump_org(&tx, &org)?;
                 }
             }

@@ -1,11 +1,7 @@
 //! Per-repository insight: one repository's history and the movers of a window.
 
-use std::collections::HashMap;
-
-use super::{json_body, MoverView, Movers, RepoHistory};
+use super::{json_body, known, MoverView, Movers, RepoHistory};
 use crate::domain::history::Mover;
-use crate::domain::RepoRecord;
-use crate::store::OrgDetail;
 use crate::web::cache::{CachedGet, Conditional, Scope};
 use crate::web::error::{ApiError, ErrorBody};
 use crate::web::extract::{bounded, org_path, window, Param};
@@ -78,8 +74,7 @@ pub(crate) async fn movers(
     get.answer(Scope::Org(org.clone()), || async {
         let detail = known(&get, &org).await?;
         let w = insight::movers(get.state.store.as_ref(), &detail, days).await?;
-        let by_id: HashMap<i64, &RepoRecord> =
-            detail.repos.iter().map(|r| (r.listing.id, r)).collect();
+        let by_id = insight::by_id(&detail);
         let view = |m: &Mover| {
             let repo = by_id.get(&m.repo_id);
             MoverView {
@@ -104,29 +99,4 @@ pub(crate) async fn movers(
         })
     })
     .await
-}
-
-/// An organisation's cached detail, known to exist.
-struct Known(std::sync::Arc<Option<OrgDetail>>);
-
-impl std::ops::Deref for Known {
-    type Target = OrgDetail;
-
-    fn deref(&self) -> &OrgDetail {
-        match self.0.as_ref() {
-            Some(detail) => detail,
-            None => unreachable!("`known` returns only details that exist"),
-        }
-    }
-}
-
-/// The organisation's cached detail; 404 when nothing is known about it.
-async fn known(get: &CachedGet<'_>, org: &crate::domain::OrgId) -> Result<Known, ApiError> {
-    let detail = get.detail(org).await?;
-    if detail.is_none() {
-        return Err(ApiError::not_found(format!(
-            "{org} is not tracked and nothing is stored about it"
-        )));
-    }
-    Ok(Known(detail))
 }

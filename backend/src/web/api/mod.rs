@@ -43,14 +43,35 @@ async fn org_answer(
     answer: impl FnOnce(&OrgDetail) -> Result<Rendered, ApiError>,
 ) -> Result<Conditional, ApiError> {
     get.answer(Scope::Org(org.clone()), || async {
-        match get.detail(org).await?.as_ref() {
-            Some(detail) => answer(detail),
-            None => Err(ApiError::not_found(format!(
-                "{org} is not tracked and nothing is stored about it"
-            ))),
-        }
+        let detail = known(get, org).await?;
+        answer(&detail)
     })
     .await
+}
+
+/// An organisation's cached detail, known to exist.
+struct Known(std::sync::Arc<Option<OrgDetail>>);
+
+impl std::ops::Deref for Known {
+    type Target = OrgDetail;
+
+    fn deref(&self) -> &OrgDetail {
+        match self.0.as_ref() {
+            Some(detail) => detail,
+            None => unreachable!("`known` returns only details that exist"),
+        }
+    }
+}
+
+/// The organisation's cached detail; 404 when nothing is known about it.
+async fn known(get: &CachedGet<'_>, org: &OrgId) -> Result<Known, ApiError> {
+    let detail = get.detail(org).await?;
+    if detail.is_none() {
+        return Err(ApiError::not_found(format!(
+            "{org} is not tracked and nothing is stored about it"
+        )));
+    }
+    Ok(Known(detail))
 }
 
 pub(crate) fn routes() -> Vec<rocket::Route> {

@@ -194,7 +194,7 @@ fn delta_cells(
 
 /// The movers section: the window's links, the gainers and the new repositories.
 fn movers_context(w: &MoversWindow, detail: &OrgDetail, base_url: &str) -> Value {
-    let by_id: HashMap<i64, &RepoRecord> = detail.repos.iter().map(|r| (r.listing.id, r)).collect();
+    let by_id = insight::by_id(detail);
     let row = |m: &Mover| {
         let name = by_id
             .get(&m.repo_id)
