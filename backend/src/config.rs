@@ -103,6 +103,21 @@ pub(crate) struct Settings {
     /// that gave no `retry-after` (GitHub asks for at least 60 s); doubles on each try.
     #[serde(default = "defaults::secondary_limit_wait_secs")]
     pub secondary_limit_wait_secs: u64,
+
+    /// `ORGPULSE_WEBHOOK_URLS`: comma list of http(s) endpoints that get each
+    /// organisation's new events after every refresh. Kept secret like a token: a chat
+    /// service's webhook URL is its credential.
+    #[serde(default, deserialize_with = "secret_list")]
+    pub webhook_urls: Vec<Secret>,
+
+    /// `ORGPULSE_WEBHOOK_SECRET`: key of the HMAC-SHA256 signature each delivery carries in
+    /// `X-Orgpulse-Signature-256`. Empty counts as unset (no signature).
+    #[serde(default, deserialize_with = "optional_secret")]
+    pub webhook_secret: Option<Secret>,
+
+    /// `ORGPULSE_WEBHOOK_TIMEOUT_SECS`: limit for one delivery attempt.
+    #[serde(default = "defaults::webhook_timeout_secs")]
+    pub webhook_timeout_secs: u64,
 }
 
 mod defaults {
@@ -140,6 +155,9 @@ mod defaults {
     }
     pub(crate) fn secondary_limit_wait_secs() -> u64 {
         60
+    }
+    pub(crate) fn webhook_timeout_secs() -> u64 {
+        10
     }
     pub(crate) fn run_retention_days() -> u32 {
         30
@@ -270,6 +288,14 @@ impl Settings {
         }
         if self.max_response_mb == 0 {
             bail!("ORGPULSE_MAX_RESPONSE_MB must be at least 1");
+        }
+        for (n, url) in self.webhook_urls.iter().enumerate() {
+            // The URL is not repeated: it may carry its endpoint's credential.
+            crate::webhooks::endpoint_url(url.expose())
+                .with_context(|| format!("ORGPULSE_WEBHOOK_URLS: item {} is not usable", n + 1))?;
+        }
+        if self.webhook_timeout_secs == 0 {
+            bail!("ORGPULSE_WEBHOOK_TIMEOUT_SECS must be at least 1");
         }
         Ok(())
     }
@@ -418,8 +444,9 @@ fn optional_secret<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<
     Ok(secret.filter(|s| !s.0.is_empty()))
 }
 
-/// Accepts a comma-separated string (the environment) or a list (the TOML file).
-fn org_list<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<OrgId>, D::Error> {
+/// The non-empty items of a comma-separated string (the environment) or a list (the
+/// TOML file), trimmed.
+fn comma_list<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
     #[derive(Deserialize)]
     #[serde(untagged)]
     enum Raw {
@@ -430,12 +457,23 @@ fn org_list<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<OrgId>, D:
         Raw::List(items) => items,
         Raw::Text(s) => s.split(',').map(str::to_owned).collect(),
     };
-    items
+    Ok(items
         .iter()
         .map(|s| s.trim())
         .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect())
+}
+
+fn org_list<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<OrgId>, D::Error> {
+    comma_list(deserializer)?
+        .iter()
         .map(|s| s.parse::<OrgId>().map_err(serde::de::Error::custom))
         .collect()
+}
+
+fn secret_list<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<Secret>, D::Error> {
+    Ok(comma_list(deserializer)?.into_iter().map(Secret).collect())
 }
 
 #[cfg(test)]
@@ -487,6 +525,26 @@ mod tests {
         assert!(err.to_string().contains("ORGPULSE_CONCURRENCY"), "{err}");
         let err = with(&[("github_api_url", "ftp://x")]).expect_err("scheme");
         assert!(err.to_string().contains("ORGPULSE_GITHUB_API_URL"), "{err}");
+    }
+
+    #[test]
+    fn webhook_urls_are_a_checked_list_never_repeated_in_errors() {
+        let ok = with(&[(
+            "webhook_urls",
+            "https://hooks.example.com/a, http://127.0.0.1:9000/b,",
+        )])
+        .expect("two endpoints");
+        assert_eq!(ok.webhook_urls.len(), 2);
+        assert!(
+            !format!("{ok:?}").contains("hooks.example.com/a"),
+            "kept secret"
+        );
+        let err = with(&[("webhook_urls", "https://ok.example/x,ftp://T0KEN@host/y")])
+            .expect_err("not http");
+        let text = format!("{err:#}");
+        assert!(text.contains("ORGPULSE_WEBHOOK_URLS: item 2"), "{text}");
+        assert!(!text.contains("T0KEN"), "{text}");
+        assert!(with(&[("webhook_timeout_secs", "0")]).is_err());
     }
 
     #[test]

@@ -11,3 +11,4 @@ pub mod metrics;
 pub mod sources;
 pub mod store;
 pub mod web;
+pub mod webhooks;

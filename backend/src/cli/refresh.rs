@@ -13,6 +13,11 @@ use super::App;
 use crate::domain::{OrgId, OrgOutcome, RefreshRun, RunStatus, Trigger};
 use crate::ingest::refresher::Refresher;
 use crate::ingest::{IngestContext, Progress};
+use crate::webhooks::Webhooks;
+
+/// How long `orgpulse refresh` waits for webhook deliveries before it exits (each try is
+/// bounded by `ORGPULSE_WEBHOOK_TIMEOUT_SECS`; what is not sent goes after the next run).
+const DELIVERY_WAIT: Duration = Duration::from_secs(120);
 
 #[derive(Debug, Args)]
 pub(crate) struct RefreshArgs {
@@ -80,7 +85,8 @@ pub(crate) async fn run(app: &App, args: RefreshArgs) -> anyhow::Result<ExitCode
         None => Arc::new(Lines),
     };
     // The same lease as the servers: one refresh at a time over this database.
-    let refresher = Arc::new(Refresher::new(ctx));
+    let refresher =
+        Arc::new(Refresher::new(ctx).with_webhooks(Webhooks::from_settings(&app.settings)?));
     let joined = std::sync::Mutex::new(None);
     let run = tokio::select! {
         run = refresher.refresh_to_end(Trigger::Cli, Some(orgs), progress.clone(), Duration::from_millis(200), |run| {
@@ -104,6 +110,9 @@ pub(crate) async fn run(app: &App, args: RefreshArgs) -> anyhow::Result<ExitCode
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
+    // Webhook deliveries go on after the run; a command that exits waits for them a while.
+    refresher.settle_deliveries(DELIVERY_WAIT).await;
+    let run = app.store.get_run(&run.id).await?.unwrap_or(run);
     print_summary(&run);
     Ok(match run.status {
         RunStatus::Succeeded => ExitCode::SUCCESS,
@@ -170,6 +179,17 @@ fn print_summary(run: &RefreshRun) {
     );
     if let Some(message) = &run.message {
         println!("{message}");
+    }
+    if !run.deliveries.is_empty() {
+        let delivered = run.deliveries.iter().filter(|d| d.delivered).count();
+        println!(
+            "webhooks: {delivered} of {} deliveries made{}",
+            run.deliveries.len(),
+            run.deliveries
+                .iter()
+                .find_map(|d| d.error.as_ref().map(|e| format!(" ({}: {e})", d.target)))
+                .unwrap_or_default()
+        );
     }
 }
 

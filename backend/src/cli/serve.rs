@@ -14,6 +14,7 @@ use crate::ingest::schedule::{self, Schedule};
 use crate::ingest::IngestContext;
 use crate::metrics::Metrics;
 use crate::web;
+use crate::webhooks::Webhooks;
 
 /// How long a running refresh may keep writing after a shutdown signal. Docker waits
 /// 10 s before it kills; Rocket's own grace and mercy take 5 s of that, concurrently.
@@ -31,7 +32,8 @@ pub(crate) async fn run(app: &App) -> anyhow::Result<ExitCode> {
             &app.settings,
             metrics.clone(),
         ))
-        .running_on(background.handle()),
+        .running_on(background.handle())
+        .with_webhooks(Webhooks::from_settings(&app.settings)?),
     );
     let mut scheduler = schedule::start(
         refresher.clone(),

@@ -19,9 +19,14 @@ pub use forge::{ForgeInstance, ForgeKind, ForgeName, Forges};
 pub use history::{DayCounts, RepoChange, RepoDay};
 pub use org_id::{OrgId, OrgIdError};
 pub use run::{
-    OrgOutcome, OrgStatus, RefreshRun, RunCounts, RunId, RunOptions, RunStatus, Trigger,
+    Delivery, OrgOutcome, OrgStatus, RefreshRun, RunCounts, RunId, RunOptions, RunStatus, Trigger,
 };
 pub use token::{constant_time_eq, validate_token_name, TokenRecord, TokenSecret, TOKEN_PREFIX};
+
+/// Bytes as lower-case hex.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
 
 /// An organisation's profile as the forge reports it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -205,6 +205,30 @@ pub struct RefreshRun {
     pub rate_limit_remaining: Option<u64>,
     /// A run-wide note (why it failed or was interrupted).
     pub message: Option<String>,
+    /// The webhook deliveries made after the run (added once they are done).
+    #[serde(default)]
+    pub deliveries: Vec<Delivery>,
+}
+
+/// One webhook POST (with its retries) of one organisation's new events.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Delivery {
+    /// The endpoint as it may be shown: scheme and host only (a Slack-style URL carries
+    /// its secret in the path).
+    pub target: String,
+    pub org: OrgId,
+    /// Events carried, and the first and last of them (their feed `seq`).
+    pub events: u64,
+    pub first_seq: i64,
+    pub last_seq: i64,
+    /// Tries made: 0 when it was not sent (the endpoint had just failed, or shutdown).
+    pub attempts: u32,
+    pub delivered: bool,
+    /// The endpoint's last HTTP status, if it answered.
+    pub status: Option<u16>,
+    /// Why it was not delivered.
+    pub error: Option<String>,
+    pub at: DateTime<Utc>,
 }
 
 impl RefreshRun {
@@ -228,6 +252,7 @@ impl RefreshRun {
             counts: RunCounts::default(),
             rate_limit_remaining: None,
             message: None,
+            deliveries: Vec::new(),
         }
     }
 

@@ -6,6 +6,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use super::hex;
+
 /// Every token starts with this, so leaked ones are easy to recognise and scan for.
 pub const TOKEN_PREFIX: &str = "orgp_";
 /// Hex characters after the prefix (32 random bytes).
@@ -47,10 +49,6 @@ impl fmt::Debug for TokenSecret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("TokenSecret(***)")
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Compares two byte strings in time that depends only on their length.

@@ -17,8 +17,9 @@ use tokio::sync::Mutex;
 use tokio::task::JoinHandle;
 
 use super::{IngestContext, Progress};
-use crate::domain::{Lease, OrgId, RefreshRun, RunId, RunStatus, Trigger};
+use crate::domain::{Delivery, Lease, OrgId, RefreshRun, RunId, RunStatus, Trigger};
 use crate::store::LeaseGrant;
+use crate::webhooks::Webhooks;
 
 /// The lease's name in the store.
 pub const LEASE: &str = "refresh";
@@ -145,6 +146,11 @@ pub struct Refresher {
     active: Mutex<Option<Active>>,
     /// Where runs execute; the caller's runtime when `None`.
     runs_on: Option<tokio::runtime::Handle>,
+    /// Where each finished run's new events are sent, if anywhere.
+    webhooks: Option<Arc<Webhooks>>,
+    /// The latest run's webhook deliveries, while they go on: the next run's wait for
+    /// them, so an endpoint gets its events in order.
+    deliveries: std::sync::Mutex<Option<JoinHandle<()>>>,
 }
 
 impl Refresher {
@@ -158,7 +164,15 @@ impl Refresher {
             holder,
             active: Mutex::new(None),
             runs_on: None,
+            webhooks: None,
+            deliveries: std::sync::Mutex::new(None),
         }
+    }
+
+    /// Sends each finished run's new events to `webhooks` (nothing when `None`).
+    pub fn with_webhooks(mut self, webhooks: Option<Webhooks>) -> Self {
+        self.webhooks = webhooks.map(Arc::new);
+        self
     }
 
     /// Runs refreshes on `runtime` (and every task they spawn), not on the caller's: the
@@ -319,13 +333,82 @@ impl Refresher {
         };
         let outcome = super::run(&ctx, run, progress.as_ref()).await;
         renewer.abort();
-        if let Err(e) = outcome {
-            tracing::error!(run = %id, error = format!("{e:#}"), "refresh failed");
-            self.finish_as(&id, RunStatus::Failed, &format!("{e:#}"))
-                .await;
+        match outcome {
+            Ok(run) => self.notify(run),
+            Err(e) => {
+                tracing::error!(run = %id, error = format!("{e:#}"), "refresh failed");
+                self.finish_as(&id, RunStatus::Failed, &format!("{e:#}"))
+                    .await;
+            }
         }
         if let Err(e) = store.release_lease(LEASE, &self.holder).await {
             tracing::warn!(error = %e, "could not release the refresh lease; it expires on its own");
+        }
+    }
+
+    /// Starts delivering the events recorded up to the end of `run` to the webhooks, on a
+    /// task of its own (after the previous run's deliveries), and records them on the run.
+    fn notify(&self, run: RefreshRun) {
+        let Some(webhooks) = self.webhooks.clone() else {
+            return;
+        };
+        if self.ctx.cancel.is_cancelled() {
+            return; // shutting down: the next run sends these
+        }
+        let mut slot = self
+            .deliveries
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let previous = slot.take();
+        let (store, clock, cancel) = (
+            self.ctx.store.clone(),
+            self.ctx.clock.clone(),
+            self.ctx.cancel.clone(),
+        );
+        let deliver = async move {
+            if let Some(previous) = previous {
+                let _ = previous.await;
+            }
+            let deliveries = webhooks
+                .deliver(store.as_ref(), &run, || clock.now(), &cancel)
+                .await;
+            if !deliveries.is_empty() {
+                record_deliveries(store.as_ref(), &run.id, deliveries).await;
+            }
+        };
+        *slot = Some(match &self.runs_on {
+            Some(runtime) => runtime.spawn(deliver),
+            None => tokio::spawn(deliver),
+        });
+    }
+
+    /// Waits up to `bound` for this instance's run to hand its events over and for the
+    /// webhook deliveries under way to end (the CLI, before it exits).
+    pub async fn settle_deliveries(&self, bound: Duration) {
+        let deadline = tokio::time::Instant::now() + bound;
+        // A run is recorded finished a moment before it starts its deliveries.
+        while self.active_run().await.is_some() && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        self.await_deliveries(deadline.saturating_duration_since(tokio::time::Instant::now()))
+            .await;
+    }
+
+    /// Waits up to `bound` for the webhook deliveries under way, then stops them.
+    async fn await_deliveries(&self, bound: Duration) {
+        let task = self
+            .deliveries
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .take();
+        if let Some(task) = task {
+            let abort = task.abort_handle();
+            if tokio::time::timeout(bound, task).await.is_err() {
+                tracing::warn!(
+                    "webhook deliveries still under way; the next run sends what is left"
+                );
+                abort.abort();
+            }
         }
     }
 
@@ -484,6 +567,8 @@ impl Refresher {
     /// writing for up to `bound`, then it is recorded `interrupted` and the lease released.
     pub async fn shutdown(&self, bound: Duration) {
         self.ctx.cancel.cancel();
+        // Cancelled deliveries end at once; what they did not send waits for the next run.
+        self.await_deliveries(bound).await;
         let Some(active) = self.active.lock().await.take() else {
             return;
         };
@@ -512,6 +597,32 @@ impl Refresher {
             tracing::info!(deleted, days, "removed old run records");
         }
         Ok(deleted)
+    }
+}
+
+/// Adds `deliveries` to run `id`'s record; a store that is down gets a few tries.
+async fn record_deliveries(store: &dyn crate::store::Store, id: &RunId, deliveries: Vec<Delivery>) {
+    let mut wait = Duration::from_millis(500);
+    for attempt in 1..=4 {
+        let recorded = async {
+            let Some(mut run) = store.get_run(id).await? else {
+                return Ok(()); // expired meanwhile
+            };
+            run.deliveries.extend(deliveries.iter().cloned());
+            store.update_run(&run).await
+        }
+        .await;
+        match recorded {
+            Ok(()) => return,
+            Err(e) if attempt < 4 => {
+                tracing::warn!(run = %id, error = %e, "could not record the webhook deliveries; retrying");
+                tokio::time::sleep(wait).await;
+                wait *= 2;
+            }
+            Err(e) => {
+                tracing::error!(run = %id, error = %e, "could not record the webhook deliveries")
+            }
+        }
     }
 }
 

@@ -248,7 +248,7 @@ pub trait SnapshotStore {
     async fn repo_counts_on(&self, org: &OrgId, day: NaiveDate) -> StoreResult<Vec<RepoCounts>>;
 }
 
-/// Which events to list: every filter is optional; newest first.
+/// Which events to list: every filter is optional; newest first (unless `after` is given).
 #[derive(Debug, Clone, PartialEq)]
 pub struct EventQuery {
     pub org: Option<OrgId>,
@@ -257,7 +257,24 @@ pub struct EventQuery {
     pub since: Option<DateTime<Utc>>,
     /// Only events recorded before this one (its `seq`): the cursor of the next page.
     pub before: Option<i64>,
+    /// Only events recorded after this one (its `seq`). A query with `after` reads forward:
+    /// oldest first, so a consumer (the webhooks) can take the next `limit` and move on.
+    pub after: Option<i64>,
     pub limit: usize,
+}
+
+impl EventQuery {
+    /// The newest `limit` events of every organisation; narrow it with the fields.
+    pub fn latest(limit: usize) -> Self {
+        EventQuery {
+            org: None,
+            kind: None,
+            since: None,
+            before: None,
+            after: None,
+            limit,
+        }
+    }
 }
 
 /// The change feed. Events are kept forever (a purge of an organisation removes its own);
@@ -268,8 +285,20 @@ pub trait EventStore {
     /// Records the events not recorded yet (by [`Event::key`]); returns how many were new.
     async fn record_events(&self, events: &[Event]) -> StoreResult<u64>;
 
-    /// The events matching `query`, newest first.
+    /// The events matching `query`: newest first, or oldest first when `query.after` is set.
     async fn list_events(&self, query: &EventQuery) -> StoreResult<Vec<StoredEvent>>;
+}
+
+/// Where each webhook endpoint is in the change feed: per endpoint and organisation, the
+/// `seq` of the last event it was sent (or, after a failure, the last before those it
+/// still has to get). Deliveries themselves are kept on their run.
+#[async_trait]
+pub trait WebhookStore {
+    /// The organisations `hook` (an endpoint's id) has a position for, with it.
+    async fn webhook_cursors(&self, hook: &str) -> StoreResult<Vec<(OrgId, i64)>>;
+
+    /// Moves `hook`'s position for `org` forward to `seq`; never backward.
+    async fn advance_webhook_cursor(&self, hook: &str, org: &OrgId, seq: i64) -> StoreResult<()>;
 }
 
 /// The HTTP validators (ETags, Last-Modified) kept across runs; written by
@@ -375,6 +404,7 @@ pub trait Store:
     + OrgStore
     + SnapshotStore
     + EventStore
+    + WebhookStore
     + ValidatorStore
     + RunStore
     + LeaseStore
@@ -391,6 +421,7 @@ impl<T> Store for T where
         + OrgStore
         + SnapshotStore
         + EventStore
+        + WebhookStore
         + ValidatorStore
         + RunStore
         + LeaseStore
@@ -405,7 +436,7 @@ impl<T> Store for T where
 pub mod prelude {
     pub use super::{
         EventStore, HealthStore, LeaseStore, OrgStore, RunStore, SnapshotStore, Store, TokenStore,
-        TrackedOrgStore, ValidatorStore,
+        TrackedOrgStore, ValidatorStore, WebhookStore,
     };
 }
 

@@ -27,6 +27,7 @@ use crate::domain::{EventKind, ForgeKind, Forges, COMMON_PATH_PATTERN};
         api::list_runs, api::get_run, api::track_org, api::untrack_org, api::refresh,
         ops::healthz, ops::readyz, ops::metrics
     ),
+    components(schemas(api::WebhookPayload)),
     modifiers(&BearerAuth),
     tags(
         (name = "organisations", description = "Tracked organisations and their history"),
@@ -185,6 +186,25 @@ fn tighten(doc: &mut Value, configured: &Forges) {
     let schemas = &mut doc["components"]["schemas"];
     schemas["TrackRequest"]["properties"]["id"]["pattern"] = json!(org_id);
     schemas["RefreshRequest"]["properties"]["orgs"]["items"]["pattern"] = json!(org_id);
+    // What orgpulse sends, not what it serves: the webhook deliveries (OpenAPI 3.1).
+    doc["webhooks"] = json!({
+        "changes": { "post": {
+            "summary": "New events of one organisation, after a refresh",
+            "description": "Sent to each `ORGPULSE_WEBHOOK_URLS` endpoint after every refresh: one POST per organisation with events that endpoint has not had yet (at most 100 per POST, oldest first). Signed with `ORGPULSE_WEBHOOK_SECRET`: `X-Orgpulse-Signature-256: sha256=<hex HMAC-SHA256 of the body>`. `X-Orgpulse-Delivery` is the same on every retry. Delivered at least once: tell repeats apart by the events' `id`s. Any 2xx answer accepts the delivery; 408, 429, 5xx and no answer are retried with doubling waits, then the events are sent again after the next refresh.",
+            "parameters": [
+                { "name": "X-Orgpulse-Signature-256", "in": "header", "required": false,
+                  "description": "Present when ORGPULSE_WEBHOOK_SECRET is set",
+                  "schema": { "type": "string", "pattern": "^sha256=[0-9a-f]{64}$" } },
+                { "name": "X-Orgpulse-Delivery", "in": "header", "required": true,
+                  "schema": { "type": "string", "format": "uuid" } },
+                { "name": "X-Orgpulse-Event", "in": "header", "required": true,
+                  "schema": { "type": "string", "enum": ["changes"] } }
+            ],
+            "requestBody": { "required": true, "content": { "application/json": {
+                "schema": { "$ref": "#/components/schemas/WebhookPayload" } } } },
+            "responses": { "2XX": { "description": "Accepted; the endpoint's position in the feed moves past these events" } }
+        } }
+    });
 }
 
 #[rocket::get("/api/v1/openapi.json")]

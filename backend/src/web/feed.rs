@@ -77,7 +77,7 @@ pub(crate) fn query(
         kind,
         since,
         before,
-        limit,
+        ..EventQuery::latest(limit)
     })
 }
 

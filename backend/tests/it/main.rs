@@ -13,3 +13,4 @@ mod refresh;
 mod serve;
 mod store_conformance;
 mod web;
+mod webhooks;

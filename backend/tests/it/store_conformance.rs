@@ -1310,13 +1310,7 @@ async fn events_are_kept_once_per_key_filtered_and_paged_newest_first(store: Arc
         .await
         .expect("record");
     assert_eq!(added, 3, "the event the commit wrote is not written again");
-    let all = EventQuery {
-        org: None,
-        kind: None,
-        since: None,
-        before: None,
-        limit: 10,
-    };
+    let all = EventQuery::latest(10);
     let listed = store.list_events(&all).await.expect("list");
     let kinds: Vec<(String, EventKind)> = listed
         .iter()
@@ -1397,6 +1391,112 @@ async fn events_are_kept_once_per_key_filtered_and_paged_newest_first(store: Arc
     assert_eq!(left[0].event.org, other);
 }
 
+async fn webhook_positions_move_forward_and_the_feed_reads_forward(store: Arc<dyn Store>) {
+    use orgpulse::domain::{Delivery, Event, EventKind};
+    use orgpulse::store::EventQuery;
+    let (acme, other) = (org("github:acme"), org("github:other"));
+    let events: Vec<Event> = (1..=5)
+        .map(|i| Event {
+            org: if i == 3 { other.clone() } else { acme.clone() },
+            at: at(&format!("2026-03-0{i}")),
+            kind: EventKind::RepoCreated,
+            repo_id: Some(i),
+            repo: Some(format!("r{i}")),
+            from: None,
+            to: None,
+        })
+        .collect();
+    assert_eq!(store.record_events(&events).await.expect("record"), 5);
+    let newest = store
+        .list_events(&EventQuery::latest(10))
+        .await
+        .expect("list");
+    let seqs: Vec<i64> = newest.iter().rev().map(|e| e.seq).collect();
+    let forward = |after: i64, limit: usize| EventQuery {
+        org: Some(acme.clone()),
+        after: Some(after),
+        ..EventQuery::latest(limit)
+    };
+    let first_two = store.list_events(&forward(0, 2)).await.expect("forward");
+    assert_eq!(
+        first_two.iter().map(|e| e.seq).collect::<Vec<_>>(),
+        [seqs[0], seqs[1]],
+        "oldest first from the start, one organisation's only"
+    );
+    let rest = store
+        .list_events(&forward(seqs[1], 10))
+        .await
+        .expect("forward");
+    assert_eq!(
+        rest.iter().map(|e| e.event.repo_id).collect::<Vec<_>>(),
+        [Some(4), Some(5)],
+        "after a position, the events recorded later (another organisation's skipped)"
+    );
+    let since = EventQuery {
+        since: Some(at("2026-03-05")),
+        ..forward(0, 10)
+    };
+    assert_eq!(store.list_events(&since).await.expect("since").len(), 1);
+
+    assert!(store.webhook_cursors("h1").await.expect("none").is_empty());
+    store
+        .advance_webhook_cursor("h1", &acme, seqs[1])
+        .await
+        .expect("advance");
+    store
+        .advance_webhook_cursor("h1", &acme, seqs[0])
+        .await
+        .expect("a lower position");
+    store
+        .advance_webhook_cursor("h1", &other, seqs[2])
+        .await
+        .expect("advance");
+    store
+        .advance_webhook_cursor("h2", &acme, seqs[4])
+        .await
+        .expect("another endpoint");
+    let mut h1 = store.webhook_cursors("h1").await.expect("h1");
+    h1.sort();
+    assert_eq!(
+        h1,
+        [(acme.clone(), seqs[1]), (other.clone(), seqs[2])],
+        "per organisation, never moved backward, other endpoints apart"
+    );
+
+    // Deliveries are kept on their run.
+    let mut run = RefreshRun::queued(
+        Trigger::Schedule,
+        vec![acme.clone()],
+        RunOptions {
+            languages: false,
+            libraries: false,
+        },
+        at("2026-03-05"),
+    );
+    store.insert_run(&run).await.expect("insert");
+    run.deliveries.push(Delivery {
+        target: "https://hooks.example.com".into(),
+        org: acme.clone(),
+        events: 2,
+        first_seq: seqs[3],
+        last_seq: seqs[4],
+        attempts: 3,
+        delivered: false,
+        status: Some(503),
+        error: Some("the endpoint answered 503 Service Unavailable".into()),
+        at: at("2026-03-05"),
+    });
+    store.update_run(&run).await.expect("update");
+    assert_eq!(store.get_run(&run.id).await.expect("get"), Some(run));
+
+    store.remove_tracked_org(&acme, true).await.expect("purge");
+    assert_eq!(
+        store.webhook_cursors("h1").await.expect("h1"),
+        [(other, seqs[2])],
+        "a purge forgets the organisation's positions"
+    );
+}
+
 macro_rules! conformance {
     (drivers: [$($driver:ident => $open:path),+ $(,)?]; tests: $tests:tt) => {
         $( conformance!(@driver $driver, $open, $tests); )+
@@ -1430,6 +1530,7 @@ conformance! {
     same_day_snapshot_is_replaced_and_ranges_filter,
     repository_history_and_counts_on_a_day_read_per_repository,
     events_are_kept_once_per_key_filtered_and_paged_newest_first,
+    webhook_positions_move_forward_and_the_feed_reads_forward,
     http_cache_entries_are_upserted_by_url,
     forges_paths_and_content_hashes_round_trip,
     outcomes_keep_the_last_success,
@@ -1532,8 +1633,11 @@ async fn sqlite_moves_snapshot_json_into_repo_days_on_open() {
             )
             .expect("old counts");
         }
-        conn.execute_batch("DROP TABLE repo_days; DROP TABLE events; PRAGMA user_version = 4;")
-            .expect("schema 4");
+        conn.execute_batch(
+            "DROP TABLE repo_days; DROP TABLE events; DROP TABLE webhook_cursors;
+             PRAGMA user_version = 4;",
+        )
+        .expect("schema 4");
     }
     let store: Arc<dyn Store> = Arc::new(
         orgpulse::store::sqlite::SqliteStore::open(&path)

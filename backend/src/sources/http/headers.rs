@@ -23,7 +23,7 @@ pub(super) fn malformed(url: &Url, detail: String) -> SourceError {
 
 /// What actually went wrong ("dns error: failed to lookup address …"), without the
 /// outer layers that only repeat the URL.
-pub(super) fn error_chain(e: &dyn std::error::Error) -> String {
+pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
     let mut chain = vec![e.to_string()];
     let mut source = e.source();
     while let Some(cause) = source {

@@ -12,6 +12,7 @@ mod headers;
 mod links;
 
 use self::budget::Budget;
+pub(crate) use self::headers::error_chain as error_chain_of;
 use self::headers::{
     error_chain, error_message, header_text, jitter, malformed, reset_note, retry_after,
 };

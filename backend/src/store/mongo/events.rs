@@ -34,13 +34,21 @@ impl EventStore for MongoStore {
         if let Some(since) = query.since {
             filter.insert("at", doc! { "$gte": date(since) });
         }
+        let mut seq = Document::new();
         if let Some(before) = query.before {
-            filter.insert("seq", doc! { "$lt": before });
+            seq.insert("$lt", before);
         }
+        if let Some(after) = query.after {
+            seq.insert("$gt", after);
+        }
+        if !seq.is_empty() {
+            filter.insert("seq", seq);
+        }
+        let order = if query.after.is_some() { 1 } else { -1 };
         let docs: Vec<Document> = self
             .c("events")
             .find(filter)
-            .sort(doc! { "seq": -1 })
+            .sort(doc! { "seq": order })
             .limit(i64::try_from(query.limit).unwrap_or(i64::MAX))
             .await
             .map_err(backend)?

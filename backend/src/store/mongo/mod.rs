@@ -22,6 +22,7 @@ mod snapshots;
 mod tokens;
 mod tracked;
 mod validators;
+mod webhooks;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -222,6 +223,10 @@ impl MongoStore {
                 .await
                 .map_err(backend)?;
         }
+        self.c("webhook_cursors")
+            .create_index(index(doc! { "hook": 1 }, false))
+            .await
+            .map_err(backend)?;
         let migrated = self.migrate_snapshot_repos().await?;
         if migrated > 0 {
             tracing::info!(

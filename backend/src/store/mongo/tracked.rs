@@ -82,7 +82,14 @@ impl TrackedOrgStore for MongoStore {
                 .delete_many(doc! { "forge": org.forge().as_str(), "repo_id": { "$in": ids } })
                 .await
                 .map_err(backend)?;
-            for collection in ["repos", "snapshots", "repo_days", "http_cache", "events"] {
+            for collection in [
+                "repos",
+                "snapshots",
+                "repo_days",
+                "http_cache",
+                "events",
+                "webhook_cursors",
+            ] {
                 self.c(collection)
                     .delete_many(doc! { "org": &key })
                     .await

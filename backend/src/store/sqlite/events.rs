@@ -1,4 +1,5 @@
-//! The change feed: events in recording order, filtered and paged newest first.
+//! The change feed: events in recording order, filtered and paged newest first (or read
+//! forward from a cursor).
 
 use async_trait::async_trait;
 use rusqlite::{params, params_from_iter, Connection};
@@ -50,7 +51,11 @@ impl EventStore for SqliteStore {
             if let Some(before) = query.before {
                 filter("seq <", before.to_string());
             }
-            sql.push_str(&format!(" ORDER BY seq DESC LIMIT {}", query.limit));
+            if let Some(after) = query.after {
+                filter("seq >", after.to_string());
+            }
+            let order = if query.after.is_some() { "ASC" } else { "DESC" };
+            sql.push_str(&format!(" ORDER BY seq {order} LIMIT {}", query.limit));
             let mut stmt = conn.prepare(&sql)?;
             let rows = stmt.query_map(params_from_iter(values.iter()), |r| {
                 Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))

@@ -13,6 +13,7 @@ mod snapshots;
 mod tokens;
 mod tracked;
 mod validators;
+mod webhooks;
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -33,6 +34,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("0004_content_hash.sql"),
     include_str!("0005_repo_days.sql"),
     include_str!("0006_events.sql"),
+    include_str!("0007_webhooks.sql"),
 ];
 
 /// The embedded SQLite store.

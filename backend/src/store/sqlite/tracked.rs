@@ -72,6 +72,7 @@ impl TrackedOrgStore for SqliteStore {
                     "http_cache",
                     "org_status",
                     "events",
+                    "webhook_cursors",
                 ] {
                     tx.execute(&format!("DELETE FROM {table} WHERE org = ?1"), params![org])?;
                 }

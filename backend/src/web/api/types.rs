@@ -274,6 +274,41 @@ pub(crate) struct RunView {
     pub rate_limit_remaining: Option<u64>,
     pub message: Option<String>,
     pub outcomes: Vec<OrgOutcomeView>,
+    /// Webhook deliveries made after the run (filled in once they are done).
+    pub deliveries: Vec<DeliveryView>,
+}
+
+/// One webhook POST (with its retries) of one organisation's new events.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct DeliveryView {
+    /// The endpoint: scheme and host only (its path may be a credential).
+    pub target: String,
+    pub org: String,
+    pub events: u64,
+    /// The first and last event carried (their `seq` in the feed).
+    pub first_seq: i64,
+    pub last_seq: i64,
+    /// Tries made; 0 when it was not sent (the endpoint had just failed, or shutdown).
+    pub attempts: u32,
+    pub delivered: bool,
+    /// The endpoint's last HTTP status, if it answered.
+    pub status: Option<u16>,
+    pub error: Option<String>,
+    pub at: DateTime<Utc>,
+}
+
+/// The body of a webhook delivery (`POST` to each `ORGPULSE_WEBHOOK_URLS` endpoint, signed
+/// in `X-Orgpulse-Signature-256: sha256=<hex HMAC-SHA256 of the body>`): one organisation's
+/// events that endpoint has not had yet, oldest first.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct WebhookPayload {
+    /// The events as chat services show them (Slack and compatible read `text`).
+    pub text: String,
+    pub org: String,
+    /// The refresh after which this was sent.
+    pub run_id: String,
+    /// Oldest first; at most 100 (more come in further deliveries).
+    pub events: Vec<EventView>,
 }
 
 fn counts(c: &crate::domain::RunCounts) -> CountsView {
@@ -314,6 +349,22 @@ impl From<&RefreshRun> for RunView {
                     message: o.message.clone(),
                     counts: counts(&o.counts),
                     finished_at: o.finished_at,
+                })
+                .collect(),
+            deliveries: r
+                .deliveries
+                .iter()
+                .map(|d| DeliveryView {
+                    target: d.target.clone(),
+                    org: d.org.to_string(),
+                    events: d.events,
+                    first_seq: d.first_seq,
+                    last_seq: d.last_seq,
+                    attempts: d.attempts,
+                    delivered: d.delivered,
+                    status: d.status,
+                    error: d.error.clone(),
+                    at: d.at,
                 })
                 .collect(),
         }

@@ -142,10 +142,7 @@ pub(crate) async fn feed_org(
 fn latest(org: Option<crate::domain::OrgId>) -> EventQuery {
     EventQuery {
         org,
-        kind: None,
-        since: None,
-        before: None,
-        limit: FEED_ENTRIES,
+        ..EventQuery::latest(FEED_ENTRIES)
     }
 }
 

@@ -57,10 +57,7 @@ pub(crate) async fn org(
             recent: store
                 .list_events(&EventQuery {
                     org: Some(id.clone()),
-                    kind: None,
-                    since: None,
-                    before: None,
-                    limit: RECENT_CHANGES,
+                    ..EventQuery::latest(RECENT_CHANGES)
                 })
                 .await?,
         };

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use rocket::http::ContentType;
 use serde_json::{json, Value};
 
-use crate::domain::RefreshRun;
+use crate::domain::{Delivery, RefreshRun};
 use crate::web::cache::{CachedGet, Conditional, Rendered, Scope};
 use crate::web::charts::thousands;
 use crate::web::error::PageError;
@@ -45,9 +45,14 @@ fn runs_context(
                 })).collect::<Vec<_>>(),
                 "requests": thousands(r.counts.requests), "not_modified": thousands(r.counts.not_modified),
                 "changed": thousands(r.counts.repos_changed),
+                "deliveries": r.deliveries.iter().map(|d| json!({
+                    "org": d.org.to_string(), "target": d.target, "delivered": d.delivered,
+                    "title": delivery_title(d),
+                })).collect::<Vec<_>>(),
             })
         })
         .collect();
+    let webhooks = runs.iter().any(|r| !r.deliveries.is_empty());
     let next = schedule.and_then(|s| {
         let at = s.next_after(now)?;
         let wait = at - now;
@@ -58,5 +63,25 @@ fn runs_context(
         };
         Some(json!({ "at": views::when(at), "within": within, "schedule": s.expr() }))
     });
-    json!({ "runs": rows, "next": next })
+    json!({ "runs": rows, "next": next, "webhooks": webhooks })
+}
+
+/// A delivery in one line: what was sent where, and how it went.
+fn delivery_title(d: &Delivery) -> String {
+    let events = format!(
+        "{} event{} to {}",
+        d.events,
+        if d.events == 1 { "" } else { "s" },
+        d.target
+    );
+    let tries = match d.attempts {
+        0 => "not sent".to_owned(),
+        1 => "1 try".to_owned(),
+        n => format!("{n} tries"),
+    };
+    match (&d.error, d.delivered) {
+        (_, true) => format!("{events}: delivered ({tries})"),
+        (Some(error), false) => format!("{events}: {error} ({tries})"),
+        (None, false) => format!("{events}: not delivered ({tries})"),
+    }
 }

@@ -13,7 +13,7 @@ use orgpulse::domain::{
 use orgpulse::store::{
     EventQuery, EventStore, HealthStore, LeaseGrant, LeaseStore, LibraryUsage, OrgCommit,
     OrgDetail, OrgOverview, OrgStore, RunStore, SnapshotStore, Store, StoreError, StoreResult,
-    TokenStore, TrackedOrg, TrackedOrgStore, ValidatorStore,
+    TokenStore, TrackedOrg, TrackedOrgStore, ValidatorStore, WebhookStore,
 };
 
 #[derive(Debug)]
@@ -124,6 +124,18 @@ impl EventStore for FlakyStore {
     async fn list_events(&self, query: &EventQuery) -> StoreResult<Vec<StoredEvent>> {
         self.check()?;
         self.inner.list_events(query).await
+    }
+}
+
+#[async_trait]
+impl WebhookStore for FlakyStore {
+    async fn webhook_cursors(&self, hook: &str) -> StoreResult<Vec<(OrgId, i64)>> {
+        self.check()?;
+        self.inner.webhook_cursors(hook).await
+    }
+    async fn advance_webhook_cursor(&self, hook: &str, org: &OrgId, seq: i64) -> StoreResult<()> {
+        self.check()?;
+        self.inner.advance_webhook_cursor(hook, org, seq).await
     }
 }
 
