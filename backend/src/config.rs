@@ -16,6 +16,7 @@ use serde::{Deserialize, Deserializer};
 
 use std::collections::BTreeMap;
 
+use crate::domain::attention::AttentionRules;
 use crate::domain::{ForgeInstance, ForgeKind, ForgeName, Forges, OrgId};
 
 /// The configuration file read when present and no other is named.
@@ -115,6 +116,15 @@ pub(crate) struct Settings {
     #[serde(default, deserialize_with = "optional_secret")]
     pub webhook_secret: Option<Secret>,
 
+    /// `ORGPULSE_STALE_DAYS`: a repository with no activity for this many days needs
+    /// attention.
+    #[serde(default = "defaults::stale_days")]
+    pub stale_days: u32,
+
+    /// `ORGPULSE_ATTENTION_EXEMPT_TOPIC`: repositories with this topic never need attention.
+    #[serde(default = "defaults::attention_exempt_topic")]
+    pub attention_exempt_topic: String,
+
     /// `ORGPULSE_WEBHOOK_TIMEOUT_SECS`: limit for one delivery attempt.
     #[serde(default = "defaults::webhook_timeout_secs")]
     pub webhook_timeout_secs: u64,
@@ -155,6 +165,12 @@ mod defaults {
     }
     pub(crate) fn secondary_limit_wait_secs() -> u64 {
         60
+    }
+    pub(crate) fn stale_days() -> u32 {
+        crate::domain::attention::DEFAULT_STALE_DAYS
+    }
+    pub(crate) fn attention_exempt_topic() -> String {
+        crate::domain::attention::DEFAULT_EXEMPT_TOPIC.into()
     }
     pub(crate) fn webhook_timeout_secs() -> u64 {
         10
@@ -294,10 +310,27 @@ impl Settings {
             crate::webhooks::endpoint_url(url.expose())
                 .with_context(|| format!("ORGPULSE_WEBHOOK_URLS: item {} is not usable", n + 1))?;
         }
+        if !(1..=36_500).contains(&self.stale_days) {
+            bail!(
+                "ORGPULSE_STALE_DAYS must be between 1 and 36500, got {}",
+                self.stale_days
+            );
+        }
+        if self.attention_exempt_topic.trim().is_empty() {
+            bail!("ORGPULSE_ATTENTION_EXEMPT_TOPIC must not be empty");
+        }
         if self.webhook_timeout_secs == 0 {
             bail!("ORGPULSE_WEBHOOK_TIMEOUT_SECS must be at least 1");
         }
         Ok(())
+    }
+
+    /// What counts as needing attention.
+    pub(crate) fn attention_rules(&self) -> AttentionRules {
+        AttentionRules {
+            stale_days: self.stale_days,
+            exempt_topic: self.attention_exempt_topic.trim().to_owned(),
+        }
     }
 
     /// Whether any forge has a token (what `auto` toggles follow).

@@ -49,6 +49,7 @@ pub(crate) async fn run(app: &App) -> anyhow::Result<ExitCode> {
         schedule: Some(schedule),
         metrics,
         forges: app.settings.forges.clone(),
+        attention: app.settings.attention_rules(),
     };
     let rocket = web::build(services, web::rocket_config())
         .context("could not load the page templates")?

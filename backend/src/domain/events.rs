@@ -334,42 +334,9 @@ pub fn outcome(previous: Option<&OrgOutcome>, now: &OrgOutcome) -> Option<Event>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{RepoListing, RunCounts};
+    use crate::domain::RunCounts;
 
-    fn repo(id: i64, name: &str, stars: u64) -> RepoRecord {
-        RepoRecord {
-            org: "github:acme".parse().expect("id"),
-            listing: RepoListing {
-                id,
-                name: name.into(),
-                full_name: format!("acme/{name}"),
-                description: None,
-                html_url: None,
-                language: None,
-                stars,
-                watchers: 0,
-                forks: 0,
-                open_issues: 0,
-                license: Some("MIT".into()),
-                topics: vec![],
-                archived: false,
-                disabled: false,
-                fork: false,
-                size_kb: 0,
-                default_branch: Some("master".into()),
-                created_at: None,
-                updated_at: None,
-                pushed_at: None,
-                visibility: None,
-            },
-            languages: None,
-            languages_for: None,
-            libraries: None,
-            libraries_for: None,
-            first_seen: "2026-01-01".parse().expect("day"),
-            gone_since: None,
-        }
-    }
+    use crate::domain::test_repo as repo;
 
     #[test]
     fn a_refresh_records_what_changed_and_a_first_refresh_only_a_baseline() {

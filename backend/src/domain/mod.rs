@@ -1,6 +1,7 @@
 //! The types every layer shares: identifiers, organisation and repository records,
 //! daily snapshots and refresh runs. No I/O lives here.
 
+pub mod attention;
 pub mod events;
 mod forge;
 pub mod history;
@@ -22,6 +23,43 @@ pub use run::{
     Delivery, OrgOutcome, OrgStatus, RefreshRun, RunCounts, RunId, RunOptions, RunStatus, Trigger,
 };
 pub use token::{constant_time_eq, validate_token_name, TokenRecord, TokenSecret, TOKEN_PREFIX};
+
+/// A tidy GitHub repository record of `github:acme`, for tests.
+#[cfg(test)]
+pub(crate) fn test_repo(id: i64, name: &str, stars: u64) -> RepoRecord {
+    RepoRecord {
+        org: "github:acme".parse().expect("id"),
+        listing: RepoListing {
+            id,
+            name: name.into(),
+            full_name: format!("acme/{name}"),
+            description: None,
+            html_url: None,
+            language: None,
+            stars,
+            watchers: 0,
+            forks: 0,
+            open_issues: 0,
+            license: Some("MIT".into()),
+            topics: vec![],
+            archived: false,
+            disabled: false,
+            fork: false,
+            size_kb: 0,
+            default_branch: Some("master".into()),
+            created_at: None,
+            updated_at: None,
+            pushed_at: None,
+            visibility: None,
+        },
+        languages: None,
+        languages_for: None,
+        libraries: None,
+        libraries_for: None,
+        first_seen: "2026-01-01".parse().expect("day"),
+        gone_since: None,
+    }
+}
 
 /// Bytes as lower-case hex.
 pub(crate) fn hex(bytes: &[u8]) -> String {

@@ -23,7 +23,7 @@ use crate::domain::{EventKind, ForgeKind, Forges, COMMON_PATH_PATTERN};
     ),
     paths(
         api::list_orgs, api::get_org, api::list_repos, api::repos_csv, api::repo_history, api::history,
-        api::movers, api::libraries, api::list_events,
+        api::movers, api::list_attention, api::attention_csv, api::libraries, api::list_events,
         api::list_runs, api::get_run, api::track_org, api::untrack_org, api::refresh,
         ops::healthz, ops::readyz, ops::metrics
     ),

@@ -5,11 +5,30 @@
 
 use std::collections::HashMap;
 
-use chrono::{Days, NaiveDate};
+use chrono::{DateTime, Days, NaiveDate, Utc};
 
+use crate::domain::attention::{Attention, AttentionRules};
 use crate::domain::history::{self, Mover};
-use crate::domain::{RepoDay, RepoRecord};
+use crate::domain::{ForgeKind, Forges, RepoDay, RepoRecord};
 use crate::store::{OrgDetail, Store, StoreResult};
+
+/// The repositories of `detail` that need attention under `rules`, judged as of the last
+/// stored listing (so an answer cached until the next refresh stays true), and that time.
+pub(crate) fn attention<'a>(
+    detail: &'a OrgDetail,
+    forges: &Forges,
+    rules: &AttentionRules,
+) -> (Attention<'a>, DateTime<Utc>) {
+    let kind = forges.of(&detail.org).map_or(ForgeKind::GitHub, |f| f.kind);
+    let as_of = detail
+        .record
+        .as_ref()
+        .map_or_else(Utc::now, |r| r.fetched_at);
+    (
+        crate::domain::attention::attention(&detail.repos, kind, rules, as_of),
+        as_of,
+    )
+}
 
 /// The windows movers are ranked over, in days.
 pub(crate) const MOVER_WINDOWS: [u32; 4] = [1, 7, 30, 90];

@@ -32,6 +32,7 @@ use rocket::{catch, catchers, Build, Data, Request, Response, Rocket};
 use self::cache::ViewCache;
 use self::error::{ApiError, PageError};
 pub(crate) use self::templates::Templates;
+use crate::domain::attention::AttentionRules;
 use crate::domain::Forges;
 use crate::ingest::refresher::RefreshRequests;
 use crate::ingest::schedule::Schedule;
@@ -51,6 +52,8 @@ pub struct Services {
     pub metrics: Arc<Metrics>,
     /// The configured forges: which `{forge}` names the routes take, and their kinds.
     pub forges: Forges,
+    /// What counts as needing attention.
+    pub attention: AttentionRules,
 }
 
 impl Services {
@@ -63,6 +66,7 @@ impl Services {
             schedule: None,
             metrics: Arc::default(),
             forges: Forges::default(),
+            attention: AttentionRules::default(),
         }
     }
 }
@@ -77,6 +81,7 @@ pub(crate) struct WebState {
     pub cache: ViewCache,
     pub templates: Templates,
     pub forges: Forges,
+    pub attention: AttentionRules,
     /// The OpenAPI document for these forges, built once.
     pub openapi: String,
     /// `/docs`, rendered on first use.
@@ -110,6 +115,7 @@ pub fn build(services: Services, config: Figment) -> Result<Rocket<Build>, tera:
         openapi: docs::openapi_json(&services.forges),
         docs_page: std::sync::OnceLock::new(),
         forges: services.forges,
+        attention: services.attention,
     };
     Ok(rocket::custom(config)
         .manage(state)

@@ -482,3 +482,146 @@ async fn refreshes_record_what_changed_and_the_feed_serves_it() {
     let (status, _) = get(&client, "/changes?kind=nope").await;
     assert_eq!(status, Status::UnprocessableEntity);
 }
+
+#[tokio::test]
+async fn attention_lists_what_each_rule_finds_with_exemptions_as_json_csv_and_a_section() {
+    use crate::common::at;
+    use orgpulse::domain::attention::AttentionRules;
+    use rocket::local::asynchronous::Client;
+
+    let (_db, store) = sqlite_store().await;
+    let acme = org("github:acme");
+    store
+        .add_tracked_org(&acme, at("2026-03-01"))
+        .await
+        .expect("track");
+    // Judged on March 10: `record` repositories were pushed to on 2026-01-01 (68 days).
+    let tidy = |id: i64, name: &str, stars: u64| {
+        let mut r = repo(&acme, id, name, stars);
+        r.listing.pushed_at = Some(at("2026-03-05"));
+        r
+    };
+    let old = repo(&acme, 1, "old", 500);
+    let mut bare = tidy(2, "bare", 40);
+    bare.listing.description = None;
+    bare.listing.license = None;
+    bare.listing.size_kb = 0;
+    bare.listing.fork = true;
+    let mut retired = tidy(3, "retired", 7);
+    retired.listing.archived = true;
+    retired.listing.open_issues = 4;
+    let mut kept = repo(&acme, 4, "kept", 1);
+    kept.listing.topics = vec!["keep-me".into()];
+    let fine = tidy(5, "fine", 900);
+    store
+        .commit_org_refresh(&commit(
+            &acme,
+            "2026-03-10",
+            vec![old, bare, retired, kept, fine],
+        ))
+        .await
+        .expect("commit");
+
+    let services = orgpulse::web::Services {
+        attention: AttentionRules {
+            stale_days: 60,
+            exempt_topic: "keep-me".into(),
+        },
+        ..orgpulse::web::Services::reading(store.clone())
+    };
+    let client = Client::tracked(
+        orgpulse::web::build(services, orgpulse::web::rocket_config()).expect("templates"),
+    )
+    .await
+    .expect("rocket");
+
+    let (status, body) = json(&client, "/api/v1/orgs/github/acme/attention").await;
+    assert_eq!(status, Status::Ok, "{body}");
+    assert_eq!(
+        (
+            body["stale_days"].clone(),
+            body["checked"].clone(),
+            body["exempt"].clone(),
+            body["as_of"].clone()
+        ),
+        (json!(60), json!(5), json!(1), json!("2026-03-10T12:00:00Z"))
+    );
+    let items: Vec<(String, Value, bool)> = body["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|i| {
+            (
+                i["name"].as_str().expect("name").to_owned(),
+                i["reasons"].clone(),
+                i["fork"].as_bool().expect("fork"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        items,
+        [
+            (
+                "bare".to_owned(),
+                json!(["no_license", "no_description", "empty"]),
+                true
+            ),
+            ("old".to_owned(), json!(["stale"]), false),
+            (
+                "retired".to_owned(),
+                json!(["archived_with_open_issues"]),
+                false
+            ),
+        ],
+        "most reasons first; the exempt and the tidy ones left out"
+    );
+    assert_eq!(body["items"][1]["days_inactive"], 68);
+    assert_eq!(
+        body["items"][1]["summary"], "no activity for 68 days",
+        "{body}"
+    );
+
+    let response = client
+        .get("/api/v1/orgs/github/acme/attention.csv")
+        .dispatch()
+        .await;
+    assert_eq!(response.status(), Status::Ok);
+    assert_eq!(
+        response.content_type().map(|c| c.to_string()),
+        Some("text/csv; charset=utf-8".into())
+    );
+    let csv = response.into_string().await.expect("body");
+    let mut rows = csv::Reader::from_reader(csv.as_bytes());
+    assert_eq!(
+        rows.headers().expect("header").iter().collect::<Vec<_>>(),
+        [
+            "id",
+            "name",
+            "html_url",
+            "reasons",
+            "summary",
+            "fork",
+            "archived",
+            "stars",
+            "open_issues",
+            "last_activity_at",
+            "days_inactive"
+        ]
+    );
+    let records: Vec<csv::StringRecord> = rows.records().map(|r| r.expect("row")).collect();
+    assert_eq!(records.len(), 3);
+    assert_eq!(&records[0][3], "no_license;no_description;empty");
+    assert_eq!(&records[2][4], "archived with 4 open issues and PRs");
+    assert!(csv.contains("\r\n"), "RFC 4180 line ends");
+
+    let (status, page) = get(&client, "/orgs/github/acme").await;
+    assert_eq!(status, Status::Ok);
+    assert!(page.contains(r#"id="attention""#), "a section on the page");
+    assert!(page.contains("3 of 5 repositories"), "with its counts");
+    assert!(page.contains("1 carries the topic <code>keep-me</code>"));
+    assert!(page.contains("archived with 4 open issues and PRs"));
+    assert!(page.contains(r#"href="/api/v1/orgs/github/acme/attention.csv""#));
+
+    let (status, body) = json(&client, "/api/v1/orgs/github/nobody/attention").await;
+    assert_api_error(status, &body, Status::NotFound, "not_found");
+}

@@ -68,6 +68,7 @@ async fn app(store: Arc<dyn Store>, refresher: Arc<Refresher>) -> Client {
         store,
         metrics: refresher.context().metrics.clone(),
         refresher: Some(refresher),
+        attention: Default::default(),
         schedule: None,
         forges: Default::default(),
     };

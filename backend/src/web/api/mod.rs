@@ -2,6 +2,7 @@
 //! runs, the tracked list and refreshes; `types.rs` holds the response types. Reads are
 //! cached per URL and answered conditionally on `If-None-Match`.
 
+mod attention;
 mod events;
 mod insight;
 mod orgs;
@@ -14,6 +15,7 @@ mod types;
 use rocket::http::ContentType;
 use serde::Serialize;
 
+pub use self::attention::*;
 pub use self::events::*;
 pub use self::insight::*;
 pub use self::orgs::*;
@@ -33,6 +35,25 @@ fn json_body<T: Serialize>(value: &T) -> Result<Rendered, ApiError> {
         ApiError::internal()
     })?;
     Ok(Rendered::new(body, ContentType::JSON))
+}
+
+/// A CSV writer as every export uses it: RFC 4180, CRLF line ends.
+fn csv_writer() -> csv::Writer<Vec<u8>> {
+    csv::WriterBuilder::new()
+        .terminator(csv::Terminator::CRLF)
+        .from_writer(Vec::new())
+}
+
+/// A CSV body as a download named `filename`.
+fn csv_download(body: Vec<u8>, filename: &str) -> Rendered {
+    Rendered::new(
+        body,
+        ContentType::new("text", "csv").with_params(("charset", "utf-8")),
+    )
+    .with_header(
+        "Content-Disposition",
+        format!("attachment; filename=\"{filename}\""),
+    )
 }
 
 /// Answers from one organisation's cached detail (404 when it is unknown), cached per URL
@@ -82,6 +103,8 @@ pub(crate) fn routes() -> Vec<rocket::Route> {
         repos_csv,
         repo_history,
         movers,
+        list_attention,
+        attention_csv,
         history,
         list_events,
         libraries,

@@ -2,11 +2,10 @@
 //! repository as CSV.
 
 use chrono::{DateTime, Utc};
-use rocket::http::ContentType;
 
 use super::{json_body, org_answer, RepoPage};
 use crate::domain::RepoRecord;
-use crate::web::cache::{CachedGet, Conditional, Rendered};
+use crate::web::cache::{CachedGet, Conditional};
 use crate::web::error::{ApiError, ErrorBody};
 use crate::web::extract::{bounded, org_path, RepoQuery, Selection};
 use crate::web::repos::{self, Cursor};
@@ -117,25 +116,16 @@ pub(crate) async fn repos_csv(
             tracing::error!(error = %e, "could not write CSV");
             ApiError::internal()
         })?;
-        let filename = format!("{}-{}-repos.csv", org.forge(), org.login());
-        Ok::<_, ApiError>(
-            Rendered::new(
-                body,
-                ContentType::new("text", "csv").with_params(("charset", "utf-8")),
-            )
-            .with_header(
-                "Content-Disposition",
-                format!("attachment; filename=\"{filename}\""),
-            ),
-        )
+        Ok::<_, ApiError>(super::csv_download(
+            body,
+            &format!("{}-{}-repos.csv", org.forge(), org.login()),
+        ))
     })
     .await
 }
 
 fn csv_of(repos: &[RepoRecord]) -> Result<Vec<u8>, csv::Error> {
-    let mut out = csv::WriterBuilder::new()
-        .terminator(csv::Terminator::CRLF)
-        .from_writer(Vec::new());
+    let mut out = super::csv_writer();
     out.write_record(CSV_COLUMNS)?;
     let time = |t: Option<DateTime<Utc>>| {
         t.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))

@@ -297,6 +297,49 @@ pub(crate) struct DeliveryView {
     pub at: DateTime<Utc>,
 }
 
+/// A repository that needs attention, with its reasons.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct AttentionItem {
+    pub id: i64,
+    pub name: String,
+    pub html_url: Option<String>,
+    /// `stale`, `no_license`, `no_description`, `empty` or `archived_with_open_issues`.
+    pub reasons: Vec<String>,
+    /// The reasons for people ("no activity for 400 days, no licence").
+    pub summary: String,
+    /// Forks are flagged as such: their upkeep may live upstream.
+    pub fork: bool,
+    pub archived: bool,
+    pub stars: u64,
+    /// Open issues (with pull requests on GitHub and Gitea/Forgejo).
+    pub open_issues: u64,
+    /// The last push on GitHub; the last update elsewhere (no push time is reported).
+    pub last_activity_at: Option<DateTime<Utc>>,
+    /// Days from the last activity to `as_of`.
+    pub days_inactive: Option<i64>,
+}
+
+/// An organisation's repositories that need attention.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct AttentionList {
+    pub org: String,
+    /// When the listing judged was stored: "no activity for N days" counts to here.
+    pub as_of: Option<DateTime<Utc>>,
+    /// `ORGPULSE_STALE_DAYS`.
+    pub stale_days: u32,
+    /// `ORGPULSE_ATTENTION_EXEMPT_TOPIC`: repositories with it are left out.
+    pub exempt_topic: String,
+    /// Live repositories looked at, exempt ones included.
+    pub checked: usize,
+    /// Of those, how many carry the exempt topic.
+    pub exempt: usize,
+    /// Rules left out because this forge does not report what they read (`no_license`
+    /// on GitLab and on Gitea/Forgejo servers that list no licences; `empty` on GitLab).
+    pub not_reported: Vec<String>,
+    /// Most reasons first, then most stars.
+    pub items: Vec<AttentionItem>,
+}
+
 /// The body of a webhook delivery (`POST` to each `ORGPULSE_WEBHOOK_URLS` endpoint, signed
 /// in `X-Orgpulse-Signature-256: sha256=<hex HMAC-SHA256 of the body>`): one organisation's
 /// events that endpoint has not had yet, oldest first.

@@ -8,8 +8,11 @@ use rocket::http::{ContentType, Status};
 use serde_json::{json, Value};
 
 use super::{badge, capitalised, display_name, last_refresh_text};
+use crate::domain::attention::AttentionRules;
 use crate::domain::history::Mover;
-use crate::domain::{ForgeInstance, ForgeKind, OrgId, OrgStatus, RepoDay, RepoRecord, StoredEvent};
+use crate::domain::{
+    ForgeInstance, ForgeKind, Forges, OrgId, OrgStatus, RepoDay, RepoRecord, StoredEvent,
+};
 use crate::store::EventQuery;
 use crate::store::OrgDetail;
 use crate::web::cache::{CachedGet, Conditional, Rendered, Scope};
@@ -25,6 +28,9 @@ const PAGE_SIZE: usize = 50;
 
 /// Events the "Recent changes" section lists.
 const RECENT_CHANGES: usize = 12;
+
+/// Repositories the "Needs attention" section lists; the CSV has them all.
+const ATTENTION_SHOWN: usize = 15;
 
 /// Movers (and new repositories) the page lists; the API gives more.
 const MOVERS_SHOWN: usize = 10;
@@ -61,17 +67,15 @@ pub(crate) async fn org(
                 })
                 .await?,
         };
-        let html = get.state.templates.render(
-            "org.html",
-            "orgs",
-            &org_context(
-                detail,
-                get.state.forges.of(&id),
-                &table,
-                &insight,
-                Utc::now(),
-            ),
-        )?;
+        let mut context = org_context(
+            detail,
+            get.state.forges.of(&id),
+            &table,
+            &insight,
+            Utc::now(),
+        );
+        context["attention"] = attention_context(detail, &get.state.forges, &get.state.attention);
+        let html = get.state.templates.render("org.html", "orgs", &context)?;
         Ok(Rendered::new(html, ContentType::HTML))
     })
     .await
@@ -190,6 +194,50 @@ fn delta_cells(
 }
 
 /// The movers section: the window's links, the gainers and the new repositories.
+/// The "Needs attention" section: the first repositories flagged, and what was judged how.
+fn attention_context(detail: &OrgDetail, forges: &Forges, rules: &AttentionRules) -> Value {
+    let (found, as_of) = insight::attention(detail, forges, rules);
+    let base_url = format!("/orgs/{}/{}", detail.org.forge(), detail.org.login());
+    let rows: Vec<Value> = found
+        .flagged
+        .iter()
+        .take(ATTENTION_SHOWN)
+        .map(|f| {
+            let l = &f.repo.listing;
+            json!({
+                "name": l.name,
+                "url": format!("{base_url}/repos/{}", insight::segment(&l.name)),
+                "fork": l.fork, "archived": l.archived,
+                "reasons": f.reasons.iter().map(|r| json!({ "key": r.as_str(), "text": r.to_string() })).collect::<Vec<_>>(),
+                "activity": l.activity_at().map(|t| t.format("%Y-%m-%d").to_string()),
+                "stars": thousands(l.stars),
+            })
+        })
+        .collect();
+    let not_reported: Vec<&str> = found
+        .not_reported
+        .iter()
+        .map(|rule| match *rule {
+            "no_license" => "licences",
+            "empty" => "sizes",
+            other => other,
+        })
+        .collect();
+    json!({
+        "rows": rows,
+        "total": found.flagged.len(),
+        "more": found.flagged.len().saturating_sub(ATTENTION_SHOWN),
+        "checked": found.checked,
+        "exempt": found.exempt,
+        "topic": rules.exempt_topic,
+        "stale_days": rules.stale_days,
+        "as_of": views::when(as_of),
+        "not_reported": (!not_reported.is_empty()).then(|| not_reported.join(" or ")),
+        "csv": format!("/api/v1{base_url}/attention.csv"),
+        "json": format!("/api/v1{base_url}/attention"),
+    })
+}
+
 fn movers_context(w: &MoversWindow, detail: &OrgDetail, base_url: &str) -> Value {
     let by_id = insight::by_id(detail);
     let row = |m: &Mover| {

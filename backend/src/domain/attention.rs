@@ -1,0 +1,320 @@
+//! Needs attention: the repositories of an organisation that look neglected, from what is
+//! already stored (no request of its own).
+//!
+//! Each rule reads one listing field, and a rule the forge cannot answer is left out
+//! rather than flagging everything: GitLab's listing has no licence and no size, and
+//! older Gitea/Forgejo servers list no licences (an organisation where none of the
+//! repositories has one is taken as such a server). Activity is the last push on GitHub
+//! and the last update elsewhere (GitLab and Gitea/Forgejo report no push time, and their
+//! update time also moves on settings edits), so "no activity" can only be shorter there.
+//! Archived repositories are retired on purpose: only open issues left behind in them count.
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+
+use super::{ForgeKind, RepoRecord};
+
+/// The default of `ORGPULSE_STALE_DAYS`.
+pub const DEFAULT_STALE_DAYS: u32 = 365;
+/// The default of `ORGPULSE_ATTENTION_EXEMPT_TOPIC`.
+pub const DEFAULT_EXEMPT_TOPIC: &str = "orgpulse-keep";
+
+/// What counts as needing attention.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttentionRules {
+    /// No activity for this many days makes a repository stale.
+    pub stale_days: u32,
+    /// Repositories with this topic are never listed.
+    pub exempt_topic: String,
+}
+
+impl Default for AttentionRules {
+    fn default() -> Self {
+        AttentionRules {
+            stale_days: DEFAULT_STALE_DAYS,
+            exempt_topic: DEFAULT_EXEMPT_TOPIC.to_owned(),
+        }
+    }
+}
+
+/// Why a repository needs attention.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Reason {
+    /// No activity for this many days (or never any recorded).
+    Stale {
+        days: Option<i64>,
+    },
+    NoLicense,
+    NoDescription,
+    /// Size 0: nothing was ever pushed.
+    Empty,
+    /// Archived, with this many open issues (and, on GitHub and Gitea/Forgejo, pull
+    /// requests) left.
+    ArchivedWithOpenIssues {
+        open: u64,
+    },
+}
+
+impl Reason {
+    /// The name the API and the CSV use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::Stale { .. } => "stale",
+            Reason::NoLicense => "no_license",
+            Reason::NoDescription => "no_description",
+            Reason::Empty => "empty",
+            Reason::ArchivedWithOpenIssues { .. } => "archived_with_open_issues",
+        }
+    }
+
+    /// Every reason's name, for the API's documentation.
+    pub const NAMES: [&'static str; 5] = [
+        "stale",
+        "no_license",
+        "no_description",
+        "empty",
+        "archived_with_open_issues",
+    ];
+}
+
+impl fmt::Display for Reason {
+    /// For people: "no activity for 400 days", "archived with 3 open issues and PRs".
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Reason::Stale { days: Some(days) } => write!(f, "no activity for {days} days"),
+            Reason::Stale { days: None } => f.write_str("no activity recorded"),
+            Reason::NoLicense => f.write_str("no licence"),
+            Reason::NoDescription => f.write_str("no description"),
+            Reason::Empty => f.write_str("empty"),
+            Reason::ArchivedWithOpenIssues { open } => write!(
+                f,
+                "archived with {open} open issue{} and PR{}",
+                if *open == 1 { "" } else { "s" },
+                if *open == 1 { "" } else { "s" }
+            ),
+        }
+    }
+}
+
+/// One repository that needs attention.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Flagged<'a> {
+    pub repo: &'a RepoRecord,
+    pub reasons: Vec<Reason>,
+}
+
+/// What the rules found in one organisation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Attention<'a> {
+    /// Most reasons first, then most stars, then by name.
+    pub flagged: Vec<Flagged<'a>>,
+    /// Live repositories carrying the exempt topic.
+    pub exempt: usize,
+    /// Live repositories looked at (exempt ones included).
+    pub checked: usize,
+    /// Rules left out because the forge does not report what they read.
+    pub not_reported: Vec<&'static str>,
+}
+
+/// Applies `rules` to `repos` (gone ones are skipped) of an organisation on a `kind`
+/// forge, at `now`.
+pub fn attention<'a>(
+    repos: &'a [RepoRecord],
+    kind: ForgeKind,
+    rules: &AttentionRules,
+    now: DateTime<Utc>,
+) -> Attention<'a> {
+    let live: Vec<&RepoRecord> = repos.iter().filter(|r| r.gone_since.is_none()).collect();
+    let licences_listed = match kind {
+        ForgeKind::GitHub => true,
+        ForgeKind::GitLab => false,
+        // Older servers list none: one repository with a licence shows this one does.
+        ForgeKind::Gitea | ForgeKind::Forgejo => live.iter().any(|r| r.listing.license.is_some()),
+    };
+    let sizes_listed = kind != ForgeKind::GitLab;
+    let mut not_reported = Vec::new();
+    if !licences_listed {
+        not_reported.push(Reason::NoLicense.as_str());
+    }
+    if !sizes_listed {
+        not_reported.push(Reason::Empty.as_str());
+    }
+    let mut exempt = 0;
+    let mut flagged = Vec::new();
+    for repo in &live {
+        let l = &repo.listing;
+        if l.topics
+            .iter()
+            .any(|t| t.eq_ignore_ascii_case(&rules.exempt_topic))
+        {
+            exempt += 1;
+            continue;
+        }
+        let mut reasons = Vec::new();
+        if l.archived {
+            if l.open_issues > 0 {
+                reasons.push(Reason::ArchivedWithOpenIssues {
+                    open: l.open_issues,
+                });
+            }
+        } else {
+            let idle = l.activity_at().map(|at| (now - at).num_days());
+            if idle.is_none_or(|days| days >= i64::from(rules.stale_days)) {
+                reasons.push(Reason::Stale { days: idle });
+            }
+            if licences_listed && l.license.is_none() {
+                reasons.push(Reason::NoLicense);
+            }
+            if l.description.is_none() {
+                reasons.push(Reason::NoDescription);
+            }
+            if sizes_listed && l.size_kb == 0 {
+                reasons.push(Reason::Empty);
+            }
+        }
+        if !reasons.is_empty() {
+            flagged.push(Flagged { repo, reasons });
+        }
+    }
+    flagged.sort_by(|a, b| {
+        b.reasons
+            .len()
+            .cmp(&a.reasons.len())
+            .then(b.repo.listing.stars.cmp(&a.repo.listing.stars))
+            .then_with(|| a.repo.listing.name.cmp(&b.repo.listing.name))
+    });
+    Attention {
+        flagged,
+        exempt,
+        checked: live.len(),
+        not_reported,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::test_repo;
+
+    fn at(s: &str) -> DateTime<Utc> {
+        s.parse().expect("time")
+    }
+
+    /// A tidy repository pushed to on `pushed`.
+    fn tidy(id: i64, name: &str, stars: u64, pushed: &str) -> RepoRecord {
+        let mut r = test_repo(id, name, stars);
+        r.listing.description = Some("does things".into());
+        r.listing.size_kb = 120;
+        r.listing.pushed_at = Some(at(pushed));
+        r
+    }
+
+    fn reasons(found: &Attention<'_>) -> Vec<(String, Vec<String>)> {
+        found
+            .flagged
+            .iter()
+            .map(|f| {
+                (
+                    f.repo.listing.name.clone(),
+                    f.reasons.iter().map(ToString::to_string).collect(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn each_rule_flags_what_it_reads_and_the_worst_come_first() {
+        let now = at("2026-06-01T00:00:00Z");
+        let mut stale = tidy(1, "stale", 5, "2025-05-01T00:00:00Z");
+        stale.listing.license = None;
+        let fresh = tidy(2, "fresh", 900, "2026-05-30T00:00:00Z");
+        let mut bare = tidy(3, "bare", 50, "2026-05-30T00:00:00Z");
+        bare.listing.description = None;
+        bare.listing.size_kb = 0;
+        bare.listing.fork = true;
+        let mut retired = tidy(4, "retired", 1, "2020-01-01T00:00:00Z");
+        retired.listing.archived = true;
+        retired.listing.open_issues = 3;
+        retired.listing.license = None;
+        let mut tidy_archive = tidy(5, "tidy-archive", 1, "2020-01-01T00:00:00Z");
+        tidy_archive.listing.archived = true;
+        let mut kept = tidy(6, "kept", 1, "2019-01-01T00:00:00Z");
+        kept.listing.topics = vec!["Orgpulse-Keep".into()];
+        let mut gone = tidy(7, "gone", 1, "2019-01-01T00:00:00Z");
+        gone.gone_since = Some("2026-05-01".parse().expect("day"));
+        let mut never = tidy(8, "never", 0, "2026-01-01T00:00:00Z");
+        never.listing.pushed_at = None;
+        let repos = [stale, fresh, bare, retired, tidy_archive, kept, gone, never];
+
+        let found = attention(&repos, ForgeKind::GitHub, &AttentionRules::default(), now);
+        assert_eq!(
+            reasons(&found),
+            [
+                ("bare".into(), vec!["no description".into(), "empty".into()]),
+                (
+                    "stale".into(),
+                    vec!["no activity for 396 days".into(), "no licence".into()]
+                ),
+                (
+                    "retired".into(),
+                    vec!["archived with 3 open issues and PRs".into()]
+                ),
+                ("never".into(), vec!["no activity recorded".into()]),
+            ],
+            "most reasons first, then most stars; archived only for open issues"
+        );
+        assert_eq!(
+            (found.exempt, found.checked),
+            (1, 7),
+            "gone ones are not checked"
+        );
+        assert!(found.not_reported.is_empty());
+        assert!(
+            found.flagged[0].repo.listing.fork,
+            "forks are flagged as such"
+        );
+
+        let strict = AttentionRules {
+            stale_days: 1,
+            exempt_topic: "none".into(),
+        };
+        let found = attention(&repos, ForgeKind::GitHub, &strict, now);
+        assert!(found.flagged.iter().any(|f| f.repo.listing.name == "kept"));
+        assert!(found.flagged.iter().any(|f| f.repo.listing.name == "fresh"));
+    }
+
+    #[test]
+    fn rules_the_forge_cannot_answer_are_left_out() {
+        let now = at("2026-06-01T00:00:00Z");
+        let mut a = tidy(1, "a", 1, "2026-05-30T00:00:00Z");
+        a.listing.license = None;
+        a.listing.size_kb = 0; // GitLab lists no size
+        let found = attention(
+            std::slice::from_ref(&a),
+            ForgeKind::GitLab,
+            &AttentionRules::default(),
+            now,
+        );
+        assert!(found.flagged.is_empty(), "{:?}", reasons(&found));
+        assert_eq!(found.not_reported, ["no_license", "empty"]);
+
+        // An old Gitea lists no licences at all; a newer one lists some.
+        a.listing.size_kb = 10;
+        let found = attention(
+            std::slice::from_ref(&a),
+            ForgeKind::Forgejo,
+            &AttentionRules::default(),
+            now,
+        );
+        assert_eq!(
+            (found.flagged.len(), found.not_reported.clone()),
+            (0, vec!["no_license"])
+        );
+        let mut b = tidy(2, "b", 1, "2026-05-30T00:00:00Z");
+        b.listing.license = Some("MIT".into());
+        let both = [a, b];
+        let found = attention(&both, ForgeKind::Gitea, &AttentionRules::default(), now);
+        assert_eq!(reasons(&found), [("a".into(), vec!["no licence".into()])]);
+    }
+}

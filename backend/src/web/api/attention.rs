@@ -1,0 +1,137 @@
+//! Needs attention: an organisation's repositories that look neglected, as JSON and CSV.
+
+use super::{json_body, known, AttentionItem, AttentionList};
+use crate::domain::attention::Flagged;
+use crate::web::cache::{CachedGet, Conditional, Scope};
+use crate::web::error::{ApiError, ErrorBody};
+use crate::web::extract::org_path;
+use crate::web::insight;
+use chrono::{DateTime, Utc};
+
+/// The CSV's columns, in order.
+pub(crate) const ATTENTION_CSV_COLUMNS: [&str; 11] = [
+    "id",
+    "name",
+    "html_url",
+    "reasons",
+    "summary",
+    "fork",
+    "archived",
+    "stars",
+    "open_issues",
+    "last_activity_at",
+    "days_inactive",
+];
+
+/// The live repositories that need attention, each with its reasons, most reasons first:
+/// no activity for `ORGPULSE_STALE_DAYS`, no licence, no description, empty, archived with
+/// open issues. Repositories with the `ORGPULSE_ATTENTION_EXEMPT_TOPIC` topic are left
+/// out; so are rules the forge cannot answer (`not_reported`). Judged as of the last
+/// stored listing.
+#[utoipa::path(get, path = "/api/v1/orgs/{forge}/{login}/attention", tag = "repositories",
+    params(
+        ("forge" = String, Path, description = "The forge instance"),
+        ("login" = String, Path, description = "The organisation's login")),
+    responses(
+        (status = 200, description = "The repositories that need attention", body = AttentionList),
+        (status = 404, description = "Unknown organisation", body = ErrorBody)))]
+#[rocket::get("/orgs/<forge>/<login>/attention")]
+pub(crate) async fn list_attention(
+    get: CachedGet<'_>,
+    forge: &str,
+    login: &str,
+) -> Result<Conditional, ApiError> {
+    let org = org_path(&get.state.forges, forge, login)?;
+    get.answer(Scope::Org(org.clone()), || async {
+        let detail = known(&get, &org).await?;
+        let (found, as_of) = insight::attention(&detail, &get.state.forges, &get.state.attention);
+        json_body(&AttentionList {
+            org: org.to_string(),
+            as_of: detail.record.as_ref().map(|r| r.fetched_at),
+            stale_days: get.state.attention.stale_days,
+            exempt_topic: get.state.attention.exempt_topic.clone(),
+            checked: found.checked,
+            exempt: found.exempt,
+            not_reported: found.not_reported.iter().map(|s| (*s).to_owned()).collect(),
+            items: found.flagged.iter().map(|f| item(f, as_of)).collect(),
+        })
+    })
+    .await
+}
+
+/// The same list as CSV (RFC 4180, a header row; `reasons` separated by `;`).
+#[utoipa::path(get, path = "/api/v1/orgs/{forge}/{login}/attention.csv", tag = "repositories",
+    params(
+        ("forge" = String, Path, description = "The forge instance"),
+        ("login" = String, Path, description = "The organisation's login")),
+    responses(
+        (status = 200, description = "CSV with a header row: id, name, html_url, reasons (`;`-separated), summary, fork, archived, stars, open_issues, last_activity_at, days_inactive", content_type = "text/csv"),
+        (status = 404, description = "Unknown organisation", body = ErrorBody)))]
+#[rocket::get("/orgs/<forge>/<login>/attention.csv", rank = 1)]
+pub(crate) async fn attention_csv(
+    get: CachedGet<'_>,
+    forge: &str,
+    login: &str,
+) -> Result<Conditional, ApiError> {
+    let org = org_path(&get.state.forges, forge, login)?;
+    get.answer(Scope::Org(org.clone()), || async {
+        let detail = known(&get, &org).await?;
+        let (found, as_of) = insight::attention(&detail, &get.state.forges, &get.state.attention);
+        let items: Vec<AttentionItem> = found.flagged.iter().map(|f| item(f, as_of)).collect();
+        let body = csv_of(&items).map_err(|e| {
+            tracing::error!(error = %e, "could not write CSV");
+            ApiError::internal()
+        })?;
+        Ok::<_, ApiError>(super::csv_download(
+            body,
+            &format!("{}-{}-attention.csv", org.forge(), org.login()),
+        ))
+    })
+    .await
+}
+
+fn item(f: &Flagged<'_>, as_of: DateTime<Utc>) -> AttentionItem {
+    let l = &f.repo.listing;
+    let activity = l.activity_at();
+    AttentionItem {
+        id: l.id,
+        name: l.name.clone(),
+        html_url: l.html_url.clone(),
+        reasons: f.reasons.iter().map(|r| r.as_str().to_owned()).collect(),
+        summary: f
+            .reasons
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", "),
+        fork: l.fork,
+        archived: l.archived,
+        stars: l.stars,
+        open_issues: l.open_issues,
+        last_activity_at: activity,
+        days_inactive: activity.map(|at| (as_of - at).num_days().max(0)),
+    }
+}
+
+fn csv_of(items: &[AttentionItem]) -> Result<Vec<u8>, csv::Error> {
+    let mut out = super::csv_writer();
+    out.write_record(ATTENTION_CSV_COLUMNS)?;
+    for i in items {
+        out.write_record([
+            i.id.to_string(),
+            i.name.clone(),
+            i.html_url.clone().unwrap_or_default(),
+            i.reasons.join(";"),
+            i.summary.clone(),
+            i.fork.to_string(),
+            i.archived.to_string(),
+            i.stars.to_string(),
+            i.open_issues.to_string(),
+            i.last_activity_at
+                .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+                .unwrap_or_default(),
+            i.days_inactive.map(|d| d.to_string()).unwrap_or_default(),
+        ])?;
+    }
+    out.into_inner().map_err(|e| e.into_error().into())
+}
