@@ -22,8 +22,8 @@ use crate::domain::{EventKind, ForgeKind, Forges, COMMON_PATH_PATTERN};
         description = "Organisations on code forges: profiles, repositories, daily history, libraries and refresh runs. Every answer carries an ETag; send it back in If-None-Match to get 304 when nothing changed. Errors are `{\"error\":{\"code\",\"message\"}}`."
     ),
     paths(
-        api::list_orgs, api::get_org, api::list_repos, api::repos_csv, api::repo_history, api::history,
-        api::movers, api::list_attention, api::attention_csv, api::libraries, api::list_events,
+        api::list_orgs, api::get_org, api::list_repos, api::repos_csv, api::repo_history, api::history, api::history_csv,
+        api::movers, api::list_attention, api::attention_csv, api::libraries, api::libraries_csv, api::list_events,
         api::list_runs, api::get_run, api::track_org, api::untrack_org, api::refresh,
         ops::healthz, ops::readyz, ops::metrics
     ),

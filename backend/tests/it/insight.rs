@@ -625,3 +625,119 @@ async fn attention_lists_what_each_rule_finds_with_exemptions_as_json_csv_and_a_
     let (status, body) = json(&client, "/api/v1/orgs/github/nobody/attention").await;
     assert_api_error(status, &body, Status::NotFound, "not_found");
 }
+
+/// A CSV answer's rows (header first), checked for RFC 4180 line ends and a download name.
+async fn csv_rows(client: &rocket::local::asynchronous::Client, uri: &str) -> Vec<Vec<String>> {
+    let response = client.get(uri.to_owned()).dispatch().await;
+    assert_eq!(response.status(), Status::Ok, "{uri}");
+    assert_eq!(
+        response.content_type().map(|c| c.to_string()),
+        Some("text/csv; charset=utf-8".into())
+    );
+    assert!(response
+        .headers()
+        .get_one("Content-Disposition")
+        .is_some_and(|d| d.starts_with("attachment; filename=\"github-acme-")));
+    let body = response.into_string().await.expect("body");
+    assert!(body.ends_with("\r\n"), "RFC 4180 line ends");
+    csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(body.as_bytes())
+        .records()
+        .map(|r| r.expect("row").iter().map(str::to_owned).collect())
+        .collect()
+}
+
+#[tokio::test]
+async fn history_and_libraries_export_as_csv() {
+    use orgpulse::domain::Library;
+    use orgpulse::store::RepoLibraries;
+
+    let (_db, store) = sqlite_store().await;
+    let acme = acme(&store).await;
+    let mut with_libraries = commit(
+        &acme,
+        "2026-03-09",
+        vec![repo(&acme, 1, "alpha", 40), repo(&acme, 4, "delta", 60)],
+    );
+    let lib = |ecosystem: &str, name: &str| Library {
+        ecosystem: ecosystem.into(),
+        name: name.into(),
+        version: None,
+        license: None,
+    };
+    with_libraries.libraries = vec![
+        RepoLibraries {
+            repo_id: 1,
+            libraries: vec![lib("cargo", "serde"), lib("npm", "left,pad")],
+        },
+        RepoLibraries {
+            repo_id: 4,
+            libraries: vec![lib("cargo", "serde")],
+        },
+    ];
+    store
+        .commit_org_refresh(&with_libraries)
+        .await
+        .expect("commit");
+    let client = client(store).await;
+
+    let history = csv_rows(&client, "/api/v1/orgs/github/acme/history.csv").await;
+    assert_eq!(
+        history[0],
+        [
+            "day",
+            "repos",
+            "stars",
+            "forks",
+            "open_issues",
+            "watchers",
+            "archived",
+            "size_kb"
+        ]
+    );
+    let stars: Vec<(&str, &str)> = history[1..]
+        .iter()
+        .map(|r| (r[0].as_str(), r[2].as_str()))
+        .collect();
+    assert_eq!(
+        stars,
+        [
+            ("2026-03-01", "115"),
+            ("2026-03-02", "173"),
+            ("2026-03-03", "78"),
+            ("2026-03-09", "100")
+        ],
+        "one row per snapshot day, the day re-committed replaced"
+    );
+    let some = csv_rows(
+        &client,
+        "/api/v1/orgs/github/acme/history.csv?from=2026-03-02&to=2026-03-03",
+    )
+    .await;
+    assert_eq!(some.len(), 3, "from and to are inclusive");
+    let (status, body) = json(
+        &client,
+        "/api/v1/orgs/github/acme/history.csv?from=2026-03-05&to=2026-03-01",
+    )
+    .await;
+    assert_api_error(
+        status,
+        &body,
+        Status::UnprocessableEntity,
+        "invalid_parameter",
+    );
+
+    let libraries = csv_rows(&client, "/api/v1/orgs/github/acme/libraries.csv").await;
+    assert_eq!(
+        libraries,
+        [
+            vec!["ecosystem", "name", "repos"],
+            vec!["cargo", "serde", "2"],
+            vec!["npm", "left,pad", "1"],
+        ],
+        "most used first; a comma quoted, not split"
+    );
+    let (status, body) = json(&client, "/api/v1/orgs/github/nobody/libraries.csv").await;
+    assert_api_error(status, &body, Status::NotFound, "not_found");
+}

@@ -106,6 +106,8 @@ pub(crate) fn routes() -> Vec<rocket::Route> {
         list_attention,
         attention_csv,
         history,
+        history_csv,
+        libraries_csv,
         list_events,
         libraries,
         list_runs,

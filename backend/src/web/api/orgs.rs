@@ -7,7 +7,9 @@ use super::{
     json_body, org_answer, org_view, overview_summary, Ecosystem, History, Libraries, LibraryUse,
     OrgSummary, OrgView,
 };
-use crate::web::cache::{CachedGet, Conditional, Scope};
+use crate::domain::DayTotals;
+use crate::store::OrgDetail;
+use crate::web::cache::{CachedGet, Conditional, Rendered, Scope};
 use crate::web::error::{ApiError, ErrorBody};
 use crate::web::extract::{org_path, Param};
 
@@ -60,23 +62,57 @@ pub(crate) async fn history(
     to: Param<'_>,
 ) -> Result<Conditional, ApiError> {
     let org = org_path(&get.state.forges, forge, login)?;
-    let (from, to) = (parse_day("from", from)?, parse_day("to", to)?);
-    if let (Some(f), Some(t)) = (from, to) {
-        if f > t {
-            return Err(ApiError::invalid(format!("from ({f}) is after to ({t})")));
-        }
-    }
+    let range = DayRange::parse(from, to)?;
     org_answer(&get, &org, |detail| {
-        let days = detail
-            .history
-            .iter()
-            .filter(|d| from.is_none_or(|f| d.day >= f) && to.is_none_or(|t| d.day <= t))
-            .map(Into::into)
-            .collect();
+        let days = range.of(detail).map(Into::into).collect();
         json_body(&History {
             org: org.to_string(),
             days,
         })
+    })
+    .await
+}
+
+/// The same daily totals as CSV (RFC 4180, a header row).
+#[utoipa::path(get, path = "/api/v1/orgs/{forge}/{login}/history.csv", tag = "organisations",
+    params(
+        ("forge" = String, Path, description = "The forge instance"),
+        ("login" = String, Path, description = "The organisation's login"),
+        ("from" = Option<String>, Query, description = "First day, `YYYY-MM-DD`"),
+        ("to" = Option<String>, Query, description = "Last day, `YYYY-MM-DD`")),
+    responses(
+        (status = 200, description = "CSV with a header row: day, repos, stars, forks, open_issues, watchers, archived, size_kb", content_type = "text/csv"),
+        (status = 404, description = "Unknown organisation", body = ErrorBody),
+        (status = 422, description = "A parameter is invalid", body = ErrorBody)))]
+#[rocket::get("/orgs/<forge>/<login>/history.csv?<from>&<to>", rank = 1)]
+pub(crate) async fn history_csv(
+    get: CachedGet<'_>,
+    forge: &str,
+    login: &str,
+    from: Param<'_>,
+    to: Param<'_>,
+) -> Result<Conditional, ApiError> {
+    let org = org_path(&get.state.forges, forge, login)?;
+    let range = DayRange::parse(from, to)?;
+    org_answer(&get, &org, |detail| {
+        let rows = range.of(detail).map(|d| {
+            let t = &d.totals;
+            [
+                d.day.to_string(),
+                t.repos.to_string(),
+                t.stars.to_string(),
+                t.forks.to_string(),
+                t.open_issues.to_string(),
+                t.watchers.to_string(),
+                t.archived.to_string(),
+                t.size_kb.to_string(),
+            ]
+        });
+        csv_answer(
+            &HISTORY_CSV_COLUMNS,
+            rows,
+            &format!("{}-{}-history.csv", org.forge(), org.login()),
+        )
     })
     .await
 }
@@ -115,6 +151,95 @@ pub(crate) async fn libraries(
         })
     })
     .await
+}
+
+/// Every library and how many repositories use it, as CSV (RFC 4180, a header row), most
+/// used first.
+#[utoipa::path(get, path = "/api/v1/orgs/{forge}/{login}/libraries.csv", tag = "organisations",
+    params(("forge" = String, Path, description = "The forge instance"), ("login" = String, Path, description = "The organisation's login")),
+    responses(
+        (status = 200, description = "CSV with a header row: ecosystem, name, repos", content_type = "text/csv"),
+        (status = 404, description = "Unknown organisation", body = ErrorBody)))]
+#[rocket::get("/orgs/<forge>/<login>/libraries.csv", rank = 1)]
+pub(crate) async fn libraries_csv(
+    get: CachedGet<'_>,
+    forge: &str,
+    login: &str,
+) -> Result<Conditional, ApiError> {
+    let org = org_path(&get.state.forges, forge, login)?;
+    org_answer(&get, &org, |detail| {
+        let rows = detail
+            .libraries
+            .iter()
+            .map(|l| [l.ecosystem.clone(), l.name.clone(), l.repos.to_string()]);
+        csv_answer(
+            &LIBRARIES_CSV_COLUMNS,
+            rows,
+            &format!("{}-{}-libraries.csv", org.forge(), org.login()),
+        )
+    })
+    .await
+}
+
+/// The columns of `history.csv`.
+pub(crate) const HISTORY_CSV_COLUMNS: [&str; 8] = [
+    "day",
+    "repos",
+    "stars",
+    "forks",
+    "open_issues",
+    "watchers",
+    "archived",
+    "size_kb",
+];
+
+/// The columns of `libraries.csv`.
+pub(crate) const LIBRARIES_CSV_COLUMNS: [&str; 3] = ["ecosystem", "name", "repos"];
+
+/// A CSV download of `rows` under `columns`.
+fn csv_answer<const N: usize>(
+    columns: &[&str; N],
+    rows: impl Iterator<Item = [String; N]>,
+    filename: &str,
+) -> Result<Rendered, ApiError> {
+    let write = || -> Result<Vec<u8>, csv::Error> {
+        let mut out = super::csv_writer();
+        out.write_record(columns)?;
+        for row in rows {
+            out.write_record(&row)?;
+        }
+        out.into_inner().map_err(|e| e.into_error().into())
+    };
+    let body = write().map_err(|e| {
+        tracing::error!(error = %e, "could not write CSV");
+        ApiError::internal()
+    })?;
+    Ok(super::csv_download(body, filename))
+}
+
+/// The days a history answer covers: `from` and `to`, both optional and inclusive.
+struct DayRange {
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+}
+
+impl DayRange {
+    fn parse(from: Param<'_>, to: Param<'_>) -> Result<Self, ApiError> {
+        let (from, to) = (parse_day("from", from)?, parse_day("to", to)?);
+        if let (Some(f), Some(t)) = (from, to) {
+            if f > t {
+                return Err(ApiError::invalid(format!("from ({f}) is after to ({t})")));
+            }
+        }
+        Ok(DayRange { from, to })
+    }
+
+    fn of<'a>(&self, detail: &'a OrgDetail) -> impl Iterator<Item = &'a DayTotals> + use<'a, '_> {
+        detail
+            .history
+            .iter()
+            .filter(|d| self.from.is_none_or(|f| d.day >= f) && self.to.is_none_or(|t| d.day <= t))
+    }
 }
 
 /// A `YYYY-MM-DD` day; absent or blank is `None`.

@@ -554,6 +554,8 @@ fn org_context(
         },
         "exports": {
             "csv": format!("/api/v1{base_url}/repos.csv"),
+            "history_csv": format!("/api/v1{base_url}/history.csv"),
+            "libraries_csv": format!("/api/v1{base_url}/libraries.csv"),
             "json": format!("/api/v1{base_url}/repos"),
         },
     })
