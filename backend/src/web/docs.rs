@@ -8,6 +8,7 @@ use serde_json::{json, Value};
 use utoipa::OpenApi;
 
 use super::api::{MAX_LIMIT, MAX_MOVERS};
+use super::badges::{self, METRICS};
 use super::cache::{Conditional, IfNoneMatch, Rendered};
 use super::error::PageError;
 use super::insight::MOVER_WINDOWS;
@@ -25,7 +26,7 @@ use crate::domain::{EventKind, ForgeKind, Forges, COMMON_PATH_PATTERN};
         api::list_orgs, api::get_org, api::list_repos, api::repos_csv, api::repo_history, api::history, api::history_csv,
         api::movers, api::list_attention, api::attention_csv, api::libraries, api::libraries_csv, api::list_events,
         api::list_runs, api::get_run, api::track_org, api::untrack_org, api::refresh,
-        ops::healthz, ops::readyz, ops::metrics
+        badges::badge, ops::healthz, ops::readyz, ops::metrics
     ),
     components(schemas(api::WebhookPayload)),
     modifiers(&BearerAuth),
@@ -136,6 +137,9 @@ fn tighten(doc: &mut Value, configured: &Forges) {
                         }
                         "days" => json!({ "type": "integer", "enum": MOVER_WINDOWS }),
                         "name" => json!({ "type": "string", "minLength": 1 }),
+                        "metric" => {
+                            json!({ "type": "string", "enum": METRICS.iter().map(|m| format!("{m}.svg")).collect::<Vec<_>>() })
+                        }
                         "from" | "to" | "since" => json!({ "type": "string", "format": "date" }),
                         "kind" => {
                             json!({ "type": "string", "enum": EventKind::ALL.iter().map(|k| k.as_str()).collect::<Vec<_>>() })
@@ -157,7 +161,8 @@ fn tighten(doc: &mut Value, configured: &Forges) {
                         error("Not a valid organisation, or a parameter is not valid")
                     });
                 }
-                if path.starts_with("/api/v1/") || path == "/readyz" {
+                if path.starts_with("/api/v1/") || path.starts_with("/badge/") || path == "/readyz"
+                {
                     responses
                         .entry("503")
                         .or_insert_with(|| error("The database is not answering"));

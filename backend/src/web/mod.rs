@@ -5,6 +5,7 @@
 pub mod api;
 mod assets;
 pub(crate) mod auth;
+pub(crate) mod badges;
 pub(crate) mod cache;
 pub(crate) mod charts;
 pub(crate) mod docs;
@@ -121,6 +122,7 @@ pub fn build(services: Services, config: Figment) -> Result<Rocket<Build>, tera:
         .manage(state)
         .mount("/", pages::routes())
         .mount("/", ops::routes())
+        .mount("/", rocket::routes![badges::badge])
         .mount("/", docs::routes())
         .mount("/api/v1", api::routes())
         .mount("/static", assets::routes())

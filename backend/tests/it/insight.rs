@@ -741,3 +741,50 @@ async fn history_and_libraries_export_as_csv() {
     let (status, body) = json(&client, "/api/v1/orgs/github/nobody/libraries.csv").await;
     assert_api_error(status, &body, Status::NotFound, "not_found");
 }
+
+#[tokio::test]
+async fn badges_show_the_latest_totals_with_an_etag() {
+    use rocket::http::Header;
+
+    let (_db, store) = sqlite_store().await;
+    acme(&store).await;
+    let client = client(store).await;
+    for (metric, label) in [
+        ("stars", "stars: 238"),
+        ("repos", "repos: 5"),
+        ("forks", "forks: 5"),
+    ] {
+        let response = client
+            .get(format!("/badge/github/acme/{metric}.svg"))
+            .dispatch()
+            .await;
+        assert_eq!(response.status(), Status::Ok, "{metric}");
+        assert_eq!(
+            response.content_type(),
+            Some(rocket::http::ContentType::SVG)
+        );
+        let etag = response
+            .headers()
+            .get_one("ETag")
+            .expect("an ETag")
+            .to_owned();
+        let svg = response.into_string().await.expect("body");
+        let doc = roxmltree::Document::parse(&svg).expect("well-formed SVG");
+        assert_eq!(doc.root_element().attribute("aria-label"), Some(label));
+        let again = client
+            .get(format!("/badge/github/acme/{metric}.svg"))
+            .header(Header::new("If-None-Match", etag))
+            .dispatch()
+            .await;
+        assert_eq!(again.status(), Status::NotModified);
+    }
+    for (uri, want) in [
+        ("/badge/github/acme/watchers.svg", Status::NotFound),
+        ("/badge/github/acme/stars.png", Status::NotFound),
+        ("/badge/github/nobody/stars.svg", Status::NotFound),
+        ("/badge/nowhere/acme/stars.svg", Status::UnprocessableEntity),
+    ] {
+        let (status, _) = get(&client, uri).await;
+        assert_eq!(status, want, "{uri}");
+    }
+}

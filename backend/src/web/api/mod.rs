@@ -71,7 +71,7 @@ async fn org_answer(
 }
 
 /// An organisation's cached detail, known to exist.
-struct Known(std::sync::Arc<Option<OrgDetail>>);
+pub(crate) struct Known(std::sync::Arc<Option<OrgDetail>>);
 
 impl std::ops::Deref for Known {
     type Target = OrgDetail;
@@ -85,7 +85,7 @@ impl std::ops::Deref for Known {
 }
 
 /// The organisation's cached detail; 404 when nothing is known about it.
-async fn known(get: &CachedGet<'_>, org: &OrgId) -> Result<Known, ApiError> {
+pub(crate) async fn known(get: &CachedGet<'_>, org: &OrgId) -> Result<Known, ApiError> {
     let detail = get.detail(org).await?;
     if detail.is_none() {
         return Err(ApiError::not_found(format!(

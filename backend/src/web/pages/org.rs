@@ -552,6 +552,9 @@ fn org_context(
             "all": format!("/changes?org={}", url::form_urlencoded::byte_serialize(id.to_string().as_bytes()).collect::<String>()),
             "feed": format!("{base_url}/feed.atom"),
         },
+        "badges": crate::web::badges::METRICS.iter().map(|m| json!({
+            "metric": m, "url": format!("/badge/{}/{}/{m}.svg", id.forge(), id.login()),
+        })).collect::<Vec<_>>(),
         "exports": {
             "csv": format!("/api/v1{base_url}/repos.csv"),
             "history_csv": format!("/api/v1{base_url}/history.csv"),
