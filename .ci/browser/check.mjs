@@ -92,6 +92,16 @@ async function shot(page, name) {
   check("repository table shows a page of rows", rows > 10 && rows <= 50, `${rows} rows`);
   check("repository table has a sparkline per row", (await table.locator("svg.spark").count()) > 10);
   check("org page has movers and recent changes", (await page.locator("#movers").count()) === 1 && (await page.locator("#changes").count()) === 1);
+  const attention = page.locator("#attention");
+  check("org page has a needs-attention section", (await attention.count()) === 1);
+  check("needs attention lists repositories with their reasons", (await attention.locator("tbody tr").count()) > 0 && (await attention.locator(".reason").count()) > 0);
+  const badges = page.locator("details.badges img");
+  check("org page lists its three badges", (await badges.count()) === 3);
+  await page.locator("details.badges summary").click();
+  const drawn = await page
+    .waitForFunction(() => [...document.querySelectorAll("details.badges img")].every((i) => i.complete && i.naturalWidth > 40), null, { timeout: 5000 })
+    .then(() => true, () => false);
+  check("badges load as images", drawn);
   const repoHref = await table.locator("tbody tr td a").first().getAttribute("href");
   await shot(page, "org");
   await page.locator("th a", { hasText: "Name" }).click();
