@@ -585,7 +585,9 @@ async fn the_openapi_document_lists_every_route_and_the_docs_page_shows_it() {
         .routes()
         .map(|r| r.uri.path().to_string())
         .filter(|p| {
-            p.starts_with("/api/v1/") || ["/healthz", "/readyz", "/metrics"].contains(&p.as_str())
+            p.starts_with("/api/v1/")
+                || p.starts_with("/badge/")
+                || ["/healthz", "/readyz", "/metrics"].contains(&p.as_str())
         })
         .filter(|p| p != "/api/v1/openapi.json")
         .map(|p| p.replace('<', "{").replace('>', "}"))
