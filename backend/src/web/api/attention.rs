@@ -77,15 +77,11 @@ pub(crate) async fn attention_csv(
     get.answer(Scope::Org(org.clone()), || async {
         let detail = known(&get, &org).await?;
         let (found, as_of) = insight::attention(&detail, &get.state.forges, &get.state.attention);
-        let items: Vec<AttentionItem> = found.flagged.iter().map(|f| item(f, as_of)).collect();
-        let body = csv_of(&items).map_err(|e| {
-            tracing::error!(error = %e, "could not write CSV");
-            ApiError::internal()
-        })?;
-        Ok::<_, ApiError>(super::csv_download(
-            body,
+        super::csv_answer(
+            &ATTENTION_CSV_COLUMNS,
+            found.flagged.iter().map(|f| csv_row(&item(f, as_of))),
             &format!("{}-{}-attention.csv", org.forge(), org.login()),
-        ))
+        )
     })
     .await
 }
@@ -113,25 +109,21 @@ fn item(f: &Flagged<'_>, as_of: DateTime<Utc>) -> AttentionItem {
     }
 }
 
-fn csv_of(items: &[AttentionItem]) -> Result<Vec<u8>, csv::Error> {
-    let mut out = super::csv_writer();
-    out.write_record(ATTENTION_CSV_COLUMNS)?;
-    for i in items {
-        out.write_record([
-            i.id.to_string(),
-            i.name.clone(),
-            i.html_url.clone().unwrap_or_default(),
-            i.reasons.join(";"),
-            i.summary.clone(),
-            i.fork.to_string(),
-            i.archived.to_string(),
-            i.stars.to_string(),
-            i.open_issues.to_string(),
-            i.last_activity_at
-                .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
-                .unwrap_or_default(),
-            i.days_inactive.map(|d| d.to_string()).unwrap_or_default(),
-        ])?;
-    }
-    out.into_inner().map_err(|e| e.into_error().into())
+/// One item as a row under [`ATTENTION_CSV_COLUMNS`].
+fn csv_row(i: &AttentionItem) -> [String; 11] {
+    [
+        i.id.to_string(),
+        i.name.clone(),
+        i.html_url.clone().unwrap_or_default(),
+        i.reasons.join(";"),
+        i.summary.clone(),
+        i.fork.to_string(),
+        i.archived.to_string(),
+        i.stars.to_string(),
+        i.open_issues.to_string(),
+        i.last_activity_at
+            .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+            .unwrap_or_default(),
+        i.days_inactive.map(|d| d.to_string()).unwrap_or_default(),
+    ]
 }

@@ -37,23 +37,39 @@ fn json_body<T: Serialize>(value: &T) -> Result<Rendered, ApiError> {
     Ok(Rendered::new(body, ContentType::JSON))
 }
 
-/// A CSV writer as every export uses it: RFC 4180, CRLF line ends.
-fn csv_writer() -> csv::Writer<Vec<u8>> {
-    csv::WriterBuilder::new()
+/// An RFC 4180 body (CRLF line ends): a header row of `columns`, then `rows`.
+fn csv_body<const N: usize>(
+    columns: &[&str; N],
+    rows: impl Iterator<Item = [String; N]>,
+) -> Result<Vec<u8>, csv::Error> {
+    let mut out = csv::WriterBuilder::new()
         .terminator(csv::Terminator::CRLF)
-        .from_writer(Vec::new())
+        .from_writer(Vec::new());
+    out.write_record(columns)?;
+    for row in rows {
+        out.write_record(&row)?;
+    }
+    out.into_inner().map_err(|e| e.into_error().into())
 }
 
-/// A CSV body as a download named `filename`.
-fn csv_download(body: Vec<u8>, filename: &str) -> Rendered {
-    Rendered::new(
+/// Every export: `rows` under `columns` as a CSV download named `filename`.
+fn csv_answer<const N: usize>(
+    columns: &[&str; N],
+    rows: impl Iterator<Item = [String; N]>,
+    filename: &str,
+) -> Result<Rendered, ApiError> {
+    let body = csv_body(columns, rows).map_err(|e| {
+        tracing::error!(error = %e, "could not write CSV");
+        ApiError::internal()
+    })?;
+    Ok(Rendered::new(
         body,
         ContentType::new("text", "csv").with_params(("charset", "utf-8")),
     )
     .with_header(
         "Content-Disposition",
         format!("attachment; filename=\"{filename}\""),
-    )
+    ))
 }
 
 /// Answers from one organisation's cached detail (404 when it is unknown), cached per URL

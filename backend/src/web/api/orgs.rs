@@ -9,7 +9,7 @@ use super::{
 };
 use crate::domain::DayTotals;
 use crate::store::OrgDetail;
-use crate::web::cache::{CachedGet, Conditional, Rendered, Scope};
+use crate::web::cache::{CachedGet, Conditional, Scope};
 use crate::web::error::{ApiError, ErrorBody};
 use crate::web::extract::{org_path, Param};
 
@@ -108,7 +108,7 @@ pub(crate) async fn history_csv(
                 t.size_kb.to_string(),
             ]
         });
-        csv_answer(
+        super::csv_answer(
             &HISTORY_CSV_COLUMNS,
             rows,
             &format!("{}-{}-history.csv", org.forge(), org.login()),
@@ -172,7 +172,7 @@ pub(crate) async fn libraries_csv(
             .libraries
             .iter()
             .map(|l| [l.ecosystem.clone(), l.name.clone(), l.repos.to_string()]);
-        csv_answer(
+        super::csv_answer(
             &LIBRARIES_CSV_COLUMNS,
             rows,
             &format!("{}-{}-libraries.csv", org.forge(), org.login()),
@@ -195,27 +195,6 @@ pub(crate) const HISTORY_CSV_COLUMNS: [&str; 8] = [
 
 /// The columns of `libraries.csv`.
 pub(crate) const LIBRARIES_CSV_COLUMNS: [&str; 3] = ["ecosystem", "name", "repos"];
-
-/// A CSV download of `rows` under `columns`.
-fn csv_answer<const N: usize>(
-    columns: &[&str; N],
-    rows: impl Iterator<Item = [String; N]>,
-    filename: &str,
-) -> Result<Rendered, ApiError> {
-    let write = || -> Result<Vec<u8>, csv::Error> {
-        let mut out = super::csv_writer();
-        out.write_record(columns)?;
-        for row in rows {
-            out.write_record(&row)?;
-        }
-        out.into_inner().map_err(|e| e.into_error().into())
-    };
-    let body = write().map_err(|e| {
-        tracing::error!(error = %e, "could not write CSV");
-        ApiError::internal()
-    })?;
-    Ok(super::csv_download(body, filename))
-}
 
 /// The days a history answer covers: `from` and `to`, both optional and inclusive.
 struct DayRange {

@@ -112,53 +112,46 @@ pub(crate) async fn repos_csv(
 ) -> Result<Conditional, ApiError> {
     let org = org_path(&get.state.forges, forge, login)?;
     org_answer(&get, &org, |detail| {
-        let body = csv_of(&detail.repos).map_err(|e| {
-            tracing::error!(error = %e, "could not write CSV");
-            ApiError::internal()
-        })?;
-        Ok::<_, ApiError>(super::csv_download(
-            body,
+        super::csv_answer(
+            &CSV_COLUMNS,
+            detail.repos.iter().map(csv_row),
             &format!("{}-{}-repos.csv", org.forge(), org.login()),
-        ))
+        )
     })
     .await
 }
 
-fn csv_of(repos: &[RepoRecord]) -> Result<Vec<u8>, csv::Error> {
-    let mut out = super::csv_writer();
-    out.write_record(CSV_COLUMNS)?;
+/// One repository as a row under [`CSV_COLUMNS`].
+fn csv_row(r: &RepoRecord) -> [String; 22] {
     let time = |t: Option<DateTime<Utc>>| {
         t.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
             .unwrap_or_default()
     };
-    for r in repos {
-        let l = &r.listing;
-        out.write_record([
-            l.id.to_string(),
-            l.name.clone(),
-            l.full_name.clone(),
-            l.description.clone().unwrap_or_default(),
-            l.html_url.clone().unwrap_or_default(),
-            l.language.clone().unwrap_or_default(),
-            l.stars.to_string(),
-            l.forks.to_string(),
-            l.open_issues.to_string(),
-            l.watchers.to_string(),
-            l.license.clone().unwrap_or_default(),
-            l.topics.join(";"),
-            l.archived.to_string(),
-            l.fork.to_string(),
-            l.size_kb.to_string(),
-            l.default_branch.clone().unwrap_or_default(),
-            time(l.created_at),
-            time(l.updated_at),
-            time(l.pushed_at),
-            r.libraries.map(|n| n.to_string()).unwrap_or_default(),
-            r.first_seen.to_string(),
-            r.gone_since.map(|d| d.to_string()).unwrap_or_default(),
-        ])?;
-    }
-    out.into_inner().map_err(|e| e.into_error().into())
+    let l = &r.listing;
+    [
+        l.id.to_string(),
+        l.name.clone(),
+        l.full_name.clone(),
+        l.description.clone().unwrap_or_default(),
+        l.html_url.clone().unwrap_or_default(),
+        l.language.clone().unwrap_or_default(),
+        l.stars.to_string(),
+        l.forks.to_string(),
+        l.open_issues.to_string(),
+        l.watchers.to_string(),
+        l.license.clone().unwrap_or_default(),
+        l.topics.join(";"),
+        l.archived.to_string(),
+        l.fork.to_string(),
+        l.size_kb.to_string(),
+        l.default_branch.clone().unwrap_or_default(),
+        time(l.created_at),
+        time(l.updated_at),
+        time(l.pushed_at),
+        r.libraries.map(|n| n.to_string()).unwrap_or_default(),
+        r.first_seen.to_string(),
+        r.gone_since.map(|d| d.to_string()).unwrap_or_default(),
+    ]
 }
 
 #[cfg(test)]
@@ -177,7 +170,8 @@ mod tests {
             "libraries_for": null, "first_seen": "2026-01-01", "gone_since": null
         }))
         .expect("record");
-        let text = String::from_utf8(csv_of(&[repo]).expect("csv")).expect("utf-8");
+        let body = super::super::csv_body(&CSV_COLUMNS, [repo].iter().map(csv_row));
+        let text = String::from_utf8(body.expect("csv")).expect("utf-8");
         assert!(text.starts_with("id,name,full_name,description,"));
         assert!(text.contains("\"says \"\"hi\"\", then\nleaves\""), "{text}");
         assert!(text.contains(",a;b,"));
