@@ -117,10 +117,7 @@ impl Webhooks {
             let url = endpoint_url(raw).with_context(|| format!("webhook URL {}", n + 1))?;
             let id = crate::domain::hex(&<Sha256 as sha2::Digest>::digest(url.as_str()))[..16]
                 .to_owned();
-            let target = match url.port() {
-                Some(port) => format!("{}://{}:{port}", url.scheme(), url.host_str().unwrap_or("")),
-                None => format!("{}://{}", url.scheme(), url.host_str().unwrap_or("")),
-            };
+            let target = url.origin().ascii_serialization();
             if endpoints.iter().any(|e: &Endpoint| e.id == id) {
                 continue; // the same URL twice gets one delivery
             }

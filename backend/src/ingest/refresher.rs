@@ -17,7 +17,7 @@ use tokio::sync::Mutex;
 use tokio::task::JoinHandle;
 
 use super::{IngestContext, Progress};
-use crate::domain::{Delivery, Lease, OrgId, RefreshRun, RunId, RunStatus, Trigger};
+use crate::domain::{Lease, OrgId, RefreshRun, RunId, RunStatus, Trigger};
 use crate::store::LeaseGrant;
 use crate::webhooks::Webhooks;
 
@@ -373,7 +373,17 @@ impl Refresher {
                 .deliver(store.as_ref(), &run, || clock.now(), &cancel)
                 .await;
             if !deliveries.is_empty() {
-                record_deliveries(store.as_ref(), &run.id, deliveries).await;
+                amend_run(
+                    store.as_ref(),
+                    &run.id,
+                    "the webhook deliveries",
+                    4,
+                    |recorded| {
+                        recorded.deliveries.extend(deliveries.iter().cloned());
+                        true
+                    },
+                )
+                .await;
             }
         };
         *slot = Some(match &self.runs_on {
@@ -416,31 +426,15 @@ impl Refresher {
     /// trying for a while (about half a minute) before it gives up; a run left unfinished
     /// is closed as interrupted by the next lease holder anyway.
     async fn finish_as(&self, id: &RunId, status: RunStatus, message: &str) {
-        let store = &self.ctx.store;
-        let mut wait = Duration::from_millis(500);
-        for attempt in 1..=6 {
-            let outcome = async {
-                match store.get_run(id).await? {
-                    Some(mut run) if !run.status.is_finished() => {
-                        run.finish(status, Some(message.to_owned()), self.ctx.clock.now());
-                        store.update_run(&run).await
-                    }
-                    _ => Ok(()),
-                }
+        let now = self.ctx.clock.now();
+        amend_run(self.ctx.store.as_ref(), id, "how the run ended", 6, |run| {
+            if run.status.is_finished() {
+                return false;
             }
-            .await;
-            match outcome {
-                Ok(()) => return,
-                Err(e) if attempt < 6 => {
-                    tracing::warn!(run = %id, error = %e, "could not record how the run ended; retrying");
-                    tokio::time::sleep(wait).await;
-                    wait *= 2;
-                }
-                Err(e) => {
-                    tracing::error!(run = %id, error = %e, "could not record how the run ended")
-                }
-            }
-        }
+            run.finish(status, Some(message.to_owned()), now);
+            true
+        })
+        .await;
     }
 
     /// The record of run `id`, which its holder writes right after taking the lease.
@@ -600,28 +594,36 @@ impl Refresher {
     }
 }
 
-/// Adds `deliveries` to run `id`'s record; a store that is down gets a few tries.
-async fn record_deliveries(store: &dyn crate::store::Store, id: &RunId, deliveries: Vec<Delivery>) {
+/// Changes run `id`'s record with `change` (which says whether there is anything to
+/// write) and stores it. The store may be what failed, so this tries `attempts` times with
+/// doubling waits from half a second; `what` names the change in the logs.
+async fn amend_run(
+    store: &dyn crate::store::Store,
+    id: &RunId,
+    what: &str,
+    attempts: u32,
+    change: impl Fn(&mut RefreshRun) -> bool,
+) {
     let mut wait = Duration::from_millis(500);
-    for attempt in 1..=4 {
-        let recorded = async {
+    for attempt in 1..=attempts {
+        let outcome = async {
             let Some(mut run) = store.get_run(id).await? else {
                 return Ok(()); // expired meanwhile
             };
-            run.deliveries.extend(deliveries.iter().cloned());
-            store.update_run(&run).await
+            if change(&mut run) {
+                store.update_run(&run).await?;
+            }
+            Ok::<_, crate::store::StoreError>(())
         }
         .await;
-        match recorded {
+        match outcome {
             Ok(()) => return,
-            Err(e) if attempt < 4 => {
-                tracing::warn!(run = %id, error = %e, "could not record the webhook deliveries; retrying");
+            Err(e) if attempt < attempts => {
+                tracing::warn!(run = %id, error = %e, "could not record {what}; retrying");
                 tokio::time::sleep(wait).await;
                 wait *= 2;
             }
-            Err(e) => {
-                tracing::error!(run = %id, error = %e, "could not record the webhook deliveries")
-            }
+            Err(e) => tracing::error!(run = %id, error = %e, "could not record {what}"),
         }
     }
 }
