@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use chrono::{Duration, TimeZone, Utc};
 use clap::Parser;
-use fakeforge::{Flavour, ForgeConfig, WorldConfig};
+use fakeforge::{Flavour, ForgeConfig, Life, WorldConfig};
 use orgpulse::domain::{ForgeKind, RunOptions, Trigger};
 use orgpulse::ingest::{self, Clock, ForgeAccess, IngestContext, Silent};
 use orgpulse::sources::HttpPolicy;
@@ -40,12 +40,26 @@ struct Args {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    let today = Utc::now().date_naive();
+    // The world's day 0 is the day before the first refresh, so pushes on a simulated
+    // day land before that day's refresh and "3 days ago" reads right against today.
+    let epoch = (today - Duration::days(i64::from(args.days)))
+        .and_hms_opt(0, 0, 0)
+        .expect("valid time")
+        .and_utc()
+        .timestamp();
     let forge = fakeforge::start(ForgeConfig {
         world: WorldConfig {
             orgs: args.orgs,
             repos: args.repos,
             seed: args.seed,
             changed_per_day: 0.04,
+        },
+        // Repositories with a past, archived, relicensed, moved to `main` and deleted on
+        // some days: the demo shows every kind of change.
+        life: Life {
+            epoch,
+            eventful: true,
         },
         // Many simulated days go by in seconds: don't let the hourly budget run out.
         rate_limit: 1_000_000,
@@ -77,7 +91,6 @@ async fn main() -> anyhow::Result<()> {
             format!("{name}:{}", o.login).parse()
         })
         .collect::<Result<_, _>>()?;
-    let today = Utc::now().date_naive();
     let start = Utc.from_utc_datetime(
         &(today - Duration::days(i64::from(args.days)))
             .and_hms_opt(9, 0, 0)

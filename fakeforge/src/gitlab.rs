@@ -277,9 +277,9 @@ async fn projects(
     let repos = forge.listing(&group.org);
     let mut rows: Vec<(&Value, world::Org, usize)> = repos
         .iter()
-        .enumerate()
-        .filter(|(n, _)| group.holds(*n, query.include_subgroups))
-        .map(|(n, r)| (r, group.org.clone(), n))
+        .map(|r| (r, world::World::index_of(r)))
+        .filter(|(_, n)| group.holds(*n, query.include_subgroups))
+        .map(|(r, n)| (r, group.org.clone(), n))
         .collect();
     // Shared into the group from the next organisation, unless asked not to.
     let shared_from = forge
@@ -292,7 +292,7 @@ async fn projects(
     if query.with_shared {
         if let Some((listing, org)) = &shared {
             if let Some(first) = listing.first() {
-                rows.push((first, org.clone(), 0));
+                rows.push((first, org.clone(), world::World::index_of(first)));
             }
         }
     }

@@ -36,12 +36,15 @@ use rocket::response::{self, Responder, Response};
 use rocket::{get, post, routes, State};
 use serde_json::{json, Value};
 
-pub use world::{World, WorldConfig};
+pub use world::{Life, World, WorldConfig};
 
 /// How the fake behaves besides its data.
 #[derive(Debug, Clone)]
 pub struct ForgeConfig {
     pub world: WorldConfig,
+    /// When the world's days fall and whether repositories are archived, relicensed,
+    /// deleted… on them.
+    pub life: Life,
     /// The world's day at start.
     pub day: u32,
     /// Added to every answer.
@@ -106,6 +109,7 @@ impl Default for ForgeConfig {
                 seed: 1,
                 changed_per_day: 0.05,
             },
+            life: Life::default(),
             day: 0,
             latency: Duration::ZERO,
             rate_limit: 5_000,
@@ -158,7 +162,7 @@ fn epoch_now() -> u64 {
 impl Forge {
     pub fn new(config: ForgeConfig) -> Self {
         Forge {
-            world: World::new(config.world.clone()),
+            world: World::living(config.world.clone(), config.life.clone()),
             faults: std::sync::RwLock::new(config.faults.clone()),
             orgs: Mutex::new(OrgChanges::default()),
             listings: Mutex::new(BTreeMap::new()),

@@ -24,6 +24,10 @@ struct Args {
     /// The world's day at start (0 = 2025-01-01).
     #[arg(long, default_value_t = 0)]
     day: u32,
+    /// Repositories have a past before day 0 and are archived, relicensed, moved to
+    /// `main` or deleted on some days (see `fakeforge::Life`).
+    #[arg(long)]
+    eventful: bool,
     /// Share of repositories pushed to each day.
     #[arg(long, default_value_t = 0.05)]
     changed_per_day: f64,
@@ -69,6 +73,10 @@ async fn main() -> anyhow::Result<()> {
             repos: args.repos,
             seed: args.seed,
             changed_per_day: args.changed_per_day,
+        },
+        life: fakeforge::Life {
+            eventful: args.eventful,
+            ..fakeforge::Life::default()
         },
         day: args.day,
         latency: Duration::from_millis(args.latency_ms),

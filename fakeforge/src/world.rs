@@ -166,8 +166,31 @@ fn libraries_for(language: &str) -> (&'static str, &'static [&'static str]) {
     }
 }
 
-/// 2025-01-01T00:00:00Z: day 0 of the world.
-const EPOCH: i64 = 1_735_689_600;
+/// 2025-01-01T00:00:00Z: day 0 of the world unless [`Life::epoch`] says otherwise.
+pub const EPOCH: i64 = 1_735_689_600;
+
+/// When the world's days fall and what happens on them besides pushes, stars, renames
+/// and new repositories. The default keeps the world every test was written against.
+#[derive(Debug, Clone)]
+pub struct Life {
+    /// Unix seconds of day 0 (a demo starts its world on its first simulated day, so
+    /// "pushed 3 days ago" reads right against today).
+    pub epoch: i64,
+    /// Repositories have a past: those not pushed since day 0 were last pushed
+    /// somewhere in the years before it (some long enough to be stale), and on some
+    /// days a repository is archived (half of them unarchived a few days later), changes
+    /// licence or default branch, or is deleted.
+    pub eventful: bool,
+}
+
+impl Default for Life {
+    fn default() -> Self {
+        Life {
+            epoch: EPOCH,
+            eventful: false,
+        }
+    }
+}
 
 fn timestamp(seconds: i64) -> String {
     // Civil-from-days (Howard Hinnant), to stay free of date crates.
@@ -203,10 +226,15 @@ pub struct Org {
 pub struct World {
     pub config: WorldConfig,
     pub orgs: Vec<Org>,
+    pub life: Life,
 }
 
 impl World {
     pub fn new(config: WorldConfig) -> Self {
+        Self::living(config, Life::default())
+    }
+
+    pub fn living(config: WorldConfig, life: Life) -> Self {
         let orgs = (0..config.orgs)
             .map(|index| {
                 let word = ORG_WORDS[index % ORG_WORDS.len()];
@@ -224,7 +252,7 @@ impl World {
                 }
             })
             .collect();
-        World { config, orgs }
+        World { config, orgs, life }
     }
 
     pub fn org(&self, login: &str) -> Option<&Org> {
@@ -251,6 +279,38 @@ impl World {
         (base + (day as usize / 3).min(self.config.repos / 50)).min(self.config.repos)
     }
 
+    /// The number of repositories created before the world began.
+    fn founding(&self) -> usize {
+        self.config.repos - self.config.repos / 50
+    }
+
+    /// The day repository `n` is deleted, if it ever is (eventful worlds only: one
+    /// founding repository in 53, among the less starred ones).
+    fn deleted_on(&self, seed: u64, n: usize) -> Option<u32> {
+        (self.life.eventful && n < self.founding() && seed % 53 == 11 && base_stars(seed) < 2_000)
+            .then_some(4 + (seed >> 13) as u32 % 30)
+    }
+
+    /// Whether repository `n` of `org` exists on `day`.
+    pub fn exists(&self, org: &Org, n: usize, day: u32) -> bool {
+        n < self.repo_count(day)
+            && self
+                .deleted_on(self.repo_seed(org, n), n)
+                .is_none_or(|gone| day < gone)
+    }
+
+    /// The index `n` of a listing entry (its id's last four digits).
+    pub fn index_of(repo: &Value) -> usize {
+        repo["id"]
+            .as_i64()
+            .and_then(|id| usize::try_from(id % 10_000).ok())
+            .unwrap_or(usize::MAX)
+    }
+
+    fn at(&self, day: i64, seconds: i64) -> String {
+        timestamp(self.life.epoch + 86_400 * day + seconds)
+    }
+
     pub fn profile(&self, org: &Org, day: u32) -> Value {
         let s = mix(self.config.seed ^ org.index as u64);
         let title = org.login.split('-').next().unwrap_or_default();
@@ -270,10 +330,10 @@ impl World {
             "email": null, "twitter_username": null, "is_verified": s % 3 == 0,
             "html_url": format!("https://github.com/{}", org.login),
             "avatar_url": format!("https://avatars.githubusercontent.com/u/{}?v=4", org.id),
-            "public_repos": self.repo_count(day), "public_gists": 0,
+            "public_repos": (0..self.repo_count(day)).filter(|n| self.exists(org, *n, day)).count(), "public_gists": 0,
             "followers": 50 + s % 5000, "following": 0,
-            "created_at": timestamp(EPOCH - 86_400 * (400 + (s % 2500) as i64)),
-            "updated_at": timestamp(EPOCH + 86_400 * i64::from(day)),
+            "created_at": self.at(-(400 + (s % 2500) as i64), 0),
+            "updated_at": self.at(i64::from(day), 0),
             "type": "Organization"
         })
     }
@@ -287,6 +347,20 @@ impl World {
             *d == created
                 || unit(seed ^ u64::from(*d).wrapping_mul(0xABCD)) < self.config.changed_per_day
         })
+    }
+
+    /// The day (relative to day 0, negative before it) of the last push on or before
+    /// `day`: in an eventful world a founding repository not pushed since day 0 was
+    /// last pushed up to four years before it, most of them recently.
+    fn pushed_day(&self, seed: u64, created: u32, day: u32) -> Option<i64> {
+        let last = self.last_push(seed, created, day)?;
+        if !self.life.eventful || created > 0 || last > 0 {
+            return Some(i64::from(last));
+        }
+        if unit(seed) < self.config.changed_per_day {
+            return Some(0); // pushed on day 0 itself (see `last_push`)
+        }
+        Some(-1 - (unit(seed ^ 0x5EED).powi(2) * 1_400.0) as i64)
     }
 
     /// Days after `created` up to `day` on which the repository was pushed to.
@@ -306,19 +380,31 @@ impl World {
         let s = self.repo_seed(org, n);
         let id = Self::repo_id(org, n);
         let name = self.repo_name(s, n, day);
-        let created = if n >= self.config.repos - self.config.repos / 50 {
-            ((n - (self.config.repos - self.config.repos / 50)) * 3) as u32
+        let created = if n >= self.founding() {
+            ((n - self.founding()) * 3) as u32
         } else {
             0
         };
-        // A heavy tail: most repositories have a few stars, some have thousands.
-        let base = (unit(s ^ 1).powf(4.0) * 20_000.0) as u64;
+        let base = if self.life.eventful && created > 0 {
+            base_stars(s) / 100 // a new repository starts small
+        } else {
+            base_stars(s)
+        };
         // Stars move on active days only, so an ordinary day leaves most repositories as
         // they were (and their listing entries byte-identical).
         let grown = base + (base / 100 + 1) * u64::from(self.active_days(s, created, day));
         let language = language(s);
-        let license = LICENSES[(mix(s ^ 3) % LICENSES.len() as u64) as usize];
         let pushed = self.last_push(s, created, day);
+        let pushed_day = self.pushed_day(s, created, day);
+        let born = if self.life.eventful && created == 0 {
+            // Before its first push, which may be years before day 0.
+            pushed_day.unwrap_or(0).min(0) - 30 - (s % 700) as i64
+        } else {
+            i64::from(created) - 300
+        };
+        let changes = self.changes(s, day);
+        let license =
+            LICENSES[((mix(s ^ 3) + u64::from(changes.licence)) % LICENSES.len() as u64) as usize];
         let nulls = s % 23 == 0;
         let mut repo = json!({
             "id": id, "node_id": format!("R_{id}"), "name": name,
@@ -327,17 +413,17 @@ impl World {
             "html_url": format!("https://github.com/{}/{name}", org.login),
             "description": if nulls { Value::Null } else { json!(format!("The {} for {} projects.", name.replace('-', " "), language)) },
             "fork": s % 17 == 0, "url": format!("https://api.github.com/repos/{}/{name}", org.login),
-            "created_at": timestamp(EPOCH - 86_400 * 300 + 86_400 * i64::from(created) + (s % 86_400) as i64),
-            "updated_at": timestamp(EPOCH + 86_400 * i64::from(pushed.unwrap_or(created)) + 3600),
-            "pushed_at": pushed.map_or(Value::Null, |d| json!(timestamp(EPOCH + 86_400 * i64::from(d) + (s % 80_000) as i64))),
+            "created_at": self.at(born, (s % 86_400) as i64),
+            "updated_at": self.at(pushed_day.unwrap_or(i64::from(created)), 3600),
+            "pushed_at": pushed_day.map_or(Value::Null, |d| json!(self.at(d, (s % 80_000) as i64))),
             "homepage": null, "size": if pushed.is_none() { 0 } else { 100 + s % 90_000 },
             "stargazers_count": grown, "watchers_count": grown,
             "language": if pushed.is_none() { Value::Null } else { json!(language) },
-            "has_issues": true, "forks_count": grown / 9 + s % 5, "archived": s % 13 == 0, "disabled": false,
+            "has_issues": true, "forks_count": grown / 9 + s % 5, "archived": s % 13 == 0 || changes.archived, "disabled": false,
             "open_issues_count": (s >> 9) % 60 + u64::from(self.active_days(s, created, day) % 7),
             "license": license.map_or(Value::Null, |(key, spdx)| json!({"key": key, "name": format!("{spdx} License"), "spdx_id": spdx})),
             "topics": (0..(s % 4)).map(|i| *pick(&TOPICS, s ^ (i + 5))).collect::<Vec<_>>(),
-            "visibility": "public", "default_branch": "main",
+            "visibility": "public", "default_branch": if changes.old_branch { "master" } else { "main" },
             "forks": grown / 9 + s % 5, "open_issues": (s >> 9) % 60 + u64::from(self.active_days(s, created, day) % 7), "watchers": grown
         });
         if nulls {
@@ -348,6 +434,26 @@ impl World {
             }
         }
         repo
+    }
+
+    /// What an eventful world has done to repository `seed` by `day` (nothing in a
+    /// plain one): one in 31 is archived for a few days from some day (half of them for
+    /// good), one in 37 moves to the next licence on some day, one in 41 keeps `master`
+    /// as its default branch until some day and `main` from then on.
+    fn changes(&self, seed: u64, day: u32) -> Changes {
+        if !self.life.eventful {
+            return Changes::default();
+        }
+        let on = |shift: u32| 2 + (seed >> shift) as u32 % 30;
+        let archived_from = on(17);
+        let for_good = (seed >> 21) % 2 == 0;
+        Changes {
+            archived: seed % 31 == 5
+                && day >= archived_from
+                && (for_good || day < archived_from + 5),
+            licence: seed % 37 == 7 && day >= on(19),
+            old_branch: seed % 41 == 9 && day < on(23),
+        }
     }
 
     /// The day repository `seed` is renamed (one in 29 is, during its first weeks).
@@ -374,7 +480,7 @@ impl World {
     /// GitHub redirects those to `/repositories/{id}`.
     pub fn renamed_from(&self, org: &Org, name: &str, day: u32) -> Option<i64> {
         let n: usize = name.rsplit('-').next()?.parse().ok()?;
-        if n >= self.repo_count(day) {
+        if !self.exists(org, n, day) {
             return None;
         }
         let s = self.repo_seed(org, n);
@@ -386,12 +492,13 @@ impl World {
     pub fn repo_by_id(&self, id: i64, day: u32) -> Option<(&Org, usize)> {
         let org = self.org_by_id(id / 10_000)?;
         let n = usize::try_from(id % 10_000).ok()?;
-        (n < self.repo_count(day)).then_some((org, n))
+        self.exists(org, n, day).then_some((org, n))
     }
 
     /// Every repository of `org` on `day`, in listing order (oldest first, as GitHub's default).
     pub fn repos(&self, org: &Org, day: u32) -> Vec<Value> {
         (0..self.repo_count(day))
+            .filter(|n| self.exists(org, *n, day))
             .map(|n| self.repo(org, n, day))
             .collect()
     }
@@ -399,7 +506,7 @@ impl World {
     /// Finds repository `name` of `org` (names end in `-{n}`, so this is a lookup).
     pub fn repo_index(&self, org: &Org, name: &str, day: u32) -> Option<usize> {
         let n: usize = name.rsplit('-').next()?.parse().ok()?;
-        (n < self.repo_count(day) && self.repo(org, n, day)["name"] == name).then_some(n)
+        (self.exists(org, n, day) && self.repo(org, n, day)["name"] == name).then_some(n)
     }
 
     pub fn languages(&self, org: &Org, n: usize, day: u32) -> Value {
@@ -460,10 +567,23 @@ impl World {
         }
         Some(json!({"sbom": {
             "SPDXID": "SPDXRef-DOCUMENT", "spdxVersion": "SPDX-2.3", "name": format!("com.github.{}/{name}", org.login),
-            "dataLicense": "CC0-1.0", "creationInfo": {"created": timestamp(EPOCH + 86_400 * i64::from(day)), "creators": ["Tool: fakeforge"]},
+            "dataLicense": "CC0-1.0", "creationInfo": {"created": self.at(i64::from(day), 0), "creators": ["Tool: fakeforge"]},
             "packages": packages, "relationships": []
         }}))
     }
+}
+
+/// A heavy tail: most repositories have a few stars, some have thousands.
+fn base_stars(seed: u64) -> u64 {
+    (unit(seed ^ 1).powf(4.0) * 20_000.0) as u64
+}
+
+/// See [`World::changes`].
+#[derive(Debug, Default, Clone, Copy)]
+struct Changes {
+    archived: bool,
+    licence: bool,
+    old_branch: bool,
 }
 
 fn language(s: u64) -> &'static str {
@@ -557,6 +677,76 @@ mod tests {
                 .expect("by id");
             assert_eq!((owner.id, index), (org.id, n));
         }
+    }
+
+    #[test]
+    fn an_eventful_world_archives_relicenses_moves_branches_and_deletes() {
+        let plain = world();
+        let w = World::living(
+            plain.config.clone(),
+            Life {
+                epoch: EPOCH + 86_400 * 600,
+                eventful: true,
+            },
+        );
+        let changed = |field: &str| {
+            w.orgs
+                .iter()
+                .flat_map(|org| (0..w.repo_count(0)).map(move |n| (org, n)))
+                .filter(|(org, n)| w.exists(org, *n, 40))
+                .filter(|(org, n)| w.repo(org, *n, 0)[field] != w.repo(org, *n, 40)[field])
+                .count()
+        };
+        assert!(changed("license") > 0, "licences change");
+        assert!(changed("default_branch") > 0, "branches move to main");
+        let archived = |day| {
+            w.orgs
+                .iter()
+                .flat_map(|org| w.repos(org, day))
+                .filter(|r| r["archived"] == true)
+                .count()
+        };
+        let most = (0..=40).map(archived).max().unwrap_or_default();
+        assert!(
+            archived(0) < most && archived(40) < most,
+            "archived, then some unarchived: {} < {most} > {}",
+            archived(0),
+            archived(40)
+        );
+        let org = &w.orgs[0];
+        let gone: Vec<usize> = (0..w.repo_count(0))
+            .filter(|n| w.exists(org, *n, 0) && !w.exists(org, *n, 40))
+            .collect();
+        assert!(!gone.is_empty(), "some repositories are deleted");
+        let id = World::repo_id(org, gone[0]);
+        assert!(
+            w.repo_by_id(id, 40).is_none(),
+            "a deleted repository is not found"
+        );
+        assert!(w.repos(org, 40).iter().all(|r| r["id"] != id));
+        assert_eq!(
+            w.profile(org, 40)["public_repos"],
+            w.repos(org, 40).len(),
+            "the profile counts what the listing lists"
+        );
+        // A past before day 0: some founding repositories were last pushed over a year
+        // before it; the plain world has none.
+        let before = |world: &World| {
+            world
+                .repos(&world.orgs[0], 0)
+                .iter()
+                .filter(|r| {
+                    r["pushed_at"]
+                        .as_str()
+                        .is_some_and(|at| *at < *timestamp(world.life.epoch - 86_400 * 365))
+                })
+                .count()
+        };
+        assert!(before(&w) > 10, "{}", before(&w));
+        assert_eq!(before(&plain), 0);
+        assert!(w.profile(org, 0)["updated_at"]
+            .as_str()
+            .is_some_and(|at| at.starts_with(&timestamp(w.life.epoch)[..10])));
     }
 
     #[test]
