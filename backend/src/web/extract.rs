@@ -200,6 +200,8 @@ pub(crate) struct RepoQuery<'r> {
     pub cursor: Param<'r>,
     /// The organisation page's movers window (the API has its own route).
     pub movers: Param<'r>,
+    /// The organisation page's chart range (see [`crate::web::range`]).
+    pub range: Param<'r>,
 }
 
 impl RepoQuery<'_> {

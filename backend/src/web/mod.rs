@@ -15,6 +15,7 @@ pub(crate) mod feed;
 pub(crate) mod insight;
 pub(crate) mod ops;
 pub(crate) mod pages;
+pub(crate) mod range;
 pub(crate) mod repos;
 mod templates;
 pub(crate) mod views;

@@ -788,3 +788,110 @@ async fn badges_show_the_latest_totals_with_an_etag() {
         assert_eq!(status, want, "{uri}");
     }
 }
+
+/// The circles of the chart whose `<svg>` carries `id`: one per day drawn.
+fn chart_days(html: &str, id: &str) -> Vec<String> {
+    let start = html
+        .find(&format!("aria-labelledby=\"{id}-t "))
+        .unwrap_or_else(|| panic!("chart {id}"));
+    let svg = &html[start..start + html[start..].find("</svg>").expect("svg ends")];
+    svg.split(" on ")
+        .skip(1)
+        .map(|rest| rest[..10].to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn charts_follow_the_range_in_the_url_and_key_figures_read_against_it() {
+    let (_db, store) = sqlite_store().await;
+    let acme = org("github:acme");
+    store
+        .add_tracked_org(&acme, crate::common::at("2026-01-01"))
+        .await
+        .expect("track");
+    for (when, stars) in [
+        ("2025-03-01", 5),
+        ("2026-01-01", 10),
+        ("2026-02-15", 20),
+        ("2026-03-20", 30),
+        ("2026-04-01", 45),
+    ] {
+        let repos = vec![repo(&acme, 1, "alpha", stars)];
+        store
+            .commit_org_refresh(&commit(&acme, when, repos))
+            .await
+            .expect("commit");
+    }
+    let client = client(store).await;
+
+    let page = |range: &'static str| {
+        let client = &client;
+        async move {
+            let uri = match range {
+                "" => "/orgs/github/acme".to_owned(),
+                r => format!("/orgs/github/acme?range={r}"),
+            };
+            let (status, html) = get(client, &uri).await;
+            assert_eq!(status, Status::Ok, "{uri}");
+            html
+        }
+    };
+    let html = page("").await;
+    assert_eq!(
+        chart_days(&html, "stars"),
+        ["2026-03-20", "2026-04-01"],
+        "30 days by default"
+    );
+    assert!(html.contains("30 days: +25"), "against February 15");
+    assert!(html.contains("aria-current=\"true\" class=\"current\">30 days</a>"));
+    let html = page("90d").await;
+    assert_eq!(
+        chart_days(&html, "forks"),
+        ["2026-01-01", "2026-02-15", "2026-03-20", "2026-04-01"]
+    );
+    assert!(html.contains("90 days: +35"), "against January 1");
+    assert!(
+        html.contains("sort=stars&amp;order=desc&amp;range=90d") || html.contains("range=90d&amp;"),
+        "the table's links keep the range"
+    );
+    assert!(
+        html.contains("name=\"range\" value=\"90d\""),
+        "so does its form"
+    );
+    assert!(
+        html.contains("range=90d&amp;movers=30#movers"),
+        "and the movers' windows"
+    );
+    let html = page("1y").await;
+    assert_eq!(
+        chart_days(&html, "stars").len(),
+        4,
+        "a year back from April 1"
+    );
+    assert!(
+        html.contains("1 year: +40"),
+        "against March 2025, the latest day at least a year back (the chart starts after it)"
+    );
+    let html = page("all").await;
+    assert_eq!(chart_days(&html, "stars").len(), 5);
+    assert!(html.contains("since 2025-03-01: +40"));
+
+    let (status, html) = get(&client, "/orgs/github/acme?range=7d").await;
+    assert_eq!(status, Status::UnprocessableEntity);
+    assert!(html.contains("30d, 90d, 1y, all"), "says what it takes");
+
+    let (status, html) = get(&client, "/orgs/github/acme/repos/alpha?range=90d").await;
+    assert_eq!(status, Status::Ok);
+    assert_eq!(chart_days(&html, "repo-stars").len(), 4);
+    assert!(html.contains("90 days: +35"));
+    let (_, html) = get(&client, "/orgs/github/acme/repos/alpha").await;
+    assert_eq!(chart_days(&html, "repo-issues").len(), 2);
+
+    let (status, html) = get(&client, "/?range=all").await;
+    assert_eq!(status, Status::Ok);
+    assert_eq!(chart_days(&html, "stars-history").len(), 5);
+    let (_, html) = get(&client, "/").await;
+    assert_eq!(chart_days(&html, "stars-history").len(), 2);
+    let (status, _) = get(&client, "/?range=").await;
+    assert_eq!(status, Status::Ok, "a blank range is the default");
+}

@@ -20,6 +20,7 @@ use crate::web::charts::{self, thousands, Bar, Series, ShareRow, Width};
 use crate::web::error::PageError;
 use crate::web::extract::{self, bounded, org_path, Invalid, RepoQuery, Selection};
 use crate::web::insight::{self, MoversWindow, DEFAULT_WINDOW, MOVER_WINDOWS};
+use crate::web::range::{self, Range};
 use crate::web::repos::{self, Order, RepoFilter, SortKey};
 use crate::web::views::{self, Freshness, LanguageMeasure};
 
@@ -43,8 +44,9 @@ pub(crate) async fn org(
     query: RepoQuery<'_>,
 ) -> Result<Conditional, PageError> {
     let id = org_path(&get.state.forges, forge, login)?;
-    let table = TableParams::parse(&query)?;
+    let mut table = TableParams::parse(&query)?;
     let window = extract::window("movers", query.movers, &MOVER_WINDOWS, DEFAULT_WINDOW)?;
+    table.movers = window;
     get.answer(Scope::Org(id.clone()), || async {
         let detail = get.detail(&id).await?;
         let Some(detail) = detail.as_ref() else {
@@ -108,13 +110,16 @@ struct TablePage<'a> {
     start: usize,
 }
 
-/// The repository table's parameters, validated.
+/// The page's parameters, validated: the repository table's, and the charts' range and
+/// the movers' window, which every link on the page keeps.
 #[derive(Debug, Clone)]
 struct TableParams {
     filter: RepoFilter,
     sort: SortKey,
     order: Order,
     page: usize,
+    range: Range,
+    movers: u32,
 }
 
 impl TableParams {
@@ -129,6 +134,8 @@ impl TableParams {
             sort,
             order,
             page: bounded("page", query.page, 1, 1, None)?,
+            range: Range::parse(query.range)?,
+            movers: DEFAULT_WINDOW,
         })
     }
 
@@ -168,29 +175,33 @@ impl TableParams {
         if page > 1 {
             query.append_pair("page", &page.to_string());
         }
+        if let Some((k, v)) = self.range.query() {
+            query.append_pair(k, v);
+        }
+        if self.movers != DEFAULT_WINDOW {
+            query.append_pair("movers", &self.movers.to_string());
+        }
         format!("{base}?{}", query.finish())
     }
-}
 
-fn delta_cells(
-    history: &[crate::domain::DayTotals],
-    pick: impl Fn(&views::Delta) -> i64,
-) -> Vec<Value> {
-    [(1, "1 day"), (7, "7 days"), (30, "30 days")]
-        .into_iter()
-        .map(|(days, label)| match views::delta(history, days) {
-            Some(d) => {
-                let v = pick(&d);
-                let class = match v.signum() {
-                    1 => "up",
-                    -1 => "down",
-                    _ => "none",
-                };
-                json!({ "label": label, "text": charts::signed(v), "class": class, "title": format!("change since {}", d.since) })
-            }
-            None => json!({ "label": label, "text": "no data yet", "class": "none", "title": format!("history is not {days} days deep yet") }),
-        })
-        .collect()
+    /// The same page (table, range, movers) with another chart range.
+    fn with_range(&self, base: &str, range: Range) -> String {
+        TableParams {
+            range,
+            ..self.clone()
+        }
+        .url(base, self.sort, self.order, self.page)
+    }
+
+    /// The same page with another movers window, at the movers.
+    fn with_movers(&self, base: &str, movers: u32) -> String {
+        let url = TableParams {
+            movers,
+            ..self.clone()
+        }
+        .url(base, self.sort, self.order, self.page);
+        format!("{url}#movers")
+    }
 }
 
 /// The movers section: the window's links, the gainers and the new repositories.
@@ -238,7 +249,12 @@ fn attention_context(detail: &OrgDetail, forges: &Forges, rules: &AttentionRules
     })
 }
 
-fn movers_context(w: &MoversWindow, detail: &OrgDetail, base_url: &str) -> Value {
+fn movers_context(
+    w: &MoversWindow,
+    detail: &OrgDetail,
+    base_url: &str,
+    table: &TableParams,
+) -> Value {
     let by_id = insight::by_id(detail);
     let row = |m: &Mover| {
         let name = by_id
@@ -255,7 +271,7 @@ fn movers_context(w: &MoversWindow, detail: &OrgDetail, base_url: &str) -> Value
     };
     let windows: Vec<Value> = MOVER_WINDOWS
         .iter()
-        .map(|d| json!({ "days": d, "url": format!("{base_url}?movers={d}#movers"), "current": *d == w.days }))
+        .map(|d| json!({ "days": d, "url": table.with_movers(base_url, *d), "current": *d == w.days }))
         .collect();
     let (note, empty) = match (w.since, w.until) {
         (Some(since), Some(until)) if since == until => {
@@ -352,13 +368,18 @@ fn org_context(
     let issues_label = kind.unwrap_or(ForgeKind::GitHub).open_issues_label();
     let kpis = (!detail.history.is_empty() && detail.record.is_some()).then(|| {
         let latest = &detail.history[detail.history.len() - 1].totals;
+        let deltas = |pick: fn(&crate::domain::Totals) -> u64| {
+            let points: Vec<_> = detail.history.iter().map(|d| (d.day, Some(pick(&d.totals)))).collect();
+            range::delta_cells(&points, table.range)
+        };
         json!([
-            { "label": "Repositories", "value": thousands(latest.repos), "deltas": delta_cells(&detail.history, |d| d.repos) },
-            { "label": "Stars", "value": thousands(latest.stars), "deltas": delta_cells(&detail.history, |d| d.stars) },
-            { "label": "Forks", "value": thousands(latest.forks), "deltas": delta_cells(&detail.history, |d| d.forks) },
-            { "label": issues_label, "value": thousands(latest.open_issues), "deltas": delta_cells(&detail.history, |d| d.open_issues) },
+            { "label": "Repositories", "value": thousands(latest.repos), "deltas": deltas(|t| t.repos) },
+            { "label": "Stars", "value": thousands(latest.stars), "deltas": deltas(|t| t.stars) },
+            { "label": "Forks", "value": thousands(latest.forks), "deltas": deltas(|t| t.forks) },
+            { "label": issues_label, "value": thousands(latest.open_issues), "deltas": deltas(|t| t.open_issues) },
         ])
     });
+    let shown = table.range.keep(&detail.history, |d| d.day);
 
     // Charts.
     let mut by_stars = live.clone();
@@ -401,16 +422,14 @@ fn org_context(
     };
     let stars = Series {
         name: "Stars".into(),
-        points: detail
-            .history
+        points: shown
             .iter()
             .map(|d| (d.day, Some(d.totals.stars)))
             .collect(),
     };
     let forks = Series {
         name: "Forks".into(),
-        points: detail
-            .history
+        points: shown
             .iter()
             .map(|d| (d.day, Some(d.totals.forks)))
             .collect(),
@@ -522,6 +541,8 @@ fn org_context(
         "last": last_refresh_text(outcome, now),
         "notices": notices,
         "kpis": kpis,
+        "ranges": table.range.links(|r| table.with_range(&base_url, r)),
+        "range": table.range.label(),
         "charts": {
             "top_repos": charts::bars("top-repos", "Top repositories by stars", &top_repos, "stars", Width::Panel),
             "languages": language_chart, "languages_note": language_note,
@@ -536,6 +557,10 @@ fn org_context(
             "prev_url": (page > 1).then(|| table.url(&base_url, table.sort, table.order, page - 1)),
             "next_url": (page < pages).then(|| table.url(&base_url, table.sort, table.order, page + 1)),
             "headers": headers, "sort": table.sort.as_str(), "order": table.order.as_str(),
+            // What the filter form keeps besides its own fields.
+            "keep": table.range.query().into_iter().map(|(k, v)| (k, v.to_owned()))
+                .chain((table.movers != DEFAULT_WINDOW).then(|| ("movers", table.movers.to_string())))
+                .collect::<std::collections::BTreeMap<_, _>>(),
             "filtered": table.filter != RepoFilter::default(),
             "filters": {
                 "q": table.filter.q.clone().unwrap_or_default(),
@@ -546,7 +571,7 @@ fn org_context(
             "languages": distinct(&|l| l.language.clone()),
             "licenses": distinct(&|l| l.license.clone()),
         },
-        "movers": movers_context(&insight.movers, detail, &base_url),
+        "movers": movers_context(&insight.movers, detail, &base_url, table),
         "changes": {
             "days": super::changes::by_day(&insight.recent),
             "all": format!("/changes?org={}", url::form_urlencoded::byte_serialize(id.to_string().as_bytes()).collect::<String>()),

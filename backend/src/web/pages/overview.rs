@@ -10,23 +10,41 @@ use crate::store::OrgOverview;
 use crate::web::cache::{CachedGet, Conditional, Rendered, Scope};
 use crate::web::charts::{self, thousands, Bar, Series, ShareRow, Width};
 use crate::web::error::PageError;
+use crate::web::extract::Param;
+use crate::web::range::Range;
 use crate::web::views::{self, Freshness, LanguageMeasure};
 
-#[rocket::get("/")]
-pub(crate) async fn overview(get: CachedGet<'_>) -> Result<Conditional, PageError> {
+#[rocket::get("/?<range>")]
+pub(crate) async fn overview(
+    get: CachedGet<'_>,
+    range: Param<'_>,
+) -> Result<Conditional, PageError> {
+    let range = Range::parse(range)?;
     get.answer(Scope::Orgs, || async {
         let overview = get.overview().await?;
         let html = get.state.templates.render(
             "index.html",
             "orgs",
-            &overview_context(&overview, &get.state.forges, Utc::now()),
+            &overview_context(&overview, &get.state.forges, range, Utc::now()),
         )?;
         Ok::<_, PageError>(Rendered::new(html, ContentType::HTML))
     })
     .await
 }
 
-fn overview_context(overview: &[OrgOverview], forges: &Forges, now: DateTime<Utc>) -> Value {
+fn overview_context(
+    overview: &[OrgOverview],
+    forges: &Forges,
+    range: Range,
+    now: DateTime<Utc>,
+) -> Value {
+    // Every organisation's line starts at the same day: the range back from the latest
+    // snapshot of any of them.
+    let first_day = overview
+        .iter()
+        .filter_map(|o| o.history.last().map(|d| d.day))
+        .max()
+        .and_then(|latest| range.first_day(latest));
     let mut orgs = Vec::new();
     let (mut repos, mut stars) = (0u64, 0u64);
     let mut star_bars = Vec::new();
@@ -77,6 +95,7 @@ fn overview_context(overview: &[OrgOverview], forges: &Forges, now: DateTime<Utc
             points: o
                 .history
                 .iter()
+                .filter(|d| first_day.is_none_or(|first| d.day >= first))
                 .map(|d| (d.day, Some(d.totals.stars)))
                 .collect(),
         });
@@ -109,6 +128,10 @@ fn overview_context(overview: &[OrgOverview], forges: &Forges, now: DateTime<Utc
     let bytes = measures.iter().all(|m| *m == LanguageMeasure::Bytes) && !measures.is_empty();
     json!({
         "orgs": orgs,
+        "ranges": range.links(|r| match r.query() {
+            Some((k, v)) => format!("/?{k}={v}"),
+            None => "/".to_owned(),
+        }),
         "summary": { "orgs": overview.len(), "repos": thousands(repos), "stars": thousands(stars) },
         "charts": {
             "stars": charts::bars("stars-by-org", "Stars by organisation", &star_bars, "stars", Width::Panel),

@@ -1,7 +1,7 @@
 //! One repository's page: its counts over time (from its own history rows, gaps as gaps),
 //! languages, libraries, facts, and links to the forge.
 
-use chrono::{Days, Utc};
+use chrono::Utc;
 use rocket::http::{ContentType, Status};
 use serde_json::{json, Value};
 
@@ -11,17 +11,20 @@ use crate::domain::{ForgeKind, Library, RepoDay, RepoRecord};
 use crate::web::cache::{CachedGet, Conditional, Rendered, Scope};
 use crate::web::charts::{self, thousands, Series, ShareRow, Width};
 use crate::web::error::PageError;
-use crate::web::extract::org_path;
+use crate::web::extract::{org_path, Param};
 use crate::web::insight;
+use crate::web::range::{self, Range};
 
-#[rocket::get("/orgs/<forge>/<login>/repos/<name>")]
+#[rocket::get("/orgs/<forge>/<login>/repos/<name>?<range>")]
 pub(crate) async fn repo(
     get: CachedGet<'_>,
     forge: &str,
     login: &str,
     name: &str,
+    range: Param<'_>,
 ) -> Result<Conditional, PageError> {
     let id = org_path(&get.state.forges, forge, login)?;
+    let range = Range::parse(range)?;
     get.answer(Scope::Org(id.clone()), || async {
         let detail = get.detail(&id).await?;
         let Some(detail) = detail.as_ref() else {
@@ -41,7 +44,7 @@ pub(crate) async fn repo(
         let libraries = store.list_repo_libraries(&id, repo.listing.id).await?;
         let kind = get.state.forges.of(&id).map(|f| f.kind);
         let org_name = display_name(&id, detail.record.as_ref().and_then(|r| r.profile.name.as_deref()));
-        let context = RepoPage { repo, history: &history, libraries: &libraries, kind, org_name, org_url: format!("/orgs/{}", id.url_path()), org_id: id.to_string() }.context();
+        let context = RepoPage { repo, history: &history, libraries: &libraries, kind, org_name, org_url: format!("/orgs/{}", id.url_path()), org_id: id.to_string(), range }.context();
         let html = get.state.templates.render("repo.html", "orgs", &context)?;
         Ok(Rendered::new(html, ContentType::HTML))
     })
@@ -56,6 +59,7 @@ struct RepoPage<'a> {
     org_name: String,
     org_url: String,
     org_id: String,
+    range: Range,
 }
 
 impl RepoPage<'_> {
@@ -63,15 +67,21 @@ impl RepoPage<'_> {
         let r = self.repo;
         let l = &r.listing;
         let kind = self.kind.unwrap_or(ForgeKind::GitHub);
+        let points = |pick: fn(&crate::domain::DayCounts) -> u64| -> Vec<_> {
+            self.history
+                .iter()
+                .map(|d| (d.day, d.counts.as_ref().map(pick)))
+                .collect()
+        };
+        let shown = self.range.keep(self.history, |d| d.day);
         let series = |name: &str, pick: fn(&crate::domain::DayCounts) -> u64| Series {
             name: name.into(),
-            points: self
-                .history
+            points: shown
                 .iter()
                 .map(|d| (d.day, d.counts.as_ref().map(pick)))
                 .collect(),
         };
-        let kpi = |label: &str, value: u64, pick: fn(&crate::domain::DayCounts) -> u64| json!({ "label": label, "value": thousands(value), "deltas": self.deltas(pick) });
+        let kpi = |label: &str, value: u64, pick: fn(&crate::domain::DayCounts) -> u64| json!({ "label": label, "value": thousands(value), "deltas": range::delta_cells(&points(pick), self.range) });
         let languages = match &r.languages {
             Some(mix) if mix.values().any(|v| *v > 0) => charts::shares(
                 "languages",
@@ -138,37 +148,13 @@ impl RepoPage<'_> {
             })).collect::<Vec<_>>(),
             "libraries_known": r.libraries_for.is_some() || !self.libraries.is_empty(),
             "json": format!("/api/v1{}/repos/{}/history", self.org_url, insight::segment(&l.name)),
-        })
-    }
-
-    /// The change of a count over 1, 7 and 30 days, against the latest day that listed
-    /// the repository on or before each; "no data yet" where the history does not reach.
-    fn deltas(&self, pick: fn(&crate::domain::DayCounts) -> u64) -> Vec<Value> {
-        let latest = self
-            .history
-            .iter()
-            .rev()
-            .find_map(|d| d.counts.as_ref().map(|c| (d.day, pick(c))));
-        [(1u64, "1 day"), (7, "7 days"), (30, "30 days")]
-            .into_iter()
-            .map(|(days, label)| {
-                let base = latest.and_then(|(day, _)| {
-                    let target = day - Days::new(days);
-                    self.history
-                        .iter()
-                        .rev()
-                        .find(|d| d.day <= target)
-                        .and_then(|d| d.counts.as_ref().map(|c| (d.day, pick(c))))
-                });
-                match (latest, base) {
-                    (Some((_, now)), Some((since, then))) => {
-                        let v = now as i64 - then as i64;
-                        let class = match v.signum() { 1 => "up", -1 => "down", _ => "none" };
-                        json!({ "label": label, "text": charts::signed(v), "class": class, "title": format!("change since {since}") })
-                    }
-                    _ => json!({ "label": label, "text": "no data yet", "class": "none", "title": format!("its history is not {days} days deep yet") }),
+            "ranges": self.range.links(|r| {
+                let page = format!("{}/repos/{}", self.org_url, insight::segment(&l.name));
+                match r.query() {
+                    Some((k, v)) => format!("{page}?{k}={v}"),
+                    None => page,
                 }
-            })
-            .collect()
+            }),
+        })
     }
 }
