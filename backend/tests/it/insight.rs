@@ -895,3 +895,99 @@ async fn charts_follow_the_range_in_the_url_and_key_figures_read_against_it() {
     let (status, _) = get(&client, "/?range=").await;
     assert_eq!(status, Status::Ok, "a blank range is the default");
 }
+
+/// The organisations' names in the overview table, in the order it lists them.
+fn table_order(html: &str) -> Vec<String> {
+    let table = html
+        .split("<table class=\"orgs\">")
+        .nth(1)
+        .expect("the organisations table")
+        .split("</table>")
+        .next()
+        .expect("table ends");
+    table
+        .split("<th scope=\"row\">")
+        .skip(1)
+        .map(|row| {
+            let name = row.split("</a>").next().expect("a link");
+            name[name.rfind('>').expect("link text") + 1..].to_owned()
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn many_organisations_are_a_sortable_table_and_the_charts_draw_the_biggest() {
+    let (_db, store) = sqlite_store().await;
+    // Org i has 100·i stars on March 1 and gains (5·i mod 14) by March 8: the gains
+    // rank differently from the totals.
+    for i in 0..14u64 {
+        let id = org(&format!("github:o{i:02}"));
+        store
+            .add_tracked_org(&id, crate::common::at("2026-03-01"))
+            .await
+            .expect("track");
+        for (when, stars) in [
+            ("2026-03-01", 100 * i),
+            ("2026-03-08", 100 * i + i * 5 % 14),
+        ] {
+            let mut c = commit(&id, when, vec![repo(&id, 1, "main", stars)]);
+            c.record.profile.name = Some(format!("Org {i:02}"));
+            store.commit_org_refresh(&c).await.expect("commit");
+        }
+    }
+    let client = client(store).await;
+    let names =
+        |order: &[u64]| -> Vec<String> { order.iter().map(|i| format!("Org {i:02}")).collect() };
+
+    let (status, html) = get(&client, "/").await;
+    assert_eq!(status, Status::Ok);
+    assert!(!html.contains("panel card"), "no wall of cards");
+    let order = table_order(&html);
+    assert_eq!(order.len(), 14);
+    assert_eq!(
+        order[..3],
+        names(&[13, 12, 11]),
+        "most stars first by default"
+    );
+    assert!(
+        html.contains("aria-sort=\"descending\"><a href=\"/?sort=stars&amp;order=asc\">Stars ▼")
+    );
+    assert!(
+        html.contains("+9</td>") && html.contains(">–</td>"),
+        "7 days known, 30 not"
+    );
+    assert!(
+        html.contains("The 10 biggest of 14; the other 4 have 616 stars together"),
+        "0 + 100 + 200 + 300 stars and 0 + 5 + 10 + 1 gained"
+    );
+    assert!(
+        html.contains("the other 8 have 2,842 stars together, +42 since 2026-03-01"),
+        "the eight smallest: 2,800 + 42 gained"
+    );
+    assert!(
+        html.contains("4 other organisations"),
+        "the language mix's last row"
+    );
+
+    let (_, html) = get(&client, "/?sort=stars_7d").await;
+    assert_eq!(
+        table_order(&html)[..3],
+        names(&[11, 8, 5]),
+        "gains 13, 12, 11"
+    );
+    let (_, html) = get(&client, "/?sort=name&order=desc&range=90d").await;
+    assert_eq!(table_order(&html)[..2], names(&[13, 12]));
+    assert!(
+        html.contains("href=\"/?range=90d&amp;sort=name&amp;order=asc\""),
+        "the active column flips, keeping the range"
+    );
+    assert!(
+        html.contains("href=\"/?sort=name&amp;order=desc\""),
+        "the range links keep the sort"
+    );
+    let (status, html) = get(&client, "/?sort=bogus").await;
+    assert_eq!(status, Status::UnprocessableEntity);
+    assert!(html.contains("stars_7d"), "names the columns it sorts by");
+    let (status, _) = get(&client, "/?order=sideways").await;
+    assert_eq!(status, Status::UnprocessableEntity);
+}
