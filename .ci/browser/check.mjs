@@ -112,6 +112,10 @@ async function shot(page, name) {
   await page.locator("form.filters button").click();
   await page.waitForLoadState("load");
   check("filtering by language through the form", page.url().includes("language="), page.url());
+  await page.locator("nav.ranges a", { hasText: "All" }).click();
+  await page.waitForLoadState("load");
+  check("a chart range through its link, keeping the table's view", page.url().includes("range=all") && page.url().includes("language="), page.url());
+  check("the key figures read against the range", (await page.locator(".kpi .delta", { hasText: "since " }).count()) === 4);
   check("org page: no problems", problems.length === 0, problems.join(" | "));
   await context.close();
   const repo = await visit(repoHref);
@@ -126,6 +130,17 @@ async function shot(page, name) {
   check("changes page answers 200", status === 200);
   check("changes page announces its Atom feed", (await page.locator('link[rel=alternate][type="application/atom+xml"]').count()) === 1);
   await shot(page, "changes");
+  const kinds = {
+    repo_created: "was created", repo_gone: "is gone", repo_renamed: "was renamed", repo_archived: "was archived",
+    repo_unarchived: "was unarchived", license_changed: "changed its licence", default_branch_changed: "default branch",
+    star_milestone: "passed",
+  };
+  const missing = [];
+  for (const [kind, text] of Object.entries(kinds)) {
+    await page.goto(`${base}/changes?kind=${kind}`, { waitUntil: "load" });
+    if (!(await page.locator("main").textContent()).includes(text)) missing.push(kind);
+  }
+  check("the demo's changes show every kind of repository change", missing.length === 0, `missing: ${missing.join(", ")}`);
   check("changes page: no problems", problems.length === 0, problems.join(" | "));
   await context.close();
 }
