@@ -851,7 +851,7 @@ async fn charts_follow_the_range_in_the_url_and_key_figures_read_against_it() {
     );
     assert!(html.contains("90 days: +35"), "against January 1");
     assert!(
-        html.contains("sort=stars&amp;order=desc&amp;range=90d") || html.contains("range=90d&amp;"),
+        html.contains("?sort=name&amp;order=asc&amp;range=90d\""),
         "the table's links keep the range"
     );
     assert!(

@@ -169,9 +169,12 @@ impl TableParams {
         if let Some(a) = self.filter.archived {
             query.append_pair("archived", if a { "true" } else { "false" });
         }
-        query
-            .append_pair("sort", sort.as_str())
-            .append_pair("order", order.as_str());
+        // The default order (most stars first) stays out of the address.
+        if (sort, order) != (SortKey::Stars, SortKey::Stars.natural_order()) {
+            query
+                .append_pair("sort", sort.as_str())
+                .append_pair("order", order.as_str());
+        }
         if page > 1 {
             query.append_pair("page", &page.to_string());
         }
@@ -181,7 +184,10 @@ impl TableParams {
         if self.movers != DEFAULT_WINDOW {
             query.append_pair("movers", &self.movers.to_string());
         }
-        format!("{base}?{}", query.finish())
+        match query.finish() {
+            q if q.is_empty() => base.to_owned(),
+            q => format!("{base}?{q}"),
+        }
     }
 
     /// The same page (table, range, movers) with another chart range.

@@ -219,6 +219,22 @@ impl Row {
     }
 }
 
+/// The open-issues column's heading: GitHub, Gitea and Forgejo count open pull requests
+/// with the issues, GitLab does not; a table mixing them says both.
+fn issues_header(overview: &[OrgOverview], forges: &Forges) -> &'static str {
+    let mut labels = overview.iter().map(|o| {
+        forges
+            .of(&o.tracked.org)
+            .map_or(ForgeKind::GitHub, |f| f.kind)
+            .open_issues_short()
+    });
+    match labels.next() {
+        Some(first) if labels.all(|l| l == first) => first,
+        Some(_) => "Issues (+ PRs)",
+        None => "Issues",
+    }
+}
+
 fn signed_cell(delta: Option<i64>) -> Value {
     match delta {
         Some(v) => json!({
@@ -367,7 +383,7 @@ fn overview_context(
         ("7 days", OrgKey::Week, true),
         ("30 days", OrgKey::Month, true),
         ("Forks", OrgKey::Forks, true),
-        ("Open issues", OrgKey::Issues, true),
+        (issues_header(overview, forges), OrgKey::Issues, true),
         ("Refreshed", OrgKey::Refreshed, false),
     ]
     .into_iter()
