@@ -5,6 +5,7 @@
 mod common;
 
 mod cli;
+mod demo_world;
 mod drills;
 mod ingest_forges;
 mod ingest_github;
