@@ -259,49 +259,27 @@ fn overview_context(
         .filter_map(|o| o.history.last().map(|d| d.day))
         .max();
     let first_day = latest_day.and_then(|latest| range.first_day(latest));
-    let mut orgs = Vec::new();
-    let mut rows = Vec::new();
-    let (mut repos, mut stars) = (0u64, 0u64);
-    // (stars, name, url, language measure and mix, stars per day in the range)
-    let mut charted = Vec::new();
-    for o in overview {
-        let id = &o.tracked.org;
-        let profile = o.record.as_ref().map(|r| &r.profile);
-        let name = display_name(id, profile.and_then(|p| p.name.as_deref()));
-        let (initial, color) = views::monogram(id, &name);
-        let outcome = o.tracked.last_outcome.as_ref();
-        let freshness = Freshness::of(outcome, o.tracked.last_success_at, now);
-        let latest = o.history.last();
-        let url = format!("/orgs/{}", id.url_path());
-        let forge = forges.of(id);
-        let forge_label =
-            forge.map_or_else(|| id.forge().to_string(), |f| f.kind.label().to_owned());
-        let totals = latest.map(|d| {
-            repos += d.totals.repos;
-            stars += d.totals.stars;
-            json!({
-                "repos": thousands(d.totals.repos), "stars": thousands(d.totals.stars),
-                "forks": thousands(d.totals.forks), "open_issues": thousands(d.totals.open_issues),
-            })
-        });
-        let (languages, langbar) = match latest {
-            Some(day) => {
-                let (_, mix) = views::language_mix(day);
-                let top = views::top_languages(mix, 4);
-                let list: Vec<Value> = top
-                    .iter()
-                    .map(|(n, p, c)| json!({ "name": n, "pct": format!("{p:.0}"), "class": c }))
-                    .collect();
-                (list, (!top.is_empty()).then(|| charts::mini_share(&top)))
-            }
-            None => (Vec::new(), None),
-        };
-        if let Some(day) = latest {
+    let entries: Vec<Row> = overview.iter().map(|o| entry(o, forges, now)).collect();
+    let repos: u64 = entries
+        .iter()
+        .filter_map(|e| e.totals.as_ref())
+        .map(|t| t.repos)
+        .sum();
+    let stars: u64 = entries
+        .iter()
+        .filter_map(|e| e.totals.as_ref())
+        .map(|t| t.stars)
+        .sum();
+    let mut charted: Vec<Charted> = overview
+        .iter()
+        .zip(&entries)
+        .filter_map(|(o, e)| {
+            let day = o.history.last()?;
             let (measure, mix) = views::language_mix(day);
-            charted.push(Charted {
+            Some(Charted {
                 stars: day.totals.stars,
-                name: name.clone(),
-                url: url.clone(),
+                name: e.name.clone(),
+                url: format!("/orgs/{}", o.tracked.org.url_path()),
                 measure,
                 mix: mix.clone(),
                 points: o
@@ -310,71 +288,12 @@ fn overview_context(
                     .filter(|d| first_day.is_none_or(|first| d.day >= first))
                     .map(|d| (d.day, d.totals.stars))
                     .collect(),
-            });
-        }
-        let problem = match (freshness, outcome) {
-            (Freshness::Failed, Some(o)) => {
-                let reason = o.message.as_deref().unwrap_or("the last refresh failed");
-                Some(match latest {
-                    Some(d) => format!(
-                        "Last refresh failed: {reason}. Showing data from {}.",
-                        views::when(d.taken_at)
-                    ),
-                    None => format!("Last refresh failed: {reason}. No data stored yet."),
-                })
-            }
-            (Freshness::Never, _) => Some("Waiting for its first refresh.".to_string()),
-            _ => None,
-        };
-        let badge = badge(freshness, outcome, o.tracked.last_success_at);
-        let last = last_refresh_text(outcome, now);
-        let issues_label = forge
-            .map_or(ForgeKind::GitHub, |f| f.kind)
-            .open_issues_short();
-        let week = views::delta(&o.history, 7).map(|d| d.stars);
-        let month = views::delta(&o.history, 30).map(|d| d.stars);
-        let spark: Vec<Option<u64>> = match latest {
-            Some(day) => {
-                let from = day.day - chrono::Days::new(SPARK_DAYS - 1);
-                let by_day: BTreeMap<NaiveDate, u64> = o
-                    .history
-                    .iter()
-                    .filter(|d| d.day >= from)
-                    .map(|d| (d.day, d.totals.stars))
-                    .collect();
-                from.iter_days()
-                    .take(SPARK_DAYS as usize)
-                    .map(|d| by_day.get(&d).copied())
-                    .collect()
-            }
-            None => Vec::new(),
-        };
-        rows.push(Row {
-            name: name.clone(),
-            totals: latest.map(|d| d.totals.clone()),
-            week,
-            month,
-            refreshed: o.tracked.last_success_at,
-            json: json!({
-                "id": id.to_string(), "url": url, "name": name, "initial": initial, "color": color,
-                "forge": forge_label, "forge_kind": forge.map(|f| f.kind.as_str()),
-                "totals": totals, "week": signed_cell(week), "month": signed_cell(month),
-                "spark": charts::sparkline(&spark, &format!("Stars of {name} over the last {SPARK_DAYS} days")),
-                "badge": badge, "last": last, "problem": problem,
-                "ago": outcome.map_or_else(|| "never".to_owned(), |o| views::ago(o.finished_at, now)),
-            }),
-        });
-        orgs.push(json!({
-            "id": id.to_string(), "url": url,
-            "forge": forge_label,
-            "forge_kind": forge.map(|f| f.kind.as_str()), "name": name,
-            "issues_label": issues_label, "initial": initial, "color": color,
-            "description": profile.and_then(|p| p.description.clone()),
-            "badge": badge,
-            "totals": totals, "languages": languages, "langbar": langbar,
-            "last": last, "problem": problem,
-        }));
-    }
+            })
+        })
+        .collect();
+    // Cards in the tracked list's order; the table sorted as asked.
+    let orgs: Vec<&Value> = entries.iter().map(|e| &e.json).collect();
+    let mut rows: Vec<&Row> = entries.iter().collect();
     rows.sort_by(|a, b| a.compare(b, view.sort));
     let headers: Vec<Value> = [
         ("Organisation", OrgKey::Name, false),
@@ -411,7 +330,6 @@ fn overview_context(
     .collect();
     let charts = charts_context(&mut charted);
     json!({
-        "orgs": orgs,
         "table": (orgs.len() > CARDS_UP_TO).then(|| json!({
             "rows": rows.iter().map(|r| &r.json).collect::<Vec<_>>(),
             "headers": headers,
@@ -420,7 +338,92 @@ fn overview_context(
         "ranges": range.links(|r| View { range: r, ..view }.url()),
         "summary": { "orgs": overview.len(), "repos": thousands(repos), "stars": thousands(stars) },
         "charts": charts,
+        "orgs": orgs,
     })
+}
+
+/// One organisation as a card or a table row shows it.
+fn entry(o: &OrgOverview, forges: &Forges, now: DateTime<Utc>) -> Row {
+    let id = &o.tracked.org;
+    let profile = o.record.as_ref().map(|r| &r.profile);
+    let name = display_name(id, profile.and_then(|p| p.name.as_deref()));
+    let (initial, color) = views::monogram(id, &name);
+    let outcome = o.tracked.last_outcome.as_ref();
+    let freshness = Freshness::of(outcome, o.tracked.last_success_at, now);
+    let latest = o.history.last();
+    let forge = forges.of(id);
+    let totals = latest.map(|d| {
+        json!({
+            "repos": thousands(d.totals.repos), "stars": thousands(d.totals.stars),
+            "forks": thousands(d.totals.forks), "open_issues": thousands(d.totals.open_issues),
+        })
+    });
+    let (languages, langbar) = match latest {
+        Some(day) => {
+            let (_, mix) = views::language_mix(day);
+            let top = views::top_languages(mix, 4);
+            let list: Vec<Value> = top
+                .iter()
+                .map(|(n, p, c)| json!({ "name": n, "pct": format!("{p:.0}"), "class": c }))
+                .collect();
+            (list, (!top.is_empty()).then(|| charts::mini_share(&top)))
+        }
+        None => (Vec::new(), None),
+    };
+    let problem = match (freshness, outcome) {
+        (Freshness::Failed, Some(o)) => {
+            let reason = o.message.as_deref().unwrap_or("the last refresh failed");
+            Some(match latest {
+                Some(d) => format!(
+                    "Last refresh failed: {reason}. Showing data from {}.",
+                    views::when(d.taken_at)
+                ),
+                None => format!("Last refresh failed: {reason}. No data stored yet."),
+            })
+        }
+        (Freshness::Never, _) => Some("Waiting for its first refresh.".to_string()),
+        _ => None,
+    };
+    let week = views::delta(&o.history, 7).map(|d| d.stars);
+    let month = views::delta(&o.history, 30).map(|d| d.stars);
+    let spark: Vec<Option<u64>> = match latest {
+        Some(day) => {
+            let from = day.day - chrono::Days::new(SPARK_DAYS - 1);
+            let by_day: BTreeMap<NaiveDate, u64> = o
+                .history
+                .iter()
+                .filter(|d| d.day >= from)
+                .map(|d| (d.day, d.totals.stars))
+                .collect();
+            from.iter_days()
+                .take(SPARK_DAYS as usize)
+                .map(|d| by_day.get(&d).copied())
+                .collect()
+        }
+        None => Vec::new(),
+    };
+    let json = json!({
+        "id": id.to_string(), "url": format!("/orgs/{}", id.url_path()), "name": name,
+        "initial": initial, "color": color,
+        "forge": forge.map_or_else(|| id.forge().to_string(), |f| f.kind.label().to_owned()),
+        "forge_kind": forge.map(|f| f.kind.as_str()),
+        "issues_label": forge.map_or(ForgeKind::GitHub, |f| f.kind).open_issues_short(),
+        "description": profile.and_then(|p| p.description.clone()),
+        "badge": badge(freshness, outcome, o.tracked.last_success_at),
+        "totals": totals, "languages": languages, "langbar": langbar,
+        "last": last_refresh_text(outcome, now), "problem": problem,
+        "ago": outcome.map_or_else(|| "never".to_owned(), |o| views::ago(o.finished_at, now)),
+        "week": signed_cell(week), "month": signed_cell(month),
+        "spark": charts::sparkline(&spark, &format!("Stars of {name} over the last {SPARK_DAYS} days")),
+    });
+    Row {
+        name,
+        totals: latest.map(|d| d.totals.clone()),
+        week,
+        month,
+        refreshed: o.tracked.last_success_at,
+        json,
+    }
 }
 
 /// An organisation with a snapshot, as the charts draw it.
