@@ -31,6 +31,7 @@ impl Templates {
         tera.add_raw_templates(vec![
             ("base.html", include_str!("../../templates/base.html")),
             ("index.html", include_str!("../../templates/index.html")),
+            ("kpis.html", include_str!("../../templates/kpis.html")),
             ("org.html", include_str!("../../templates/org.html")),
             ("repo.html", include_str!("../../templates/repo.html")),
             ("changes.html", include_str!("../../templates/changes.html")),
