@@ -130,12 +130,25 @@ impl OrgDetail {
     }
 }
 
-/// A stored repository with the first day it was ever seen, which the database keeps
-/// apart from the record (later upserts must not move it).
-pub(crate) fn with_first_seen(mut repo: RepoRecord, first_seen: &str) -> StoreResult<RepoRecord> {
-    repo.first_seen = first_seen
-        .parse()
-        .map_err(|e| StoreError::Corrupt(format!("first_seen `{first_seen}`: {e}")))?;
+/// A stored repository as one organisation lists it. A repository's data is stored once,
+/// whichever organisations list it (a GitLab project belongs to its group and every
+/// ancestor group); each organisation keeps its own membership and gone mark, and the day
+/// the repository was first seen is kept apart from the record (later upserts must not
+/// move it).
+pub(crate) fn as_member(
+    mut repo: RepoRecord,
+    org: &OrgId,
+    first_seen: &str,
+    gone_since: Option<&str>,
+) -> StoreResult<RepoRecord> {
+    let parse = |what: &str, value: &str| {
+        value
+            .parse::<NaiveDate>()
+            .map_err(|e| StoreError::Corrupt(format!("{what} `{value}`: {e}")))
+    };
+    repo.org = org.clone();
+    repo.first_seen = parse("first_seen", first_seen)?;
+    repo.gone_since = gone_since.map(|d| parse("gone_since", d)).transpose()?;
     Ok(repo)
 }
 
@@ -178,7 +191,8 @@ pub trait TrackedOrgStore {
     /// Every tracked organisation, by id, with its last outcome.
     async fn list_tracked_orgs(&self) -> StoreResult<Vec<TrackedOrg>>;
 
-    /// Stops tracking `org`; with `purge`, also deletes everything stored about it.
+    /// Stops tracking `org`; with `purge`, also deletes everything stored about it — but
+    /// never a repository (nor its libraries) that another organisation still lists.
     /// Returns `false` when it was not tracked (a purge still runs).
     async fn remove_tracked_org(&self, org: &OrgId, purge: bool) -> StoreResult<bool>;
 }
@@ -196,7 +210,8 @@ pub trait OrgStore {
     /// The stored profile of `org`.
     async fn get_org(&self, org: &OrgId) -> StoreResult<Option<OrgRecord>>;
 
-    /// Every stored repository of `org`, gone ones included, by id.
+    /// Every stored repository of `org`, gone ones included, by id: the repositories its
+    /// refreshes listed, each with `org`'s own gone mark (see [`as_member`]).
     async fn list_repos(&self, org: &OrgId) -> StoreResult<Vec<RepoRecord>>;
 
     /// The libraries of one repository, sorted.

@@ -921,3 +921,210 @@ async fn fakeforge_gitlab_and_forgejo_flavours_are_ingested_exactly_day_after_da
     assert_eq!(retry.status, RunStatus::Succeeded, "{:?}", retry.outcomes);
     check(7, "after the faulty day").await;
 }
+
+// ------------------------------------------------ GitLab: a group and its subgroup
+
+/// `GET /groups/:id/projects` over a world that tests can change between refreshes: the
+/// projects whose namespace is `under` or below it (GitLab's `include_subgroups=true`).
+struct GroupProjects {
+    world: Arc<std::sync::Mutex<Vec<Value>>>,
+    under: String,
+}
+
+impl Respond for GroupProjects {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let listed: Vec<Value> = self
+            .world
+            .lock()
+            .expect("world")
+            .iter()
+            .filter(|p| {
+                let ns = p["namespace"]["full_path"].as_str().unwrap_or_default();
+                ns == self.under || ns.starts_with(&format!("{}/", self.under))
+            })
+            .cloned()
+            .collect();
+        let total = listed.len().to_string();
+        conditional(
+            &Value::Array(listed),
+            &[
+                ("x-page", "1".into()),
+                ("x-next-page", String::new()),
+                ("x-total", total),
+                ("x-total-pages", "1".into()),
+            ],
+            request,
+        )
+    }
+}
+
+/// `acme/platform` (id 42, `n` projects, every third in `acme/platform/sub`) and its
+/// subgroup `acme/platform/sub` (id 43), both served from one changeable world.
+async fn mount_group_and_subgroup(
+    server: &MockServer,
+    n: u64,
+) -> Arc<std::sync::Mutex<Vec<Value>>> {
+    let world = Arc::new(std::sync::Mutex::new(projects(n, "acme/platform")));
+    for (id, full_path) in [(42, "acme/platform"), (43, "acme/platform/sub")] {
+        Mock::given(method("GET"))
+            .and(path(format!(
+                "/api/v4/groups/{}",
+                full_path.replace('/', "%2F")
+            )))
+            .respond_with(Conditional(group(id, full_path)))
+            .mount(server)
+            .await;
+        Mock::given(method("GET"))
+            .and(path(format!("/api/v4/groups/{id}/projects")))
+            .and(query_param("include_subgroups", "true"))
+            .respond_with(GroupProjects {
+                world: world.clone(),
+                under: full_path.to_owned(),
+            })
+            .mount(server)
+            .await;
+    }
+    world
+}
+
+/// What a store lists for an organisation: live repository ids, and gone ones.
+async fn membership(store: &Arc<dyn Store>, id: &str) -> (Vec<i64>, Vec<i64>) {
+    let repos = store.list_repos(&org(id)).await.expect("repos");
+    let (live, gone): (Vec<_>, Vec<_>) = repos.iter().partition(|r| r.gone_since.is_none());
+    (
+        live.iter().map(|r| r.listing.id).collect(),
+        gone.iter().map(|r| r.listing.id).collect(),
+    )
+}
+
+/// A GitLab project belongs to its group and every ancestor group: tracking a group and
+/// its subgroup keeps both complete whichever refreshes last (issue 28, item 1).
+#[tokio::test]
+async fn a_group_and_its_subgroup_each_keep_every_project_in_either_order() {
+    for parent_first in [true, false] {
+        let server = MockServer::start().await;
+        mount_group_and_subgroup(&server, 30).await;
+        let (_db, store) = sqlite_store().await;
+        let ctx = forges_context(store.clone(), &server);
+        let (parent, child) = ("gitlab:acme/platform", "gitlab:acme/platform/sub");
+        let order = if parent_first {
+            [parent, child]
+        } else {
+            [child, parent]
+        };
+        for id in order {
+            let run = refresh(&ctx, &[id]).await;
+            assert_eq!(run.status, RunStatus::Succeeded, "{:?}", run.outcomes);
+        }
+        // Both again, together: neither takes the other's projects over.
+        let both = refresh(&ctx, &[parent, child]).await;
+        assert_eq!(both.status, RunStatus::Succeeded, "{:?}", both.outcomes);
+
+        let all: Vec<i64> = (1001..=1030).collect();
+        let sub: Vec<i64> = (1001..=1030).filter(|id| (id - 1000) % 3 == 0).collect();
+        assert_eq!(
+            membership(&store, parent).await,
+            (all, vec![]),
+            "parent_first={parent_first}"
+        );
+        assert_eq!(
+            membership(&store, child).await,
+            (sub.clone(), vec![]),
+            "parent_first={parent_first}"
+        );
+        let snapshot = &store
+            .list_snapshots(&org(child), None, None)
+            .await
+            .expect("snaps")[0];
+        assert_eq!(snapshot.totals.repos, sub.len() as u64);
+        assert_eq!(
+            snapshot.totals.stars,
+            sub.iter()
+                .map(|id| ((id - 1000) as u64 * 37) % 1000)
+                .sum::<u64>()
+        );
+        assert_eq!(
+            store
+                .repo_counts_on(&org(child), chrono::Utc::now().date_naive())
+                .await
+                .expect("counts")
+                .len(),
+            sub.len()
+        );
+
+        // Purging the subgroup leaves the parent whole, its libraries and data included.
+        assert!(store.remove_tracked_org(&org(child), true).await.is_ok());
+        assert!(store
+            .list_repos(&org(child))
+            .await
+            .expect("repos")
+            .is_empty());
+        assert_eq!(
+            store.list_repos(&org(parent)).await.expect("repos").len(),
+            30
+        );
+    }
+}
+
+/// A project moved from the group into its subgroup is still the group's ("left the
+/// subgroup" and "moved into it" are not "deleted"); one moved out of the subgroup is gone
+/// from the subgroup only.
+#[tokio::test]
+async fn a_project_moved_between_group_and_subgroup_is_gone_only_where_it_left() {
+    let server = MockServer::start().await;
+    let world = mount_group_and_subgroup(&server, 12).await;
+    let (_db, store) = sqlite_store().await;
+    let mut ctx = forges_context(store.clone(), &server);
+    let (parent, child) = ("gitlab:acme/platform", "gitlab:acme/platform/sub");
+    ctx.clock = orgpulse::ingest::Clock::fixed(at("2026-03-01"));
+    let first = refresh(&ctx, &[parent, child]).await;
+    assert_eq!(first.status, RunStatus::Succeeded, "{:?}", first.outcomes);
+
+    // Project 1001 moves into the subgroup; project 1003 moves up out of it.
+    {
+        let mut world = world.lock().expect("world");
+        for p in world.iter_mut() {
+            let (ns, name) = match p["id"].as_i64() {
+                Some(1001) => ("acme/platform/sub", "p1"),
+                Some(1003) => ("acme/platform", "p3"),
+                _ => continue,
+            };
+            p["namespace"]["full_path"] = json!(ns);
+            p["path_with_namespace"] = json!(format!("{ns}/{name}"));
+        }
+    }
+    ctx.clock = orgpulse::ingest::Clock::fixed(at("2026-03-02"));
+    let moved = refresh(&ctx, &[child, parent]).await;
+    assert_eq!(moved.status, RunStatus::Succeeded, "{:?}", moved.outcomes);
+
+    let (live, gone) = membership(&store, parent).await;
+    assert_eq!(
+        (live.len(), gone),
+        (12, vec![]),
+        "the group still has all twelve"
+    );
+    assert_eq!(
+        membership(&store, child).await,
+        (vec![1001, 1006, 1009, 1012], vec![1003]),
+        "the subgroup gained 1001 and lost 1003"
+    );
+    let events = store
+        .list_events(&orgpulse::store::EventQuery::latest(100))
+        .await
+        .expect("events");
+    let gone_events: Vec<(String, Option<i64>)> = events
+        .iter()
+        .filter(|e| e.event.kind == orgpulse::domain::EventKind::RepoGone)
+        .map(|e| (e.event.org.to_string(), e.event.repo_id))
+        .collect();
+    assert_eq!(gone_events, vec![(child.to_owned(), Some(1003))]);
+    let moved_in_parent = store.list_repos(&org(parent)).await.expect("repos");
+    assert_eq!(
+        moved_in_parent
+            .iter()
+            .find(|r| r.listing.id == 1001)
+            .map(|r| r.listing.full_name.as_str()),
+        Some("acme/platform/sub/p1"),
+        "one record per repository, seen alike from both"
+    );
+}

@@ -280,7 +280,7 @@ async fn re_upsert_updates_fields_but_keeps_first_seen(store: Arc<dyn Store>) {
     assert_eq!(stored[0].first_seen, day("2026-01-01"));
 }
 
-async fn a_transferred_repo_moves_org(store: Arc<dyn Store>) {
+async fn a_transferred_repo_keeps_its_first_day_in_its_new_org(store: Arc<dyn Store>) {
     let (a, b) = (org("github:a"), org("github:b"));
     store
         .commit_org_refresh(&commit(
@@ -298,14 +298,132 @@ async fn a_transferred_repo_moves_org(store: Arc<dyn Store>) {
         ))
         .await
         .expect("commit");
-    assert!(store.list_repos(&a).await.expect("repos").is_empty());
+    // `a` keeps it until its own refresh finds it missing (then it is gone from `a`).
+    assert_eq!(store.list_repos(&a).await.expect("repos").len(), 1);
     let moved = store.list_repos(&b).await.expect("repos");
     assert_eq!(moved.len(), 1);
+    assert_eq!(moved[0].org, b);
     assert_eq!(
         moved[0].first_seen,
         day("2026-01-01"),
         "history follows the id"
     );
+    let mut left = record(&a, 9, 1, "2026-01-01");
+    left.gone_since = Some(day("2026-01-03"));
+    store
+        .commit_org_refresh(&commit(&a, "2026-01-03", vec![left]))
+        .await
+        .expect("commit");
+    assert_eq!(
+        store.list_repos(&a).await.expect("repos")[0].gone_since,
+        Some(day("2026-01-03"))
+    );
+    assert_eq!(
+        store.list_repos(&b).await.expect("repos")[0].gone_since,
+        None
+    );
+}
+
+/// One repository listed by two organisations (a GitLab project in a group and its
+/// subgroup): each keeps its own membership, gone mark, libraries and validators, in
+/// either commit order; a purge of one never takes the other's repository.
+async fn a_repository_listed_by_two_orgs_belongs_to_both(store: Arc<dyn Store>) {
+    for parent_first in [true, false] {
+        let parent = org(&format!("gitlab:g{parent_first}"));
+        let child = org(&format!("gitlab:g{parent_first}/sub"));
+        let with = |o: &OrgId, ids: &[i64]| {
+            let mut c = commit(
+                o,
+                "2026-01-01",
+                ids.iter()
+                    .map(|&id| record(o, id, id as u64, "2026-01-01"))
+                    .collect(),
+            );
+            c.libraries = ids
+                .iter()
+                .map(|&id| RepoLibraries {
+                    repo_id: id,
+                    libraries: vec![lib("npm", &format!("lib{id}"))],
+                })
+                .collect();
+            c.http_cache = vec![HttpCacheEntry {
+                url: "http://x/projects/2/languages".into(),
+                etag: Some(format!("\"{o}\"")),
+                last_modified: None,
+                payload: json!({}),
+                stored_at: at("2026-01-01"),
+                content_hash: None,
+            }];
+            c
+        };
+        let (p, c) = (with(&parent, &[1, 2, 3]), with(&child, &[2, 3]));
+        let commits = if parent_first { [&p, &c] } else { [&c, &p] };
+        for commit in commits {
+            store.commit_org_refresh(commit).await.expect("commit");
+        }
+        let ids = |repos: Vec<orgpulse::domain::RepoRecord>| {
+            repos
+                .iter()
+                .map(|r| (r.listing.id, r.org.to_string()))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            ids(store.list_repos(&parent).await.expect("repos")),
+            [1, 2, 3].map(|i| (i, parent.to_string())),
+            "parent_first={parent_first}"
+        );
+        assert_eq!(
+            ids(store.list_repos(&child).await.expect("repos")),
+            [2, 3].map(|i| (i, child.to_string())),
+            "parent_first={parent_first}"
+        );
+        for o in [&parent, &child] {
+            let cache = store.list_http_cache(o).await.expect("cache");
+            assert_eq!(cache.len(), 1, "each keeps its own validator");
+            assert_eq!(cache[0].etag.as_deref(), Some(format!("\"{o}\"").as_str()));
+        }
+
+        // Project 3 leaves the subgroup: gone there, live in the parent.
+        let mut left = record(&child, 3, 3, "2026-01-01");
+        left.gone_since = Some(day("2026-01-02"));
+        store
+            .commit_org_refresh(&commit(&child, "2026-01-02", vec![left]))
+            .await
+            .expect("commit");
+        let gone = |repos: Vec<orgpulse::domain::RepoRecord>| {
+            repos.iter().filter(|r| r.gone_since.is_some()).count()
+        };
+        assert_eq!(gone(store.list_repos(&child).await.expect("repos")), 1);
+        assert_eq!(gone(store.list_repos(&parent).await.expect("repos")), 0);
+        assert_eq!(store.library_usage(&parent).await.expect("usage").len(), 3);
+        assert_eq!(store.library_usage(&child).await.expect("usage").len(), 1);
+
+        // Purging the subgroup keeps every repository the parent lists, with its libraries.
+        store.remove_tracked_org(&child, true).await.expect("purge");
+        assert!(store.list_repos(&child).await.expect("repos").is_empty());
+        assert_eq!(store.list_repos(&parent).await.expect("repos").len(), 3);
+        assert_eq!(
+            store
+                .list_repo_libraries(&parent, 2)
+                .await
+                .expect("libraries"),
+            vec![lib("npm", "lib2")]
+        );
+        assert_eq!(
+            store.list_http_cache(&parent).await.expect("cache").len(),
+            1
+        );
+        // Purging the parent then removes them all.
+        store
+            .remove_tracked_org(&parent, true)
+            .await
+            .expect("purge");
+        assert!(store
+            .list_repo_libraries(&parent, 2)
+            .await
+            .expect("libraries")
+            .is_empty());
+    }
 }
 
 async fn gone_repos_leave_library_usage(store: Arc<dyn Store>) {
@@ -1524,7 +1642,8 @@ conformance! {
     a_commit_reads_back_whole,
     an_empty_org_commits,
     re_upsert_updates_fields_but_keeps_first_seen,
-    a_transferred_repo_moves_org,
+    a_transferred_repo_keeps_its_first_day_in_its_new_org,
+    a_repository_listed_by_two_orgs_belongs_to_both,
     gone_repos_leave_library_usage,
     libraries_are_replaced_per_repo,
     same_day_snapshot_is_replaced_and_ranges_filter,
@@ -1602,6 +1721,85 @@ async fn reads_back_the_old_snapshots(
     assert_eq!(last, [(1, 10), (2, 22), (3, 1)]);
 }
 
+/// Puts a database back the way schema 7 kept repositories (one organisation each, in the
+/// repository's row) and validators (keyed by URL alone).
+const SCHEMA_8_UNDONE: &str = "
+    ALTER TABLE repos ADD COLUMN org TEXT NOT NULL DEFAULT '';
+    ALTER TABLE repos ADD COLUMN gone_since TEXT;
+    UPDATE repos SET
+        org = (SELECT m.org FROM org_repos m WHERE m.forge = repos.forge AND m.repo_id = repos.id),
+        gone_since = (SELECT m.gone_since FROM org_repos m WHERE m.forge = repos.forge AND m.repo_id = repos.id);
+    CREATE INDEX repos_by_org_stars ON repos (org, stars DESC);
+    DROP TABLE org_repos;
+    CREATE TABLE old_cache (url TEXT PRIMARY KEY, org TEXT NOT NULL, etag TEXT, last_modified TEXT,
+                            payload TEXT NOT NULL, stored_at TEXT NOT NULL, content_hash TEXT);
+    INSERT INTO old_cache SELECT url, org, etag, last_modified, payload, stored_at, content_hash FROM http_cache;
+    DROP TABLE http_cache;
+    ALTER TABLE old_cache RENAME TO http_cache;
+    CREATE INDEX http_cache_by_org ON http_cache (org);
+    PRAGMA user_version = 7;
+";
+
+/// A database from schema 7 keeps every repository, gone mark, first day and validator
+/// when its repositories' membership moves to rows of its own (migration 0008).
+#[tokio::test]
+async fn sqlite_moves_repository_membership_into_org_repos_on_open() {
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let path = dir.path().join("orgpulse.db");
+    let (acme, other) = (org("github:acme"), org("github:other"));
+    let before = {
+        let store: Arc<dyn Store> = Arc::new(
+            orgpulse::store::sqlite::SqliteStore::open(&path)
+                .await
+                .expect("opens"),
+        );
+        let mut c = commit(&acme, "2026-01-01", vec![record(&acme, 1, 5, "2025-12-01")]);
+        let mut gone = record(&acme, 2, 3, "2026-01-01");
+        gone.gone_since = Some(day("2026-01-01"));
+        c.repos.push(gone);
+        c.http_cache = vec![HttpCacheEntry {
+            url: "http://x/orgs/acme".into(),
+            etag: Some("\"e\"".into()),
+            last_modified: None,
+            payload: json!({"k": 1}),
+            stored_at: at("2026-01-01"),
+            content_hash: None,
+        }];
+        store.commit_org_refresh(&c).await.expect("commit");
+        store
+            .commit_org_refresh(&commit(
+                &other,
+                "2026-01-01",
+                vec![record(&other, 3, 1, "2026-01-01")],
+            ))
+            .await
+            .expect("commit");
+        (
+            store.list_repos(&acme).await.expect("repos"),
+            store.list_repos(&other).await.expect("repos"),
+            store.list_http_cache(&acme).await.expect("cache"),
+        )
+    };
+    {
+        let conn = rusqlite::Connection::open(&path).expect("opens");
+        conn.execute_batch(SCHEMA_8_UNDONE).expect("schema 7");
+    }
+    let store: Arc<dyn Store> = Arc::new(
+        orgpulse::store::sqlite::SqliteStore::open(&path)
+            .await
+            .expect("migrates"),
+    );
+    let after = (
+        store.list_repos(&acme).await.expect("repos"),
+        store.list_repos(&other).await.expect("repos"),
+        store.list_http_cache(&acme).await.expect("cache"),
+    );
+    assert_eq!(after, before);
+    assert_eq!(after.0.len(), 2);
+    assert_eq!(after.0[0].first_seen, day("2025-12-01"));
+    assert_eq!(after.0[1].gone_since, Some(day("2026-01-01")));
+}
+
 /// A database from before migration 0005 (per-repository counts as JSON in each snapshot)
 /// is moved to change rows when the store opens, with nothing lost.
 #[tokio::test]
@@ -1633,6 +1831,7 @@ async fn sqlite_moves_snapshot_json_into_repo_days_on_open() {
             )
             .expect("old counts");
         }
+        conn.execute_batch(SCHEMA_8_UNDONE).expect("schema 7");
         conn.execute_batch(
             "DROP TABLE repo_days; DROP TABLE events; DROP TABLE webhook_cursors;
              PRAGMA user_version = 4;",
@@ -1716,5 +1915,110 @@ async fn mongo_moves_snapshot_arrays_into_repo_days_on_open() {
         .await
         .expect("count");
     assert_eq!(left, 0, "the arrays are gone once moved");
+    db.cleanup().await;
+}
+
+/// The same as 0008 for MongoDB: repository documents of schema 2 (one `org` and its gone
+/// mark each) and validators keyed by URL get memberships and per-organisation keys.
+#[tokio::test]
+async fn mongo_moves_repository_membership_into_org_repos_on_open() {
+    use futures::TryStreamExt;
+    use mongodb::bson::{doc, Document};
+    let Some((db, store)) = crate::common::stores::mongo().await else {
+        return;
+    };
+    let acme = org("github:acme");
+    let mut c = commit(&acme, "2026-01-01", vec![record(&acme, 1, 5, "2025-12-01")]);
+    let mut gone = record(&acme, 2, 3, "2026-01-01");
+    gone.gone_since = Some(day("2026-01-01"));
+    c.repos.push(gone);
+    c.http_cache = vec![HttpCacheEntry {
+        url: "http://x/orgs/acme".into(),
+        etag: Some("\"e\"".into()),
+        last_modified: None,
+        payload: json!({"k": 1}),
+        stored_at: at("2026-01-01"),
+        content_hash: None,
+    }];
+    store.commit_org_refresh(&c).await.expect("commit");
+    let before = (
+        store.list_repos(&acme).await.expect("repos"),
+        store.list_http_cache(&acme).await.expect("cache"),
+    );
+    // Back to schema 2: membership inside the repository documents, validators by URL.
+    let client = mongodb::Client::with_uri_str(db.url())
+        .await
+        .expect("client");
+    let database = client.default_database().expect("a database in the URL");
+    let collection = |name: &str| database.collection::<Document>(name);
+    for member in collection("org_repos")
+        .find(doc! {})
+        .await
+        .expect("find")
+        .try_collect::<Vec<_>>()
+        .await
+        .expect("read")
+    {
+        let id = format!("github:{}", member.get_i64("id").expect("id"));
+        collection("repos")
+            .update_one(
+                doc! {"_id": id},
+                doc! {"$set": {"org": member.get_str("org").expect("org"),
+                "gone_since": member.get("gone_since").cloned()}},
+            )
+            .await
+            .expect("old repository");
+    }
+    collection("org_repos").drop().await.expect("drop");
+    for entry in collection("http_cache")
+        .find(doc! {})
+        .await
+        .expect("find")
+        .try_collect::<Vec<_>>()
+        .await
+        .expect("read")
+    {
+        let mut old = entry.clone();
+        let url = old.get_str("url").expect("url").to_owned();
+        old.insert("_id", url);
+        old.remove("url");
+        collection("http_cache")
+            .delete_one(doc! {"_id": entry.get_str("_id").expect("id")})
+            .await
+            .expect("delete");
+        collection("http_cache")
+            .insert_one(old)
+            .await
+            .expect("old validator");
+    }
+    collection("meta")
+        .update_one(doc! {"_id": "schema"}, doc! {"$set": {"version": 2}})
+        .await
+        .expect("schema 2");
+
+    let reopened: Arc<dyn Store> = Arc::new(
+        orgpulse::store::mongo::MongoStore::open(&db.url(), 36_500)
+            .await
+            .expect("opens"),
+    );
+    let started = std::time::Instant::now();
+    while reopened.ping().await.is_err() {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(20),
+            "prepared"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let after = (
+        reopened.list_repos(&acme).await.expect("repos"),
+        reopened.list_http_cache(&acme).await.expect("cache"),
+    );
+    assert_eq!(after, before);
+    assert_eq!(after.0[1].gone_since, Some(day("2026-01-01")));
+    let left = collection("repos")
+        .count_documents(doc! {"org": {"$exists": true}})
+        .await
+        .expect("count");
+    assert_eq!(left, 0, "membership left the repository documents");
     db.cleanup().await;
 }

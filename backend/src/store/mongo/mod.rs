@@ -41,7 +41,7 @@ use super::{redact_url, StoreError, StoreResult};
 use crate::domain::{OrgId, RunStatus};
 
 /// The layout this code writes; recorded in `meta` so later versions can migrate.
-const SCHEMA_VERSION: i32 = 2;
+const SCHEMA_VERSION: i32 = 3;
 /// Statements per `update` command.
 const BATCH: usize = 1_000;
 
@@ -188,12 +188,17 @@ impl MongoStore {
                 .options(IndexOptions::builder().unique(unique).build())
                 .build()
         };
-        self.c("repos")
-            .create_index(index(doc! { "org": 1, "stars": -1 }, false))
+        self.c("org_repos")
+            .create_index(index(doc! { "org": 1, "id": 1 }, false))
+            .await
+            .map_err(backend)?;
+        // A purge asks whether any other organisation still lists a repository.
+        self.c("org_repos")
+            .create_index(index(doc! { "forge": 1, "id": 1 }, false))
             .await
             .map_err(backend)?;
         self.c("repos")
-            .create_index(index(doc! { "org": 1, "id": 1 }, false))
+            .create_index(index(doc! { "forge": 1, "id": 1 }, false))
             .await
             .map_err(backend)?;
         self.c("repo_libraries")
@@ -238,6 +243,7 @@ impl MongoStore {
             .create_index(index(doc! { "org": 1 }, false))
             .await
             .map_err(backend)?;
+        self.migrate_memberships().await?;
         self.c("runs")
             .create_index(index(doc! { "created_at": -1 }, false))
             .await
@@ -278,6 +284,72 @@ impl MongoStore {
         .upsert(true)
         .await
         .map_err(backend)?;
+        Ok(())
+    }
+
+    /// Schema 3: a repository can belong to several organisations. Repository documents
+    /// written before (each with one `org` and its gone mark) get a membership in
+    /// `org_repos` and lose both fields; validators keyed by URL alone are keyed by
+    /// organisation and URL. Idempotent: each old document is rewritten before its old
+    /// form is removed, so an interrupted start simply does the rest next time.
+    async fn migrate_memberships(&self) -> StoreResult<()> {
+        let old = self
+            .all("repos", doc! { "org": { "$exists": true } }, None)
+            .await?;
+        if !old.is_empty() {
+            let members = old
+                .iter()
+                .filter_map(|d| {
+                    let org = d.get_str("org").ok()?;
+                    let id = d.get_str("_id").ok()?;
+                    Some(doc! {
+                        "q": { "_id": format!("{org}|{id}") },
+                        "u": { "$set": {
+                            "org": org,
+                            "forge": d.get_str("forge").ok()?,
+                            "id": int(d, "id")?,
+                            "gone_since": d.get("gone_since").cloned().unwrap_or(Bson::Null),
+                        } },
+                        "upsert": true,
+                    })
+                })
+                .collect();
+            self.upsert_many("org_repos", members).await?;
+            self.c("repos")
+                .update_many(
+                    doc! { "org": { "$exists": true } },
+                    doc! { "$unset": { "org": "", "gone_since": "" } },
+                )
+                .await
+                .map_err(backend)?;
+            tracing::info!(
+                repos = old.len(),
+                "moved repository membership into org_repos"
+            );
+        }
+        let validators = self
+            .all("http_cache", doc! { "url": { "$exists": false } }, None)
+            .await?;
+        for d in &validators {
+            let (Ok(org), Ok(url)) = (d.get_str("org"), d.get_str("_id")) else {
+                continue;
+            };
+            let mut moved = d.clone();
+            moved.insert("_id", format!("{org}|{url}"));
+            moved.insert("url", url);
+            self.c("http_cache")
+                .replace_one(
+                    doc! { "_id": moved.get_str("_id").unwrap_or_default() },
+                    &moved,
+                )
+                .upsert(true)
+                .await
+                .map_err(backend)?;
+            self.c("http_cache")
+                .delete_one(doc! { "_id": url })
+                .await
+                .map_err(backend)?;
+        }
         Ok(())
     }
 

@@ -1,6 +1,8 @@
 //! Organisations, repositories and libraries: the per-organisation commit (in the write
 //! order the module above reasons out) and the reads the pages make.
 
+use std::collections::HashMap;
+
 use async_trait::async_trait;
 use futures::TryStreamExt;
 use mongodb::bson::{doc, Bson, Document};
@@ -8,7 +10,7 @@ use mongodb::bson::{doc, Bson, Document};
 use super::{backend, date, day, from_doc, int, opt_date, repo_key, to_doc, MongoStore};
 use crate::domain::{events, Library, OrgId, OrgOutcome, OrgRecord, RepoRecord};
 use crate::store::{
-    with_first_seen, LibraryUsage, OrgCommit, OrgDetail, OrgOverview, OrgStore, SnapshotStore,
+    as_member, LibraryUsage, OrgCommit, OrgDetail, OrgOverview, OrgStore, SnapshotStore,
     StoreResult,
 };
 
@@ -18,17 +20,29 @@ impl OrgStore for MongoStore {
         let org = &commit.record.org;
         let key = org.to_string();
         let forge = org.forge().as_str();
+        // The repositories' data once, whoever lists them, then this organisation's
+        // memberships: a membership never points at a repository not written yet.
         let mut statements = Vec::with_capacity(commit.repos.len());
+        let mut members = Vec::with_capacity(commit.repos.len());
         for repo in &commit.repos {
+            let id = repo_key(org, repo.listing.id);
+            members.push(doc! {
+                "q": { "_id": format!("{key}|{id}") },
+                "u": { "$set": {
+                    "org": &key,
+                    "forge": forge,
+                    "id": repo.listing.id,
+                    "gone_since": repo.gone_since.map(day),
+                } },
+                "upsert": true,
+            });
             statements.push(doc! {
-                "q": { "_id": repo_key(org, repo.listing.id) },
+                "q": { "_id": id },
                 "u": {
                     "$set": {
                         "forge": forge,
                         "id": repo.listing.id,
-                        "org": repo.org.to_string(),
                         "stars": repo.listing.stars as i64,
-                        "gone_since": repo.gone_since.map(day),
                         "doc": to_doc(repo)?,
                     },
                     "$setOnInsert": { "first_seen": day(repo.first_seen) },
@@ -37,6 +51,7 @@ impl OrgStore for MongoStore {
             });
         }
         self.upsert_many("repos", statements).await?;
+        self.upsert_many("org_repos", members).await?;
         if !commit.libraries.is_empty() {
             let ids: Vec<i64> = commit.libraries.iter().map(|l| l.repo_id).collect();
             self.c("repo_libraries")
@@ -88,8 +103,8 @@ impl OrgStore for MongoStore {
         let mut cache = Vec::with_capacity(commit.http_cache.len());
         for entry in &commit.http_cache {
             cache.push(doc! {
-                "q": { "_id": &entry.url },
-                "u": { "$set": { "org": &key, "entry": to_doc(entry)? } },
+                "q": { "_id": format!("{key}|{}", entry.url) },
+                "u": { "$set": { "org": &key, "url": &entry.url, "entry": to_doc(entry)? } },
                 "upsert": true,
             });
         }
@@ -131,23 +146,47 @@ impl OrgStore for MongoStore {
     }
 
     async fn list_repos(&self, org: &OrgId) -> StoreResult<Vec<RepoRecord>> {
-        let docs = self
+        let members = self
             .all(
-                "repos",
+                "org_repos",
                 doc! { "org": org.to_string() },
                 Some(doc! { "id": 1 }),
             )
             .await?;
-        docs.iter()
-            .map(|d| {
-                let repo: RepoRecord = from_doc(d, "doc")?;
-                // The first date ever written survives later upserts ($setOnInsert).
-                match d.get_str("first_seen") {
-                    Ok(first) => with_first_seen(repo, first),
-                    Err(_) => Ok(repo),
-                }
-            })
-            .collect()
+        let keys: Vec<String> = members
+            .iter()
+            .filter_map(|m| int(m, "id"))
+            .map(|id| repo_key(org, id))
+            .collect();
+        let mut repos: HashMap<String, Document> = self
+            .all("repos", doc! { "_id": { "$in": keys } }, None)
+            .await?
+            .into_iter()
+            .filter_map(|d| Some((d.get_str("_id").ok()?.to_owned(), d)))
+            .collect();
+        let mut listed = Vec::with_capacity(members.len());
+        for member in &members {
+            let Some(id) = int(member, "id") else {
+                continue;
+            };
+            let Some(d) = repos.remove(&repo_key(org, id)) else {
+                // A membership whose repository write was cut short: the next refresh
+                // writes both again.
+                continue;
+            };
+            let record: RepoRecord = from_doc(&d, "doc")?;
+            // The first date ever written survives later upserts ($setOnInsert).
+            let first_seen = d
+                .get_str("first_seen")
+                .map_or_else(|_| record.first_seen.to_string(), str::to_owned);
+            listed.push(as_member(
+                record,
+                org,
+                &first_seen,
+                member.get_str("gone_since").ok(),
+            )?);
+        }
+        Ok(listed)
     }
 
     async fn list_repo_libraries(&self, org: &OrgId, repo_id: i64) -> StoreResult<Vec<Library>> {
@@ -164,7 +203,7 @@ impl OrgStore for MongoStore {
     async fn library_usage(&self, org: &OrgId) -> StoreResult<Vec<LibraryUsage>> {
         let live: Vec<i64> = self
             .all(
-                "repos",
+                "org_repos",
                 doc! { "org": org.to_string(), "gone_since": Bson::Null },
                 None,
             )

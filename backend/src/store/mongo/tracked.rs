@@ -1,5 +1,7 @@
 //! The tracked organisations, and their last outcomes.
 
+use std::collections::HashSet;
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use mongodb::bson::doc;
@@ -73,17 +75,40 @@ impl TrackedOrgStore for MongoStore {
             == 1;
         if purge {
             let ids: Vec<i64> = self
-                .all("repos", doc! { "org": &key }, None)
+                .all("org_repos", doc! { "org": &key }, None)
                 .await?
                 .iter()
                 .filter_map(|d| int(d, "id"))
                 .collect();
+            self.c("org_repos")
+                .delete_many(doc! { "org": &key })
+                .await
+                .map_err(backend)?;
+            // Repositories no other organisation lists go, with their libraries.
+            let forge = org.forge().as_str();
+            let still_listed: HashSet<i64> = self
+                .all(
+                    "org_repos",
+                    doc! { "forge": forge, "id": { "$in": &ids } },
+                    None,
+                )
+                .await?
+                .iter()
+                .filter_map(|d| int(d, "id"))
+                .collect();
+            let orphans: Vec<i64> = ids
+                .into_iter()
+                .filter(|id| !still_listed.contains(id))
+                .collect();
             self.c("repo_libraries")
-                .delete_many(doc! { "forge": org.forge().as_str(), "repo_id": { "$in": ids } })
+                .delete_many(doc! { "forge": forge, "repo_id": { "$in": &orphans } })
+                .await
+                .map_err(backend)?;
+            self.c("repos")
+                .delete_many(doc! { "forge": forge, "id": { "$in": &orphans } })
                 .await
                 .map_err(backend)?;
             for collection in [
-                "repos",
                 "snapshots",
                 "repo_days",
                 "http_cache",

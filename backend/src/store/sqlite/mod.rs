@@ -35,6 +35,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("0005_repo_days.sql"),
     include_str!("0006_events.sql"),
     include_str!("0007_webhooks.sql"),
+    include_str!("0008_org_repos.sql"),
 ];
 
 /// The embedded SQLite store.

@@ -10,7 +10,7 @@ use super::tracked::tracked_orgs;
 use super::{bump_org, day, from_doc, parse_ts, to_doc, ts, SqliteStore};
 use crate::domain::{events, Library, OrgId, OrgOutcome, OrgRecord, RepoRecord};
 use crate::store::{
-    with_first_seen, LibraryUsage, OrgCommit, OrgDetail, OrgOverview, OrgStore, StoreResult,
+    as_member, LibraryUsage, OrgCommit, OrgDetail, OrgOverview, OrgStore, StoreError, StoreResult,
 };
 
 #[async_trait]
@@ -27,25 +27,29 @@ impl OrgStore for SqliteStore {
                 params![org, ts(commit.record.fetched_at), to_doc(&commit.record)?],
             )?;
             {
+                // The repository's data once, whoever lists it; the day it was first seen
+                // is written on insert only.
                 let mut upsert = tx.prepare_cached(
-                    "INSERT INTO repos (forge, id, org, name, full_name, language, stars, forks,
-                                        open_issues, pushed_at, license, archived, first_seen,
-                                        gone_since, doc)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
+                    "INSERT INTO repos (forge, id, name, full_name, language, stars, forks,
+                                        open_issues, pushed_at, license, archived, first_seen, doc)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
                      ON CONFLICT (forge, id) DO UPDATE SET
-                        org = excluded.org, name = excluded.name, full_name = excluded.full_name,
+                        name = excluded.name, full_name = excluded.full_name,
                         language = excluded.language, stars = excluded.stars,
                         forks = excluded.forks, open_issues = excluded.open_issues,
                         pushed_at = excluded.pushed_at, license = excluded.license,
-                        archived = excluded.archived, gone_since = excluded.gone_since,
-                        doc = excluded.doc",
+                        archived = excluded.archived, doc = excluded.doc",
+                )?;
+                // This organisation's membership, with its own gone mark.
+                let mut member = tx.prepare_cached(
+                    "INSERT INTO org_repos (org, forge, repo_id, gone_since) VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT (org, forge, repo_id) DO UPDATE SET gone_since = excluded.gone_since",
                 )?;
                 for repo in &commit.repos {
                     let l = &repo.listing;
                     upsert.execute(params![
                         forge,
                         l.id,
-                        repo.org.to_string(),
                         l.name,
                         l.full_name,
                         l.language,
@@ -56,9 +60,9 @@ impl OrgStore for SqliteStore {
                         l.license,
                         l.archived,
                         day(repo.first_seen),
-                        repo.gone_since.map(day),
                         to_doc(repo)?,
                     ])?;
+                    member.execute(params![org, forge, l.id, repo.gone_since.map(day)])?;
                 }
                 let mut clear = tx.prepare_cached("DELETE FROM repo_libraries WHERE forge = ?1 AND repo_id = ?2")?;
                 let mut insert = tx.prepare_cached(
@@ -74,7 +78,7 @@ impl OrgStore for SqliteStore {
                 let mut cache = tx.prepare_cached(
                     "INSERT INTO http_cache (url, org, etag, last_modified, payload, stored_at, content_hash)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-                     ON CONFLICT (url) DO UPDATE SET org = excluded.org, etag = excluded.etag,
+                     ON CONFLICT (org, url) DO UPDATE SET etag = excluded.etag,
                         last_modified = excluded.last_modified, payload = excluded.payload,
                         stored_at = excluded.stored_at, content_hash = excluded.content_hash",
                 )?;
@@ -241,15 +245,30 @@ fn org_record(conn: &Connection, org: &str) -> StoreResult<Option<OrgRecord>> {
 }
 
 fn repos(conn: &Connection, org: &str) -> StoreResult<Vec<RepoRecord>> {
-    let mut stmt =
-        conn.prepare_cached("SELECT doc, first_seen FROM repos WHERE org = ?1 ORDER BY id")?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT r.doc, r.first_seen, m.gone_since
+         FROM org_repos m JOIN repos r ON r.forge = m.forge AND r.id = m.repo_id
+         WHERE m.org = ?1 ORDER BY m.repo_id",
+    )?;
     let rows = stmt.query_map(params![org], |r| {
-        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, Option<String>>(2)?,
+        ))
     })?;
+    let owner: OrgId = org
+        .parse()
+        .map_err(|e| StoreError::Corrupt(format!("organisation `{org}`: {e}")))?;
     let mut repos = Vec::new();
     for row in rows {
-        let (doc, first_seen) = row?;
-        repos.push(with_first_seen(from_doc(&doc)?, &first_seen)?);
+        let (doc, first_seen, gone_since) = row?;
+        repos.push(as_member(
+            from_doc(&doc)?,
+            &owner,
+            &first_seen,
+            gone_since.as_deref(),
+        )?);
     }
     Ok(repos)
 }
@@ -257,8 +276,8 @@ fn repos(conn: &Connection, org: &str) -> StoreResult<Vec<RepoRecord>> {
 fn library_usage(conn: &Connection, org: &str) -> StoreResult<Vec<LibraryUsage>> {
     let mut stmt = conn.prepare_cached(
         "SELECT l.ecosystem, l.name, COUNT(DISTINCT l.repo_id) AS used
-         FROM repo_libraries l JOIN repos r ON r.forge = l.forge AND r.id = l.repo_id
-         WHERE r.org = ?1 AND r.gone_since IS NULL
+         FROM repo_libraries l JOIN org_repos m ON m.forge = l.forge AND m.repo_id = l.repo_id
+         WHERE m.org = ?1 AND m.gone_since IS NULL
          GROUP BY l.ecosystem, l.name
          ORDER BY used DESC, l.ecosystem, l.name",
     )?;

@@ -54,18 +54,24 @@ impl TrackedOrgStore for SqliteStore {
     }
 
     async fn remove_tracked_org(&self, org: &OrgId, purge: bool) -> StoreResult<bool> {
+        let forge = org.forge().to_string();
         let org = org.to_string();
         self.call(move |conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let removed = tx.execute("DELETE FROM tracked_orgs WHERE org = ?1", params![org])?;
             if purge {
-                tx.execute(
-                    "DELETE FROM repo_libraries WHERE (forge, repo_id) IN
-                       (SELECT forge, id FROM repos WHERE org = ?1)",
-                    params![org],
-                )?;
+                tx.execute("DELETE FROM org_repos WHERE org = ?1", params![org])?;
+                // Repositories no organisation lists any more go, with their libraries.
+                for (table, id) in [("repo_libraries", "repo_id"), ("repos", "id")] {
+                    tx.execute(
+                        &format!(
+                            "DELETE FROM {table} WHERE forge = ?1 AND NOT EXISTS
+                               (SELECT 1 FROM org_repos m WHERE m.forge = {table}.forge AND m.repo_id = {table}.{id})"
+                        ),
+                        params![forge],
+                    )?;
+                }
                 for table in [
-                    "repos",
                     "orgs",
                     "snapshots",
                     "repo_days",
