@@ -34,6 +34,20 @@ cargo build -q --locked --bin orgpulse --example demo
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
+# fuzz PORT TOKEN REPORT [st run options…]: every check against the served document.
+fuzz() {
+  local port=$1 token=$2 report=$3
+  shift 3
+  (cd "$work" && timeout 900 "$root/$venv/bin/st" --config-file "$root/.ci/schemathesis.toml" run \
+    "http://127.0.0.1:$port/api/v1/openapi.json" \
+    --checks all \
+    -H "Authorization: Bearer $token" \
+    --generation-database none \
+    --request-timeout 10 \
+    --no-color \
+    --report junit --report-dir "$report-report" "$@")
+}
+
 # check NAME DATABASE_URL: fill it with demo data, serve it, run schemathesis against it.
 check() {
   local name=$1 url=$2 port token server status
@@ -55,16 +69,16 @@ check() {
   # Bounded: a fixed seed and example count (no --max-time: with it, fuzzing repeats
   # until the budget is spent), and a hard stop well inside CI's time.
   # From target/: schemathesis keeps a cache in .schemathesis/ under the working directory.
-  (cd "$work" && timeout 900 "$root/$venv/bin/st" --config-file "$root/.ci/schemathesis.toml" run \
-    "http://127.0.0.1:$port/api/v1/openapi.json" \
-    --checks all \
-    -H "Authorization: Bearer $token" \
-    --max-examples "${ORGPULSE_SCHEMATHESIS_EXAMPLES:-100}" \
-    --seed 1 \
-    --generation-database none \
-    --request-timeout 10 \
-    --no-color \
-    --report junit --report-dir "$name-report") || status=$?
+  fuzz "$port" "$token" "$name" --max-examples "${ORGPULSE_SCHEMATHESIS_EXAMPLES:-100}" --seed 1 || status=$?
+  # The operations whose parameters relate to each other (ranges, keyset cursors) get more
+  # examples under a seed that changes per run, printed so that a failure can be replayed:
+  # ORGPULSE_SCHEMATHESIS_SEED=<seed> bash .ci/schemathesis.sh
+  if [ "$status" = 0 ]; then
+    seed=${ORGPULSE_SCHEMATHESIS_SEED:-$(( $(date +%s) % 100000 ))}
+    echo "--- contract on $name, ranges and cursors, seed $seed (replay: ORGPULSE_SCHEMATHESIS_SEED=$seed)"
+    fuzz "$port" "$token" "$name-wide" --max-examples 400 --seed "$seed" \
+      --include-path-regex '/(history|history\.csv|repos)$' || status=$?
+  fi
   kill "$server" 2>/dev/null || true
   wait "$server" 2>/dev/null || true
   if [ "$status" != 0 ]; then

@@ -38,6 +38,10 @@ pub enum StoreError {
     /// (error chains would print it twice).
     #[error("database error: {0}")]
     Backend(DriverError),
+    /// The database is still being prepared (connecting, indexes, migrations): nothing can
+    /// be read or written yet. Try again shortly.
+    #[error("the database is not ready yet: {0}")]
+    NotReady(String),
     /// What was to be changed does not exist.
     #[error("{0} does not exist")]
     NotFound(String),

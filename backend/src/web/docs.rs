@@ -12,7 +12,7 @@ use super::badges::{self, METRICS};
 use super::cache::{Conditional, IfNoneMatch, Rendered};
 use super::error::PageError;
 use super::insight::MOVER_WINDOWS;
-use super::repos::SortKey;
+use super::repos::{Cursor, SortKey};
 use super::{api, ops, WebState};
 use crate::domain::{EventKind, ForgeKind, Forges, COMMON_PATH_PATTERN};
 
@@ -148,6 +148,7 @@ fn tighten(doc: &mut Value, configured: &Forges) {
                         "cursor" if path == "/api/v1/events" => {
                             json!({ "type": "string", "pattern": "^[1-9][0-9]{0,17}$" })
                         }
+                        "cursor" => json!({ "type": "string", "pattern": Cursor::PATTERN }),
                         "limit" => json!({ "type": "integer", "minimum": 1, "maximum": 200 }),
                         _ => continue,
                     };
@@ -163,9 +164,14 @@ fn tighten(doc: &mut Value, configured: &Forges) {
                 }
                 if path.starts_with("/api/v1/") || path.starts_with("/badge/") || path == "/readyz"
                 {
-                    responses
-                        .entry("503")
-                        .or_insert_with(|| error("The database is not answering"));
+                    responses.entry("503").or_insert_with(|| {
+                        let mut unavailable =
+                            error("The database is not answering, or still starting");
+                        unavailable["headers"] = json!({ "Retry-After": {
+                            "description": "Seconds to wait before asking again",
+                            "schema": { "type": "integer", "minimum": 1 } } });
+                        unavailable
+                    });
                 }
                 responses.entry("429").or_insert_with(|| {
                     error("Too many requests (nginx's rate limits, in the deployed set-up)")

@@ -14,6 +14,9 @@ use serde::Serialize;
 use super::extract::Invalid;
 use crate::store::StoreError;
 
+/// How long a client is asked to wait after a 503 (the database starting or away).
+const RETRY_AFTER_SECONDS: &str = "5";
+
 /// What went wrong answering a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct WebError {
@@ -53,6 +56,15 @@ impl WebError {
 
 impl From<StoreError> for WebError {
     fn from(e: StoreError) -> Self {
+        if let StoreError::NotReady(why) = &e {
+            tracing::warn!(why = %why, "a request came before the store was ready");
+            return WebError::new(
+                Status::ServiceUnavailable,
+                "unavailable",
+                "Starting up",
+                "orgpulse's database is still starting; try again in a few seconds",
+            );
+        }
         tracing::error!(error = %e, "store error while answering");
         WebError::new(
             Status::ServiceUnavailable,
@@ -146,6 +158,9 @@ impl<'r> Responder<'r, 'static> for ApiError {
         if self.status == Status::Unauthorized {
             response.header(Header::new("WWW-Authenticate", "Bearer"));
         }
+        if self.status == Status::ServiceUnavailable {
+            response.header(Header::new("Retry-After", RETRY_AFTER_SECONDS));
+        }
         response.ok()
     }
 }
@@ -222,10 +237,14 @@ impl<'r> Responder<'r, 'static> for PageError {
                     super::charts::esc(&self.message)
                 )
             });
-        Response::build()
+        let mut response = Response::build();
+        response
             .status(self.status)
             .header(ContentType::HTML)
-            .sized_body(html.len(), std::io::Cursor::new(html))
-            .ok()
+            .sized_body(html.len(), std::io::Cursor::new(html));
+        if self.status == Status::ServiceUnavailable {
+            response.header(Header::new("Retry-After", RETRY_AFTER_SECONDS));
+        }
+        response.ok()
     }
 }

@@ -208,14 +208,28 @@ pub(crate) fn select<'a>(
     keyed.into_iter().map(|(_, r)| r).collect()
 }
 
-/// A position in a sorted list: the last item's sort value and id, opaque to clients.
+/// A position in a sorted list (keyset): a sort value and the id of the last item shown.
+///
+/// Written `{id}.{value}`, where the value is `n` (none), `i` and an integer, or `s` and
+/// the lower-case hex of a text's UTF-8 bytes — exactly [`Cursor::PATTERN`], which the
+/// OpenAPI document declares. Every string of that form is a position the server reads
+/// (text that is not UTF-8 is read lossily), so a client may build one as well as keep
+/// `next_cursor`; anything else is refused.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Cursor {
     value: Value,
     id: i64,
 }
 
+/// The longest text (in bytes) a cursor carries; sort texts (names, languages, licences)
+/// are far shorter.
+const CURSOR_TEXT_BYTES: usize = 1_000;
+
 impl Cursor {
+    /// The cursor's form, as a regular expression (for the OpenAPI document).
+    pub(crate) const PATTERN: &'static str =
+        "^-?[0-9]{1,18}\\.(n|i-?[0-9]{1,18}|s([0-9a-f]{2}){0,1000})$";
+
     pub(crate) fn after(repo: &RepoRecord, key: SortKey) -> Cursor {
         Cursor {
             value: key.value(repo),
@@ -223,27 +237,61 @@ impl Cursor {
         }
     }
 
-    /// Hex of a small JSON array: opaque, URL-safe, and no decoding surprises.
     pub(crate) fn encode(&self) -> String {
-        let json = serde_json::json!([self.value, self.id]).to_string();
-        json.bytes().map(|b| format!("{b:02x}")).collect()
+        let value = match &self.value {
+            Value::Number(n) => format!("i{}", n.as_i64().unwrap_or(i64::MAX)),
+            Value::String(text) => {
+                let mut end = text.len().min(CURSOR_TEXT_BYTES);
+                while !text.is_char_boundary(end) {
+                    end -= 1;
+                }
+                let hex: String = text.as_bytes()[..end]
+                    .iter()
+                    .map(|b| format!("{b:02x}"))
+                    .collect();
+                format!("s{hex}")
+            }
+            _ => "n".to_owned(),
+        };
+        format!("{}.{value}", self.id)
     }
 
+    /// Reads a cursor of the form [`Cursor::PATTERN`] describes; refuses anything else.
     pub(crate) fn decode(text: &str) -> Result<Cursor, String> {
-        let invalid = || "cursor is not one this API handed out".to_string();
-        // Hex is ASCII: anything else would also split a character in the slicing below.
-        if !text.is_ascii() || text.len() % 2 != 0 || text.len() > 2048 {
-            return Err(invalid());
+        let invalid = || {
+            format!(
+                "cursor must look like `{{id}}.n`, `{{id}}.i{{integer}}` or `{{id}}.s{{hex}}` (a `next_cursor`), got `{}`",
+                text.chars().take(40).collect::<String>()
+            )
+        };
+        /// An integer of 1–18 digits, optionally negative: always an `i64`.
+        fn integer(text: &str) -> Option<i64> {
+            let digits = text.strip_prefix('-').unwrap_or(text);
+            if digits.is_empty() || digits.len() > 18 || !digits.bytes().all(|b| b.is_ascii_digit())
+            {
+                return None;
+            }
+            text.parse().ok()
         }
-        let bytes: Vec<u8> = (0..text.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&text[i..i + 2], 16))
-            .collect::<Result<_, _>>()
-            .map_err(|_| invalid())?;
-        let (value, id): (Value, i64) = serde_json::from_slice(&bytes).map_err(|_| invalid())?;
-        if !matches!(value, Value::Null | Value::Number(_) | Value::String(_)) {
-            return Err(invalid());
-        }
+        let (id, value) = text.split_once('.').ok_or_else(invalid)?;
+        let id = integer(id).ok_or_else(invalid)?;
+        let value = match value.split_at_checked(1) {
+            Some(("n", "")) => Value::Null,
+            Some(("i", n)) => Value::from(integer(n).ok_or_else(invalid)?),
+            Some(("s", hex))
+                if hex.len() % 2 == 0
+                    && hex.len() <= 2 * CURSOR_TEXT_BYTES
+                    && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) =>
+            {
+                let bytes: Vec<u8> = (0..hex.len())
+                    .step_by(2)
+                    .map(|i| u8::from_str_radix(&hex[i..i + 2], 16))
+                    .collect::<Result<_, _>>()
+                    .map_err(|_| invalid())?;
+                Value::from(String::from_utf8_lossy(&bytes).into_owned())
+            }
+            _ => return Err(invalid()),
+        };
         Ok(Cursor { value, id })
     }
 
@@ -368,6 +416,63 @@ mod tests {
             Cursor::decode("M\u{d6}8\u{d1}").is_err(),
             "not ASCII, no panic"
         );
-        assert!(Cursor::decode("7b7d").is_err(), "valid hex, wrong shape");
+    }
+
+    /// Every string of the documented form is a position; nothing else is.
+    #[test]
+    fn any_cursor_of_the_documented_form_is_a_position() {
+        let names = vec![repo(7, "Zeta", 1, None), repo(9, "\u{e9}t\u{e9}", 1, None)];
+        for key in [SortKey::Name, SortKey::Stars, SortKey::Pushed] {
+            for repo in &names {
+                let cursor = Cursor::after(repo, key);
+                assert_eq!(Cursor::decode(&cursor.encode()), Ok(cursor), "{key}");
+            }
+        }
+        assert_eq!(
+            Cursor::after(&names[0], SortKey::Name).encode(),
+            "7.s7a657461"
+        );
+        assert_eq!(Cursor::after(&names[0], SortKey::Pushed).encode(), "7.n");
+        for fine in [
+            "0.n",
+            "-12.i-5",
+            "123456789012345678.i000",
+            "5.s",
+            "5.sff00",
+            "1.s41",
+        ] {
+            assert!(Cursor::decode(fine).is_ok(), "{fine}");
+        }
+        // Not UTF-8: read lossily, still a position.
+        assert_eq!(
+            Cursor::decode("3.sff").map(|c| c.value),
+            Ok(Value::from("\u{fffd}"))
+        );
+        for wrong in [
+            "",
+            ".n",
+            "1",
+            "1.",
+            "1.x",
+            "1.nn",
+            "1.i",
+            "1.i1.5",
+            "1.s0",
+            "1.sFF",
+            "1.s 0",
+            "1234567890123456789.n",
+            "1.i1234567890123456789",
+            "+1.n",
+            "1.i+1",
+            "\u{bc}",
+            "7b7d",
+        ] {
+            assert!(Cursor::decode(wrong).is_err(), "{wrong:?}");
+        }
+        let long = format!("1.s{}", "61".repeat(1_001));
+        assert!(Cursor::decode(&long).is_err(), "over 1,000 bytes of text");
+        // The pattern the document declares says the same (kept in step by hand: the
+        // crate has no regex engine; the contract check holds the server to it).
+        assert!(Cursor::PATTERN.contains("{1,18}") && Cursor::PATTERN.contains("{0,1000}"));
     }
 }

@@ -4,8 +4,10 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
+use crate::common::records::{commit, record};
 use crate::common::*;
 use orgpulse::domain::{OrgOutcome, OrgStatus, RunCounts};
+use orgpulse::store::prelude::HealthStore;
 use orgpulse::store::Store;
 use orgpulse::web;
 use rocket::http::{ContentType, Header, Status};
@@ -394,6 +396,25 @@ async fn repos_are_paged_by_cursor_without_gaps_or_repeats() {
         }
         assert_eq!(seen.len(), live, "{sort}: every live repo exactly once");
     }
+    // A cursor is a documented keyset position, not only a value the server handed out:
+    // `{id}.i{stars}` starts after that repository in stars order.
+    let (_, all) = json(&client, &format!("{base}?sort=stars&limit=100")).await;
+    let items = all["items"].as_array().expect("items");
+    let (tenth, eleventh) = (&items[9], &items[10]);
+    let built = format!("{}.i{}", tenth["id"], tenth["stars"]);
+    let (status, page) = json(
+        &client,
+        &format!("{base}?sort=stars&limit=1&cursor={built}"),
+    )
+    .await;
+    assert_eq!(status, Status::Ok, "{page}");
+    assert_eq!(page["items"][0]["id"], eleventh["id"]);
+    // Past every position: an empty page, not an error.
+    let (status, page) = json(&client, &format!("{base}?sort=stars&cursor=0.i-1")).await;
+    assert_eq!(
+        (status, page["items"].clone()),
+        (Status::Ok, serde_json::json!([]))
+    );
     let (_, asc) = json(&client, &format!("{base}?sort=stars&order=asc&limit=1")).await;
     let (_, desc) = json(&client, &format!("{base}?sort=stars&limit=1")).await;
     assert!(asc["items"][0]["stars"].as_u64() <= desc["items"][0]["stars"].as_u64());
@@ -420,6 +441,8 @@ async fn repos_are_paged_by_cursor_without_gaps_or_repeats() {
         ("limit=101", "limit"),
         ("limit=x", "limit"),
         ("cursor=zz", "cursor"),
+        ("cursor=%C2%BC", "cursor"),
+        ("cursor=7b7d", "cursor"),
         ("archived=yes", "archived"),
         ("limit=5&limit=50", "limit given more than once"),
         ("sort=name&sort=stars", "sort given more than once"),
@@ -506,11 +529,16 @@ async fn history_and_libraries_answer_with_ranges_and_ecosystems() {
     .await;
     assert_eq!(ranged["days"].as_array().map(Vec::len), Some(1));
     assert_eq!(ranged["days"][0]["day"], second);
-    for bad in [
-        "from=yesterday",
-        "to=2026-13-01",
+    // Two valid days the wrong way round are an empty range, as the document allows.
+    for backwards in [
         "from=2026-05-02&to=2026-05-01",
+        "from=3942-05-09&to=0167-03-01",
     ] {
+        let (status, empty) = json(&client, &format!("{base}/history?{backwards}")).await;
+        assert_eq!(status, Status::Ok, "{backwards}");
+        assert_eq!(empty["days"], serde_json::json!([]), "{backwards}");
+    }
+    for bad in ["from=yesterday", "to=2026-13-01"] {
         let (status, body) = json(&client, &format!("{base}/history?{bad}")).await;
         assert_api_error(
             status,
@@ -688,4 +716,107 @@ async fn other_methods_on_a_known_path_get_405_with_allow_and_garbage_never_500(
         Status::UnprocessableEntity,
         "invalid_parameter",
     );
+}
+
+/// A TCP proxy to `upstream` on a local port that drops every connection until `open` is
+/// set: a database that is "not up yet", then up.
+async fn gated_proxy(upstream: String, open: Arc<std::sync::atomic::AtomicBool>) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a local port");
+    let address = listener.local_addr().expect("address").to_string();
+    tokio::spawn(async move {
+        while let Ok((mut inbound, _)) = listener.accept().await {
+            if !open.load(std::sync::atomic::Ordering::SeqCst) {
+                continue; // dropped: the connection is refused in effect
+            }
+            let upstream = upstream.clone();
+            tokio::spawn(async move {
+                if let Ok(mut outbound) = tokio::net::TcpStream::connect(&upstream).await {
+                    let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                }
+            });
+        }
+    });
+    address
+}
+
+/// Right after start the MongoDB store may still be connecting or migrating: a read then
+/// answers 503 with `Retry-After` (never a successful empty answer), and the first read
+/// once it is ready has every row — no cache kept anything from before (issue 28, item 3).
+#[tokio::test]
+async fn reads_before_the_store_is_ready_answer_503_then_every_row() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let Some((db, store)) = crate::common::stores::mongo().await else {
+        return;
+    };
+    let acme = org("github:acme");
+    store
+        .add_tracked_org(&acme, at("2026-01-01"))
+        .await
+        .expect("track");
+    let repos = (1..=3)
+        .map(|id| record(&acme, id, 10, "2026-01-01"))
+        .collect();
+    store
+        .commit_org_refresh(&commit(&acme, "2026-01-01", repos))
+        .await
+        .expect("commit");
+
+    let mut url = url::Url::parse(&db.url()).expect("url");
+    let upstream = format!(
+        "{}:{}",
+        url.host_str().expect("host"),
+        url.port().unwrap_or(27017)
+    );
+    let open = Arc::new(AtomicBool::new(false));
+    let proxy = gated_proxy(upstream, open.clone()).await;
+    let (host, port) = proxy.rsplit_once(':').expect("host:port");
+    url.set_host(Some(host)).expect("host");
+    url.set_port(Some(port.parse().expect("port")))
+        .expect("port");
+    let pairs: Vec<(String, String)> = url
+        .query_pairs()
+        .filter(|(k, _)| k != "serverSelectionTimeoutMS")
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    url.query_pairs_mut()
+        .clear()
+        .extend_pairs(pairs)
+        .append_pair("serverSelectionTimeoutMS", "1000");
+    let late = orgpulse::store::mongo::MongoStore::open(url.as_str(), 36_500)
+        .await
+        .expect("opens");
+    let client = client(Arc::new(late.clone())).await;
+
+    let csv = "/api/v1/orgs/github/acme/repos.csv";
+    assert_eq!(get(&client, "/healthz").await.0, Status::Ok, "alive");
+    for uri in [csv, "/orgs/github/acme"] {
+        let response = client.get(uri).dispatch().await;
+        assert_eq!(response.status(), Status::ServiceUnavailable, "{uri}");
+        assert_eq!(
+            response.headers().get_one("Retry-After"),
+            Some("5"),
+            "{uri}"
+        );
+    }
+    assert_eq!(get(&client, "/readyz").await.0, Status::ServiceUnavailable);
+
+    open.store(true, Ordering::SeqCst);
+    let started = std::time::Instant::now();
+    while late.ping().await.is_err() {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "the store got ready once MongoDB answered"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let (status, body) = get(&client, csv).await;
+    assert_eq!(status, Status::Ok);
+    assert_eq!(
+        body.lines().count(),
+        1 + 3,
+        "the header and every row: {body}"
+    );
+    db.cleanup().await;
 }

@@ -13,6 +13,7 @@ use crate::store::{EventQuery, EventStore, StoreResult};
 #[async_trait]
 impl EventStore for MongoStore {
     async fn record_events(&self, events: &[Event]) -> StoreResult<u64> {
+        self.wait_ready().await?;
         let added = self.insert_events(events).await?;
         if added > 0 {
             let orgs: std::collections::BTreeSet<&crate::domain::OrgId> =
@@ -24,6 +25,7 @@ impl EventStore for MongoStore {
     }
 
     async fn list_events(&self, query: &EventQuery) -> StoreResult<Vec<StoredEvent>> {
+        self.wait_ready().await?;
         let mut filter = Document::new();
         if let Some(org) = &query.org {
             filter.insert("org", org.to_string());

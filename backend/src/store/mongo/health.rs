@@ -1,7 +1,5 @@
 //! Whether the MongoDB store is ready and answers, and its data version.
 
-use std::sync::atomic::Ordering;
-
 use async_trait::async_trait;
 use mongodb::bson::doc;
 
@@ -12,15 +10,8 @@ use crate::store::{HealthStore, StoreError, StoreResult};
 #[async_trait]
 impl HealthStore for MongoStore {
     async fn ping(&self) -> StoreResult<()> {
-        if !self.ready.load(Ordering::SeqCst) {
-            let why = self
-                .not_ready
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .clone();
-            return Err(StoreError::backend(format!(
-                "the MongoDB store is not ready yet: {why}"
-            )));
+        if let Some(why) = self.not_ready() {
+            return Err(StoreError::NotReady(why));
         }
         self.db
             .run_command(doc! { "ping": 1 })
@@ -30,6 +21,7 @@ impl HealthStore for MongoStore {
     }
 
     async fn data_version(&self) -> StoreResult<i64> {
+        self.wait_ready().await?;
         let found = self
             .c("meta")
             .find_one(doc! { "_id": "data_version" })
@@ -39,6 +31,7 @@ impl HealthStore for MongoStore {
     }
 
     async fn org_stamps(&self) -> StoreResult<Vec<(OrgId, i64)>> {
+        self.wait_ready().await?;
         self.all("org_stamps", doc! {}, None)
             .await?
             .iter()

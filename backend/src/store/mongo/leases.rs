@@ -19,6 +19,7 @@ impl LeaseStore for MongoStore {
         now: DateTime<Utc>,
         until: DateTime<Utc>,
     ) -> StoreResult<LeaseGrant> {
+        self.wait_ready().await?;
         // One atomic findAndModify: it matches a free, expired or own lease; otherwise the
         // upsert collides with the held lease's `_id` and fails as a duplicate.
         let taken = self
@@ -59,6 +60,7 @@ impl LeaseStore for MongoStore {
         holder: &str,
         until: DateTime<Utc>,
     ) -> StoreResult<bool> {
+        self.wait_ready().await?;
         let result = self
             .c("leases")
             .update_one(
@@ -71,6 +73,7 @@ impl LeaseStore for MongoStore {
     }
 
     async fn release_lease(&self, name: &str, holder: &str) -> StoreResult<()> {
+        self.wait_ready().await?;
         self.c("leases")
             .delete_one(doc! { "_id": name, "holder": holder })
             .await
@@ -86,6 +89,7 @@ impl LeaseStore for MongoStore {
         run_id: &RunId,
         until: DateTime<Utc>,
     ) -> StoreResult<bool> {
+        self.wait_ready().await?;
         let result = self
             .c("leases")
             .update_one(

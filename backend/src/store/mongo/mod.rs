@@ -24,7 +24,6 @@ mod tracked;
 mod validators;
 mod webhooks;
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -36,12 +35,16 @@ use mongodb::options::{ClientOptions, DatabaseOptions, IndexOptions, WriteConcer
 use mongodb::{Client, Collection, Database, IndexModel};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use tokio::sync::watch;
 
 use super::{redact_url, StoreError, StoreResult};
 use crate::domain::{OrgId, RunStatus};
 
 /// The layout this code writes; recorded in `meta` so later versions can migrate.
 const SCHEMA_VERSION: i32 = 3;
+/// How long a store call waits for the store to get ready before it gives up with
+/// [`StoreError::NotReady`] (the web answers that 503 with `Retry-After`).
+const READY_WAIT: Duration = Duration::from_secs(5);
 /// Statements per `update` command.
 const BATCH: usize = 1_000;
 
@@ -49,9 +52,12 @@ const BATCH: usize = 1_000;
 #[derive(Debug, Clone)]
 pub struct MongoStore {
     db: Database,
-    ready: Arc<AtomicBool>,
+    /// Whether the collections are prepared (indexes made, older layouts migrated). Every
+    /// store call waits for it: a read before then would see a half-migrated database and
+    /// answer, say, an empty list.
+    ready: Arc<watch::Sender<bool>>,
     /// Why the store is not ready yet, for `/readyz` and logs.
-    not_ready: Arc<Mutex<String>>,
+    why_not_ready: Arc<Mutex<String>>,
 }
 
 fn backend(e: MongoError) -> StoreError {
@@ -140,12 +146,37 @@ impl MongoStore {
         );
         let store = MongoStore {
             db,
-            ready: Arc::new(AtomicBool::new(false)),
-            not_ready: Arc::new(Mutex::new("connecting to MongoDB".into())),
+            ready: Arc::new(watch::Sender::new(false)),
+            why_not_ready: Arc::new(Mutex::new("connecting to MongoDB".into())),
         };
         let preparing = store.clone();
         tokio::spawn(async move { preparing.prepare_until_ready(run_retention_days).await });
         Ok(store)
+    }
+
+    /// Whether the store is prepared; `None` when it is, else why not.
+    pub(super) fn not_ready(&self) -> Option<String> {
+        (!*self.ready.borrow()).then(|| {
+            self.why_not_ready
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone()
+        })
+    }
+
+    /// Waits (at most [`READY_WAIT`]) until the store is prepared. Every store call starts
+    /// with it, so nothing reads or writes a database that is still being migrated.
+    pub(super) async fn wait_ready(&self) -> StoreResult<()> {
+        if *self.ready.borrow() {
+            return Ok(());
+        }
+        let mut ready = self.ready.subscribe();
+        let prepared =
+            tokio::time::timeout(READY_WAIT, async { ready.wait_for(|r| *r).await.is_ok() }).await;
+        match prepared {
+            Ok(true) => Ok(()),
+            _ => Err(StoreError::NotReady(self.not_ready().unwrap_or_default())),
+        }
     }
 
     /// Creates indexes and records the schema version, retrying with backoff.
@@ -154,13 +185,13 @@ impl MongoStore {
         loop {
             match self.prepare(retention_days).await {
                 Ok(()) => {
-                    self.ready.store(true, Ordering::SeqCst);
+                    self.ready.send_replace(true);
                     tracing::info!(database = self.db.name(), "MongoDB store ready");
                     return;
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, retry_in_s = wait.as_secs_f64(), "MongoDB not ready yet");
-                    *self.not_ready.lock().unwrap_or_else(|p| p.into_inner()) = e.to_string();
+                    *self.why_not_ready.lock().unwrap_or_else(|p| p.into_inner()) = e.to_string();
                     tokio::time::sleep(wait).await;
                     wait = (wait * 2).min(Duration::from_secs(30));
                 }

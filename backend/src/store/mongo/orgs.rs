@@ -17,6 +17,7 @@ use crate::store::{
 #[async_trait]
 impl OrgStore for MongoStore {
     async fn commit_org_refresh(&self, commit: &OrgCommit) -> StoreResult<()> {
+        self.wait_ready().await?;
         let org = &commit.record.org;
         let key = org.to_string();
         let forge = org.forge().as_str();
@@ -114,6 +115,7 @@ impl OrgStore for MongoStore {
     }
 
     async fn record_org_outcome(&self, outcome: &OrgOutcome) -> StoreResult<()> {
+        self.wait_ready().await?;
         let previous: Option<OrgOutcome> = self
             .c("org_status")
             .find_one(doc! { "_id": outcome.org.to_string() })
@@ -142,10 +144,12 @@ impl OrgStore for MongoStore {
     }
 
     async fn get_org(&self, org: &OrgId) -> StoreResult<Option<OrgRecord>> {
+        self.wait_ready().await?;
         self.org_record(org).await
     }
 
     async fn list_repos(&self, org: &OrgId) -> StoreResult<Vec<RepoRecord>> {
+        self.wait_ready().await?;
         let members = self
             .all(
                 "org_repos",
@@ -190,6 +194,7 @@ impl OrgStore for MongoStore {
     }
 
     async fn list_repo_libraries(&self, org: &OrgId, repo_id: i64) -> StoreResult<Vec<Library>> {
+        self.wait_ready().await?;
         let docs = self
             .all(
                 "repo_libraries",
@@ -201,6 +206,7 @@ impl OrgStore for MongoStore {
     }
 
     async fn library_usage(&self, org: &OrgId) -> StoreResult<Vec<LibraryUsage>> {
+        self.wait_ready().await?;
         let live: Vec<i64> = self
             .all(
                 "org_repos",
@@ -244,6 +250,7 @@ impl OrgStore for MongoStore {
     }
 
     async fn overview(&self) -> StoreResult<Vec<OrgOverview>> {
+        self.wait_ready().await?;
         let mut overview = Vec::new();
         for tracked in self.tracked_orgs().await? {
             overview.push(OrgOverview {
@@ -256,6 +263,7 @@ impl OrgStore for MongoStore {
     }
 
     async fn org_detail(&self, org: &OrgId) -> StoreResult<Option<OrgDetail>> {
+        self.wait_ready().await?;
         let key = org.to_string();
         let tracked = self
             .c("tracked_orgs")

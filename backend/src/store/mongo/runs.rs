@@ -12,6 +12,7 @@ use crate::store::{RunStore, StoreError, StoreResult};
 #[async_trait]
 impl RunStore for MongoStore {
     async fn insert_run(&self, run: &RefreshRun) -> StoreResult<()> {
+        self.wait_ready().await?;
         self.c("runs")
             .insert_one(Self::run_doc(run)?)
             .await
@@ -20,6 +21,7 @@ impl RunStore for MongoStore {
     }
 
     async fn update_run(&self, run: &RefreshRun) -> StoreResult<()> {
+        self.wait_ready().await?;
         let result = self
             .c("runs")
             .replace_one(doc! { "_id": run.id.0.clone() }, Self::run_doc(run)?)
@@ -32,6 +34,7 @@ impl RunStore for MongoStore {
     }
 
     async fn get_run(&self, id: &RunId) -> StoreResult<Option<RefreshRun>> {
+        self.wait_ready().await?;
         self.c("runs")
             .find_one(doc! { "_id": id.0.clone() })
             .await
@@ -41,6 +44,7 @@ impl RunStore for MongoStore {
     }
 
     async fn list_runs(&self, limit: usize) -> StoreResult<Vec<RefreshRun>> {
+        self.wait_ready().await?;
         let docs: Vec<Document> = self
             .c("runs")
             .find(doc! {})
@@ -55,6 +59,7 @@ impl RunStore for MongoStore {
     }
 
     async fn last_success_at(&self) -> StoreResult<Option<DateTime<Utc>>> {
+        self.wait_ready().await?;
         let found = self
             .c("runs")
             .find_one(doc! { "status": { "$in": status_names(&RunStatus::STORED_DATA) } })
@@ -71,6 +76,7 @@ impl RunStore for MongoStore {
         message: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<u64> {
+        self.wait_ready().await?;
         let docs = self
             .all("runs", doc! { "status": { "$in": status_names(&RunStatus::UNFINISHED) }, "_id": { "$ne": keep.0.clone() } }, None)
             .await?;
@@ -89,6 +95,7 @@ impl RunStore for MongoStore {
     }
 
     async fn delete_runs_before(&self, cutoff: DateTime<Utc>) -> StoreResult<u64> {
+        self.wait_ready().await?;
         let deleted = self
             .c("runs")
             .delete_many(doc! { "created_at": { "$lt": date(cutoff) }, "status": { "$nin": status_names(&RunStatus::UNFINISHED) } })

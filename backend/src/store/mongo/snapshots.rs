@@ -20,6 +20,7 @@ impl SnapshotStore for MongoStore {
         from: Option<NaiveDate>,
         to: Option<NaiveDate>,
     ) -> StoreResult<Vec<DayTotals>> {
+        self.wait_ready().await?;
         // The totals alone: every day's per-repository counts stay in the database.
         let docs = self
             .snapshot_docs(org, from, to, Some(doc! { "totals": 1 }))
@@ -33,6 +34,7 @@ impl SnapshotStore for MongoStore {
         from: Option<NaiveDate>,
         to: Option<NaiveDate>,
     ) -> StoreResult<Vec<Snapshot>> {
+        self.wait_ready().await?;
         let docs = self
             .snapshot_docs(org, from, to, Some(doc! { "totals": 1 }))
             .await?;
@@ -57,6 +59,7 @@ impl SnapshotStore for MongoStore {
         from: Option<NaiveDate>,
         to: Option<NaiveDate>,
     ) -> StoreResult<Vec<RepoDay>> {
+        self.wait_ready().await?;
         let docs = self
             .snapshot_docs(org, from, to, Some(doc! { "day": 1 }))
             .await?;
@@ -69,6 +72,7 @@ impl SnapshotStore for MongoStore {
     }
 
     async fn repo_counts_on(&self, org: &OrgId, on: NaiveDate) -> StoreResult<Vec<RepoCounts>> {
+        self.wait_ready().await?;
         Ok(history::listed(self.latest_rows(org, on, true).await?))
     }
 }

@@ -11,6 +11,7 @@ use crate::store::{StoreError, StoreResult, TokenStore};
 #[async_trait]
 impl TokenStore for MongoStore {
     async fn insert_token(&self, token: &TokenRecord) -> StoreResult<bool> {
+        self.wait_ready().await?;
         let mut d =
             doc! { "_id": &token.name, "hash": &token.hash, "created_at": date(token.created_at) };
         if let Some(e) = token.expires_at {
@@ -27,6 +28,7 @@ impl TokenStore for MongoStore {
     }
 
     async fn list_tokens(&self) -> StoreResult<Vec<TokenRecord>> {
+        self.wait_ready().await?;
         self.all("tokens", doc! {}, Some(doc! { "_id": 1 }))
             .await?
             .iter()
@@ -35,6 +37,7 @@ impl TokenStore for MongoStore {
     }
 
     async fn find_token(&self, hash: &str) -> StoreResult<Option<TokenRecord>> {
+        self.wait_ready().await?;
         self.c("tokens")
             .find_one(doc! { "hash": hash })
             .await
@@ -45,6 +48,7 @@ impl TokenStore for MongoStore {
     }
 
     async fn touch_token(&self, name: &str, now: DateTime<Utc>) -> StoreResult<()> {
+        self.wait_ready().await?;
         self.c("tokens")
             .update_one(
                 doc! { "_id": name },
@@ -56,6 +60,7 @@ impl TokenStore for MongoStore {
     }
 
     async fn revoke_token(&self, name: &str) -> StoreResult<bool> {
+        self.wait_ready().await?;
         Ok(self
             .c("tokens")
             .delete_one(doc! { "_id": name })

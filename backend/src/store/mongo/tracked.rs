@@ -13,6 +13,7 @@ use crate::store::{StoreError, StoreResult, TrackedOrg, TrackedOrgStore};
 #[async_trait]
 impl TrackedOrgStore for MongoStore {
     async fn seed_tracked_orgs(&self, orgs: &[OrgId], now: DateTime<Utc>) -> StoreResult<bool> {
+        self.wait_ready().await?;
         let meta = self.c("meta");
         if meta
             .find_one(doc! { "_id": "seeded_at" })
@@ -46,6 +47,7 @@ impl TrackedOrgStore for MongoStore {
     }
 
     async fn add_tracked_org(&self, org: &OrgId, now: DateTime<Utc>) -> StoreResult<bool> {
+        self.wait_ready().await?;
         match self
             .c("tracked_orgs")
             .insert_one(doc! { "_id": org.to_string(), "added_at": date(now) })
@@ -61,10 +63,12 @@ impl TrackedOrgStore for MongoStore {
     }
 
     async fn list_tracked_orgs(&self) -> StoreResult<Vec<TrackedOrg>> {
+        self.wait_ready().await?;
         self.tracked_orgs().await
     }
 
     async fn remove_tracked_org(&self, org: &OrgId, purge: bool) -> StoreResult<bool> {
+        self.wait_ready().await?;
         let key = org.to_string();
         let removed = self
             .c("tracked_orgs")

@@ -10,6 +10,7 @@ use crate::store::{StoreResult, ValidatorStore};
 #[async_trait]
 impl ValidatorStore for MongoStore {
     async fn list_http_cache(&self, org: &OrgId) -> StoreResult<Vec<HttpCacheEntry>> {
+        self.wait_ready().await?;
         let docs = self
             .all("http_cache", doc! { "org": org.to_string() }, None)
             .await?;

@@ -11,6 +11,7 @@ use crate::store::{StoreError, StoreResult, WebhookStore};
 #[async_trait]
 impl WebhookStore for MongoStore {
     async fn webhook_cursors(&self, hook: &str) -> StoreResult<Vec<(OrgId, i64)>> {
+        self.wait_ready().await?;
         let docs = self
             .all("webhook_cursors", doc! { "hook": hook }, None)
             .await?;
@@ -26,6 +27,7 @@ impl WebhookStore for MongoStore {
     }
 
     async fn advance_webhook_cursor(&self, hook: &str, org: &OrgId, seq: i64) -> StoreResult<()> {
+        self.wait_ready().await?;
         let org = org.to_string();
         self.c("webhook_cursors")
             .update_one(

@@ -48,7 +48,7 @@ pub(crate) async fn get_org(
         ("forge" = String, Path, description = "The forge instance"),
         ("login" = String, Path, description = "The organisation's login"),
         ("from" = Option<String>, Query, description = "First day, `YYYY-MM-DD`"),
-        ("to" = Option<String>, Query, description = "Last day, `YYYY-MM-DD`")),
+        ("to" = Option<String>, Query, description = "Last day, `YYYY-MM-DD`; before `from`, the range is empty (no rows)")),
     responses(
         (status = 200, description = "Daily totals", body = History),
         (status = 404, description = "Unknown organisation", body = ErrorBody),
@@ -79,7 +79,7 @@ pub(crate) async fn history(
         ("forge" = String, Path, description = "The forge instance"),
         ("login" = String, Path, description = "The organisation's login"),
         ("from" = Option<String>, Query, description = "First day, `YYYY-MM-DD`"),
-        ("to" = Option<String>, Query, description = "Last day, `YYYY-MM-DD`")),
+        ("to" = Option<String>, Query, description = "Last day, `YYYY-MM-DD`; before `from`, the range is empty (no rows)")),
     responses(
         (status = 200, description = "CSV with a header row: day, repos, stars, forks, open_issues, watchers, archived, size_kb", content_type = "text/csv"),
         (status = 404, description = "Unknown organisation", body = ErrorBody),
@@ -196,7 +196,9 @@ pub(crate) const HISTORY_CSV_COLUMNS: [&str; 8] = [
 /// The columns of `libraries.csv`.
 pub(crate) const LIBRARIES_CSV_COLUMNS: [&str; 3] = ["ecosystem", "name", "repos"];
 
-/// The days a history answer covers: `from` and `to`, both optional and inclusive.
+/// The days a history answer covers: `from` and `to`, both optional and inclusive. A
+/// range whose `from` is after its `to` is empty: it covers no day, and answers no rows
+/// (every such pair is valid by the OpenAPI document, so it is not an error).
 struct DayRange {
     from: Option<NaiveDate>,
     to: Option<NaiveDate>,
@@ -205,11 +207,6 @@ struct DayRange {
 impl DayRange {
     fn parse(from: Param<'_>, to: Param<'_>) -> Result<Self, ApiError> {
         let (from, to) = (parse_day("from", from)?, parse_day("to", to)?);
-        if let (Some(f), Some(t)) = (from, to) {
-            if f > t {
-                return Err(ApiError::invalid(format!("from ({f}) is after to ({t})")));
-            }
-        }
         Ok(DayRange { from, to })
     }
 

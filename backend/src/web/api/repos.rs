@@ -51,7 +51,7 @@ pub const CSV_COLUMNS: [&str; 22] = [
         ("license" = Option<String>, Query, description = "Licence, exact (case-insensitive)"),
         ("archived" = Option<bool>, Query, description = "Only archived (true) or only active (false)"),
         ("limit" = Option<usize>, Query, description = "1–100, default 30"),
-        ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page")),
+        ("cursor" = Option<String>, Query, description = "Where the page starts: `next_cursor` of the previous page, or any keyset position `{id}.n`, `{id}.i{integer}` or `{id}.s{hex of the UTF-8 sort text}` (the items after it in this order)")),
     responses(
         (status = 200, description = "A page of repositories", body = RepoPage),
         (status = 404, description = "Unknown organisation", body = ErrorBody),
