@@ -5,7 +5,6 @@
 //! same keys as the environment, lower-cased and without the `ORGPULSE_` prefix
 //! (`database_url`, `orgs`, `github_token`, …).
 
-use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -17,7 +16,7 @@ use serde::{Deserialize, Deserializer};
 use std::collections::BTreeMap;
 
 use crate::domain::attention::AttentionRules;
-use crate::domain::{ForgeInstance, ForgeKind, ForgeName, Forges, OrgId};
+use crate::domain::{ForgeInstance, ForgeKind, ForgeName, Forges, OrgId, Secret};
 
 /// The configuration file read when present and no other is named.
 pub(crate) const DEFAULT_CONFIG_FILE: &str = "orgpulse.toml";
@@ -271,8 +270,8 @@ impl Settings {
         }
         std::env::var(&instance.token_env)
             .ok()
-            .map(|t| Secret(t.trim().to_owned()))
-            .filter(|t| !t.0.is_empty())
+            .map(|t| Secret::new(t.trim()))
+            .filter(|t| !t.expose().is_empty())
     }
 
     fn validate(&self) -> anyhow::Result<()> {
@@ -307,7 +306,7 @@ impl Settings {
         }
         for (n, url) in self.webhook_urls.iter().enumerate() {
             // The URL is not repeated: it may carry its endpoint's credential.
-            crate::webhooks::endpoint_url(url.expose())
+            crate::domain::feed::webhook_endpoint(url.expose())
                 .with_context(|| format!("ORGPULSE_WEBHOOK_URLS: item {} is not usable", n + 1))?;
         }
         if !(1..=36_500).contains(&self.stale_days) {
@@ -430,51 +429,9 @@ impl<'de> Deserialize<'de> for Toggle {
     }
 }
 
-/// A secret string (an API token). Its `Debug` and `Display` never show the value.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    /// The secret itself: only for the header that carries it.
-    pub(crate) fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(***)")
-    }
-}
-
-impl fmt::Display for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("***")
-    }
-}
-
-impl<'de> Deserialize<'de> for Secret {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        // Figment turns an all-digit environment value into a number; a token is text.
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Raw {
-            Text(String),
-            Unsigned(u64),
-            Signed(i64),
-        }
-        let value = match Raw::deserialize(deserializer)? {
-            Raw::Text(s) => s,
-            Raw::Unsigned(n) => n.to_string(),
-            Raw::Signed(n) => n.to_string(),
-        };
-        Ok(Secret(value.trim().to_owned()))
-    }
-}
-
 fn optional_secret<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Secret>, D::Error> {
     let secret = Option::<Secret>::deserialize(deserializer)?;
-    Ok(secret.filter(|s| !s.0.is_empty()))
+    Ok(secret.filter(|s| !s.expose().is_empty()))
 }
 
 /// The non-empty items of a comma-separated string (the environment) or a list (the
@@ -506,7 +463,10 @@ fn org_list<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<OrgId>, D:
 }
 
 fn secret_list<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<Secret>, D::Error> {
-    Ok(comma_list(deserializer)?.into_iter().map(Secret).collect())
+    Ok(comma_list(deserializer)?
+        .into_iter()
+        .map(Secret::new)
+        .collect())
 }
 
 #[cfg(test)]

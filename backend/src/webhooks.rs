@@ -18,16 +18,16 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use anyhow::{bail, Context as _};
+use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 use tokio_util::sync::CancellationToken;
 
-use crate::config::{Secret, Settings};
-use crate::domain::{Delivery, OrgId, RefreshRun, StoredEvent};
+use crate::config::Settings;
+use crate::domain::feed::{webhook_endpoint, EventView, WebhookPayload};
+use crate::domain::{Delivery, OrgId, RefreshRun, Secret, StoredEvent};
 use crate::store::{EventQuery, Store};
-use crate::web::api::{EventView, WebhookPayload};
 
 /// The header carrying the body's signature.
 pub const SIGNATURE_HEADER: &str = "X-Orgpulse-Signature-256";
@@ -76,18 +76,6 @@ impl std::fmt::Debug for Endpoint {
     }
 }
 
-/// Checks one configured endpoint: an absolute http(s) URL. Errors never repeat the URL.
-pub(crate) fn endpoint_url(raw: &str) -> anyhow::Result<url::Url> {
-    let url = url::Url::parse(raw).map_err(|e| anyhow::anyhow!("not a URL ({e})"))?;
-    if !matches!(url.scheme(), "http" | "https") {
-        bail!("only http and https endpoints are supported");
-    }
-    if url.host_str().is_none_or(str::is_empty) {
-        bail!("the URL names no host");
-    }
-    Ok(url)
-}
-
 /// The configured endpoints, their signing key and one HTTP client for them all.
 #[derive(Debug, Clone)]
 pub struct Webhooks {
@@ -114,7 +102,7 @@ impl Webhooks {
     ) -> anyhow::Result<Webhooks> {
         let mut endpoints = Vec::with_capacity(urls.len());
         for (n, raw) in urls.iter().enumerate() {
-            let url = endpoint_url(raw).with_context(|| format!("webhook URL {}", n + 1))?;
+            let url = webhook_endpoint(raw).with_context(|| format!("webhook URL {}", n + 1))?;
             let id = crate::domain::hex(&<Sha256 as sha2::Digest>::digest(url.as_str()))[..16]
                 .to_owned();
             let target = url.origin().ascii_serialization();
@@ -422,12 +410,12 @@ mod tests {
 
     #[test]
     fn endpoints_are_http_urls_and_are_shown_without_their_path() {
-        assert!(endpoint_url("ftp://example.com/x").is_err());
-        assert!(endpoint_url("not a url").is_err());
+        assert!(webhook_endpoint("ftp://example.com/x").is_err());
+        assert!(webhook_endpoint("not a url").is_err());
         let secret = "https://hooks.example.com/services/T000/B000/XXXXSECRET";
         let err = format!(
             "{:#}",
-            endpoint_url("file:///etc/passwd").expect_err("not http")
+            webhook_endpoint("file:///etc/passwd").expect_err("not http")
         );
         assert!(!err.contains("passwd"), "{err}");
         let hooks = Webhooks::new(

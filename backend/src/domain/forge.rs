@@ -6,8 +6,6 @@
 use std::fmt;
 use std::str::FromStr;
 
-use super::org_id::{OrgId, OrgIdError};
-
 /// The API a forge speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ForgeKind {
@@ -344,12 +342,6 @@ impl Forges {
         self.instances.iter().find(|i| &i.name == name)
     }
 
-    /// The instance an organisation lives on; `None` when its forge is not configured
-    /// (any more).
-    pub fn of(&self, org: &OrgId) -> Option<&ForgeInstance> {
-        self.get(org.forge())
-    }
-
     pub fn iter(&self) -> impl Iterator<Item = &ForgeInstance> {
         self.instances.iter()
     }
@@ -357,33 +349,6 @@ impl Forges {
     /// The configured names, for error messages and the API document.
     pub fn names(&self) -> Vec<&str> {
         self.instances.iter().map(|i| i.name.as_str()).collect()
-    }
-
-    /// Builds the id of `path` on the forge called `forge`, checking both against the
-    /// configuration: a user typed them.
-    pub fn org(&self, forge: &str, path: &str) -> Result<OrgId, OrgIdError> {
-        let unknown = || OrgIdError::UnknownForge {
-            forge: forge.to_owned(),
-            known: self.names().join(", "),
-        };
-        let name: ForgeName = forge.parse().map_err(|_| unknown())?;
-        let instance = self.get(&name).ok_or_else(unknown)?;
-        OrgId::new(instance, path)
-    }
-
-    /// Parses and checks `FORGE:PATH` as a user typed it.
-    pub fn parse(&self, s: &str) -> Result<OrgId, OrgIdError> {
-        let s = s.trim();
-        let (forge, path) = s
-            .split_once(':')
-            .ok_or_else(|| OrgIdError::Shape(s.to_owned()))?;
-        self.org(forge, path)
-    }
-
-    /// Checks an id that was parsed without the configuration (a command-line argument).
-    pub fn check(&self, org: &OrgId) -> Result<&ForgeInstance, OrgIdError> {
-        self.parse(&org.to_string())?;
-        Ok(self.of(org).expect("parse found it"))
     }
 }
 

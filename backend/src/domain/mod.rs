@@ -3,10 +3,12 @@
 
 pub mod attention;
 pub mod events;
+pub mod feed;
 mod forge;
 pub mod history;
 mod org_id;
 mod run;
+mod secret;
 mod token;
 
 use std::collections::BTreeMap;
@@ -22,6 +24,7 @@ pub use org_id::{OrgId, OrgIdError};
 pub use run::{
     Delivery, OrgOutcome, OrgStatus, RefreshRun, RunCounts, RunId, RunOptions, RunStatus, Trigger,
 };
+pub use secret::Secret;
 pub use token::{constant_time_eq, validate_token_name, TokenRecord, TokenSecret, TOKEN_PREFIX};
 
 /// A tidy GitHub repository record of `github:acme`, for tests.

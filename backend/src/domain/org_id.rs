@@ -5,7 +5,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use super::forge::{ForgeInstance, ForgeKind, ForgeName};
+use super::forge::{ForgeInstance, ForgeKind, ForgeName, Forges};
 
 /// Why a string is not a valid organisation identifier.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -121,6 +121,43 @@ impl<'de> Deserialize<'de> for OrgId {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let s = String::deserialize(deserializer)?;
         s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// Organisation ids checked against the configured forges: an id names a forge instance, so
+/// the registry of instances is where one is built from what a user typed.
+impl Forges {
+    /// The instance an organisation lives on; `None` when its forge is not configured
+    /// (any more).
+    pub fn of(&self, org: &OrgId) -> Option<&ForgeInstance> {
+        self.get(org.forge())
+    }
+
+    /// Builds the id of `path` on the forge called `forge`, checking both against the
+    /// configuration: a user typed them.
+    pub fn org(&self, forge: &str, path: &str) -> Result<OrgId, OrgIdError> {
+        let unknown = || OrgIdError::UnknownForge {
+            forge: forge.to_owned(),
+            known: self.names().join(", "),
+        };
+        let name: ForgeName = forge.parse().map_err(|_| unknown())?;
+        let instance = self.get(&name).ok_or_else(unknown)?;
+        OrgId::new(instance, path)
+    }
+
+    /// Parses and checks `FORGE:PATH` as a user typed it.
+    pub fn parse(&self, s: &str) -> Result<OrgId, OrgIdError> {
+        let s = s.trim();
+        let (forge, path) = s
+            .split_once(':')
+            .ok_or_else(|| OrgIdError::Shape(s.to_owned()))?;
+        self.org(forge, path)
+    }
+
+    /// Checks an id that was parsed without the configuration (a command-line argument).
+    pub fn check(&self, org: &OrgId) -> Result<&ForgeInstance, OrgIdError> {
+        self.parse(&org.to_string())?;
+        Ok(self.of(org).expect("parse found it"))
     }
 }
 

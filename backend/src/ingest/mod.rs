@@ -18,7 +18,8 @@ use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use tokio_util::sync::CancellationToken;
 
-use crate::config::{Secret, Settings};
+use crate::config::Settings;
+use crate::domain::Secret;
 use crate::domain::{
     ForgeInstance, ForgeKind, ForgeName, OrgId, OrgOutcome, OrgStatus, RefreshRun, RunCounts,
     RunOptions, RunStatus, Trigger,

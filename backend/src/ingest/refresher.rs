@@ -79,8 +79,8 @@ impl Holder {
     }
 
     /// Whether this holder was a process of this machine that no longer runs, judged by
-    /// `me` (this process's holder name).
-    pub(crate) fn is_dead_here(&self, me: &str) -> bool {
+    /// `me` (this process's holder name) and `live`, the refreshers known alive beside it.
+    pub(crate) fn is_dead_here(&self, me: &str, live: &LiveHolders) -> bool {
         let Some(me_parsed) = Holder::parse(me) else {
             return false;
         };
@@ -95,17 +95,28 @@ impl Holder {
         // process had this pid). Otherwise the pid must be gone (a reused pid keeps it
         // "alive": the lease then expires).
         if self.pid == me_parsed.pid {
-            return !live_here().contains(&self.to_string());
+            return !live.contains(&self.to_string());
         }
         !std::path::Path::new(&format!("/proc/{}", self.pid)).exists()
     }
 }
 
-/// Holder names of this process's live refreshers.
-fn live_here() -> std::sync::MutexGuard<'static, std::collections::BTreeSet<String>> {
-    static LIVE: std::sync::Mutex<std::collections::BTreeSet<String>> =
-        std::sync::Mutex::new(std::collections::BTreeSet::new());
-    LIVE.lock().unwrap_or_else(|p| p.into_inner())
+/// The holder names of the refreshers alive in one process. A lease held under this
+/// process's pid by a name not in here belonged to an earlier process that had the same
+/// pid (a container restarted), which is dead. One process has one refresher, so each
+/// refresher gets its own set by default; refreshers that share a process and a database
+/// (tests) share a set ([`Refresher::new_in`]).
+#[derive(Debug, Clone, Default)]
+pub struct LiveHolders(Arc<std::sync::Mutex<std::collections::BTreeSet<String>>>);
+
+impl LiveHolders {
+    fn names(&self) -> std::sync::MutexGuard<'_, std::collections::BTreeSet<String>> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn contains(&self, holder: &str) -> bool {
+        self.names().contains(holder)
+    }
 }
 
 impl std::fmt::Display for Holder {
@@ -120,7 +131,7 @@ impl std::fmt::Display for Holder {
 
 impl Drop for Refresher {
     fn drop(&mut self) {
-        live_here().remove(&self.holder);
+        self.live.names().remove(&self.holder);
     }
 }
 
@@ -143,6 +154,8 @@ struct Active {
 pub struct Refresher {
     ctx: IngestContext,
     holder: String,
+    /// The refreshers alive beside this one in this process (itself included).
+    live: LiveHolders,
     active: Mutex<Option<Active>>,
     /// Where runs execute; the caller's runtime when `None`.
     runs_on: Option<tokio::runtime::Handle>,
@@ -157,11 +170,18 @@ impl Refresher {
     /// A refresher for this process; its lease holder name is
     /// `host-pidnamespace-pid-random` (see [`Holder`]).
     pub fn new(ctx: IngestContext) -> Self {
+        Refresher::new_in(ctx, &LiveHolders::default())
+    }
+
+    /// A refresher that counts as alive, and counts as alive, the others of `live`: for
+    /// several refreshers of one process sharing a database.
+    pub fn new_in(ctx: IngestContext, live: &LiveHolders) -> Self {
         let holder = Holder::this_process(rand::random::<u16>()).to_string();
-        live_here().insert(holder.clone());
+        live.names().insert(holder.clone());
         Refresher {
             ctx,
             holder,
+            live: live.clone(),
             active: Mutex::new(None),
             runs_on: None,
             webhooks: None,
@@ -512,7 +532,7 @@ impl Refresher {
         run_id: &RunId,
         until: chrono::DateTime<Utc>,
     ) -> anyhow::Result<bool> {
-        if !Holder::parse(&lease.holder).is_some_and(|h| h.is_dead_here(&self.holder)) {
+        if !Holder::parse(&lease.holder).is_some_and(|h| h.is_dead_here(&self.holder, &self.live)) {
             return Ok(false);
         }
         let taken = self
@@ -671,15 +691,16 @@ mod tests {
         );
         assert_eq!(Holder::parse("host-123-beef"), None, "the old format");
 
-        assert!(!me.is_dead_here(&name), "this process is alive");
-        live_here().insert(name.clone());
+        let live = LiveHolders::default();
+        assert!(!me.is_dead_here(&name, &live), "this process is alive");
+        live.names().insert(name.clone());
         let sibling = Holder {
             nonce: 0x0001,
             ..me.clone()
         };
-        live_here().insert(sibling.to_string());
+        live.names().insert(sibling.to_string());
         assert!(
-            !sibling.is_dead_here(&name),
+            !sibling.is_dead_here(&name, &live),
             "another live refresher of this process"
         );
         if me.pid_ns == 0 {
@@ -690,30 +711,30 @@ mod tests {
             ..me.clone()
         };
         assert!(
-            earlier_self.is_dead_here(&name),
+            earlier_self.is_dead_here(&name, &live),
             "an earlier process with this pid is gone"
         );
         let gone = Holder {
             pid: u32::MAX - 7,
             ..me.clone()
         };
-        assert!(gone.is_dead_here(&name), "no such pid");
+        assert!(gone.is_dead_here(&name, &live), "no such pid");
         let alive = Holder {
             pid: 1,
             ..me.clone()
         };
-        assert!(!alive.is_dead_here(&name), "pid 1 runs");
+        assert!(!alive.is_dead_here(&name, &live), "pid 1 runs");
         let elsewhere = Holder {
             host: "other-host".into(),
             ..gone.clone()
         };
-        assert!(!elsewhere.is_dead_here(&name), "another machine");
+        assert!(!elsewhere.is_dead_here(&name, &live), "another machine");
         let other_container = Holder {
             pid_ns: me.pid_ns + 1,
             ..gone
         };
         assert!(
-            !other_container.is_dead_here(&name),
+            !other_container.is_dead_here(&name, &live),
             "another pid namespace"
         );
     }

@@ -23,7 +23,7 @@ use super::{
     add_token, base_headers, bytes_per_language, decode_entries, lenient_time, non_empty, required,
     sbom, ApiRoot, Dependencies, ForgeSource, RepoPage, Validators,
 };
-use crate::config::Secret;
+use crate::domain::Secret;
 use crate::domain::{HttpCacheEntry, OrgProfile, RepoListing};
 use crate::metrics::Metrics;
 

@@ -24,7 +24,7 @@ use super::{
     add_token, base_headers, decode_entries, lenient_time, non_empty, required, ApiRoot,
     Dependencies, ForgeSource, RepoPage, Validators,
 };
-use crate::config::Secret;
+use crate::domain::Secret;
 use crate::domain::{Library, OrgProfile, RepoListing};
 use crate::metrics::Metrics;
 

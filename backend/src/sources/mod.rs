@@ -20,7 +20,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use tokio_util::sync::CancellationToken;
 
-use crate::config::Secret;
+use crate::domain::Secret;
 use crate::domain::{ForgeInstance, ForgeKind, HttpCacheEntry, Library, OrgProfile, RepoListing};
 use crate::metrics::Metrics;
 

@@ -11,8 +11,29 @@ use rocket::response::{self, Responder, Response};
 use rocket::serde::json::Json;
 use serde::Serialize;
 
-use super::extract::Invalid;
 use crate::store::StoreError;
+
+/// A value in the address or the body that is not valid, with what is wrong with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Invalid {
+    /// A heading for the HTML error page.
+    pub title: &'static str,
+    pub message: String,
+}
+
+impl Invalid {
+    pub(crate) fn new(title: &'static str, message: impl Into<String>) -> Self {
+        Invalid {
+            title,
+            message: message.into(),
+        }
+    }
+
+    /// A query parameter that is not valid.
+    pub(crate) fn param(message: impl Into<String>) -> Self {
+        Invalid::new("Not a valid request", message)
+    }
+}
 
 /// How long a client is asked to wait after a 503 (the database starting or away).
 const RETRY_AFTER_SECONDS: &str = "5";

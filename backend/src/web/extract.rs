@@ -9,30 +9,9 @@ use rocket::request::Request;
 use serde::de::DeserializeOwned;
 
 use super::error::ApiError;
+use super::error::Invalid;
 use super::repos::{Order, RepoFilter, SortKey};
 use crate::domain::{Forges, OrgId};
-
-/// A value in the address or the body that is not valid, with what is wrong with it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Invalid {
-    /// A heading for the HTML error page.
-    pub title: &'static str,
-    pub message: String,
-}
-
-impl Invalid {
-    fn new(title: &'static str, message: impl Into<String>) -> Self {
-        Invalid {
-            title,
-            message: message.into(),
-        }
-    }
-
-    /// A query parameter that is not valid.
-    pub(crate) fn param(message: impl Into<String>) -> Self {
-        Invalid::new("Not a valid request", message)
-    }
-}
 
 /// The organisation a URL's `{forge}/{login}` names (a GitLab subgroup path arrives with
 /// its `%2F` decoded to `/`); invalid or an unconfigured forge → 422 naming the problem,

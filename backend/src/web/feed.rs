@@ -2,11 +2,11 @@
 //! how an event reads and links, and the Atom 1.0 document.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use sha2::{Digest, Sha256};
 
 use super::charts::esc;
-use super::extract::{bounded, Invalid, Param};
-use super::insight::segment;
+use super::error::Invalid;
+use super::extract::{bounded, Param};
+use crate::domain::feed::{entry_id, link};
 use crate::domain::{EventKind, Forges, StoredEvent};
 use crate::store::EventQuery;
 
@@ -79,23 +79,6 @@ pub(crate) fn query(
         before,
         ..EventQuery::latest(limit)
     })
-}
-
-/// Where an event points in the portal: its repository's page, else its organisation's.
-pub(crate) fn link(e: &StoredEvent) -> String {
-    let org = format!("/orgs/{}", e.event.org.url_path());
-    match &e.event.repo {
-        Some(name) => format!("{org}/repos/{}", segment(name)),
-        None => org,
-    }
-}
-
-/// A stable, absolute id for an event, from its natural key (the same in every store and
-/// after a rebuild).
-pub(crate) fn entry_id(e: &StoredEvent) -> String {
-    let digest = Sha256::digest(e.event.key().as_bytes());
-    let hex: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
-    format!("urn:orgpulse:event:{hex}")
 }
 
 /// An Atom 1.0 document of `events` (newest first): `title`, the feed's own path

@@ -132,29 +132,3 @@ pub(crate) async fn sparklines(
     }
     Ok(lines)
 }
-
-/// A repository name as one URL path segment: everything but unreserved characters
-/// percent-encoded (a GitLab project in a subgroup, `libs/parser`, is `libs%2Fparser`).
-pub(crate) fn segment(name: &str) -> String {
-    let mut out = String::with_capacity(name.len());
-    for b in name.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn names_become_one_segment() {
-        assert_eq!(segment("orgpulse"), "orgpulse");
-        assert_eq!(segment("libs/parser.rs"), "libs%2Fparser.rs");
-        assert_eq!(segment("a b?é"), "a%20b%3F%C3%A9");
-    }
-}

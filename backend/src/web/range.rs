@@ -5,7 +5,8 @@ use chrono::{Days, NaiveDate};
 use serde_json::{json, Value};
 
 use crate::web::charts;
-use crate::web::extract::{Invalid, Param};
+use crate::web::error::Invalid;
+use crate::web::extract::Param;
 
 /// How far back the charts reach.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

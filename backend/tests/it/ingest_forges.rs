@@ -70,7 +70,7 @@ fn conditional(body: &Value, headers: &[(&str, String)], request: &Request) -> R
     answer
 }
 
-fn secret(token: &str) -> orgpulse::config::Secret {
+fn secret(token: &str) -> orgpulse::domain::Secret {
     serde_json::from_value(json!(token)).expect("a secret")
 }
 

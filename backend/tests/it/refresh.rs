@@ -10,7 +10,7 @@ use fakeforge::{ForgeConfig, WorldConfig};
 use orgpulse::domain::{
     OrgStatus, RefreshRun, RunId, RunOptions, RunStatus, TokenRecord, TokenSecret,
 };
-use orgpulse::ingest::refresher::{Refresher, LEASE};
+use orgpulse::ingest::refresher::{LiveHolders, Refresher, LEASE};
 use orgpulse::ingest::{Clock, ForgeAccess, IngestContext};
 use orgpulse::store::Store;
 use orgpulse::web;
@@ -60,7 +60,13 @@ fn refresher(store: Arc<dyn Store>, api_url: &str) -> Arc<Refresher> {
         cancel: Default::default(),
         metrics: Default::default(),
     };
-    Arc::new(Refresher::new(ctx))
+    // Refreshers of these tests stand for processes of one machine and pid: they share
+    // one set of live holders, as the refreshers of one process would.
+    static LIVE: std::sync::OnceLock<LiveHolders> = std::sync::OnceLock::new();
+    Arc::new(Refresher::new_in(
+        ctx,
+        LIVE.get_or_init(LiveHolders::default),
+    ))
 }
 
 async fn app(store: Arc<dyn Store>, refresher: Arc<Refresher>) -> Client {

@@ -7,11 +7,11 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::domain::{
-    DayTotals, OrgId, OrgOutcome, RefreshRun, RepoDay, RepoRecord, StoredEvent, Totals,
-};
+use crate::domain::{DayTotals, OrgId, OrgOutcome, RefreshRun, RepoDay, RepoRecord, Totals};
 use crate::store::{OrgDetail, OrgOverview};
 use crate::web::views::{self, Delta, Freshness, LanguageMeasure};
+
+pub(crate) use crate::domain::feed::{EventView, WebhookPayload};
 
 /// Totals over an organisation's live repositories on one day.
 #[derive(Debug, Serialize, ToSchema)]
@@ -340,20 +340,6 @@ pub(crate) struct AttentionList {
     pub items: Vec<AttentionItem>,
 }
 
-/// The body of a webhook delivery (`POST` to each `ORGPULSE_WEBHOOK_URLS` endpoint, signed
-/// in `X-Orgpulse-Signature-256: sha256=<hex HMAC-SHA256 of the body>`): one organisation's
-/// events that endpoint has not had yet, oldest first.
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct WebhookPayload {
-    /// The events as chat services show them (Slack and compatible read `text`).
-    pub text: String,
-    pub org: String,
-    /// The refresh after which this was sent.
-    pub run_id: String,
-    /// Oldest first; at most 100 (more come in further deliveries).
-    pub events: Vec<EventView>,
-}
-
 fn counts(c: &crate::domain::RunCounts) -> CountsView {
     CountsView {
         requests: c.requests,
@@ -553,50 +539,6 @@ pub(crate) struct Movers {
     pub items: Vec<MoverView>,
     /// Repositories that appeared in the window, most stars first.
     pub new: Vec<MoverView>,
-}
-
-/// One recorded change.
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct EventView {
-    /// Its place in the feed: later events have larger numbers.
-    pub seq: i64,
-    /// A stable id (the same after a rebuild): the Atom entry id.
-    pub id: String,
-    pub org: String,
-    /// `baseline`, `repo_created`, `repo_returned`, `repo_gone`, `repo_renamed`,
-    /// `repo_transferred`, `repo_archived`, `repo_unarchived`, `license_changed`,
-    /// `default_branch_changed`, `star_milestone`, `org_renamed`, `refresh_failed`,
-    /// `rate_limited` or `recovered`.
-    pub kind: String,
-    pub at: DateTime<Utc>,
-    pub repo_id: Option<i64>,
-    pub repo: Option<String>,
-    /// The value before, where there is one (old name, old licence, old branch, …).
-    pub from: Option<String>,
-    /// The value after (new name, licence, branch, the milestone, a failure's reason, …).
-    pub to: Option<String>,
-    /// One line for people.
-    pub summary: String,
-    /// The portal page it concerns.
-    pub url: String,
-}
-
-impl From<&StoredEvent> for EventView {
-    fn from(e: &StoredEvent) -> Self {
-        EventView {
-            seq: e.seq,
-            id: crate::web::feed::entry_id(e),
-            org: e.event.org.to_string(),
-            kind: e.event.kind.to_string(),
-            at: e.event.at,
-            repo_id: e.event.repo_id,
-            repo: e.event.repo.clone(),
-            from: e.event.from.clone(),
-            to: e.event.to.clone(),
-            summary: e.event.summary(),
-            url: crate::web::feed::link(e),
-        }
-    }
 }
 
 /// A page of the change feed, newest first.

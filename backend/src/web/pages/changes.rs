@@ -5,7 +5,7 @@ use chrono::Utc;
 use rocket::http::ContentType;
 use serde_json::{json, Value};
 
-use super::org::not_tracked;
+use super::not_tracked;
 use crate::domain::{EventKind, StoredEvent};
 use crate::store::EventQuery;
 use crate::web::cache::{CachedGet, Conditional, Rendered, Scope};
@@ -78,7 +78,7 @@ pub(super) fn by_day(events: &[StoredEvent]) -> Vec<Value> {
     for e in events {
         let day = e.event.at.format("%Y-%m-%d").to_string();
         let item = json!({
-            "summary": e.event.summary(), "url": feed::link(e), "kind": e.event.kind.as_str(),
+            "summary": e.event.summary(), "url": crate::domain::feed::link(e), "kind": e.event.kind.as_str(),
             "org": e.event.org.to_string(), "org_url": format!("/orgs/{}", e.event.org.url_path()),
             "time": e.event.at.format("%H:%M").to_string(), "when": views::when(e.event.at),
         });

@@ -11,8 +11,11 @@ mod runs;
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
+use rocket::http::Status;
+
 use super::views::{self, Freshness};
 use crate::domain::{OrgId, OrgOutcome};
+use crate::web::error::PageError;
 
 pub(crate) fn routes() -> Vec<rocket::Route> {
     rocket::routes![
@@ -32,6 +35,17 @@ fn capitalised(text: &str) -> String {
     chars
         .next()
         .map_or_else(String::new, |c| c.to_uppercase().chain(chars).collect())
+}
+
+/// The 404 page for an organisation nothing is known about.
+fn not_tracked(id: &OrgId) -> PageError {
+    PageError::new(
+        Status::NotFound,
+        format!("{id} is not tracked"),
+        format!(
+            "orgpulse has no data about {id}. Track it with `orgpulse orgs add {id}` and refresh."
+        ),
+    )
 }
 
 fn display_name(id: &OrgId, profile_name: Option<&str>) -> String {

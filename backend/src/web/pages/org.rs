@@ -4,21 +4,23 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use rocket::http::{ContentType, Status};
+use rocket::http::ContentType;
 use serde_json::{json, Value};
 
 use super::{badge, capitalised, display_name, last_refresh_text};
 use crate::domain::attention::AttentionRules;
+use crate::domain::feed::path_segment;
 use crate::domain::history::Mover;
 use crate::domain::{
-    ForgeInstance, ForgeKind, Forges, OrgId, OrgStatus, RepoDay, RepoRecord, StoredEvent,
+    ForgeInstance, ForgeKind, Forges, OrgStatus, RepoDay, RepoRecord, StoredEvent,
 };
 use crate::store::EventQuery;
 use crate::store::OrgDetail;
 use crate::web::cache::{CachedGet, Conditional, Rendered, Scope};
 use crate::web::charts::{self, thousands, Bar, Series, ShareRow, Width};
+use crate::web::error::Invalid;
 use crate::web::error::PageError;
-use crate::web::extract::{self, bounded, org_path, Invalid, RepoQuery, Selection};
+use crate::web::extract::{self, bounded, org_path, RepoQuery, Selection};
 use crate::web::insight::{self, MoversWindow, DEFAULT_WINDOW, MOVER_WINDOWS};
 use crate::web::range::{self, Range};
 use crate::web::repos::{self, Order, RepoFilter, SortKey};
@@ -50,7 +52,7 @@ pub(crate) async fn org(
     get.answer(Scope::Org(id.clone()), || async {
         let detail = get.detail(&id).await?;
         let Some(detail) = detail.as_ref() else {
-            return Err(not_tracked(&id));
+            return Err(super::not_tracked(&id));
         };
         let store = get.state.store.as_ref();
         let ids: Vec<i64> = table
@@ -81,17 +83,6 @@ pub(crate) async fn org(
         Ok(Rendered::new(html, ContentType::HTML))
     })
     .await
-}
-
-/// The 404 page for an organisation nothing is known about.
-pub(super) fn not_tracked(id: &OrgId) -> PageError {
-    PageError::new(
-        Status::NotFound,
-        format!("{id} is not tracked"),
-        format!(
-            "orgpulse has no data about {id}. Track it with `orgpulse orgs add {id}` and refresh."
-        ),
-    )
 }
 
 /// What the page reads per repository besides the organisation's detail.
@@ -223,7 +214,7 @@ fn attention_context(detail: &OrgDetail, forges: &Forges, rules: &AttentionRules
             let l = &f.repo.listing;
             json!({
                 "name": l.name,
-                "url": format!("{base_url}/repos/{}", insight::segment(&l.name)),
+                "url": format!("{base_url}/repos/{}", path_segment(&l.name)),
                 "fork": l.fork, "archived": l.archived,
                 "reasons": f.reasons.iter().map(|r| json!({ "key": r.as_str(), "text": r.to_string() })).collect::<Vec<_>>(),
                 "activity": l.activity_at().map(|t| t.format("%Y-%m-%d").to_string()),
@@ -268,7 +259,7 @@ fn movers_context(
             .map_or_else(|| m.repo_id.to_string(), |r| r.listing.name.clone());
         json!({
             "name": name,
-            "url": format!("{base_url}/repos/{}", insight::segment(&name)),
+            "url": format!("{base_url}/repos/{}", path_segment(&name)),
             "start": m.start.map(thousands), "end": thousands(m.end),
             "gained": m.gained().map(charts::signed),
             "class": match m.gained().map(i64::signum) { Some(1) => "up", Some(-1) => "down", _ => "none" },
@@ -489,7 +480,7 @@ fn org_context(
                 .unwrap_or_default();
             json!({
                 "name": l.name, "html_url": l.html_url, "description": l.description,
-                "url": format!("{base_url}/repos/{}", insight::segment(&l.name)),
+                "url": format!("{base_url}/repos/{}", path_segment(&l.name)),
                 "spark": charts::sparkline(&spark, &format!("Stars of {} over the last {} days", l.name, insight::SPARKLINE_DAYS)),
                 "language": l.language.clone().unwrap_or_default(), "stars": thousands(l.stars),
                 "forks": thousands(l.forks), "open_issues": thousands(l.open_issues),

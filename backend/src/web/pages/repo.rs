@@ -5,8 +5,9 @@ use chrono::Utc;
 use rocket::http::{ContentType, Status};
 use serde_json::{json, Value};
 
-use super::org::not_tracked;
+use super::not_tracked;
 use super::{capitalised, display_name};
+use crate::domain::feed::path_segment;
 use crate::domain::{ForgeKind, Library, RepoDay, RepoRecord};
 use crate::web::cache::{CachedGet, Conditional, Rendered, Scope};
 use crate::web::charts::{self, thousands, Series, ShareRow, Width};
@@ -147,9 +148,9 @@ impl RepoPage<'_> {
                 "ecosystem": lib.ecosystem, "name": lib.name, "version": lib.version, "license": lib.license,
             })).collect::<Vec<_>>(),
             "libraries_known": r.libraries_for.is_some() || !self.libraries.is_empty(),
-            "json": format!("/api/v1{}/repos/{}/history", self.org_url, insight::segment(&l.name)),
+            "json": format!("/api/v1{}/repos/{}/history", self.org_url, path_segment(&l.name)),
             "ranges": self.range.links(|r| {
-                let page = format!("{}/repos/{}", self.org_url, insight::segment(&l.name));
+                let page = format!("{}/repos/{}", self.org_url, path_segment(&l.name));
                 match r.query() {
                     Some((k, v)) => format!("{page}?{k}={v}"),
                     None => page,
