@@ -37,7 +37,8 @@ fn json_body<T: Serialize>(value: &T) -> Result<Rendered, ApiError> {
     Ok(Rendered::new(body, ContentType::JSON))
 }
 
-/// An RFC 4180 body (CRLF line ends): a header row of `columns`, then `rows`.
+/// An RFC 4180 body (CRLF line ends): a header row of `columns`, then `rows`, each cell
+/// made safe to open in a spreadsheet ([`inert`]).
 fn csv_body<const N: usize>(
     columns: &[&str; N],
     rows: impl Iterator<Item = [String; N]>,
@@ -47,9 +48,23 @@ fn csv_body<const N: usize>(
         .from_writer(Vec::new());
     out.write_record(columns)?;
     for row in rows {
-        out.write_record(&row)?;
+        let cells: Vec<_> = row.iter().map(|cell| inert(cell)).collect();
+        out.write_record(cells.iter().map(|cell| cell.as_bytes()))?;
     }
     out.into_inner().map_err(|e| e.into_error().into())
+}
+
+/// A cell a spreadsheet shows as text, never runs as a formula (CSV injection, as OWASP
+/// describes it): text starting with `=`, `+`, `-`, `@`, a tab or a carriage return gets
+/// a leading `'`. Numbers (`-3`, `+1.5`) are left as they are: they run nothing. Values
+/// come from forges, so a repository description `=HYPERLINK(…)` is a real case.
+fn inert(cell: &str) -> std::borrow::Cow<'_, str> {
+    let risky = cell.starts_with(['=', '+', '-', '@', '\t', '\r']);
+    if risky && cell.parse::<f64>().is_err() {
+        std::borrow::Cow::Owned(format!("'{cell}"))
+    } else {
+        std::borrow::Cow::Borrowed(cell)
+    }
 }
 
 /// Every export: `rows` under `columns` as a CSV download named `filename`.
@@ -132,4 +147,34 @@ pub(crate) fn routes() -> Vec<rocket::Route> {
         untrack_org,
         refresh
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cells_that_would_run_as_formulas_are_written_as_text() {
+        let rows = [
+            [
+                "=HYPERLINK(\"http://x\",\"click\")".to_owned(),
+                "-3".to_owned(),
+            ],
+            ["+cmd|' /C calc'!A0".to_owned(), "+1.5".to_owned()],
+            ["@SUM(1+1)".to_owned(), "-".to_owned()],
+            ["\tindented".to_owned(), "\rback".to_owned()],
+            ["plain = fine".to_owned(), "a-b".to_owned()],
+        ];
+        let body = csv_body(&["a", "b"], rows.into_iter()).expect("csv");
+        let text = String::from_utf8(body).expect("utf-8");
+        let lines: Vec<&str> = text.split("\r\n").collect();
+        assert_eq!(
+            lines[1],
+            "\"'=HYPERLINK(\"\"http://x\"\",\"\"click\"\")\",-3"
+        );
+        assert_eq!(lines[2], "'+cmd|' /C calc'!A0,+1.5");
+        assert_eq!(lines[3], "'@SUM(1+1),'-");
+        assert_eq!(lines[4], "'\tindented,\"'\rback\"");
+        assert_eq!(lines[5], "plain = fine,a-b");
+    }
 }
