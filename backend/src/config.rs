@@ -104,6 +104,12 @@ pub(crate) struct Settings {
     #[serde(default = "defaults::secondary_limit_wait_secs")]
     pub secondary_limit_wait_secs: u64,
 
+    /// `ORGPULSE_REPORT_WAIT_SECS`: longest wait for one repository's SBOM report while
+    /// GitHub generates it (big repositories take minutes); past it, that repository
+    /// keeps its previous libraries for this run.
+    #[serde(default = "defaults::report_wait_secs")]
+    pub report_wait_secs: u64,
+
     /// `ORGPULSE_WEBHOOK_URLS`: comma list of http(s) endpoints that get each
     /// organisation's new events after every refresh. Kept secret like a token: a chat
     /// service's webhook URL is its credential.
@@ -164,6 +170,9 @@ mod defaults {
     }
     pub(crate) fn secondary_limit_wait_secs() -> u64 {
         60
+    }
+    pub(crate) fn report_wait_secs() -> u64 {
+        600
     }
     pub(crate) fn stale_days() -> u32 {
         crate::domain::attention::DEFAULT_STALE_DAYS

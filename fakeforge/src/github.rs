@@ -237,6 +237,14 @@ async fn sbom(
     base: Base,
     validators: IfNoneMatch,
 ) -> Reply {
+    if !crate::sbom_export::legacy_allowed(forge) {
+        forge.count("sbom", 404);
+        return Reply::json(
+            Status::NotFound,
+            &json!({"message": "Not Found", "documentation_url": "https://docs.github.com/rest"}),
+            Vec::new(),
+        );
+    }
     let find = |f: &Forge| find_repo(f, owner, repo);
     per_repo(forge, Resource::Sbom, find, &base, &validators).await
 }

@@ -23,6 +23,7 @@ mod forgejo;
 mod github;
 mod gitlab;
 mod reply;
+mod sbom_export;
 
 pub(crate) use github::{find_repo, find_repo_by_id, Base, Found};
 pub(crate) use reply::delay;
@@ -64,6 +65,10 @@ pub struct ForgeConfig {
     pub faults: Faults,
     /// The Forgejo flavour's `max_response_items` (the cap on `limit`).
     pub max_response_items: usize,
+    /// How many times an SBOM report answers "being generated" (202) before it is ready.
+    pub report_polls: u32,
+    /// Serve the synchronous SBOM endpoint GitHub removed (as an older Enterprise does).
+    pub legacy_sbom: bool,
 }
 
 /// Faults injected into answers, each a share of requests (0.0–1.0), spread
@@ -123,6 +128,8 @@ impl Default for ForgeConfig {
             rate_window: Duration::from_secs(3_600),
             faults: Faults::default(),
             max_response_items: 50,
+            report_polls: 1,
+            legacy_sbom: false,
         }
     }
 }
@@ -157,6 +164,8 @@ pub struct Forge {
     budget: Mutex<Budget>,
     counters: Mutex<BTreeMap<String, u64>>,
     requests: std::sync::atomic::AtomicU64,
+    /// How often each SBOM report was polled.
+    reports: Mutex<BTreeMap<String, u32>>,
 }
 
 fn epoch_now() -> u64 {
@@ -180,8 +189,21 @@ impl Forge {
             }),
             counters: Mutex::new(BTreeMap::new()),
             requests: std::sync::atomic::AtomicU64::new(0),
+            reports: Mutex::new(BTreeMap::new()),
             config,
         }
+    }
+
+    pub fn config(&self) -> &ForgeConfig {
+        &self.config
+    }
+
+    /// Counts one more poll of SBOM report `id`; returns how many there were.
+    pub(crate) fn poll_report(&self, id: &str) -> u32 {
+        let mut reports = self.reports.lock().unwrap_or_else(|p| p.into_inner());
+        let polls = reports.entry(id.to_owned()).or_insert(0);
+        *polls += 1;
+        *polls
     }
 
     pub fn world(&self) -> &World {
@@ -375,7 +397,7 @@ impl Forge {
     }
 
     /// Answers `body` the way GitHub does: ETag, 304 for a matching validator, budget.
-    fn answer(
+    pub(crate) fn answer(
         &self,
         fault: Option<Fault>,
         kind: &str,
@@ -661,6 +683,7 @@ pub fn rocket(forge: Arc<Forge>, addr: SocketAddr) -> rocket::Rocket<rocket::Bui
         .manage(forge)
         .mount("/", github::routes())
         .mount("/", admin::routes())
+        .mount("/", sbom_export::routes())
         .mount(gitlab::ROOT, gitlab::routes())
         .mount(forgejo::ROOT, forgejo::routes())
 }

@@ -496,3 +496,49 @@ async fn forgejo_answers_a_bare_429_once_the_budget_is_spent() {
     assert!(header(&headers, "retry-after").is_none());
     assert_eq!(forge.counters().get("forgejo org 429"), Some(&1));
 }
+
+/// GitHub's SBOM export: generate-report names the report, which is "generating" once
+/// (`report_polls: 1`), then redirects to a download that refuses a token and answers the
+/// SPDX document itself; the removed synchronous endpoint is 404.
+#[rocket::async_test]
+async fn sboms_come_through_the_export_and_the_old_endpoint_is_gone() {
+    let (forge, client) = client(Faults::default()).await;
+    let org = forge.world().orgs[0].clone();
+    let (n, repo) = (0..150)
+        .map(|n| (n, forge.world().repo(&org, n, 0)))
+        .find(|(n, _)| forge.world().sbom(&org, *n, 0).is_some())
+        .expect("a repository with a dependency graph");
+    let name = repo["name"].as_str().expect("name");
+    let base = format!("/repos/{}/{name}/dependency-graph/sbom", org.login);
+    let (status, _, _) = get(&client, &base).await;
+    assert_eq!(status, Status::NotFound, "removed on github.com");
+
+    let (status, _, body) = get(&client, &format!("{base}/generate-report")).await;
+    assert_eq!(status, Status::Created);
+    let report: Value = serde_json::from_str(&body).expect("json");
+    let url = report["sbom_url"].as_str().expect("sbom_url");
+    let report_path = url.strip_prefix("http://forge.test").expect("absolute");
+    let (status, _, _) = get(&client, report_path).await;
+    assert_eq!(status, Status::Accepted, "still generating");
+    let (status, headers, _) = get(&client, report_path).await;
+    assert_eq!(status, Status::Found);
+    let download = header(&headers, "location")
+        .and_then(|l| l.strip_prefix("http://forge.test"))
+        .expect("a download address")
+        .to_owned();
+    let with_token = client
+        .get(download.clone())
+        .header(Header::new("authorization", "Bearer ghp_x"))
+        .dispatch()
+        .await;
+    assert_eq!(with_token.status(), Status::Unauthorized);
+    let (status, _, body) = get(&client, &download).await;
+    assert_eq!(status, Status::Ok);
+    let document: Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(document["spdxVersion"], "SPDX-2.3");
+    assert_eq!(
+        document,
+        forge.world().sbom(&org, n, 0).expect("sbom")["sbom"],
+        "the document itself, not wrapped"
+    );
+}

@@ -110,6 +110,7 @@ impl IngestContext {
             rate_limit_reserve: settings.rate_limit_reserve,
             rate_limit_max_wait: std::time::Duration::from_secs(settings.rate_limit_max_wait_secs),
             secondary_wait: std::time::Duration::from_secs(settings.secondary_limit_wait_secs),
+            report_wait: std::time::Duration::from_secs(settings.report_wait_secs),
             ..HttpPolicy::default()
         };
         IngestContext {

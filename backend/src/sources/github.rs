@@ -1,6 +1,14 @@
 //! The GitHub REST client: organisation profile, repository listing (paginated by the
 //! `link` header), per-repo languages and dependency-graph SBOMs.
 //!
+//! SBOMs come through the export GitHub put in place of the synchronous endpoint it
+//! removed on 2026-11-13: `generate-report` answers where the report will be, that
+//! address is polled (202 while it is generated, honouring `retry-after`, within
+//! [`HttpPolicy::report_wait`]) until it redirects to a temporary download, which is
+//! fetched **without** the GitHub token (the storage host refuses it). Exports in flight
+//! are bounded; a poll's wait holds no request permit, so the rest of the refresh goes on.
+//! Where `generate-report` is 404 (an older GitHub Enterprise), the old endpoint is used.
+//!
 //! Facts relied on are in `shared/FORGE-APIS.md`. Wire types are private and tolerant:
 //! absent, null and unknown fields never fail a page, and an entry that cannot be read is
 //! skipped and counted rather than failing its page.
@@ -17,7 +25,7 @@ use url::Url;
 
 use tokio_util::sync::CancellationToken;
 
-use super::http::{Cached, HttpClient, HttpPolicy, Meta, SourceError, Tally};
+use super::http::{Answer, Cached, HttpClient, HttpPolicy, Meta, Outgoing, SourceError, Tally};
 use super::paging::{Listing, Pages};
 use super::{
     add_token, base_headers, bytes_per_language, decode_entries, lenient_time, non_empty, required,
@@ -34,6 +42,12 @@ pub(crate) const API_VERSION: &str = "2022-11-28";
 #[derive(Debug)]
 pub(crate) struct GitHub {
     http: HttpClient,
+    /// For the SBOM downloads: no token (the storage host answers 401 to one).
+    download: HttpClient,
+    /// SBOM exports in flight at once.
+    exports: tokio::sync::Semaphore,
+    report_wait: std::time::Duration,
+    report_poll: std::time::Duration,
     root: ApiRoot,
 }
 
@@ -54,6 +68,15 @@ impl GitHub {
         );
         add_token(&mut headers, AUTHORIZATION, "Bearer ", token, api_url)?;
         Ok(GitHub {
+            download: HttpClient::new(
+                policy.clone(),
+                base_headers("application/json"),
+                cancel.clone(),
+                metrics.clone(),
+            )?,
+            exports: tokio::sync::Semaphore::new(policy.concurrency.max(1)),
+            report_wait: policy.report_wait,
+            report_poll: policy.report_poll,
             http: HttpClient::new(policy, headers, cancel, metrics)?,
             root,
         })
@@ -77,8 +100,23 @@ impl GitHub {
         self.url(&["repos", full_name, "languages"], None)
     }
 
+    /// The synchronous SBOM endpoint GitHub removed (kept for older Enterprise servers).
     pub(crate) fn sbom_url(&self, full_name: &str) -> Url {
         self.url(&["repos", full_name, "dependency-graph", "sbom"], None)
+    }
+
+    /// `GET …/dependency-graph/sbom/generate-report`: where the export will be.
+    pub(crate) fn sbom_report_url(&self, full_name: &str) -> Url {
+        self.url(
+            &[
+                "repos",
+                full_name,
+                "dependency-graph",
+                "sbom",
+                "generate-report",
+            ],
+            None,
+        )
     }
 
     /// The organisation's profile.
@@ -133,8 +171,82 @@ impl GitHub {
             .map(required)
     }
 
-    /// The libraries in one repository's dependency graph; 403/404 mean "not available".
+    /// The libraries in one repository's dependency graph, through the SBOM export; 403
+    /// (and 404 from both the export and the old endpoint) mean "not available".
     async fn repo_dependencies(
+        &self,
+        full_name: &str,
+        prior: Option<&HttpCacheEntry>,
+        tally: &Tally,
+    ) -> Result<Cached<Dependencies>, SourceError> {
+        let _slot = self
+            .exports
+            .acquire()
+            .await
+            .expect("the semaphore is never closed");
+        let url = self.sbom_report_url(full_name);
+        let asked = self.http.send(&Outgoing::get(&url), tally).await?;
+        let report = match asked.status.as_u16() {
+            200..=202 => report_address(&asked, &url)?,
+            404 => return self.legacy_dependencies(full_name, prior, tally).await,
+            403 => return Ok(super::not_available()),
+            _ => return Err(asked.unexpected(&url)),
+        };
+        let download = self.await_report(&report, tally).await?;
+        let answer = self.download.send(&Outgoing::get(&download), tally).await?;
+        if answer.status != StatusCode::OK {
+            return Err(answer.unexpected(&download));
+        }
+        let list = sbom::libraries(&answer.body).map_err(|detail| SourceError::Malformed {
+            url: report.to_string(),
+            detail,
+        })?;
+        Ok(Cached {
+            value: Dependencies::Libraries(list),
+            entry: None,
+            not_modified: false,
+        })
+    }
+
+    /// Polls a report being generated until it redirects to its download (returned),
+    /// waiting what `retry-after` says, else a doubling wait, within the report wait.
+    async fn await_report(&self, report: &Url, tally: &Tally) -> Result<Url, SourceError> {
+        let started = tokio::time::Instant::now();
+        let mut wait = self.report_poll;
+        loop {
+            let poll = Outgoing {
+                follow_redirects: false,
+                ..Outgoing::get(report)
+            };
+            let answer = self.http.send(&poll, tally).await?;
+            match answer.status.as_u16() {
+                301..=303 | 307 | 308 => {
+                    return answer
+                        .location(report)
+                        .ok_or_else(|| SourceError::Malformed {
+                            url: report.to_string(),
+                            detail: "a redirect without a usable location".into(),
+                        })
+                }
+                201 | 202 => {
+                    let pause = answer.retry_after().unwrap_or(wait);
+                    if started.elapsed() + pause > self.report_wait {
+                        return Err(SourceError::Timeout {
+                            url: report.to_string(),
+                            seconds: self.report_wait.as_secs().max(1),
+                        });
+                    }
+                    self.http.sleep(pause).await?;
+                    wait = (wait * 2).min(std::time::Duration::from_secs(30));
+                }
+                _ => return Err(answer.unexpected(report)),
+            }
+        }
+    }
+
+    /// The synchronous endpoint, where `generate-report` does not exist (older GitHub
+    /// Enterprise); 403/404 mean "not available".
+    async fn legacy_dependencies(
         &self,
         full_name: &str,
         prior: Option<&HttpCacheEntry>,
@@ -153,6 +265,25 @@ impl GitHub {
             .await?;
         Ok(found.unwrap_or_else(super::not_available))
     }
+}
+
+/// The report address a `generate-report` answer names (`sbom_url`).
+fn report_address(answer: &Answer, asked: &Url) -> Result<Url, SourceError> {
+    #[derive(Deserialize)]
+    struct Generated {
+        sbom_url: String,
+    }
+    let generated: Generated =
+        serde_json::from_slice(&answer.body).map_err(|e| SourceError::Malformed {
+            url: asked.to_string(),
+            detail: format!("generate-report: {e}"),
+        })?;
+    asked
+        .join(&generated.sbom_url)
+        .map_err(|e| SourceError::Malformed {
+            url: asked.to_string(),
+            detail: format!("sbom_url `{}`: {e}", generated.sbom_url),
+        })
 }
 
 #[async_trait]

@@ -8,13 +8,19 @@ use serde::Deserialize;
 
 use crate::domain::Library;
 
+/// GitHub's removed endpoint wrapped the document (`{"sbom": {…}}`); the export that
+/// replaced it downloads the SPDX document itself. Both are read.
 #[derive(Deserialize)]
-struct Export {
-    sbom: Document,
+#[serde(untagged)]
+enum Export {
+    Wrapped { sbom: Document },
+    Bare(Document),
 }
 
 #[derive(Deserialize)]
 struct Document {
+    #[serde(default, rename = "spdxVersion")]
+    spdx_version: Option<String>,
     #[serde(default)]
     packages: Vec<serde_json::Value>,
 }
@@ -44,8 +50,14 @@ struct ExternalRef {
 /// Parses the export; packages that cannot be read or have no purl are left out.
 pub(crate) fn libraries(body: &[u8]) -> Result<Vec<Library>, String> {
     let export: Export = serde_json::from_slice(body).map_err(|e| format!("SBOM: {e}"))?;
+    let document = match export {
+        Export::Wrapped { sbom } => sbom,
+        // Any JSON object would do as a bare document: only one that says it is SPDX is.
+        Export::Bare(document) if document.spdx_version.is_some() => document,
+        Export::Bare(_) => return Err("SBOM: not an SPDX document".into()),
+    };
     let mut found = BTreeSet::new();
-    for value in export.sbom.packages {
+    for value in document.packages {
         let Ok(package) = serde_json::from_value::<Package>(value) else {
             continue;
         };
@@ -136,6 +148,17 @@ mod tests {
         );
         assert!(parse_purl("cargo/serde").is_none());
         assert!(parse_purl("pkg:cargo").is_none());
+    }
+
+    #[test]
+    fn reads_the_exported_document_itself_and_refuses_other_json() {
+        let bare = serde_json::json!({"spdxVersion": "SPDX-2.3", "packages": [
+            {"SPDXID": "a", "externalRefs": [
+                {"referenceType": "purl", "referenceLocator": "pkg:pypi/django@4.2.1"}]}]});
+        let libs = libraries(bare.to_string().as_bytes()).expect("bare");
+        assert_eq!(libs.len(), 1);
+        assert_eq!(libs[0].name, "django");
+        assert!(libraries(br#"{"message":"Not Found"}"#).is_err());
     }
 
     #[test]

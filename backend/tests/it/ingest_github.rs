@@ -727,6 +727,67 @@ fn sbom(purls: &[&str]) -> Value {
     json!({"sbom": {"spdxVersion": "SPDX-2.3", "packages": packages, "relationships": []}})
 }
 
+/// GitHub's SBOM export for `/repos/acme/{name}`: `generate-report` names the report,
+/// which answers 202 `polls` times (the first with `retry-after: 0`) and then redirects to
+/// a download that refuses any `Authorization` header (as the storage host does).
+async fn mount_export(server: &MockServer, name: &str, document: &Value, polls: usize) {
+    let report = format!("/repos/acme/{name}/dependency-graph/sbom/fetch-report/u-{name}");
+    Mock::given(method("GET"))
+        .and(path(format!(
+            "/repos/acme/{name}/dependency-graph/sbom/generate-report"
+        )))
+        .respond_with(
+            ResponseTemplate::new(201)
+                .set_body_json(json!({"sbom_url": format!("{}{report}", server.uri())})),
+        )
+        .mount(server)
+        .await;
+    let storage = format!("/storage/{name}.json");
+    Mock::given(method("GET"))
+        .and(path(report))
+        .respond_with(Polls {
+            left: std::sync::atomic::AtomicUsize::new(polls),
+            location: format!("{}{storage}?se=2026&sig=x", server.uri()),
+        })
+        .mount(server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(storage.clone()))
+        .and(wiremock::matchers::header_exists("authorization"))
+        .respond_with(ResponseTemplate::new(401))
+        .with_priority(1)
+        .mount(server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(storage))
+        .respond_with(ResponseTemplate::new(200).set_body_json(document["sbom"].clone()))
+        .mount(server)
+        .await;
+}
+
+/// A report that is being generated `left` more times, then ready at `location`.
+struct Polls {
+    left: std::sync::atomic::AtomicUsize,
+    location: String,
+}
+
+impl wiremock::Respond for Polls {
+    fn respond(&self, _: &wiremock::Request) -> ResponseTemplate {
+        use std::sync::atomic::Ordering;
+        let left = self.left.load(Ordering::SeqCst);
+        if left > 0 {
+            self.left.store(left - 1, Ordering::SeqCst);
+            let answer = ResponseTemplate::new(202).set_body_json(json!({"message": "generating"}));
+            return if left % 2 == 1 {
+                answer.insert_header("retry-after", "0")
+            } else {
+                answer
+            };
+        }
+        ResponseTemplate::new(302).insert_header("location", self.location.as_str())
+    }
+}
+
 #[tokio::test]
 async fn languages_and_libraries_are_fetched_only_for_repos_that_moved() {
     let server = MockServer::start().await;
@@ -743,27 +804,23 @@ async fn languages_and_libraries_are_fetched_only_for_repos_that_moved() {
         )
         .await;
     }
-    mount_json(
+    // Through the export that replaced the removed endpoint; repo-1's report takes
+    // three polls. repo-3 has no dependency graph: the export answers 403.
+    mount_export(
         &server,
-        "/repos/acme/repo-1/dependency-graph/sbom",
-        None,
+        "repo-1",
         &sbom(&["pkg:cargo/serde@1.0.0", "pkg:npm/%40scope/pkg@2.0.0"]),
-        true,
-        vec![],
+        3,
     )
     .await;
-    mount_json(
-        &server,
-        "/repos/acme/repo-2/dependency-graph/sbom",
-        None,
-        &sbom(&["pkg:cargo/serde@1.0.1"]),
-        true,
-        vec![],
-    )
-    .await;
+    mount_export(&server, "repo-2", &sbom(&["pkg:cargo/serde@1.0.1"]), 0).await;
     Mock::given(method("GET"))
-        .and(path("/repos/acme/repo-3/dependency-graph/sbom"))
-        .respond_with(ResponseTemplate::new(404).set_body_json(json!({"message": "Not Found"})))
+        .and(path(
+            "/repos/acme/repo-3/dependency-graph/sbom/generate-report",
+        ))
+        .respond_with(ResponseTemplate::new(403).set_body_json(
+            json!({"message": "Dependency graph is not enabled for this repository."}),
+        ))
         .mount(&server)
         .await;
     let (_dir, store) = sqlite_store().await;
@@ -790,7 +847,32 @@ async fn languages_and_libraries_are_fetched_only_for_repos_that_moved() {
     assert_eq!(stored[0].libraries, Some(2));
     assert_eq!(
         stored[2].libraries, None,
-        "SBOM 404 = not available, not a failure"
+        "no dependency graph = not available, not a failure"
+    );
+    assert_eq!(
+        requests_to(
+            &server,
+            "/repos/acme/repo-1/dependency-graph/sbom/fetch-report/"
+        )
+        .await
+        .len(),
+        4,
+        "three polls while generating, then the redirect"
+    );
+    let downloads = requests_to(&server, "/storage/").await;
+    assert_eq!(downloads.len(), 2);
+    assert!(
+        downloads
+            .iter()
+            .all(|r| !r.headers.contains_key("authorization")),
+        "the download never carries the GitHub token"
+    );
+    assert!(
+        requests_to(&server, "/repos/acme/repo-1/dependency-graph/sbom")
+            .await
+            .iter()
+            .all(|r| r.url.path() != "/repos/acme/repo-1/dependency-graph/sbom"),
+        "the removed endpoint is not asked where the export exists"
     );
     let usage = store
         .library_usage(&org("github:acme"))
@@ -820,19 +902,12 @@ async fn languages_and_libraries_are_fetched_only_for_repos_that_moved() {
         vec![],
     )
     .await;
-    mount_json(
-        &server,
-        "/repos/acme/repo-2/dependency-graph/sbom",
-        None,
-        &sbom(&["pkg:cargo/tokio@1.0.0"]),
-        true,
-        vec![],
-    )
-    .await;
+    mount_export(&server, "repo-2", &sbom(&["pkg:cargo/tokio@1.0.0"]), 0).await;
     let run = refresh(&ctx, &["github:acme"]).await;
     assert_eq!(run.status, RunStatus::Succeeded, "{:?}", run.outcomes);
-    assert_eq!(requests_to(&server, "/repos/").await.len(), 2);
-    assert_eq!(requests_to(&server, "/repos/acme/repo-2/").await.len(), 2);
+    // languages, generate-report, fetch-report (the download is on the storage host).
+    assert_eq!(requests_to(&server, "/repos/").await.len(), 3);
+    assert_eq!(requests_to(&server, "/repos/acme/repo-2/").await.len(), 3);
     let stored = store.list_repos(&org("github:acme")).await.expect("repos");
     assert_eq!(
         stored[1].languages.as_ref().expect("languages")["Rust"],
@@ -851,6 +926,55 @@ async fn languages_and_libraries_are_fetched_only_for_repos_that_moved() {
         libs.iter().map(|l| l.name.as_str()).collect::<Vec<_>>(),
         ["tokio"]
     );
+}
+
+/// An older GitHub Enterprise has no export (`generate-report` is 404): the synchronous
+/// endpoint is asked instead. A report that is still generating when the report wait
+/// runs out is a failed detail: the repository keeps what it had, the rest is stored.
+#[tokio::test]
+async fn sboms_fall_back_to_the_old_endpoint_and_a_report_that_never_finishes_keeps_the_old_list() {
+    let server = MockServer::start().await;
+    let fake = FakeOrg::new("acme", 7, repos(2));
+    fake.mount(&server).await;
+    mount_json(
+        &server,
+        "/repos/acme/repo-1/dependency-graph/sbom",
+        None,
+        &sbom(&["pkg:pypi/django@4.2.1"]),
+        true,
+        vec![],
+    )
+    .await;
+    mount_export(
+        &server,
+        "repo-2",
+        &sbom(&["pkg:cargo/serde@1.0.0"]),
+        1_000_000,
+    )
+    .await;
+    let (_dir, store) = sqlite_store().await;
+    let mut ctx = context(store.clone(), &server);
+    ctx.http.report_wait = std::time::Duration::from_millis(200);
+    ctx.options = RunOptions {
+        languages: false,
+        libraries: true,
+    };
+    let run = refresh(&ctx, &["github:acme"]).await;
+    assert_eq!(
+        run.outcomes[0].status,
+        OrgStatus::Partial,
+        "{:?}",
+        run.outcomes
+    );
+    assert_eq!(run.outcomes[0].counts.details_failed, 1);
+    let stored = store.list_repos(&org("github:acme")).await.expect("repos");
+    assert_eq!(stored.len(), 2, "the organisation is stored");
+    assert_eq!((stored[0].libraries, stored[1].libraries), (Some(1), None));
+    let libs = store
+        .list_repo_libraries(&org("github:acme"), 1)
+        .await
+        .expect("libraries");
+    assert_eq!(libs[0].ecosystem, "pypi");
 }
 
 #[tokio::test]

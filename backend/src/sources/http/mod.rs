@@ -57,6 +57,12 @@ pub struct HttpPolicy {
     pub secondary_wait: Duration,
     /// Tries after a secondary limit before giving up the run.
     pub secondary_retries: u32,
+    /// Longest wait for a report the forge generates on request (GitHub's SBOM export)
+    /// before that repository's report is given up for this run.
+    pub report_wait: Duration,
+    /// First wait between polls of a report being generated, when the forge gives no
+    /// `retry-after`; doubles each poll, up to 30 s.
+    pub report_poll: Duration,
 }
 
 impl Default for HttpPolicy {
@@ -71,6 +77,8 @@ impl Default for HttpPolicy {
             rate_limit_max_wait: Duration::from_secs(300),
             secondary_wait: Duration::from_secs(60),
             secondary_retries: 3,
+            report_wait: Duration::from_secs(600),
+            report_poll: Duration::from_secs(2),
         }
     }
 }
@@ -144,6 +152,67 @@ impl Meta<'_> {
     }
 }
 
+/// A request for [`HttpClient::send`].
+#[derive(Debug, Clone)]
+pub(crate) struct Outgoing<'a> {
+    pub method: reqwest::Method,
+    pub url: &'a Url,
+    /// A JSON body, sent with `content-type: application/json`.
+    pub body: Option<&'a [u8]>,
+    /// Follow redirects (`false`: a 3xx is the answer).
+    pub follow_redirects: bool,
+    /// Retry 5xx like a connection error (`false`: a 5xx is the answer, e.g. for a
+    /// GraphQL batch that is better split than asked again).
+    pub retry_server_errors: bool,
+    /// Whether a successful body says the rate limit was reached (GraphQL answers its
+    /// primary limit with 200, an error and `x-ratelimit-remaining: 0`).
+    pub limited: Option<fn(&[u8]) -> bool>,
+}
+
+impl<'a> Outgoing<'a> {
+    /// A plain `GET` of `url`, redirects followed, 5xx retried.
+    pub(crate) fn get(url: &'a Url) -> Self {
+        Outgoing {
+            method: reqwest::Method::GET,
+            url,
+            body: None,
+            follow_redirects: true,
+            retry_server_errors: true,
+            limited: None,
+        }
+    }
+}
+
+/// An answer of [`HttpClient::send`], body read (within the size limit).
+#[derive(Debug)]
+pub(crate) struct Answer {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl Answer {
+    /// The `retry-after` advice, in seconds or as a date.
+    pub(crate) fn retry_after(&self) -> Option<Duration> {
+        retry_after(&self.headers)
+    }
+
+    /// Where a redirect points, resolved against the URL that was asked.
+    pub(crate) fn location(&self, asked: &Url) -> Option<Url> {
+        let location = header_text(&self.headers, reqwest::header::LOCATION)?;
+        asked.join(&location).ok()
+    }
+
+    /// The upstream error this answer is, for a status the caller did not expect.
+    pub(crate) fn unexpected(&self, url: &Url) -> SourceError {
+        SourceError::Status {
+            status: self.status.as_u16(),
+            url: url.to_string(),
+            message: error_message(&self.body),
+        }
+    }
+}
+
 enum Attempt<T> {
     Done(T),
     /// Try again after this wait (counts against the transient-retry budget).
@@ -157,6 +226,9 @@ enum Attempt<T> {
 #[derive(Debug)]
 pub struct HttpClient {
     client: reqwest::Client,
+    /// The same client, but answering a redirect instead of following it (a redirect to
+    /// a place the caller must reach differently, e.g. without credentials).
+    no_redirect: reqwest::Client,
     policy: HttpPolicy,
     permits: Semaphore,
     /// Taken in addition to a permit while the budget is low: one request at a time.
@@ -178,18 +250,21 @@ impl HttpClient {
         cancel: CancellationToken,
         metrics: Arc<Metrics>,
     ) -> Result<Self, SourceError> {
-        let client = reqwest::Client::builder()
-            .default_headers(headers)
-            .timeout(policy.timeout)
-            .connect_timeout(policy.timeout.min(Duration::from_secs(10)))
-            .redirect(reqwest::redirect::Policy::limited(10))
-            .build()
-            .map_err(|e| SourceError::Connect {
-                url: String::new(),
-                detail: format!("could not build the HTTP client: {e}"),
-            })?;
+        let build = |redirect| {
+            reqwest::Client::builder()
+                .default_headers(headers.clone())
+                .timeout(policy.timeout)
+                .connect_timeout(policy.timeout.min(Duration::from_secs(10)))
+                .redirect(redirect)
+                .build()
+                .map_err(|e| SourceError::Connect {
+                    url: String::new(),
+                    detail: format!("could not build the HTTP client: {e}"),
+                })
+        };
         Ok(HttpClient {
-            client,
+            client: build(reqwest::redirect::Policy::limited(10))?,
+            no_redirect: build(reqwest::redirect::Policy::none())?,
             permits: Semaphore::new(policy.concurrency.max(1)),
             low_budget_gate: Semaphore::new(1),
             budget: Mutex::new(Budget::default()),
@@ -227,6 +302,37 @@ impl HttpClient {
         // A stored payload that no longer decodes (written by another version) is useless:
         // ask unconditionally then.
         let prior = prior.filter(|p| serde_json::from_value::<T>(p.payload.clone()).is_ok());
+        self.with_retries(url, tally, || {
+            self.attempt(url, prior, tally, absent, &decode)
+        })
+        .await
+    }
+
+    /// Sends one request that is not a cached GET (a GraphQL `POST`, or a `GET` whose
+    /// redirect the caller follows itself) under the same permits, budget, rate-limit rules
+    /// and bounded retries as [`Self::get_cached`], and returns the first answer that is
+    /// not to be retried, whatever its status.
+    pub(crate) async fn send(
+        &self,
+        request: &Outgoing<'_>,
+        tally: &Tally,
+    ) -> Result<Answer, SourceError> {
+        self.with_retries(request.url, tally, || self.attempt_send(request, tally))
+            .await
+    }
+
+    /// Runs `attempt` until it is done: transient failures are retried with doubling,
+    /// jittered waits, rate limits waited out, both within the policy's bounds.
+    async fn with_retries<T, F, A>(
+        &self,
+        url: &Url,
+        tally: &Tally,
+        attempt: F,
+    ) -> Result<T, SourceError>
+    where
+        F: Fn() -> A,
+        A: std::future::Future<Output = Result<Attempt<T>, SourceError>>,
+    {
         let mut transient = 0u32;
         let mut limited = 0u32;
         loop {
@@ -234,7 +340,7 @@ impl HttpClient {
                 return Err(SourceError::Interrupted);
             }
             let attempt = tokio::select! {
-                attempt = self.attempt(url, prior, tally, absent, &decode) => attempt,
+                attempt = attempt() => attempt,
                 () = self.cancel.cancelled() => return Err(SourceError::Interrupted),
             };
             match attempt {
@@ -268,6 +374,106 @@ impl HttpClient {
         }
     }
 
+    /// Waits for the budget and takes a request permit (and, while the budget is low, the
+    /// one-at-a-time gate); the request may go once this returns.
+    async fn admit(
+        &self,
+    ) -> Result<
+        (
+            tokio::sync::SemaphorePermit<'_>,
+            Option<tokio::sync::SemaphorePermit<'_>>,
+        ),
+        SourceError,
+    > {
+        self.wait_for_budget().await?;
+        let permit = self
+            .permits
+            .acquire()
+            .await
+            .expect("the semaphore is never closed");
+        let gate = if self.budget_is_low() {
+            Some(
+                self.low_budget_gate
+                    .acquire()
+                    .await
+                    .expect("the semaphore is never closed"),
+            )
+        } else {
+            None
+        };
+        // Another task may have hit a limit while this one queued for a permit.
+        self.wait_for_budget().await?;
+        Ok((permit, gate))
+    }
+
+    async fn attempt_send(
+        &self,
+        request: &Outgoing<'_>,
+        tally: &Tally,
+    ) -> Result<Attempt<Answer>, SourceError> {
+        let url = request.url;
+        let _admitted = self.admit().await?;
+        let client = if request.follow_redirects {
+            &self.client
+        } else {
+            &self.no_redirect
+        };
+        let mut builder = client.request(request.method.clone(), url.clone());
+        if let Some(body) = request.body {
+            builder = builder
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(body.to_vec());
+        }
+        tally.requests.fetch_add(1, Ordering::Relaxed);
+        let response = match builder.send().await {
+            Ok(response) => response,
+            Err(e) => {
+                self.metrics.upstream_response(None);
+                return Ok(Attempt::Transient(
+                    self.transport_error(url, &e),
+                    Duration::ZERO,
+                ));
+            }
+        };
+        let status = response.status();
+        self.metrics.upstream_response(Some(status.as_u16()));
+        let headers = response.headers().clone();
+        self.observe(&headers);
+        let body = match self.read_body(url, response).await {
+            Ok(body) => body,
+            Err(err @ SourceError::TooLarge { .. }) => return Err(err),
+            Err(err) => return Ok(Attempt::Transient(err, Duration::ZERO)),
+        };
+        let limited_in_body = status.is_success()
+            && request.limited.is_some_and(|says| says(&body))
+            && headers::header_u64(&headers, "x-ratelimit-remaining") == Some(0);
+        if limited_in_body
+            || matches!(
+                status,
+                StatusCode::FORBIDDEN | StatusCode::TOO_MANY_REQUESTS
+            )
+        {
+            let message = error_message(&body);
+            if let Some(wait) = self.rate_limit_wait(status, &headers, &message)? {
+                return Ok(Attempt::Limited(wait));
+            }
+        }
+        if status.is_server_error() && request.retry_server_errors {
+            let wait = retry_after(&headers).unwrap_or(Duration::ZERO);
+            let err = SourceError::Status {
+                status: status.as_u16(),
+                url: url.to_string(),
+                message: error_message(&body),
+            };
+            return Ok(Attempt::Transient(err, wait));
+        }
+        Ok(Attempt::Done(Answer {
+            status,
+            headers,
+            body,
+        }))
+    }
+
     async fn attempt<T, D>(
         &self,
         url: &Url,
@@ -280,25 +486,7 @@ impl HttpClient {
         T: Serialize + DeserializeOwned,
         D: Fn(&[u8], &Meta<'_>) -> Result<T, String>,
     {
-        self.wait_for_budget().await?;
-        let _permit = self
-            .permits
-            .acquire()
-            .await
-            .expect("the semaphore is never closed");
-        let _gate = if self.budget_is_low() {
-            Some(
-                self.low_budget_gate
-                    .acquire()
-                    .await
-                    .expect("the semaphore is never closed"),
-            )
-        } else {
-            None
-        };
-        // Another task may have hit a limit while this one queued for a permit.
-        self.wait_for_budget().await?;
-
+        let _admitted = self.admit().await?;
         let mut request = self.client.get(url.clone());
         if let Some(prior) = prior {
             if let Some(etag) = &prior.etag {
@@ -434,7 +622,7 @@ impl HttpClient {
     }
 
     /// Sleeps, unless the client is cancelled first.
-    async fn sleep(&self, wait: Duration) -> Result<(), SourceError> {
+    pub(crate) async fn sleep(&self, wait: Duration) -> Result<(), SourceError> {
         tokio::select! {
             () = tokio::time::sleep(wait) => Ok(()),
             () = self.cancel.cancelled() => Err(SourceError::Interrupted),

@@ -35,6 +35,8 @@ pub fn fast_policy() -> HttpPolicy {
         rate_limit_max_wait: Duration::from_secs(3),
         secondary_wait: Duration::from_millis(50),
         secondary_retries: 2,
+        report_wait: Duration::from_secs(3),
+        report_poll: Duration::from_millis(10),
     }
 }
 
