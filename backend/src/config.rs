@@ -46,6 +46,12 @@ pub(crate) struct Settings {
     #[serde(default = "defaults::github_api_url")]
     pub github_api_url: String,
 
+    /// `ORGPULSE_GITHUB_GRAPHQL_URL`: GitHub's GraphQL endpoint, when not the one derived
+    /// from the REST URL (`…/graphql`; Enterprise `https://HOST/api/graphql`). Other GitHub
+    /// instances: `ORGPULSE_FORGE_<NAME>_GRAPHQL_URL`.
+    #[serde(default)]
+    pub github_graphql_url: Option<String>,
+
     /// `ORGPULSE_FORGES`: more forge instances, or built-ins pointed elsewhere:
     /// `NAME=KIND@API_URL,…` in the environment, `[forges.NAME]` tables (`kind`, `url`,
     /// `token_env`) in the file. Read through [`Settings::forges`].
@@ -281,6 +287,22 @@ impl Settings {
             .ok()
             .map(|t| Secret::new(t.trim()))
             .filter(|t| !t.expose().is_empty())
+    }
+
+    /// The GraphQL endpoint override for `instance`: `ORGPULSE_GITHUB_GRAPHQL_URL` for the
+    /// built-in `github`, else `ORGPULSE_FORGE_<NAME>_GRAPHQL_URL`. Empty counts as unset.
+    pub(crate) fn graphql_url(&self, instance: &ForgeInstance) -> Option<String> {
+        let url = if instance.name.as_str() == "github" {
+            self.github_graphql_url.clone()
+        } else {
+            let name = instance
+                .name
+                .as_str()
+                .to_ascii_uppercase()
+                .replace('-', "_");
+            std::env::var(format!("ORGPULSE_FORGE_{name}_GRAPHQL_URL")).ok()
+        };
+        url.map(|u| u.trim().to_owned()).filter(|u| !u.is_empty())
     }
 
     fn validate(&self) -> anyhow::Result<()> {

@@ -76,6 +76,8 @@ struct Inner {
     upstream: BTreeMap<String, u64>,
     refresh_duration: Histogram,
     rate_limit_remaining: Option<u64>,
+    /// GraphQL points spent, by forge instance.
+    graphql_points: BTreeMap<String, u64>,
 }
 
 /// The metrics of one application (a server, or a test's own).
@@ -118,6 +120,15 @@ impl Metrics {
     /// The rate-limit budget a forge last reported.
     pub(crate) fn rate_limit_remaining(&self, remaining: u64) {
         self.lock().rate_limit_remaining = Some(remaining);
+    }
+
+    /// GraphQL points a query of `forge` cost (its `rateLimit.cost`).
+    pub(crate) fn graphql_points(&self, forge: &str, points: u64) {
+        *self
+            .lock()
+            .graphql_points
+            .entry(forge.to_owned())
+            .or_insert(0) += points;
     }
 
     /// A refresh run finished after `took`.
@@ -177,6 +188,17 @@ impl Metrics {
             "",
             &RUN_BUCKETS,
         );
+        if !inner.graphql_points.is_empty() {
+            out.push_str("# HELP orgpulse_graphql_points_total GraphQL rate-limit points spent, by forge (each query's rateLimit.cost).\n");
+            out.push_str("# TYPE orgpulse_graphql_points_total counter\n");
+            for (forge, points) in &inner.graphql_points {
+                let _ = writeln!(
+                    out,
+                    "orgpulse_graphql_points_total{{forge=\"{}\"}} {points}",
+                    escape(forge)
+                );
+            }
+        }
         if let Some(remaining) = inner.rate_limit_remaining {
             out.push_str("# HELP orgpulse_rate_limit_remaining Requests left in the forge's rate-limit window, as last reported.\n");
             out.push_str("# TYPE orgpulse_rate_limit_remaining gauge\n");

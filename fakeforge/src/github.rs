@@ -237,7 +237,7 @@ async fn sbom(
     base: Base,
     validators: IfNoneMatch,
 ) -> Reply {
-    if !crate::sbom_export::legacy_allowed(forge) {
+    if !forge.config().legacy_sbom {
         forge.count("sbom", 404);
         return Reply::json(
             Status::NotFound,

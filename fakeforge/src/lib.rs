@@ -19,9 +19,11 @@
 #![recursion_limit = "256"]
 
 mod admin;
+mod flavour;
 mod forgejo;
 mod github;
 mod gitlab;
+pub mod graphql;
 mod reply;
 mod sbom_export;
 
@@ -44,6 +46,8 @@ use rocket::response::{self, Responder, Response};
 use rocket::{get, post, routes, State};
 use serde_json::{json, Value};
 
+pub(crate) use flavour::BudgetState;
+pub use flavour::Flavour;
 pub use world::{Life, World, WorldConfig};
 
 /// How the fake behaves besides its data.
@@ -69,6 +73,8 @@ pub struct ForgeConfig {
     pub report_polls: u32,
     /// Serve the synchronous SBOM endpoint GitHub removed (as an older Enterprise does).
     pub legacy_sbom: bool,
+    /// GraphQL points per rate-limit window (GitHub: 5,000 an hour for a personal token).
+    pub graphql_points: u64,
 }
 
 /// Faults injected into answers, each a share of requests (0.0–1.0), spread
@@ -86,6 +92,11 @@ pub struct Faults {
     pub secondary: f64,
     /// Share of listing entries replaced by malformed ones (half keep their id).
     pub malformed: f64,
+    /// Every n-th GraphQL query answers 502 ("couldn't respond in time"); 0 = never.
+    pub graphql_502_every: u64,
+    /// Repository ids whose GraphQL nodes no longer resolve (deleted or made private
+    /// since the listing): `NOT_FOUND`.
+    pub vanished: Vec<i64>,
     #[serde(with = "millis")]
     pub stall_for: Duration,
 }
@@ -130,6 +141,7 @@ impl Default for ForgeConfig {
             max_response_items: 50,
             report_polls: 1,
             legacy_sbom: false,
+            graphql_points: 5_000,
         }
     }
 }
@@ -166,6 +178,9 @@ pub struct Forge {
     requests: std::sync::atomic::AtomicU64,
     /// How often each SBOM report was polled.
     reports: Mutex<BTreeMap<String, u32>>,
+    /// The GraphQL points budget (its own window, as GitHub keeps it).
+    graphql_budget: Mutex<Budget>,
+    graphql_requests: std::sync::atomic::AtomicU64,
 }
 
 fn epoch_now() -> u64 {
@@ -190,20 +205,17 @@ impl Forge {
             counters: Mutex::new(BTreeMap::new()),
             requests: std::sync::atomic::AtomicU64::new(0),
             reports: Mutex::new(BTreeMap::new()),
+            graphql_budget: Mutex::new(Budget {
+                used: 0,
+                reset: epoch_now() + config.rate_window.as_secs(),
+            }),
+            graphql_requests: std::sync::atomic::AtomicU64::new(0),
             config,
         }
     }
 
     pub fn config(&self) -> &ForgeConfig {
         &self.config
-    }
-
-    /// Counts one more poll of SBOM report `id`; returns how many there were.
-    pub(crate) fn poll_report(&self, id: &str) -> u32 {
-        let mut reports = self.reports.lock().unwrap_or_else(|p| p.into_inner());
-        let polls = reports.entry(id.to_owned()).or_insert(0);
-        *polls += 1;
-        *polls
     }
 
     pub fn world(&self) -> &World {
@@ -561,111 +573,6 @@ impl Forge {
     }
 }
 
-/// Where the rate-limit budget stands after a request.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct BudgetState {
-    limit: u64,
-    used: u64,
-    remaining: u64,
-    reset: u64,
-}
-
-impl BudgetState {
-    /// The headers `flavour` reports the budget in (Gitea/Forgejo: none).
-    fn headers(&self, flavour: Flavour) -> Vec<(String, String)> {
-        let pairs: Vec<(&str, String)> = match flavour {
-            Flavour::GitHub => vec![
-                ("x-ratelimit-limit", self.limit.to_string()),
-                ("x-ratelimit-remaining", self.remaining.to_string()),
-                ("x-ratelimit-used", self.used.to_string()),
-                ("x-ratelimit-reset", self.reset.to_string()),
-                ("x-ratelimit-resource", "core".into()),
-            ],
-            Flavour::GitLab => vec![
-                ("ratelimit-limit", self.limit.to_string()),
-                ("ratelimit-observed", self.used.to_string()),
-                ("ratelimit-remaining", self.remaining.to_string()),
-                ("ratelimit-reset", self.reset.to_string()),
-            ],
-            Flavour::Forgejo => Vec::new(),
-        };
-        pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
-    }
-}
-
-/// Which forge's API an answer imitates.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Flavour {
-    /// GitHub REST, at the root.
-    GitHub,
-    /// GitLab REST v4, under `/gitlab/api/v4`.
-    GitLab,
-    /// Forgejo (Gitea) API v1, under `/forgejo/api/v1`.
-    Forgejo,
-}
-
-impl Flavour {
-    /// Where the flavour's API lives on the fake.
-    pub fn root(self) -> &'static str {
-        match self {
-            Flavour::GitHub => "",
-            Flavour::GitLab => gitlab::ROOT,
-            Flavour::Forgejo => forgejo::ROOT,
-        }
-    }
-
-    /// The counter an answer of `kind` is counted under (GitHub's keep their bare names).
-    fn counter(self, kind: &str) -> String {
-        match self {
-            Flavour::GitHub => kind.to_owned(),
-            Flavour::GitLab => format!("gitlab {kind}"),
-            Flavour::Forgejo => format!("forgejo {kind}"),
-        }
-    }
-
-    fn sends_etags(self) -> bool {
-        self != Flavour::Forgejo
-    }
-
-    fn cache_headers(self) -> Vec<(String, String)> {
-        let value = match self {
-            Flavour::GitHub => return Vec::new(),
-            Flavour::GitLab => "max-age=0, private, must-revalidate",
-            Flavour::Forgejo => "max-age=0, private, must-revalidate, no-transform",
-        };
-        vec![("cache-control".into(), value.into())]
-    }
-
-    /// A 502 as the forge's front proxy sends it.
-    fn server_error(self) -> Reply {
-        match self {
-            Flavour::GitHub => Reply::json(
-                Status::BadGateway,
-                &json!({"message": "Server Error"}),
-                Vec::new(),
-            ),
-            Flavour::GitLab | Flavour::Forgejo => Reply {
-                status: Status::BadGateway,
-                body: "<html><body><h1>502 Bad Gateway</h1></body></html>".into(),
-                headers: vec![("content-type".into(), "text/html".into())],
-            },
-        }
-    }
-
-    fn not_found(self, headers: Vec<(String, String)>) -> Reply {
-        let body = match self {
-            Flavour::GitHub => {
-                json!({"message": "Not Found", "documentation_url": "https://docs.github.com/rest"})
-            }
-            Flavour::GitLab => json!({"message": "404 Not found"}),
-            Flavour::Forgejo => {
-                json!({"errors": [], "message": "The target couldn't be found.", "url": "/api/swagger"})
-            }
-        };
-        Reply::json(Status::NotFound, &body, headers)
-    }
-}
-
 /// The fake as a Rocket application on `addr`.
 pub fn rocket(forge: Arc<Forge>, addr: SocketAddr) -> rocket::Rocket<rocket::Build> {
     let config = rocket::Config {
@@ -684,6 +591,7 @@ pub fn rocket(forge: Arc<Forge>, addr: SocketAddr) -> rocket::Rocket<rocket::Bui
         .mount("/", github::routes())
         .mount("/", admin::routes())
         .mount("/", sbom_export::routes())
+        .mount("/", graphql::routes())
         .mount(gitlab::ROOT, gitlab::routes())
         .mount(forgejo::ROOT, forgejo::routes())
 }

@@ -88,6 +88,7 @@ async fn main() -> anyhow::Result<()> {
             secondary: args.secondary_rate,
             malformed: args.malformed_rate,
             stall_for: Duration::from_millis(args.stall_ms),
+            ..fakeforge::Faults::default()
         },
         max_response_items: args.forgejo_max_items,
         ..ForgeConfig::default()

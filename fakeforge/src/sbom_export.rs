@@ -4,7 +4,7 @@
 //! with `retry-after: 0`), then 302 to a temporary download under `/_storage`, which
 //! answers the SPDX document itself and refuses (401) a request that carries a token, as
 //! the real storage host does. The old endpoint answers only with
-//! `ForgeConfig::legacy_sbom` (an older GitHub Enterprise).
+//! `ForgeConfig::legacy_sbom` (an older GitHub Enterprise; see `github.rs`).
 
 use std::sync::Arc;
 
@@ -18,7 +18,7 @@ use crate::{delay, Forge, IfNoneMatch, Reply};
 
 /// Whether the request carries an `Authorization` header.
 #[derive(Debug)]
-pub(crate) struct Authorized(bool);
+pub(crate) struct Authorized(pub(crate) bool);
 
 #[rocket::async_trait]
 impl<'r> FromRequest<'r> for Authorized {
@@ -157,10 +157,14 @@ async fn download(
     }
 }
 
-/// The removed synchronous endpoint: 404 as on github.com, unless the fake plays an
-/// older GitHub Enterprise (`legacy_sbom`).
-pub(crate) fn legacy_allowed(forge: &Forge) -> bool {
-    forge.config().legacy_sbom
+impl Forge {
+    /// Counts one more poll of SBOM report `id`; returns how many there were.
+    fn poll_report(&self, id: &str) -> u32 {
+        let mut reports = self.reports.lock().unwrap_or_else(|p| p.into_inner());
+        let polls = reports.entry(id.to_owned()).or_insert(0);
+        *polls += 1;
+        *polls
+    }
 }
 
 pub(crate) fn routes() -> Vec<rocket::Route> {

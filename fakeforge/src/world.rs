@@ -407,7 +407,7 @@ impl World {
             LICENSES[((mix(s ^ 3) + u64::from(changes.licence)) % LICENSES.len() as u64) as usize];
         let nulls = s % 23 == 0;
         let mut repo = json!({
-            "id": id, "node_id": format!("R_{id}"), "name": name,
+            "id": id, "node_id": node_id(id), "name": name,
             "full_name": format!("{}/{name}", org.login), "private": false,
             "owner": {"login": org.login, "id": org.id, "type": "Organization"},
             "html_url": format!("https://github.com/{}/{name}", org.login),
@@ -596,6 +596,15 @@ fn language(s: u64) -> &'static str {
         roll -= weight;
     }
     "Rust"
+}
+
+/// A repository's node id as its REST listing gives it: half the world has the old form.
+pub fn node_id(id: i64) -> String {
+    if id % 2 == 0 {
+        format!("R_kgDO{id:x}")
+    } else {
+        format!("MDEwOlJlcG9zaXRvcnk{id}")
+    }
 }
 
 #[cfg(test)]

@@ -54,11 +54,14 @@ pub(crate) fn test_repo(id: i64, name: &str, stars: u64) -> RepoRecord {
             updated_at: None,
             pushed_at: None,
             visibility: None,
+            node_id: None,
         },
         languages: None,
         languages_for: None,
         libraries: None,
         libraries_for: None,
+        details: None,
+        details_for: None,
         first_seen: "2026-01-01".parse().expect("day"),
         gone_since: None,
     }
@@ -124,9 +127,29 @@ pub struct RepoListing {
     pub updated_at: Option<DateTime<Utc>>,
     pub pushed_at: Option<DateTime<Utc>>,
     pub visibility: Option<String>,
+    /// The forge's global node id (GitHub's `node_id`, old `MDEw…` or new `R_…` form): what
+    /// GraphQL asks for. Opaque; absent on forges without one.
+    #[serde(default)]
+    pub node_id: Option<String>,
 }
 
 impl RepoListing {
+    /// A marker that moves whenever anything the per-repository details report may have
+    /// changed: a push, any update, or the listing's open-issue count (issues and pull
+    /// requests opening or closing). Details are asked again only when it moves.
+    pub fn details_marker(&self) -> String {
+        let at = |t: Option<DateTime<Utc>>| {
+            t.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+                .unwrap_or_default()
+        };
+        format!(
+            "{}|{}|{}",
+            at(self.pushed_at),
+            at(self.updated_at),
+            self.open_issues
+        )
+    }
+
     /// A marker that moves whenever the repository's content may have changed: the last
     /// push, or the last update for repositories that were never pushed to. Per-repo
     /// details (languages, libraries) are refetched only when it moves.
@@ -156,10 +179,38 @@ pub struct RepoRecord {
     pub libraries: Option<u64>,
     /// The activity marker the stored libraries belong to.
     pub libraries_for: Option<String>,
+    /// What GraphQL reports besides languages; `None` until asked once (and on forges or
+    /// runs without it).
+    #[serde(default)]
+    pub details: Option<RepoDetails>,
+    /// The [`RepoListing::details_marker`] the stored details belong to.
+    #[serde(default)]
+    pub details_for: Option<String>,
     /// UTC day this repository was first stored.
     pub first_seen: NaiveDate,
     /// UTC day a complete listing first missed it; cleared when it shows up again.
     pub gone_since: Option<NaiveDate>,
+}
+
+/// A repository's details from a forge's batched API (GitHub GraphQL), beyond the listing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RepoDetails {
+    /// Open issues alone (the REST listing's count mixes in pull requests).
+    pub open_issues: u64,
+    pub open_pull_requests: u64,
+    pub latest_release: Option<Release>,
+    /// When the last commit on the default branch was made.
+    pub last_commit_at: Option<DateTime<Utc>>,
+    /// The licence's SPDX id, when GitHub recognises one.
+    pub license: Option<String>,
+    pub topics: Vec<String>,
+}
+
+/// A published release.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Release {
+    pub tag: String,
+    pub published_at: Option<DateTime<Utc>>,
 }
 
 /// A library one repository depends on, from its SBOM.

@@ -161,6 +161,9 @@ pub struct RunCounts {
     pub malformed_skipped: u64,
     /// Per-repo detail fetches that failed (previous values kept).
     pub details_failed: u64,
+    /// GraphQL rate-limit points spent (the queries' `rateLimit.cost`).
+    #[serde(default)]
+    pub points: u64,
 }
 
 impl RunCounts {
@@ -168,6 +171,7 @@ impl RunCounts {
         self.requests += other.requests;
         self.not_modified += other.not_modified;
         self.retries += other.retries;
+        self.points += other.points;
         self.repos_seen += other.repos_seen;
         self.repos_changed += other.repos_changed;
         self.repos_gone += other.repos_gone;

@@ -57,6 +57,8 @@ impl fmt::Debug for Clock {
 pub struct ForgeAccess {
     pub instance: ForgeInstance,
     pub token: Option<Secret>,
+    /// GitHub's GraphQL endpoint, when not the one derived from the REST root.
+    pub graphql_url: Option<String>,
 }
 
 impl ForgeAccess {
@@ -66,6 +68,7 @@ impl ForgeAccess {
         ForgeAccess {
             instance: ForgeInstance::new(name, kind, api_url),
             token: None,
+            graphql_url: None,
         }
     }
 
@@ -121,6 +124,7 @@ impl IngestContext {
                 .map(|instance| ForgeAccess {
                     instance: instance.clone(),
                     token: settings.forge_token(instance),
+                    graphql_url: settings.graphql_url(instance),
                 })
                 .collect(),
             http: policy,
@@ -202,6 +206,7 @@ pub async fn run(
             Some(access) => sources::connect(
                 &access.instance,
                 access.token.as_ref(),
+                access.graphql_url.as_deref(),
                 ctx.http.clone(),
                 ctx.cancel.clone(),
                 ctx.metrics.clone(),

@@ -11,6 +11,7 @@ use crate::domain::{
     events, HttpCacheEntry, OrgId, OrgOutcome, OrgRecord, OrgStatus, RepoListing, RepoRecord,
     RunCounts, Snapshot,
 };
+use crate::sources::github_graphql::Outcome;
 use crate::sources::{Cached, Dependencies, ForgeSource, SourceError, Tally, Validators};
 use crate::store::{OrgCommit, RepoLibraries, StoreError};
 
@@ -51,8 +52,9 @@ pub(super) async fn refresh(
     counts.requests = tally.requests();
     counts.not_modified = tally.not_modified();
     counts.retries = tally.retries();
-    let (status, message) = match result {
-        Ok(()) => {
+    counts.points = tally.points();
+    let (status, message) = match &result {
+        Ok(_) => {
             let mut notes = Vec::new();
             if counts.malformed_skipped > 0 {
                 notes.push(format!(
@@ -62,9 +64,12 @@ pub(super) async fn refresh(
             }
             if counts.details_failed > 0 {
                 notes.push(format!(
-                    "{} per-repo detail requests failed; those repositories keep their previous languages/libraries",
+                    "{} per-repo detail requests failed; those repositories keep their previous details",
                     counts.details_failed
                 ));
+            }
+            if let Ok(Some(note)) = &result {
+                notes.push(note.clone());
             }
             if notes.is_empty() {
                 (OrgStatus::Ok, None)
@@ -135,7 +140,7 @@ async fn fetch_and_commit(
     org: &OrgId,
     tally: &Tally,
     counts: &mut RunCounts,
-) -> Result<(), Failure> {
+) -> Result<Option<String>, Failure> {
     let cache: Validators = ctx
         .store
         .list_http_cache(org)
@@ -164,7 +169,12 @@ async fn fetch_and_commit(
 
     let now = ctx.clock.now();
     let today = now.date_naive();
-    let details = fetch_details(ctx, source, &listing.repos, &stored, &cache, tally).await;
+    let (mut details, batch_error) =
+        fetch_details(ctx, source, &listing.repos, &stored, &cache, tally).await;
+    if let Some(SourceError::Interrupted) = batch_error {
+        return Err(Failure::Source(SourceError::Interrupted));
+    }
+    let note = batch_error.map(|e| format!("batched details: {e}"));
 
     let mut records = Vec::with_capacity(listing.repos.len() + stored.len());
     let mut changed = Vec::new();
@@ -179,12 +189,30 @@ async fn fetch_and_commit(
             languages_for: previous.and_then(|p| p.languages_for.clone()),
             libraries: previous.and_then(|p| p.libraries),
             libraries_for: previous.and_then(|p| p.libraries_for.clone()),
+            details: previous.and_then(|p| p.details.clone()),
+            details_for: previous.and_then(|p| p.details_for.clone()),
             first_seen: previous.map_or(today, |p| p.first_seen),
             gone_since: None,
             listing: repo,
         };
-        if let Some(detail) = details.get(&record.listing.id) {
+        if let Some(detail) = details.get_mut(&record.listing.id) {
             let marker = record.listing.activity_marker();
+            match detail.batched.take() {
+                Some(Outcome::Found(found)) => {
+                    record.details = Some(found.details);
+                    record.details_for = Some(record.listing.details_marker());
+                    if let (true, Some(languages)) = (ctx.options.languages, found.languages) {
+                        record.languages = Some(languages);
+                        record.languages_for = marker.clone();
+                    }
+                }
+                Some(Outcome::Failed(e)) => {
+                    tracing::warn!(repo = %record.listing.full_name, error = %e, "details not fetched; keeping the stored ones");
+                    counts.details_failed += 1;
+                }
+                // Deleted or made private since the listing: the next listing says which.
+                Some(Outcome::Vanished) | None => {}
+            }
             match &detail.languages {
                 Some(Ok(fetched)) => {
                     record.languages = Some(fetched.value.clone());
@@ -264,17 +292,23 @@ async fn fetch_and_commit(
         return Err(Failure::Source(SourceError::Interrupted));
     }
     ctx.store.commit_org_refresh(&commit).await?;
-    Ok(())
+    Ok(note)
 }
 
 /// The per-repo fetches of one repository; `None` where nothing was asked.
+#[derive(Default)]
 struct Details {
+    /// What the forge's batched API said of it (GitHub GraphQL), when asked.
+    batched: Option<Outcome>,
     languages: Option<Result<Cached<BTreeMap<String, u64>>, SourceError>>,
     dependencies: Option<Result<Cached<Dependencies>, SourceError>>,
 }
 
-/// Fetches languages and libraries for the repositories whose activity marker moved since
-/// the stored copy (or that never had them); the rest reuse what is stored.
+/// Fetches the details of the repositories that moved since the stored copy (or never
+/// had them); the rest reuse what is stored. Where the forge has a batched API (GitHub
+/// GraphQL with a token), details and languages come from it, 100 repositories a request;
+/// languages it could not give (a failed or incomplete answer) and libraries come from
+/// the per-repository calls.
 async fn fetch_details(
     ctx: &IngestContext,
     source: &dyn ForgeSource,
@@ -282,7 +316,36 @@ async fn fetch_details(
     stored: &HashMap<i64, RepoRecord>,
     cache: &Validators,
     tally: &Tally,
-) -> HashMap<i64, Details> {
+) -> (HashMap<i64, Details>, Option<SourceError>) {
+    let mut details: HashMap<i64, Details> = HashMap::new();
+    let mut batch_error = None;
+    let asked: Vec<RepoListing> = repos
+        .iter()
+        .filter(|r| {
+            r.node_id.is_some()
+                && stored.get(&r.id).and_then(|p| p.details_for.as_deref())
+                    != Some(r.details_marker().as_str())
+        })
+        .cloned()
+        .collect();
+    if !asked.is_empty() {
+        match source.batch_details(&asked, tally).await {
+            None => {}
+            Some(Ok(outcomes)) => {
+                for (id, outcome) in outcomes {
+                    details.entry(id).or_default().batched = Some(outcome);
+                }
+            }
+            Some(Err(e)) => {
+                tracing::warn!(error = %e, "batched details not fetched; asking per repository");
+                for repo in &asked {
+                    details.entry(repo.id).or_default().batched = Some(Outcome::Failed(e.clone()));
+                }
+                batch_error = Some(e);
+            }
+        }
+    }
+
     // Owned values: borrowed closure arguments would make this future unsendable
     // (rust-lang/rust#102211), and runs are spawned.
     let mut wanted: Vec<(RepoListing, bool, bool)> = Vec::new();
@@ -291,8 +354,15 @@ async fn fetch_details(
         let marker = repo.activity_marker();
         let moved =
             |stored_for: Option<&String>| stored_for.is_none() || stored_for != marker.as_ref();
-        let languages =
-            ctx.options.languages && moved(previous.and_then(|p| p.languages_for.as_ref()));
+        let batched_languages = details.get(&repo.id).is_some_and(|d| match &d.batched {
+            Some(Outcome::Found(found)) => found.languages.is_some(),
+            // Gone upstream: the per-repository call would find nothing either.
+            Some(Outcome::Vanished) => true,
+            _ => false,
+        });
+        let languages = ctx.options.languages
+            && !batched_languages
+            && moved(previous.and_then(|p| p.languages_for.as_ref()));
         let libraries =
             ctx.options.libraries && moved(previous.and_then(|p| p.libraries_for.as_ref()));
         if languages || libraries {
@@ -301,7 +371,7 @@ async fn fetch_details(
     }
     // Enough tasks to keep every request permit busy; the HTTP client bounds the rest.
     let in_flight = ctx.http.concurrency.max(1) * 2;
-    futures::stream::iter(wanted)
+    let fetched: Vec<(i64, Details)> = futures::stream::iter(wanted)
         .map(|(repo, languages, libraries)| async move {
             let name = repo.full_name.as_str();
             let id = repo.id;
@@ -321,9 +391,15 @@ async fn fetch_details(
             {
                 tracing::warn!(repo = name, error = %e, "per-repo detail not fetched; keeping the stored one");
             }
-            (id, Details { languages, dependencies })
+            (id, Details { batched: None, languages, dependencies })
         })
         .buffer_unordered(in_flight)
         .collect()
-        .await
+        .await;
+    for (id, rest) in fetched {
+        let entry = details.entry(id).or_default();
+        entry.languages = rest.languages;
+        entry.dependencies = rest.dependencies;
+    }
+    (details, batch_error)
 }

@@ -348,6 +348,7 @@ impl WireRepo {
             updated_at: self.updated_at,
             pushed_at: None,
             visibility: visibility.map(str::to_owned),
+            node_id: None,
         })
     }
 }

@@ -13,7 +13,7 @@
 //! absent, null and unknown fields never fail a page, and an entry that cannot be read is
 //! skipped and counted rather than failing its page.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -25,18 +25,16 @@ use url::Url;
 
 use tokio_util::sync::CancellationToken;
 
+use super::github_graphql::{GitHubGraphql, Outcome};
 use super::http::{Answer, Cached, HttpClient, HttpPolicy, Meta, Outgoing, SourceError, Tally};
 use super::paging::{Listing, Pages};
 use super::{
     add_token, base_headers, bytes_per_language, decode_entries, lenient_time, non_empty, required,
-    sbom, ApiRoot, Dependencies, ForgeSource, RepoPage, Validators,
+    sbom, ApiRoot, Dependencies, ForgeSource, RepoPage, Validators, GITHUB_API_VERSION,
 };
 use crate::domain::Secret;
 use crate::domain::{HttpCacheEntry, OrgProfile, RepoListing};
 use crate::metrics::Metrics;
-
-/// The REST API version orgpulse is written against.
-pub(crate) const API_VERSION: &str = "2022-11-28";
 
 /// A client for one GitHub (github.com or an Enterprise server).
 #[derive(Debug)]
@@ -48,6 +46,8 @@ pub(crate) struct GitHub {
     exports: tokio::sync::Semaphore,
     report_wait: std::time::Duration,
     report_poll: std::time::Duration,
+    /// Details 100 repositories a request, when there is a token.
+    graphql: Option<GitHubGraphql>,
     root: ApiRoot,
 }
 
@@ -64,7 +64,7 @@ impl GitHub {
         let mut headers = base_headers("application/vnd.github+json");
         headers.insert(
             "x-github-api-version",
-            HeaderValue::from_static(API_VERSION),
+            HeaderValue::from_static(GITHUB_API_VERSION),
         );
         add_token(&mut headers, AUTHORIZATION, "Bearer ", token, api_url)?;
         Ok(GitHub {
@@ -78,8 +78,15 @@ impl GitHub {
             report_wait: policy.report_wait,
             report_poll: policy.report_poll,
             http: HttpClient::new(policy, headers, cancel, metrics)?,
+            graphql: None,
             root,
         })
+    }
+
+    /// Asks repository details over GraphQL (`None`: the REST calls only).
+    pub(crate) fn with_graphql(mut self, graphql: Option<GitHubGraphql>) -> Self {
+        self.graphql = graphql;
+        self
     }
 
     fn url(&self, segments: &[&str], query: Option<&str>) -> Url {
@@ -346,6 +353,19 @@ impl ForgeSource for GitHub {
             .await
     }
 
+    async fn batch_details(
+        &self,
+        repos: &[RepoListing],
+        tally: &Tally,
+    ) -> Option<Result<HashMap<i64, Outcome>, SourceError>> {
+        let graphql = self.graphql.as_ref()?;
+        let ids: Vec<(i64, String)> = repos
+            .iter()
+            .filter_map(|r| Some((r.id, r.node_id.clone()?)))
+            .collect();
+        Some(graphql.details(&ids, tally).await)
+    }
+
     fn rate_limit_remaining(&self) -> Option<u64> {
         self.http.rate_limit_remaining()
     }
@@ -417,6 +437,8 @@ struct WireLicense {
 #[derive(Deserialize)]
 struct WireRepo {
     id: i64,
+    #[serde(default)]
+    node_id: Option<String>,
     #[serde(default)]
     name: Option<String>,
     #[serde(default)]
@@ -500,6 +522,7 @@ impl WireRepo {
             updated_at: self.updated_at,
             pushed_at: self.pushed_at,
             visibility: non_empty(self.visibility),
+            node_id: non_empty(self.node_id),
         })
     }
 }

@@ -347,6 +347,7 @@ impl WireProject {
             updated_at: self.last_activity_at,
             pushed_at: None,
             visibility: non_empty(self.visibility),
+            node_id: None,
         })
     }
 }

@@ -3,6 +3,7 @@
 
 pub(crate) mod gitea;
 pub(crate) mod github;
+pub(crate) mod github_graphql;
 pub(crate) mod gitlab;
 pub(crate) mod http;
 mod paging;
@@ -10,6 +11,7 @@ mod sbom;
 
 pub(crate) use gitea::Gitea;
 pub(crate) use github::GitHub;
+pub(crate) use github_graphql::GitHubGraphql;
 pub(crate) use gitlab::GitLab;
 pub use http::{Cached, HttpClient, HttpPolicy, SourceError, Tally};
 pub(crate) use paging::Listing;
@@ -23,6 +25,9 @@ use tokio_util::sync::CancellationToken;
 use crate::domain::Secret;
 use crate::domain::{ForgeInstance, ForgeKind, HttpCacheEntry, Library, OrgProfile, RepoListing};
 use crate::metrics::Metrics;
+
+/// The GitHub API version orgpulse is written against (REST and GraphQL).
+pub(crate) const GITHUB_API_VERSION: &str = "2022-11-28";
 
 /// The validators kept from earlier runs, by URL.
 pub(crate) type Validators = HashMap<String, HttpCacheEntry>;
@@ -70,6 +75,18 @@ pub(crate) trait ForgeSource: Send + Sync + std::fmt::Debug {
         tally: &Tally,
     ) -> Result<Cached<Dependencies>, SourceError>;
 
+    /// The per-repository details (languages among them) of many repositories in few
+    /// requests, where the forge has a batched API this client may use (GitHub's GraphQL,
+    /// with a token); `None` otherwise, and the per-repository calls apply. Every
+    /// repository asked that has a node id gets an outcome.
+    async fn batch_details(
+        &self,
+        _repos: &[RepoListing],
+        _tally: &Tally,
+    ) -> Option<Result<HashMap<i64, github_graphql::Outcome>, SourceError>> {
+        None
+    }
+
     /// The rate-limit budget left, as the forge last reported it.
     fn rate_limit_remaining(&self) -> Option<u64>;
 }
@@ -78,13 +95,39 @@ pub(crate) trait ForgeSource: Send + Sync + std::fmt::Debug {
 pub(crate) fn connect(
     instance: &ForgeInstance,
     token: Option<&Secret>,
+    graphql_url: Option<&str>,
     policy: HttpPolicy,
     cancel: CancellationToken,
     metrics: Arc<Metrics>,
 ) -> Result<Arc<dyn ForgeSource>, SourceError> {
     let url = instance.api_url.as_str();
     Ok(match instance.kind {
-        ForgeKind::GitHub => Arc::new(GitHub::new(url, token, policy, cancel, metrics)?),
+        ForgeKind::GitHub => {
+            // GraphQL needs a token: without one, the REST path is the only one.
+            let graphql = match token {
+                Some(token) => {
+                    let endpoint = match graphql_url {
+                        Some(url) => url::Url::parse(url),
+                        None => github_graphql::endpoint_for(url),
+                    }
+                    .map_err(|e| SourceError::Connect {
+                        url: url.to_owned(),
+                        detail: format!("no usable GraphQL endpoint: {e}"),
+                    })?;
+                    Some(GitHubGraphql::new(
+                        endpoint,
+                        token,
+                        &instance.token_env,
+                        instance.name.as_str(),
+                        policy.clone(),
+                        cancel.clone(),
+                        metrics.clone(),
+                    )?)
+                }
+                None => None,
+            };
+            Arc::new(GitHub::new(url, token, policy, cancel, metrics)?.with_graphql(graphql))
+        }
         ForgeKind::GitLab => Arc::new(GitLab::new(url, token, policy, cancel, metrics)?),
         ForgeKind::Gitea | ForgeKind::Forgejo => {
             Arc::new(Gitea::new(url, token, policy, cancel, metrics)?)

@@ -311,6 +311,16 @@ async fn bad_input_is_refused_with_a_clear_message_and_changes_nothing() {
 async fn the_token_is_sent_but_never_printed() {
     let server = MockServer::start().await;
     FakeOrg::new("acme", 1, repos(1)).mount(&server).await;
+    // With a token, details come from GraphQL, which gets the token too.
+    Mock::given(method("POST"))
+        .and(path("/graphql"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": {
+            "rateLimit": {"cost": 1, "remaining": 4999, "resetAt": "2026-01-01T00:00:00Z", "used": 1},
+            "nodes": [{"__typename": "Repository", "issues": {"totalCount": 1},
+                       "pullRequests": {"totalCount": 0}, "licenseInfo": {"spdxId": "MIT"}}]
+        }})))
+        .mount(&server)
+        .await;
     let dir = tempfile::tempdir().expect("tempdir");
     let uri = server.uri();
     let env = [
@@ -324,8 +334,13 @@ async fn the_token_is_sent_but_never_printed() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
     assert!(!all.contains("topsecret"), "{all}");
-    let sent = &server.received_requests().await.expect("recorded")[0];
-    assert_eq!(sent.headers["authorization"], "Bearer ghp_topsecret123");
+    let sent = server.received_requests().await.expect("recorded");
+    assert_eq!(sent[0].headers["authorization"], "Bearer ghp_topsecret123");
+    let graphql = sent
+        .iter()
+        .find(|r| r.url.path() == "/graphql")
+        .expect("details over GraphQL");
+    assert_eq!(graphql.headers["authorization"], "Bearer ghp_topsecret123");
 }
 
 #[tokio::test]

@@ -9,6 +9,7 @@ mod demo_world;
 mod drills;
 mod ingest_forges;
 mod ingest_github;
+mod ingest_graphql;
 mod insight;
 mod refresh;
 mod serve;

@@ -114,6 +114,8 @@ pub struct Tally {
     requests: AtomicU64,
     not_modified: AtomicU64,
     retries: AtomicU64,
+    /// GraphQL points spent (each query's `rateLimit.cost`).
+    points: AtomicU64,
 }
 
 impl Tally {
@@ -125,6 +127,12 @@ impl Tally {
     }
     pub(crate) fn retries(&self) -> u64 {
         self.retries.load(Ordering::Relaxed)
+    }
+    pub(crate) fn points(&self) -> u64 {
+        self.points.load(Ordering::Relaxed)
+    }
+    pub(crate) fn add_points(&self, points: u64) {
+        self.points.fetch_add(points, Ordering::Relaxed);
     }
 }
 

@@ -14,7 +14,7 @@ use crate::web::repos::{self, Cursor};
 pub(crate) const MAX_LIMIT: usize = 100;
 
 /// The CSV columns, in order: a stable contract for spreadsheets and scripts.
-pub const CSV_COLUMNS: [&str; 22] = [
+pub const CSV_COLUMNS: [&str; 26] = [
     "id",
     "name",
     "full_name",
@@ -37,6 +37,10 @@ pub const CSV_COLUMNS: [&str; 22] = [
     "libraries",
     "first_seen",
     "gone_since",
+    "open_issues_alone",
+    "open_pull_requests",
+    "latest_release",
+    "latest_release_at",
 ];
 
 /// An organisation's live repositories, sorted, filtered and paged by cursor.
@@ -122,12 +126,14 @@ pub(crate) async fn repos_csv(
 }
 
 /// One repository as a row under [`CSV_COLUMNS`].
-fn csv_row(r: &RepoRecord) -> [String; 22] {
+fn csv_row(r: &RepoRecord) -> [String; 26] {
     let time = |t: Option<DateTime<Utc>>| {
         t.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
             .unwrap_or_default()
     };
     let l = &r.listing;
+    let d = r.details.as_ref();
+    let release = d.and_then(|d| d.latest_release.as_ref());
     [
         l.id.to_string(),
         l.name.clone(),
@@ -151,6 +157,12 @@ fn csv_row(r: &RepoRecord) -> [String; 22] {
         r.libraries.map(|n| n.to_string()).unwrap_or_default(),
         r.first_seen.to_string(),
         r.gone_since.map(|d| d.to_string()).unwrap_or_default(),
+        // Known with GraphQL details only; empty (unknown), never a mixed count.
+        d.map(|d| d.open_issues.to_string()).unwrap_or_default(),
+        d.map(|d| d.open_pull_requests.to_string())
+            .unwrap_or_default(),
+        release.map(|r| r.tag.clone()).unwrap_or_default(),
+        time(release.and_then(|r| r.published_at)),
     ]
 }
 

@@ -7,7 +7,9 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::domain::{DayTotals, OrgId, OrgOutcome, RefreshRun, RepoDay, RepoRecord, Totals};
+use crate::domain::{
+    DayTotals, OrgId, OrgOutcome, RefreshRun, RepoDay, RepoDetails, RepoRecord, Totals,
+};
 use crate::store::{OrgDetail, OrgOverview};
 use crate::web::views::{self, Delta, Freshness, LanguageMeasure};
 
@@ -134,6 +136,42 @@ pub(crate) struct RepoView {
     pub first_seen: NaiveDate,
     /// The day a complete listing first missed it.
     pub gone_since: Option<NaiveDate>,
+    /// What GitHub's GraphQL API reports besides the listing (with a token); `null` where
+    /// it was never asked (no token, or another forge).
+    pub details: Option<DetailsView>,
+}
+
+/// A repository's details: open issues and open pull requests counted apart (the
+/// listing's `open_issues` is GitHub's count of both together), the latest release and
+/// the last commit on the default branch.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct DetailsView {
+    /// Open issues alone.
+    pub open_issues: u64,
+    pub open_pull_requests: u64,
+    pub latest_release: Option<ReleaseView>,
+    pub last_commit_at: Option<DateTime<Utc>>,
+}
+
+/// A published release.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct ReleaseView {
+    pub tag: String,
+    pub published_at: Option<DateTime<Utc>>,
+}
+
+impl From<&RepoDetails> for DetailsView {
+    fn from(d: &RepoDetails) -> Self {
+        DetailsView {
+            open_issues: d.open_issues,
+            open_pull_requests: d.open_pull_requests,
+            latest_release: d.latest_release.as_ref().map(|r| ReleaseView {
+                tag: r.tag.clone(),
+                published_at: r.published_at,
+            }),
+            last_commit_at: d.last_commit_at,
+        }
+    }
 }
 
 impl From<&RepoRecord> for RepoView {
@@ -163,6 +201,7 @@ impl From<&RepoRecord> for RepoView {
             libraries: r.libraries,
             first_seen: r.first_seen,
             gone_since: r.gone_since,
+            details: r.details.as_ref().map(Into::into),
         }
     }
 }
@@ -241,6 +280,8 @@ pub(crate) struct CountsView {
     pub repos_gone: u64,
     pub malformed_skipped: u64,
     pub details_failed: u64,
+    /// GraphQL rate-limit points spent (GitHub with a token).
+    pub points: u64,
 }
 
 /// One organisation's result within a run.
@@ -350,6 +391,7 @@ fn counts(c: &crate::domain::RunCounts) -> CountsView {
         repos_gone: c.repos_gone,
         malformed_skipped: c.malformed_skipped,
         details_failed: c.details_failed,
+        points: c.points,
     }
 }
 

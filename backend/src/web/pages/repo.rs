@@ -143,6 +143,21 @@ impl RepoPage<'_> {
                 ["Watchers", thousands(l.watchers)],
                 ["Topics", if l.topics.is_empty() { "none".to_owned() } else { l.topics.join(", ") }],
                 ["First seen by orgpulse", r.first_seen.to_string()],
+                // Counted apart only where GitHub's GraphQL was asked (a token): never a
+                // number that mixes the two under either word.
+                ["Open issues", r.details.as_ref().map_or_else(|| "unknown".into(), |d| thousands(d.open_issues))],
+                ["Open pull requests", r.details.as_ref().map_or_else(|| "unknown".into(), |d| thousands(d.open_pull_requests))],
+                ["Latest release", match r.details.as_ref() {
+                    None => "unknown".to_owned(),
+                    Some(d) => d.latest_release.as_ref().map_or_else(
+                        || "none".to_owned(),
+                        |rel| match time(rel.published_at) {
+                            Some(day) => format!("{} ({day})", rel.tag),
+                            None => rel.tag.clone(),
+                        },
+                    ),
+                }],
+                ["Last commit", r.details.as_ref().map_or_else(|| "unknown".into(), |d| time(d.last_commit_at).unwrap_or_else(|| "none".into()))],
             ],
             "libraries": self.libraries.iter().map(|lib| json!({
                 "ecosystem": lib.ecosystem, "name": lib.name, "version": lib.version, "license": lib.license,

@@ -45,6 +45,8 @@ fn runs_context(
                 })).collect::<Vec<_>>(),
                 "requests": thousands(r.counts.requests), "not_modified": thousands(r.counts.not_modified),
                 "changed": thousands(r.counts.repos_changed),
+                "points": thousands(r.counts.points),
+                "points_by_forge": points_by_forge(r),
                 "deliveries": r.deliveries.iter().map(|d| json!({
                     "org": d.org.to_string(), "target": d.target, "delivered": d.delivered,
                     "title": delivery_title(d),
@@ -64,6 +66,20 @@ fn runs_context(
         Some(json!({ "at": views::when(at), "within": within, "schedule": s.expr() }))
     });
     json!({ "runs": rows, "next": next, "webhooks": webhooks })
+}
+
+/// GraphQL points of a run per forge, for the points cell's title: `github: 23`.
+fn points_by_forge(run: &RefreshRun) -> String {
+    let mut by_forge: std::collections::BTreeMap<&str, u64> = std::collections::BTreeMap::new();
+    for o in &run.outcomes {
+        *by_forge.entry(o.org.forge().as_str()).or_insert(0) += o.counts.points;
+    }
+    by_forge
+        .iter()
+        .filter(|(_, p)| **p > 0)
+        .map(|(forge, p)| format!("{forge}: {p}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// A delivery in one line: what was sent where, and how it went.
