@@ -16,7 +16,7 @@ use serde::{Deserialize, Deserializer};
 use std::collections::BTreeMap;
 
 use crate::domain::attention::AttentionRules;
-use crate::domain::{ForgeInstance, ForgeKind, ForgeName, Forges, OrgId, Secret};
+use crate::domain::{AppCredentials, ForgeInstance, ForgeKind, ForgeName, Forges, OrgId, Secret};
 
 /// The configuration file read when present and no other is named.
 pub(crate) const DEFAULT_CONFIG_FILE: &str = "orgpulse.toml";
@@ -51,6 +51,22 @@ pub(crate) struct Settings {
     /// instances: `ORGPULSE_FORGE_<NAME>_GRAPHQL_URL`.
     #[serde(default)]
     pub github_graphql_url: Option<String>,
+
+    /// `ORGPULSE_GITHUB_APP_ID`: authenticate the built-in `github` as this GitHub App
+    /// (its client id, recommended, or numeric id) with installation tokens, instead of
+    /// `GITHUB_TOKEN`. Needs `ORGPULSE_GITHUB_APP_PRIVATE_KEY_FILE`.
+    #[serde(default, deserialize_with = "optional_text")]
+    pub github_app_id: Option<String>,
+
+    /// `ORGPULSE_GITHUB_APP_PRIVATE_KEY_FILE`: the App's private key (PEM). Read at start;
+    /// never logged.
+    #[serde(default)]
+    pub github_app_private_key_file: Option<PathBuf>,
+
+    /// `ORGPULSE_GITHUB_APP_INSTALLATION_ID`: one installation for every organisation;
+    /// unset, each organisation's is looked up (`GET /orgs/{org}/installation`).
+    #[serde(default)]
+    pub github_app_installation_id: Option<u64>,
 
     /// `ORGPULSE_FORGES`: more forge instances, or built-ins pointed elsewhere:
     /// `NAME=KIND@API_URL,…` in the environment, `[forges.NAME]` tables (`kind`, `url`,
@@ -289,6 +305,32 @@ impl Settings {
             .filter(|t| !t.expose().is_empty())
     }
 
+    /// The GitHub App the built-in `github` authenticates as, when one is configured. The
+    /// key is read here; when it cannot be, each organisation's refresh says why.
+    pub(crate) fn github_app(&self, instance: &ForgeInstance) -> Option<AppCredentials> {
+        if instance.name.as_str() != "github" {
+            return None;
+        }
+        let app_id = self.github_app_id.clone()?;
+        let private_key = match &self.github_app_private_key_file {
+            None => Err(
+                "ORGPULSE_GITHUB_APP_ID is set but ORGPULSE_GITHUB_APP_PRIVATE_KEY_FILE is not"
+                    .to_owned(),
+            ),
+            Some(path) => std::fs::read_to_string(path).map(Secret::new).map_err(|e| {
+                format!(
+                    "ORGPULSE_GITHUB_APP_PRIVATE_KEY_FILE ({}) cannot be read: {e}",
+                    path.display()
+                )
+            }),
+        };
+        Some(AppCredentials {
+            app_id,
+            private_key,
+            installation_id: self.github_app_installation_id,
+        })
+    }
+
     /// The GraphQL endpoint override for `instance`: `ORGPULSE_GITHUB_GRAPHQL_URL` for the
     /// built-in `github`, else `ORGPULSE_FORGE_<NAME>_GRAPHQL_URL`. Empty counts as unset.
     pub(crate) fn graphql_url(&self, instance: &ForgeInstance) -> Option<String> {
@@ -458,6 +500,15 @@ impl<'de> Deserialize<'de> for Toggle {
             },
         }
     }
+}
+
+/// Text that may arrive as a number (figment reads an all-digit variable as one, and a
+/// numeric App id is all digits); empty is `None`.
+fn optional_text<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
+    let secret = Option::<Secret>::deserialize(deserializer)?;
+    Ok(secret
+        .map(|s| s.expose().to_owned())
+        .filter(|s| !s.is_empty()))
 }
 
 fn optional_secret<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Secret>, D::Error> {

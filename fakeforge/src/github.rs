@@ -5,7 +5,13 @@
 use super::*;
 
 #[get("/orgs/<login>")]
-async fn org(forge: &State<Arc<Forge>>, login: &str, validators: IfNoneMatch) -> Reply {
+async fn org(
+    forge: &State<Arc<Forge>>,
+    login: &str,
+    validators: IfNoneMatch,
+    bearer: crate::app::Bearer,
+) -> Reply {
+    forge.installation_token(&bearer);
     let fault = delay(forge).await;
     let day = forge.day();
     let body = forge.find_org(login).map(|o| forge.world.profile(&o, day));

@@ -22,6 +22,7 @@ use rocket::http::Status;
 use rocket::{post, routes, State};
 use serde_json::{json, Value};
 
+use crate::app::Bearer;
 use crate::sbom_export::Authorized;
 use crate::world;
 use crate::{epoch_now, Forge, Reply};
@@ -77,9 +78,17 @@ struct Request {
 }
 
 #[post("/graphql", data = "<body>")]
-async fn graphql(forge: &State<Arc<Forge>>, body: &str, authorized: Authorized) -> Reply {
+async fn graphql(
+    forge: &State<Arc<Forge>>,
+    body: &str,
+    authorized: Authorized,
+    bearer: Bearer,
+) -> Reply {
     let fault = crate::delay(forge).await;
-    if !authorized.0 {
+    // An App's own JWT is refused here, as GitHub does: its installation token is not.
+    let jwt = bearer.0.as_ref().is_some_and(|b| b.starts_with("eyJ"));
+    forge.installation_token(&bearer);
+    if !authorized.0 || jwt {
         forge.count("graphql", 401);
         return Reply::json(
             Status::Unauthorized,
@@ -90,7 +99,7 @@ async fn graphql(forge: &State<Arc<Forge>>, body: &str, authorized: Authorized) 
     }
     let n = forge.graphql_request();
     let every = forge.faults().graphql_502_every;
-    if fault == Some(crate::Fault::ServerError) || (every > 0 && n % every == 0) {
+    if fault == Some(crate::Fault::ServerError) || (every > 0 && n.is_multiple_of(every)) {
         forge.count("graphql", 502);
         return Reply::json(
             Status::BadGateway,
@@ -140,7 +149,7 @@ async fn graphql(forge: &State<Arc<Forge>>, body: &str, authorized: Authorized) 
         missing: std::sync::Mutex::new(Vec::new()),
         rate_limit: json!({"__typename": "RateLimit", "cost": spent.cost, "limit": spent.limit,
                            "remaining": spent.remaining, "used": spent.used, "nodeCount": ids,
-                           "resetAt": chrono_like(spent.reset)}),
+                           "resetAt": rfc3339(spent.reset)}),
     };
     let execution = Execution::new(schema(), &document).raw_variable_values(&variables);
     let execution = match execution.operation_name(request.operation_name.as_deref()) {
@@ -185,7 +194,7 @@ async fn graphql(forge: &State<Arc<Forge>>, body: &str, authorized: Authorized) 
 }
 
 /// `2026-12-07T10:00:00Z` for epoch seconds.
-fn chrono_like(epoch: u64) -> String {
+pub(crate) fn rfc3339(epoch: u64) -> String {
     let days = (epoch / 86_400) as i64;
     let secs = epoch % 86_400;
     // Days since 1970-01-01 to a civil date (Howard Hinnant's algorithm).

@@ -19,6 +19,7 @@
 #![recursion_limit = "256"]
 
 mod admin;
+pub mod app;
 mod flavour;
 mod forgejo;
 mod github;
@@ -75,6 +76,8 @@ pub struct ForgeConfig {
     pub legacy_sbom: bool,
     /// GraphQL points per rate-limit window (GitHub: 5,000 an hour for a personal token).
     pub graphql_points: u64,
+    /// The GitHub App whose JWTs the fake accepts, if any.
+    pub app: Option<app::AppConfig>,
 }
 
 /// Faults injected into answers, each a share of requests (0.0–1.0), spread
@@ -142,6 +145,7 @@ impl Default for ForgeConfig {
             report_polls: 1,
             legacy_sbom: false,
             graphql_points: 5_000,
+            app: None,
         }
     }
 }
@@ -181,6 +185,8 @@ pub struct Forge {
     /// The GraphQL points budget (its own window, as GitHub keeps it).
     graphql_budget: Mutex<Budget>,
     graphql_requests: std::sync::atomic::AtomicU64,
+    /// Installation tokens handed out to the App.
+    issued: Mutex<Vec<String>>,
 }
 
 fn epoch_now() -> u64 {
@@ -210,6 +216,7 @@ impl Forge {
                 reset: epoch_now() + config.rate_window.as_secs(),
             }),
             graphql_requests: std::sync::atomic::AtomicU64::new(0),
+            issued: Mutex::new(Vec::new()),
             config,
         }
     }
@@ -592,6 +599,7 @@ pub fn rocket(forge: Arc<Forge>, addr: SocketAddr) -> rocket::Rocket<rocket::Bui
         .mount("/", admin::routes())
         .mount("/", sbom_export::routes())
         .mount("/", graphql::routes())
+        .mount("/", app::routes())
         .mount(gitlab::ROOT, gitlab::routes())
         .mount(forgejo::ROOT, forgejo::routes())
 }

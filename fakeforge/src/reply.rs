@@ -90,7 +90,7 @@ pub(crate) async fn delay(forge: &Forge) -> Option<Fault> {
     } else if roll < f.server_error + f.stall + f.truncate {
         Some(Fault::Truncate)
     } else if roll < f.server_error + f.stall + f.truncate + f.secondary {
-        Some(Fault::Secondary(n % 2 == 0))
+        Some(Fault::Secondary(n.is_multiple_of(2)))
     } else {
         None
     };

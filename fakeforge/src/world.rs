@@ -318,7 +318,11 @@ impl World {
             "{}{} {}",
             title[..1].to_uppercase(),
             &title[1..],
-            if s % 2 == 0 { "Labs" } else { "Project" }
+            if s.is_multiple_of(2) {
+                "Labs"
+            } else {
+                "Project"
+            }
         );
         json!({
             "login": org.login, "id": org.id, "node_id": format!("O_{}", org.id),
@@ -327,7 +331,7 @@ impl World {
             "description": format!("Open-source tools from the {name} team."),
             "blog": format!("https://{}.example.org", org.login),
             "location": pick(&["Berlin", "Lisbon", "Toronto", "Remote", "Nairobi", "Osaka"], s),
-            "email": null, "twitter_username": null, "is_verified": s % 3 == 0,
+            "email": null, "twitter_username": null, "is_verified": s.is_multiple_of(3),
             "html_url": format!("https://github.com/{}", org.login),
             "avatar_url": format!("https://avatars.githubusercontent.com/u/{}?v=4", org.id),
             "public_repos": (0..self.repo_count(day)).filter(|n| self.exists(org, *n, day)).count(), "public_gists": 0,
@@ -340,7 +344,7 @@ impl World {
 
     /// The last day on or before `day` the repository was pushed to (None: never).
     fn last_push(&self, seed: u64, created: u32, day: u32) -> Option<u32> {
-        if seed % 40 == 0 {
+        if seed.is_multiple_of(40) {
             return None; // an empty repository
         }
         (created..=day).rev().take(400).find(|d| {
@@ -365,7 +369,7 @@ impl World {
 
     /// Days after `created` up to `day` on which the repository was pushed to.
     fn active_days(&self, seed: u64, created: u32, day: u32) -> u32 {
-        if seed % 40 == 0 {
+        if seed.is_multiple_of(40) {
             return 0;
         }
         (created + 1..=day)
@@ -405,21 +409,21 @@ impl World {
         let changes = self.changes(s, day);
         let license =
             LICENSES[((mix(s ^ 3) + u64::from(changes.licence)) % LICENSES.len() as u64) as usize];
-        let nulls = s % 23 == 0;
+        let nulls = s.is_multiple_of(23);
         let mut repo = json!({
             "id": id, "node_id": node_id(id), "name": name,
             "full_name": format!("{}/{name}", org.login), "private": false,
             "owner": {"login": org.login, "id": org.id, "type": "Organization"},
             "html_url": format!("https://github.com/{}/{name}", org.login),
             "description": if nulls { Value::Null } else { json!(format!("The {} for {} projects.", name.replace('-', " "), language)) },
-            "fork": s % 17 == 0, "url": format!("https://api.github.com/repos/{}/{name}", org.login),
+            "fork": s.is_multiple_of(17), "url": format!("https://api.github.com/repos/{}/{name}", org.login),
             "created_at": self.at(born, (s % 86_400) as i64),
             "updated_at": self.at(pushed_day.unwrap_or(i64::from(created)), 3600),
             "pushed_at": pushed_day.map_or(Value::Null, |d| json!(self.at(d, (s % 80_000) as i64))),
             "homepage": null, "size": if pushed.is_none() { 0 } else { 100 + s % 90_000 },
             "stargazers_count": grown, "watchers_count": grown,
             "language": if pushed.is_none() { Value::Null } else { json!(language) },
-            "has_issues": true, "forks_count": grown / 9 + s % 5, "archived": s % 13 == 0 || changes.archived, "disabled": false,
+            "has_issues": true, "forks_count": grown / 9 + s % 5, "archived": s.is_multiple_of(13) || changes.archived, "disabled": false,
             "open_issues_count": (s >> 9) % 60 + u64::from(self.active_days(s, created, day) % 7),
             "license": license.map_or(Value::Null, |(key, spdx)| json!({"key": key, "name": format!("{spdx} License"), "spdx_id": spdx})),
             "topics": (0..(s % 4)).map(|i| *pick(&TOPICS, s ^ (i + 5))).collect::<Vec<_>>(),
@@ -446,7 +450,7 @@ impl World {
         }
         let on = |shift: u32| 2 + (seed >> shift) as u32 % 30;
         let archived_from = on(17);
-        let for_good = (seed >> 21) % 2 == 0;
+        let for_good = (seed >> 21).is_multiple_of(2);
         Changes {
             archived: seed % 31 == 5
                 && day >= archived_from
@@ -525,7 +529,7 @@ impl World {
                 map.insert(other.to_owned(), json!(size / (4 + i * 3)));
             }
         }
-        if s % 4 == 0 {
+        if s.is_multiple_of(4) {
             map.insert("Shell".into(), json!(1_000 + s % 9_000));
         }
         Value::Object(map)
@@ -534,7 +538,7 @@ impl World {
     /// The dependency-graph SBOM, or `None` when the graph is off for this repository.
     pub fn sbom(&self, org: &Org, n: usize, day: u32) -> Option<Value> {
         let s = self.repo_seed(org, n);
-        if s % 6 == 0 {
+        if s.is_multiple_of(6) {
             return None;
         }
         let name = self.repo(org, n, day)["name"]
@@ -559,7 +563,7 @@ impl World {
                 "externalRefs": [{"referenceCategory": "PACKAGE-MANAGER", "referenceType": "purl", "referenceLocator": format!("pkg:{ecosystem}/{encoded}@{version}")}]
             }));
         }
-        if s % 2 == 0 {
+        if s.is_multiple_of(2) {
             packages.push(json!({
                 "SPDXID": "SPDXRef-actions-checkout", "name": "actions/checkout", "versionInfo": "4.*.*",
                 "externalRefs": [{"referenceCategory": "PACKAGE-MANAGER", "referenceType": "purl", "referenceLocator": "pkg:githubactions/actions/checkout@4.*.*"}]

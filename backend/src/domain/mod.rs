@@ -24,7 +24,7 @@ pub use org_id::{OrgId, OrgIdError};
 pub use run::{
     Delivery, OrgOutcome, OrgStatus, RefreshRun, RunCounts, RunId, RunOptions, RunStatus, Trigger,
 };
-pub use secret::Secret;
+pub use secret::{AppCredentials, Secret};
 pub use token::{constant_time_eq, validate_token_name, TokenRecord, TokenSecret, TOKEN_PREFIX};
 
 /// A tidy GitHub repository record of `github:acme`, for tests.

@@ -52,3 +52,15 @@ impl<'de> Deserialize<'de> for Secret {
         Ok(Secret::new(value))
     }
 }
+
+/// How a GitHub App is configured.
+#[derive(Debug, Clone)]
+pub struct AppCredentials {
+    /// The App's client id (`Iv1.…`, recommended) or numeric App id: the JWT's `iss`.
+    pub app_id: String,
+    /// The private key (PEM), or why it could not be read (reported per organisation).
+    pub private_key: Result<Secret, String>,
+    /// One installation for every organisation, when configured; else looked up per
+    /// organisation.
+    pub installation_id: Option<u64>,
+}

@@ -19,7 +19,7 @@ use futures::StreamExt;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Settings;
-use crate::domain::Secret;
+use crate::domain::{AppCredentials, Secret};
 use crate::domain::{
     ForgeInstance, ForgeKind, ForgeName, OrgId, OrgOutcome, OrgStatus, RefreshRun, RunCounts,
     RunOptions, RunStatus, Trigger,
@@ -59,6 +59,8 @@ pub struct ForgeAccess {
     pub token: Option<Secret>,
     /// GitHub's GraphQL endpoint, when not the one derived from the REST root.
     pub graphql_url: Option<String>,
+    /// Authenticate as this GitHub App (installation tokens) rather than with `token`.
+    pub app: Option<AppCredentials>,
 }
 
 impl ForgeAccess {
@@ -69,6 +71,7 @@ impl ForgeAccess {
             instance: ForgeInstance::new(name, kind, api_url),
             token: None,
             graphql_url: None,
+            app: None,
         }
     }
 
@@ -125,6 +128,7 @@ impl IngestContext {
                     instance: instance.clone(),
                     token: settings.forge_token(instance),
                     graphql_url: settings.graphql_url(instance),
+                    app: settings.github_app(instance),
                 })
                 .collect(),
             http: policy,
@@ -207,6 +211,7 @@ pub async fn run(
                 &access.instance,
                 access.token.as_ref(),
                 access.graphql_url.as_deref(),
+                access.app.as_ref(),
                 ctx.http.clone(),
                 ctx.cancel.clone(),
                 ctx.metrics.clone(),

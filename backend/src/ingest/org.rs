@@ -141,6 +141,9 @@ async fn fetch_and_commit(
     tally: &Tally,
     counts: &mut RunCounts,
 ) -> Result<Option<String>, Failure> {
+    // A GitHub App reads each organisation with its installation's token.
+    let scoped = source.scoped(org.login(), tally).await?;
+    let source = scoped.as_deref().unwrap_or(source);
     let cache: Validators = ctx
         .store
         .list_http_cache(org)

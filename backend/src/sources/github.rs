@@ -25,6 +25,7 @@ use url::Url;
 
 use tokio_util::sync::CancellationToken;
 
+use super::github_app::GitHubApp;
 use super::github_graphql::{GitHubGraphql, Outcome};
 use super::http::{Answer, Cached, HttpClient, HttpPolicy, Meta, Outgoing, SourceError, Tally};
 use super::paging::{Listing, Pages};
@@ -32,7 +33,7 @@ use super::{
     add_token, base_headers, bytes_per_language, decode_entries, lenient_time, non_empty, required,
     sbom, ApiRoot, Dependencies, ForgeSource, RepoPage, Validators, GITHUB_API_VERSION,
 };
-use crate::domain::Secret;
+use crate::domain::{AppCredentials, Secret};
 use crate::domain::{HttpCacheEntry, OrgProfile, RepoListing};
 use crate::metrics::Metrics;
 
@@ -48,8 +49,99 @@ pub(crate) struct GitHub {
     report_poll: std::time::Duration,
     /// Details 100 repositories a request, when there is a token.
     graphql: Option<GitHubGraphql>,
+    /// Authenticating as a GitHub App: a client per installation.
+    app: Option<AppClients>,
     root: ApiRoot,
 }
+
+/// What it takes to build a client for one GitHub: with a personal token, with an
+/// installation's token, or with none.
+#[derive(Debug, Clone)]
+pub(crate) struct Setup {
+    pub api_url: String,
+    /// GraphQL's endpoint when not the one derived from the REST root.
+    pub graphql_url: Option<String>,
+    /// The setting the token comes from, for messages.
+    pub token_setting: String,
+    /// The forge instance's name, for metrics.
+    pub forge: String,
+    pub policy: HttpPolicy,
+    pub cancel: CancellationToken,
+    pub metrics: Arc<Metrics>,
+}
+
+impl Setup {
+    /// A client sending `token` (REST and, since there is a token, GraphQL).
+    pub(crate) fn client(&self, token: Option<&Secret>) -> Result<GitHub, SourceError> {
+        let graphql = match token {
+            // GraphQL needs a token: without one, the REST path is the only one.
+            None => None,
+            Some(token) => {
+                let endpoint = match &self.graphql_url {
+                    Some(url) => Url::parse(url),
+                    None => super::github_graphql::endpoint_for(&self.api_url),
+                }
+                .map_err(|e| SourceError::Connect {
+                    url: self.api_url.clone(),
+                    detail: format!("no usable GraphQL endpoint: {e}"),
+                })?;
+                Some(GitHubGraphql::new(
+                    endpoint,
+                    token,
+                    &self.token_setting,
+                    &self.forge,
+                    self.policy.clone(),
+                    self.cancel.clone(),
+                    self.metrics.clone(),
+                )?)
+            }
+        };
+        Ok(GitHub::new(
+            &self.api_url,
+            token,
+            self.policy.clone(),
+            self.cancel.clone(),
+            self.metrics.clone(),
+        )?
+        .with_graphql(graphql))
+    }
+
+    /// A client that authenticates as the GitHub App `credentials` describe: each
+    /// organisation is read with its installation's token ([`GitHub::scoped`]).
+    pub(crate) fn with_app(self, credentials: AppCredentials) -> Result<GitHub, SourceError> {
+        let mut headers = base_headers("application/vnd.github+json");
+        headers.insert(
+            "x-github-api-version",
+            HeaderValue::from_static(GITHUB_API_VERSION),
+        );
+        let http = HttpClient::new(
+            self.policy.clone(),
+            headers,
+            self.cancel.clone(),
+            self.metrics.clone(),
+        )?;
+        let app = GitHubApp::new(credentials, ApiRoot::parse(&self.api_url)?, http);
+        let mut github = self.client(None)?;
+        github.app = Some(AppClients {
+            app,
+            setup: self,
+            clients: tokio::sync::Mutex::new(HashMap::new()),
+        });
+        Ok(github)
+    }
+}
+
+/// A GitHub App's clients, one per installation, each with that installation's token
+/// until it is renewed.
+#[derive(Debug)]
+struct AppClients {
+    app: GitHubApp,
+    setup: Setup,
+    clients: tokio::sync::Mutex<HashMap<u64, InstallationClient>>,
+}
+
+/// An installation's client and when its token expires.
+type InstallationClient = (chrono::DateTime<Utc>, Arc<GitHub>);
 
 impl GitHub {
     /// `api_url` is the REST root (`https://api.github.com`, `https://ghe.example/api/v3`).
@@ -79,6 +171,7 @@ impl GitHub {
             report_poll: policy.report_poll,
             http: HttpClient::new(policy, headers, cancel, metrics)?,
             graphql: None,
+            app: None,
             root,
         })
     }
@@ -351,6 +444,26 @@ impl ForgeSource for GitHub {
         let name = repo.full_name.as_str();
         self.repo_dependencies(name, cache.get(self.sbom_url(name).as_str()), tally)
             .await
+    }
+
+    async fn scoped(
+        &self,
+        org: &str,
+        tally: &Tally,
+    ) -> Result<Option<Arc<dyn ForgeSource>>, SourceError> {
+        let Some(app) = &self.app else {
+            return Ok(None);
+        };
+        let token = app.app.token_for(org, tally).await?;
+        let mut clients = app.clients.lock().await;
+        if let Some((expires, client)) = clients.get(&token.installation) {
+            if *expires == token.expires_at {
+                return Ok(Some(client.clone()));
+            }
+        }
+        let client = Arc::new(app.setup.client(Some(&token.token))?);
+        clients.insert(token.installation, (token.expires_at, client.clone()));
+        Ok(Some(client))
     }
 
     async fn batch_details(

@@ -166,6 +166,7 @@ impl GitHubGraphql {
             // A timed-out query is split, not asked again whole.
             retry_server_errors: false,
             limited: Some(says_rate_limited),
+            authorization: None,
         };
         let answer = self
             .http

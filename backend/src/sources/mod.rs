@@ -3,6 +3,7 @@
 
 pub(crate) mod gitea;
 pub(crate) mod github;
+pub(crate) mod github_app;
 pub(crate) mod github_graphql;
 pub(crate) mod gitlab;
 pub(crate) mod http;
@@ -10,8 +11,6 @@ mod paging;
 mod sbom;
 
 pub(crate) use gitea::Gitea;
-pub(crate) use github::GitHub;
-pub(crate) use github_graphql::GitHubGraphql;
 pub(crate) use gitlab::GitLab;
 pub use http::{Cached, HttpClient, HttpPolicy, SourceError, Tally};
 pub(crate) use paging::Listing;
@@ -22,7 +21,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use tokio_util::sync::CancellationToken;
 
-use crate::domain::Secret;
+use crate::domain::{AppCredentials, Secret};
 use crate::domain::{ForgeInstance, ForgeKind, HttpCacheEntry, Library, OrgProfile, RepoListing};
 use crate::metrics::Metrics;
 
@@ -87,6 +86,16 @@ pub(crate) trait ForgeSource: Send + Sync + std::fmt::Debug {
         None
     }
 
+    /// The client to use for organisation `org`, when it needs one of its own (a GitHub
+    /// App: the installation's token); `None`: this one.
+    async fn scoped(
+        &self,
+        _org: &str,
+        _tally: &Tally,
+    ) -> Result<Option<Arc<dyn ForgeSource>>, SourceError> {
+        Ok(None)
+    }
+
     /// The rate-limit budget left, as the forge last reported it.
     fn rate_limit_remaining(&self) -> Option<u64>;
 }
@@ -96,6 +105,7 @@ pub(crate) fn connect(
     instance: &ForgeInstance,
     token: Option<&Secret>,
     graphql_url: Option<&str>,
+    app: Option<&AppCredentials>,
     policy: HttpPolicy,
     cancel: CancellationToken,
     metrics: Arc<Metrics>,
@@ -103,30 +113,21 @@ pub(crate) fn connect(
     let url = instance.api_url.as_str();
     Ok(match instance.kind {
         ForgeKind::GitHub => {
-            // GraphQL needs a token: without one, the REST path is the only one.
-            let graphql = match token {
-                Some(token) => {
-                    let endpoint = match graphql_url {
-                        Some(url) => url::Url::parse(url),
-                        None => github_graphql::endpoint_for(url),
-                    }
-                    .map_err(|e| SourceError::Connect {
-                        url: url.to_owned(),
-                        detail: format!("no usable GraphQL endpoint: {e}"),
-                    })?;
-                    Some(GitHubGraphql::new(
-                        endpoint,
-                        token,
-                        &instance.token_env,
-                        instance.name.as_str(),
-                        policy.clone(),
-                        cancel.clone(),
-                        metrics.clone(),
-                    )?)
-                }
-                None => None,
+            let setup = github::Setup {
+                api_url: url.to_owned(),
+                graphql_url: graphql_url.map(str::to_owned),
+                token_setting: instance.token_env.clone(),
+                forge: instance.name.as_str().to_owned(),
+                policy,
+                cancel,
+                metrics,
             };
-            Arc::new(GitHub::new(url, token, policy, cancel, metrics)?.with_graphql(graphql))
+            match app {
+                // A GitHub App: each organisation gets a client with its installation's
+                // token (see `GitHub::scoped`).
+                Some(credentials) => Arc::new(setup.with_app(credentials.clone())?),
+                None => Arc::new(setup.client(token)?),
+            }
         }
         ForgeKind::GitLab => Arc::new(GitLab::new(url, token, policy, cancel, metrics)?),
         ForgeKind::Gitea | ForgeKind::Forgejo => {

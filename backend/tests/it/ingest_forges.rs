@@ -526,7 +526,7 @@ pub(crate) fn gitea_repos(n: u64, owner: &str) -> Vec<Value> {
                 "created_at": "2025-01-01T00:00:00+01:00",
                 "updated_at": "2026-01-01T00:00:00+01:00"
             });
-            if i % 10 == 0 {
+            if i.is_multiple_of(10) {
                 let r = r.as_object_mut().expect("object");
                 r.remove("topics");
                 r.remove("open_pr_counter");

@@ -7,6 +7,7 @@ mod common;
 mod cli;
 mod demo_world;
 mod drills;
+mod github_app;
 mod ingest_forges;
 mod ingest_github;
 mod ingest_graphql;

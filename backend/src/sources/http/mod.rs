@@ -106,6 +106,10 @@ pub enum SourceError {
     Malformed { url: String, detail: String },
     #[error("stopped before it finished: orgpulse is shutting down")]
     Interrupted,
+    /// The forge's authentication could not be set up (a GitHub App's key, id or
+    /// installation): says which setting, never a secret.
+    #[error("{message}")]
+    Auth { message: String },
 }
 
 /// Request counters for one organisation (or any unit of work), shared across tasks.
@@ -175,6 +179,8 @@ pub(crate) struct Outgoing<'a> {
     /// Whether a successful body says the rate limit was reached (GraphQL answers its
     /// primary limit with 200, an error and `x-ratelimit-remaining: 0`).
     pub limited: Option<fn(&[u8]) -> bool>,
+    /// An `Authorization` for this request alone (a GitHub App's JWT), marked sensitive.
+    pub authorization: Option<reqwest::header::HeaderValue>,
 }
 
 impl<'a> Outgoing<'a> {
@@ -187,6 +193,7 @@ impl<'a> Outgoing<'a> {
             follow_redirects: true,
             retry_server_errors: true,
             limited: None,
+            authorization: None,
         }
     }
 }
@@ -427,6 +434,9 @@ impl HttpClient {
             &self.no_redirect
         };
         let mut builder = client.request(request.method.clone(), url.clone());
+        if let Some(authorization) = &request.authorization {
+            builder = builder.header(reqwest::header::AUTHORIZATION, authorization.clone());
+        }
         if let Some(body) = request.body {
             builder = builder
                 .header(reqwest::header::CONTENT_TYPE, "application/json")
