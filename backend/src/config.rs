@@ -553,6 +553,53 @@ fn secret_list<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<Secret>
 
 #[cfg(test)]
 mod tests {
+
+    /// Every `ORGPULSE_*` variable the code reads is in docs/configuration.md, and every
+    /// one that page names is read by the code (an instance's `ORGPULSE_FORGE_<NAME>_…`
+    /// variables are a pattern, and its examples are left out): the page cannot drift.
+    #[test]
+    fn the_configuration_page_names_exactly_the_variables_the_code_reads() {
+        fn names(text: &str) -> std::collections::BTreeSet<String> {
+            let mut found = std::collections::BTreeSet::new();
+            for (i, _) in text.match_indices("ORGPULSE_") {
+                let name: String = text[i..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || *c == '_')
+                    .collect();
+                let name = name.trim_end_matches('_').to_owned();
+                let instance = name.starts_with("ORGPULSE_FORGE_")
+                    && (name.ends_with("_TOKEN") || name.ends_with("_GRAPHQL_URL"));
+                if name != "ORGPULSE_FORGE" && !instance {
+                    found.insert(name);
+                }
+            }
+            found
+        }
+        fn sources(dir: &std::path::Path, out: &mut String) {
+            for entry in std::fs::read_dir(dir).expect("source folder").flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    sources(&path, out);
+                } else if path.extension().is_some_and(|e| e == "rs") {
+                    out.push_str(&std::fs::read_to_string(&path).expect("source"));
+                }
+            }
+        }
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut code = String::new();
+        sources(&root.join("src"), &mut code);
+        let page = std::fs::read_to_string(root.join("../docs/configuration.md"))
+            .expect("docs/configuration.md");
+        let (read, documented) = (names(&code), names(&page));
+        let undocumented: Vec<_> = read.difference(&documented).collect();
+        let unknown: Vec<_> = documented.difference(&read).collect();
+        assert!(
+            undocumented.is_empty() && unknown.is_empty(),
+            "read but not documented: {undocumented:?}; documented but not read: {unknown:?}"
+        );
+        assert!(read.len() > 20, "the scan finds the settings: {read:?}");
+    }
+
     use super::*;
     use figment::providers::Serialized;
 
