@@ -112,6 +112,76 @@ impl RepoPage<'_> {
                     .to_owned(),
             );
         }
+        let mut facts: Vec<[String; 2]> = vec![
+            [
+                String::from("Primary language"),
+                l.language.clone().unwrap_or_else(|| "unknown".into()),
+            ],
+            [
+                String::from("Licence"),
+                l.license.clone().unwrap_or_else(|| "none".into()),
+            ],
+            [
+                String::from("Default branch"),
+                l.default_branch.clone().unwrap_or_else(|| "unknown".into()),
+            ],
+            [
+                String::from("Created"),
+                time(l.created_at).unwrap_or_else(|| "unknown".into()),
+            ],
+            [
+                capitalised(kind.activity_label()),
+                time(l.activity_at()).unwrap_or_else(|| "never".into()),
+            ],
+            [String::from("Size"), format!("{} KB", thousands(l.size_kb))],
+            [String::from("Watchers"), thousands(l.watchers)],
+            [
+                String::from("Topics"),
+                if l.topics.is_empty() {
+                    "none".to_owned()
+                } else {
+                    l.topics.join(", ")
+                },
+            ],
+            [
+                String::from("First seen by orgpulse"),
+                r.first_seen.to_string(),
+            ],
+        ];
+        // Counted apart only where GitHub's GraphQL was asked (a token), never a number
+        // that mixes the two under either word; other forges have no such details.
+        if kind == ForgeKind::GitHub {
+            let d = r.details.as_ref();
+            let unknown = || "unknown".to_owned();
+            facts.extend([
+                [
+                    "Open issues".into(),
+                    d.map_or_else(unknown, |d| thousands(d.open_issues)),
+                ],
+                [
+                    "Open pull requests".into(),
+                    d.map_or_else(unknown, |d| thousands(d.open_pull_requests)),
+                ],
+                [
+                    "Latest release".into(),
+                    d.map_or_else(unknown, |d| {
+                        d.latest_release.as_ref().map_or_else(
+                            || "none".to_owned(),
+                            |rel| match time(rel.published_at) {
+                                Some(day) => format!("{} ({day})", rel.tag),
+                                None => rel.tag.clone(),
+                            },
+                        )
+                    }),
+                ],
+                [
+                    "Last commit".into(),
+                    d.map_or_else(unknown, |d| {
+                        time(d.last_commit_at).unwrap_or_else(|| "none".into())
+                    }),
+                ],
+            ]);
+        }
         json!({
             "org": { "id": self.org_id, "name": self.org_name, "url": self.org_url, "forge": kind.label() },
             "repo": {
@@ -133,32 +203,7 @@ impl RepoPage<'_> {
                 "languages_note": if kind.languages_in_bytes() { "Share of code bytes per language." } else { "Each language's share as GitLab reports it." },
             },
             "issues_label": kind.open_issues_label(),
-            "facts": [
-                ["Primary language", l.language.clone().unwrap_or_else(|| "unknown".into())],
-                ["Licence", l.license.clone().unwrap_or_else(|| "none".into())],
-                ["Default branch", l.default_branch.clone().unwrap_or_else(|| "unknown".into())],
-                ["Created", time(l.created_at).unwrap_or_else(|| "unknown".into())],
-                [capitalised(kind.activity_label()), time(l.activity_at()).unwrap_or_else(|| "never".into())],
-                ["Size", format!("{} KB", thousands(l.size_kb))],
-                ["Watchers", thousands(l.watchers)],
-                ["Topics", if l.topics.is_empty() { "none".to_owned() } else { l.topics.join(", ") }],
-                ["First seen by orgpulse", r.first_seen.to_string()],
-                // Counted apart only where GitHub's GraphQL was asked (a token): never a
-                // number that mixes the two under either word.
-                ["Open issues", r.details.as_ref().map_or_else(|| "unknown".into(), |d| thousands(d.open_issues))],
-                ["Open pull requests", r.details.as_ref().map_or_else(|| "unknown".into(), |d| thousands(d.open_pull_requests))],
-                ["Latest release", match r.details.as_ref() {
-                    None => "unknown".to_owned(),
-                    Some(d) => d.latest_release.as_ref().map_or_else(
-                        || "none".to_owned(),
-                        |rel| match time(rel.published_at) {
-                            Some(day) => format!("{} ({day})", rel.tag),
-                            None => rel.tag.clone(),
-                        },
-                    ),
-                }],
-                ["Last commit", r.details.as_ref().map_or_else(|| "unknown".into(), |d| time(d.last_commit_at).unwrap_or_else(|| "none".into()))],
-            ],
+            "facts": facts,
             "libraries": self.libraries.iter().map(|lib| json!({
                 "ecosystem": lib.ecosystem, "name": lib.name, "version": lib.version, "license": lib.license,
             })).collect::<Vec<_>>(),
