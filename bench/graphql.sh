@@ -11,17 +11,20 @@
 # (about a second), so the wall-time ratio here flatters GraphQL less than the request
 # ratio suggests: read the requests column as the budget, the time column as a floor.
 #
-# usage: bench/graphql.sh   (REPOS=<n> LATENCY_MS=<n> to change the defaults)
+# usage: bench/graphql.sh   (REPOS=<n> LATENCY_MS=<n> PROFILE=release to change the defaults;
+# the default debug build is enough: wall time here is the fake's latency, not our CPU)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repos_n=${REPOS:-2000}; latency=${LATENCY_MS:-20}
 work=target/bench-graphql
 rm -rf "$work" && mkdir -p "$work"
-cargo build -q --release --bin orgpulse && cargo build -q --release -p fakeforge --bin fakeforge
+profile=${PROFILE:-debug}
+flag=""; [ "$profile" = release ] && flag=--release
+cargo build -q $flag --bin orgpulse && cargo build -q $flag -p fakeforge --bin fakeforge
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 port=$(free_port)
-target/release/fakeforge --orgs 1 --repos "$repos_n" --rate-limit 100000000 --latency-ms "$latency" \
+target/$profile/fakeforge --orgs 1 --repos "$repos_n" --rate-limit 100000000 --latency-ms "$latency" \
   --changed-per-day 0.05 --day 30 --port "$port" > "$work/forge.log" 2>&1 &
 forge_pid=$!
 trap 'kill $forge_pid 2>/dev/null || true' EXIT
@@ -34,7 +37,7 @@ refresh() { # token db → "requests not_modified points seconds"
   started=$(date +%s.%N)
   line=$(ORGPULSE_DATABASE_URL="sqlite://$2" ORGPULSE_GITHUB_API_URL=$base GITHUB_TOKEN=$1 \
     ORGPULSE_FETCH_LANGUAGES=true ORGPULSE_FETCH_LIBRARIES=false ORGPULSE_CONCURRENCY=8 \
-    target/release/orgpulse refresh --org "github:$login" 2>/dev/null | grep '^run ')
+    target/$profile/orgpulse refresh --org "github:$login" 2>/dev/null | grep '^run ')
   ended=$(date +%s.%N)
   python3 - "$line" "$2" "$started" "$ended" <<'PY'
 import re, sqlite3, sys, json
