@@ -148,6 +148,12 @@ pub(crate) struct Settings {
     #[serde(default = "defaults::stale_days")]
     pub stale_days: u32,
 
+    /// `ORGPULSE_RELEASE_DAYS`: needs attention: a repository whose latest release is this
+    /// many days old (GitHub with a token; repositories that never released are left
+    /// alone); 0 turns the rule off.
+    #[serde(default = "defaults::release_days")]
+    pub release_days: u32,
+
     /// `ORGPULSE_ATTENTION_EXEMPT_TOPIC`: repositories with this topic never need attention.
     #[serde(default = "defaults::attention_exempt_topic")]
     pub attention_exempt_topic: String,
@@ -195,6 +201,9 @@ mod defaults {
     }
     pub(crate) fn report_wait_secs() -> u64 {
         600
+    }
+    pub(crate) fn release_days() -> u32 {
+        crate::domain::attention::DEFAULT_RELEASE_DAYS
     }
     pub(crate) fn stale_days() -> u32 {
         crate::domain::attention::DEFAULT_STALE_DAYS
@@ -401,6 +410,7 @@ impl Settings {
     pub(crate) fn attention_rules(&self) -> AttentionRules {
         AttentionRules {
             stale_days: self.stale_days,
+            release_days: (self.release_days > 0).then_some(self.release_days),
             exempt_topic: self.attention_exempt_topic.trim().to_owned(),
         }
     }

@@ -17,6 +17,8 @@ use super::{ForgeKind, RepoRecord};
 
 /// The default of `ORGPULSE_STALE_DAYS`.
 pub const DEFAULT_STALE_DAYS: u32 = 365;
+/// The default of `ORGPULSE_RELEASE_DAYS`.
+pub const DEFAULT_RELEASE_DAYS: u32 = 365;
 /// The default of `ORGPULSE_ATTENTION_EXEMPT_TOPIC`.
 pub const DEFAULT_EXEMPT_TOPIC: &str = "orgpulse-keep";
 
@@ -27,6 +29,9 @@ pub struct AttentionRules {
     pub stale_days: u32,
     /// Repositories with this topic are never listed.
     pub exempt_topic: String,
+    /// A repository whose latest release is this many days old has not released lately;
+    /// `None` turns the rule off. Repositories that never released are not counted.
+    pub release_days: Option<u32>,
 }
 
 impl Default for AttentionRules {
@@ -34,6 +39,7 @@ impl Default for AttentionRules {
         AttentionRules {
             stale_days: DEFAULT_STALE_DAYS,
             exempt_topic: DEFAULT_EXEMPT_TOPIC.to_owned(),
+            release_days: Some(DEFAULT_RELEASE_DAYS),
         }
     }
 }
@@ -54,6 +60,11 @@ pub enum Reason {
     ArchivedWithOpenIssues {
         open: u64,
     },
+    /// The latest release is this many days old (known where GitHub's GraphQL details
+    /// were fetched; repositories that never released are left alone).
+    NoRecentRelease {
+        days: i64,
+    },
 }
 
 impl Reason {
@@ -65,16 +76,18 @@ impl Reason {
             Reason::NoDescription => "no_description",
             Reason::Empty => "empty",
             Reason::ArchivedWithOpenIssues { .. } => "archived_with_open_issues",
+            Reason::NoRecentRelease { .. } => "no_recent_release",
         }
     }
 
     /// Every reason's name, for the API's documentation.
-    pub const NAMES: [&'static str; 5] = [
+    pub const NAMES: [&'static str; 6] = [
         "stale",
         "no_license",
         "no_description",
         "empty",
         "archived_with_open_issues",
+        "no_recent_release",
     ];
 }
 
@@ -93,6 +106,7 @@ impl fmt::Display for Reason {
                 if *open == 1 { "" } else { "s" },
                 if *open == 1 { "" } else { "s" }
             ),
+            Reason::NoRecentRelease { days } => write!(f, "no release for {days} days"),
         }
     }
 }
@@ -172,6 +186,17 @@ pub fn attention<'a>(
             if sizes_listed && l.size_kb == 0 {
                 reasons.push(Reason::Empty);
             }
+            let released = repo
+                .details
+                .as_ref()
+                .and_then(|d| d.latest_release.as_ref())
+                .and_then(|r| r.published_at);
+            if let (Some(limit), Some(at)) = (rules.release_days, released) {
+                let days = (now - at).num_days();
+                if days >= i64::from(limit) {
+                    reasons.push(Reason::NoRecentRelease { days });
+                }
+            }
         }
         if !reasons.is_empty() {
             flagged.push(Flagged { repo, reasons });
@@ -221,6 +246,48 @@ mod tests {
                 )
             })
             .collect()
+    }
+
+    #[test]
+    fn an_old_release_is_flagged_and_never_releasing_is_not() {
+        use crate::domain::{Release, RepoDetails};
+        let now = at("2026-06-01T00:00:00Z");
+        let details = |published: Option<&str>| RepoDetails {
+            open_issues: 0,
+            open_pull_requests: 0,
+            latest_release: published.map(|p| Release {
+                tag: "v1".into(),
+                published_at: Some(at(p)),
+            }),
+            last_commit_at: None,
+            license: None,
+            topics: Vec::new(),
+        };
+        let mut old = tidy(1, "old", 1, "2026-05-01T00:00:00Z");
+        old.listing.license = Some("MIT".into());
+        old.details = Some(details(Some("2025-01-01T00:00:00Z")));
+        let mut recent = old.clone();
+        recent.listing.name = "recent".into();
+        recent.details = Some(details(Some("2026-05-01T00:00:00Z")));
+        let mut never = old.clone();
+        never.listing.name = "never".into();
+        never.details = Some(details(None));
+        let mut unknown = old.clone();
+        unknown.listing.name = "unknown".into();
+        unknown.details = None;
+        let repos = [old, recent, never, unknown];
+        let found = attention(&repos, ForgeKind::GitHub, &AttentionRules::default(), now);
+        assert_eq!(
+            reasons(&found),
+            [("old".to_owned(), vec!["no release for 516 days".to_owned()])]
+        );
+        let off = AttentionRules {
+            release_days: None,
+            ..AttentionRules::default()
+        };
+        assert!(attention(&repos, ForgeKind::GitHub, &off, now)
+            .flagged
+            .is_empty());
     }
 
     #[test]
@@ -276,6 +343,7 @@ mod tests {
         );
 
         let strict = AttentionRules {
+            release_days: None,
             stale_days: 1,
             exempt_topic: "none".into(),
         };

@@ -49,6 +49,7 @@ pub(crate) async fn list_attention(
             org: org.to_string(),
             as_of: detail.record.as_ref().map(|r| r.fetched_at),
             stale_days: get.state.attention.stale_days,
+            release_days: get.state.attention.release_days,
             exempt_topic: get.state.attention.exempt_topic.clone(),
             checked: found.checked,
             exempt: found.exempt,

@@ -368,6 +368,9 @@ pub(crate) struct AttentionList {
     pub as_of: Option<DateTime<Utc>>,
     /// `ORGPULSE_STALE_DAYS`.
     pub stale_days: u32,
+    /// `ORGPULSE_RELEASE_DAYS`: a latest release this old is `no_recent_release`; `null`
+    /// when that rule is off.
+    pub release_days: Option<u32>,
     /// `ORGPULSE_ATTENTION_EXEMPT_TOPIC`: repositories with it are left out.
     pub exempt_topic: String,
     /// Live repositories looked at, exempt ones included.
