@@ -101,6 +101,19 @@ pub struct LibraryUsage {
     pub repos: u64,
 }
 
+impl LibraryUsage {
+    /// The order every store answers [`OrgStore::library_usage`] in: most used first,
+    /// then by ecosystem and name.
+    pub(crate) fn sort(usage: &mut [LibraryUsage]) {
+        usage.sort_by(|a, b| {
+            b.repos
+                .cmp(&a.repos)
+                .then_with(|| a.ecosystem.cmp(&b.ecosystem))
+                .then_with(|| a.name.cmp(&b.name))
+        });
+    }
+}
+
 /// A tracked organisation with what the overview page shows of it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OrgOverview {
@@ -155,6 +168,19 @@ pub(crate) fn as_member(
     repo.gone_since = gone_since.map(|d| parse("gone_since", d)).transpose()?;
     Ok(repo)
 }
+
+/// What a purge of one organisation deletes besides its memberships (each store keys
+/// these by the organisation): its records, keyed by the organisation alone...
+pub(crate) const PURGED_ORG_RECORDS: [&str; 2] = ["orgs", "org_status"];
+/// ...and its rows, each carrying the organisation. Repositories and their libraries go
+/// only when no other organisation lists them (see [`TrackedOrgStore::remove_tracked_org`]).
+pub(crate) const PURGED_ORG_ROWS: [&str; 5] = [
+    "snapshots",
+    "repo_days",
+    "http_cache",
+    "events",
+    "webhook_cursors",
+];
 
 /// What asking for a lease got.
 #[derive(Debug, Clone, PartialEq, Eq)]

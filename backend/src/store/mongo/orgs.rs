@@ -8,7 +8,7 @@ use futures::TryStreamExt;
 use mongodb::bson::{doc, Bson, Document};
 
 use super::{backend, date, day, from_doc, int, opt_date, repo_key, to_doc, MongoStore};
-use crate::domain::{events, Library, OrgId, OrgOutcome, OrgRecord, RepoRecord};
+use crate::domain::{events, DayTotals, Library, OrgId, OrgOutcome, OrgRecord, RepoRecord};
 use crate::store::{
     as_member, LibraryUsage, OrgCommit, OrgDetail, OrgOverview, OrgStore, SnapshotStore,
     StoreResult,
@@ -240,26 +240,55 @@ impl OrgStore for MongoStore {
                 })
             })
             .collect();
-        usage.sort_by(|a, b| {
-            b.repos
-                .cmp(&a.repos)
-                .then_with(|| a.ecosystem.cmp(&b.ecosystem))
-                .then_with(|| a.name.cmp(&b.name))
-        });
+        LibraryUsage::sort(&mut usage);
         Ok(usage)
     }
 
     async fn overview(&self) -> StoreResult<Vec<OrgOverview>> {
         self.wait_ready().await?;
-        let mut overview = Vec::new();
-        for tracked in self.tracked_orgs().await? {
-            overview.push(OrgOverview {
-                record: self.org_record(&tracked.org).await?,
-                history: self.list_history(&tracked.org, None, None).await?,
-                tracked,
-            });
+        // Four reads whatever the number of organisations (tracked, their outcomes,
+        // profiles, every day's totals), joined here; not 2N+1 round trips.
+        let tracked = self.tracked_orgs().await?;
+        let keys: Vec<String> = tracked.iter().map(|t| t.org.to_string()).collect();
+        let mut records: HashMap<String, OrgRecord> = HashMap::new();
+        for d in self
+            .all("orgs", doc! { "_id": { "$in": &keys } }, None)
+            .await?
+        {
+            if let Ok(id) = d.get_str("_id") {
+                records.insert(id.to_owned(), from_doc(&d, "doc")?);
+            }
         }
-        Ok(overview)
+        let mut history: HashMap<String, Vec<DayTotals>> = HashMap::new();
+        let days = self
+            .c("snapshots")
+            .find(doc! { "org": { "$in": &keys } })
+            .sort(doc! { "org": 1, "day": 1 })
+            .projection(doc! { "org": 1, "totals": 1 })
+            .await
+            .map_err(backend)?
+            .try_collect::<Vec<Document>>()
+            .await
+            .map_err(backend)?;
+        for d in &days {
+            if let Ok(org) = d.get_str("org") {
+                history
+                    .entry(org.to_owned())
+                    .or_default()
+                    .push(from_doc(d, "totals")?);
+            }
+        }
+        Ok(tracked
+            .into_iter()
+            .map(|tracked| {
+                let key = tracked.org.to_string();
+                OrgOverview {
+                    record: records.remove(&key),
+                    history: history.remove(&key).unwrap_or_default(),
+                    tracked,
+                }
+            })
+            .collect())
     }
 
     async fn org_detail(&self, org: &OrgId) -> StoreResult<Option<OrgDetail>> {

@@ -8,7 +8,9 @@ use mongodb::bson::doc;
 
 use super::{backend, date, from_doc, int, is_duplicate, opt_date, MongoStore};
 use crate::domain::OrgId;
-use crate::store::{StoreError, StoreResult, TrackedOrg, TrackedOrgStore};
+use crate::store::{
+    StoreError, StoreResult, TrackedOrg, TrackedOrgStore, PURGED_ORG_RECORDS, PURGED_ORG_ROWS,
+};
 
 #[async_trait]
 impl TrackedOrgStore for MongoStore {
@@ -112,19 +114,13 @@ impl TrackedOrgStore for MongoStore {
                 .delete_many(doc! { "forge": forge, "id": { "$in": &orphans } })
                 .await
                 .map_err(backend)?;
-            for collection in [
-                "snapshots",
-                "repo_days",
-                "http_cache",
-                "events",
-                "webhook_cursors",
-            ] {
+            for collection in PURGED_ORG_ROWS {
                 self.c(collection)
                     .delete_many(doc! { "org": &key })
                     .await
                     .map_err(backend)?;
             }
-            for collection in ["orgs", "org_status"] {
+            for collection in PURGED_ORG_RECORDS {
                 self.c(collection)
                     .delete_one(doc! { "_id": &key })
                     .await

@@ -278,8 +278,7 @@ fn library_usage(conn: &Connection, org: &str) -> StoreResult<Vec<LibraryUsage>>
         "SELECT l.ecosystem, l.name, COUNT(DISTINCT l.repo_id) AS used
          FROM repo_libraries l JOIN org_repos m ON m.forge = l.forge AND m.repo_id = l.repo_id
          WHERE m.org = ?1 AND m.gone_since IS NULL
-         GROUP BY l.ecosystem, l.name
-         ORDER BY used DESC, l.ecosystem, l.name",
+         GROUP BY l.ecosystem, l.name",
     )?;
     let rows = stmt.query_map(params![org], |r| {
         Ok(LibraryUsage {
@@ -288,5 +287,7 @@ fn library_usage(conn: &Connection, org: &str) -> StoreResult<Vec<LibraryUsage>>
             repos: r.get::<_, i64>(2)? as u64,
         })
     })?;
-    Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    let mut usage = rows.collect::<Result<Vec<_>, _>>()?;
+    LibraryUsage::sort(&mut usage);
+    Ok(usage)
 }

@@ -6,7 +6,9 @@ use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
 use super::{bump_org, from_doc, parse_ts, ts, SqliteStore};
 use crate::domain::OrgId;
-use crate::store::{StoreError, StoreResult, TrackedOrg, TrackedOrgStore};
+use crate::store::{
+    StoreError, StoreResult, TrackedOrg, TrackedOrgStore, PURGED_ORG_RECORDS, PURGED_ORG_ROWS,
+};
 
 #[async_trait]
 impl TrackedOrgStore for SqliteStore {
@@ -71,15 +73,7 @@ impl TrackedOrgStore for SqliteStore {
                         params![forge],
                     )?;
                 }
-                for table in [
-                    "orgs",
-                    "snapshots",
-                    "repo_days",
-                    "http_cache",
-                    "org_status",
-                    "events",
-                    "webhook_cursors",
-                ] {
+                for table in PURGED_ORG_RECORDS.iter().chain(&PURGED_ORG_ROWS) {
                     tx.execute(&format!("DELETE FROM {table} WHERE org = ?1"), params![org])?;
                 }
             }
