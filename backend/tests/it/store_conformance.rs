@@ -1721,6 +1721,24 @@ async fn reads_back_the_old_snapshots(
     assert_eq!(last, [(1, 10), (2, 22), (3, 1)]);
 }
 
+/// What the membership migrations carry over: a live repository first seen before its
+/// commit, a gone one, and a validator.
+fn membership_fixture(acme: &OrgId) -> orgpulse::store::OrgCommit {
+    let mut c = commit(acme, "2026-01-01", vec![record(acme, 1, 5, "2025-12-01")]);
+    let mut gone = record(acme, 2, 3, "2026-01-01");
+    gone.gone_since = Some(day("2026-01-01"));
+    c.repos.push(gone);
+    c.http_cache = vec![HttpCacheEntry {
+        url: "http://x/orgs/acme".into(),
+        etag: Some("\"e\"".into()),
+        last_modified: None,
+        payload: json!({"k": 1}),
+        stored_at: at("2026-01-01"),
+        content_hash: None,
+    }];
+    c
+}
+
 /// Puts a database back the way schema 7 kept repositories (one organisation each, in the
 /// repository's row) and validators (keyed by URL alone).
 const SCHEMA_8_UNDONE: &str = "
@@ -1753,19 +1771,10 @@ async fn sqlite_moves_repository_membership_into_org_repos_on_open() {
                 .await
                 .expect("opens"),
         );
-        let mut c = commit(&acme, "2026-01-01", vec![record(&acme, 1, 5, "2025-12-01")]);
-        let mut gone = record(&acme, 2, 3, "2026-01-01");
-        gone.gone_since = Some(day("2026-01-01"));
-        c.repos.push(gone);
-        c.http_cache = vec![HttpCacheEntry {
-            url: "http://x/orgs/acme".into(),
-            etag: Some("\"e\"".into()),
-            last_modified: None,
-            payload: json!({"k": 1}),
-            stored_at: at("2026-01-01"),
-            content_hash: None,
-        }];
-        store.commit_org_refresh(&c).await.expect("commit");
+        store
+            .commit_org_refresh(&membership_fixture(&acme))
+            .await
+            .expect("commit");
         store
             .commit_org_refresh(&commit(
                 &other,
@@ -1928,19 +1937,10 @@ async fn mongo_moves_repository_membership_into_org_repos_on_open() {
         return;
     };
     let acme = org("github:acme");
-    let mut c = commit(&acme, "2026-01-01", vec![record(&acme, 1, 5, "2025-12-01")]);
-    let mut gone = record(&acme, 2, 3, "2026-01-01");
-    gone.gone_since = Some(day("2026-01-01"));
-    c.repos.push(gone);
-    c.http_cache = vec![HttpCacheEntry {
-        url: "http://x/orgs/acme".into(),
-        etag: Some("\"e\"".into()),
-        last_modified: None,
-        payload: json!({"k": 1}),
-        stored_at: at("2026-01-01"),
-        content_hash: None,
-    }];
-    store.commit_org_refresh(&c).await.expect("commit");
+    store
+        .commit_org_refresh(&membership_fixture(&acme))
+        .await
+        .expect("commit");
     let before = (
         store.list_repos(&acme).await.expect("repos"),
         store.list_http_cache(&acme).await.expect("cache"),

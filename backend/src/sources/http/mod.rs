@@ -442,21 +442,12 @@ impl HttpClient {
                 .header(reqwest::header::CONTENT_TYPE, "application/json")
                 .body(body.to_vec());
         }
-        tally.requests.fetch_add(1, Ordering::Relaxed);
-        let response = match builder.send().await {
+        let response = match self.dispatch(builder, url, tally).await {
             Ok(response) => response,
-            Err(e) => {
-                self.metrics.upstream_response(None);
-                return Ok(Attempt::Transient(
-                    self.transport_error(url, &e),
-                    Duration::ZERO,
-                ));
-            }
+            Err(e) => return Ok(Attempt::Transient(e, Duration::ZERO)),
         };
         let status = response.status();
-        self.metrics.upstream_response(Some(status.as_u16()));
         let headers = response.headers().clone();
-        self.observe(&headers);
         let body = match self.read_body(url, response).await {
             Ok(body) => body,
             Err(err @ SourceError::TooLarge { .. }) => return Err(err),
@@ -514,23 +505,12 @@ impl HttpClient {
                 request = request.header(IF_MODIFIED_SINCE, modified);
             }
         }
-        tally.requests.fetch_add(1, Ordering::Relaxed);
-        let started = Instant::now();
-        let response = match request.send().await {
+        let response = match self.dispatch(request, url, tally).await {
             Ok(response) => response,
-            Err(e) => {
-                self.metrics.upstream_response(None);
-                return Ok(Attempt::Transient(
-                    self.transport_error(url, &e),
-                    Duration::ZERO,
-                ));
-            }
+            Err(e) => return Ok(Attempt::Transient(e, Duration::ZERO)),
         };
         let status = response.status();
-        self.metrics.upstream_response(Some(status.as_u16()));
         let headers = response.headers().clone();
-        self.observe(&headers);
-        tracing::debug!(%url, status = status.as_u16(), duration_ms = started.elapsed().as_millis() as u64, "upstream");
 
         if status == StatusCode::NOT_MODIFIED {
             if let Some(prior) = prior {
@@ -637,6 +617,31 @@ impl HttpClient {
             return Ok(Attempt::Transient(err, wait));
         }
         Err(err)
+    }
+
+    /// Sends one request: counts it, and records the answer's status and rate-limit
+    /// headers. A transport failure comes back as the error to retry.
+    async fn dispatch(
+        &self,
+        request: reqwest::RequestBuilder,
+        url: &Url,
+        tally: &Tally,
+    ) -> Result<reqwest::Response, SourceError> {
+        tally.requests.fetch_add(1, Ordering::Relaxed);
+        let started = Instant::now();
+        match request.send().await {
+            Ok(response) => {
+                let status = response.status().as_u16();
+                self.metrics.upstream_response(Some(status));
+                self.observe(response.headers());
+                tracing::debug!(%url, status, duration_ms = started.elapsed().as_millis() as u64, "upstream");
+                Ok(response)
+            }
+            Err(e) => {
+                self.metrics.upstream_response(None);
+                Err(self.transport_error(url, &e))
+            }
+        }
     }
 
     /// Sleeps, unless the client is cancelled first.
