@@ -192,7 +192,8 @@ impl Default for Life {
     }
 }
 
-fn timestamp(seconds: i64) -> String {
+/// `2026-12-07T10:00:00Z` for seconds since the Unix epoch.
+pub(crate) fn timestamp(seconds: i64) -> String {
     // Civil-from-days (Howard Hinnant), to stay free of date crates.
     let days = seconds.div_euclid(86_400);
     let secs = seconds.rem_euclid(86_400);
