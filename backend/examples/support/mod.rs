@@ -20,7 +20,7 @@ pub fn records(org: &OrgId, n: usize, offset: i64) -> Vec<RepoRecord> {
                 stars: (i * 7 % 5000) as u64,
                 watchers: 0,
                 forks: (i % 300) as u64,
-                open_issues: (i % 40) as u64,
+                open_issues: Some((i % 40) as u64),
                 license: Some("MIT".into()),
                 topics: vec!["bench".into()],
                 archived: false,

@@ -167,10 +167,8 @@ pub fn attention<'a>(
         }
         let mut reasons = Vec::new();
         if l.archived {
-            if l.open_issues > 0 {
-                reasons.push(Reason::ArchivedWithOpenIssues {
-                    open: l.open_issues,
-                });
+            if let Some(open) = l.open_issues.filter(|n| *n > 0) {
+                reasons.push(Reason::ArchivedWithOpenIssues { open });
             }
         } else {
             let idle = l.activity_at().map(|at| (now - at).num_days());
@@ -302,7 +300,7 @@ mod tests {
         bare.listing.fork = true;
         let mut retired = tidy(4, "retired", 1, "2020-01-01T00:00:00Z");
         retired.listing.archived = true;
-        retired.listing.open_issues = 3;
+        retired.listing.open_issues = Some(3);
         retired.listing.license = None;
         let mut tidy_archive = tidy(5, "tidy-archive", 1, "2020-01-01T00:00:00Z");
         tidy_archive.listing.archived = true;

@@ -17,7 +17,8 @@ use super::RepoCounts;
 pub struct DayCounts {
     pub stars: u64,
     pub forks: u64,
-    pub open_issues: u64,
+    /// `None` where the listing did not say.
+    pub open_issues: Option<u64>,
 }
 
 impl From<&RepoCounts> for DayCounts {
@@ -210,7 +211,7 @@ mod tests {
             id,
             stars,
             forks: 1,
-            open_issues: 2,
+            open_issues: Some(2),
         }
     }
 

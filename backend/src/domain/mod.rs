@@ -42,7 +42,7 @@ pub(crate) fn test_repo(id: i64, name: &str, stars: u64) -> RepoRecord {
             stars,
             watchers: 0,
             forks: 0,
-            open_issues: 0,
+            open_issues: Some(0),
             license: Some("MIT".into()),
             topics: vec![],
             archived: false,
@@ -114,7 +114,10 @@ pub struct RepoListing {
     pub stars: u64,
     pub watchers: u64,
     pub forks: u64,
-    pub open_issues: u64,
+    /// The forge's count of open issues (on GitHub and Gitea/Forgejo with pull requests);
+    /// `None` when the listing does not say (GitLab leaves it out when issues are off or
+    /// hidden from the token): unknown, never counted as zero.
+    pub open_issues: Option<u64>,
     /// SPDX id when the forge knows it, else the licence's name.
     pub license: Option<String>,
     pub topics: Vec<String>,
@@ -147,6 +150,7 @@ impl RepoListing {
             at(self.pushed_at),
             at(self.updated_at),
             self.open_issues
+                .map_or_else(|| "?".to_owned(), |n| n.to_string())
         )
     }
 
@@ -230,7 +234,8 @@ pub struct RepoCounts {
     pub id: i64,
     pub stars: u64,
     pub forks: u64,
-    pub open_issues: u64,
+    /// `None` where the listing did not say (see [`RepoListing::open_issues`]).
+    pub open_issues: Option<u64>,
 }
 
 /// Totals over an organisation's live (not gone) repositories.
@@ -287,7 +292,8 @@ impl Snapshot {
             totals.repos += 1;
             totals.stars += l.stars;
             totals.forks += l.forks;
-            totals.open_issues += l.open_issues;
+            // Unknown counts are left out of the sum, not counted as zero.
+            totals.open_issues += l.open_issues.unwrap_or(0);
             totals.watchers += l.watchers;
             totals.archived += u64::from(l.archived);
             totals.size_kb += l.size_kb;

@@ -334,7 +334,9 @@ impl WireRepo {
             watchers: self.watchers_count.unwrap_or(0),
             forks: self.forks_count.unwrap_or(0),
             // Like GitHub's figure: issues and pull requests together.
-            open_issues: self.open_issues_count.unwrap_or(0) + self.open_pr_counter.unwrap_or(0),
+            open_issues: self
+                .open_issues_count
+                .map(|issues| issues + self.open_pr_counter.unwrap_or(0)),
             license: self
                 .licenses
                 .and_then(|l| l.into_iter().find_map(|l| non_empty(Some(l)))),
@@ -404,7 +406,7 @@ mod tests {
         assert_eq!(page.total_pages, Some(3));
         assert_eq!(page.repos.len(), 2);
         let a = &page.repos[0];
-        assert_eq!((a.stars, a.open_issues), (4, 3));
+        assert_eq!((a.stars, a.open_issues), (4, Some(3)));
         assert_eq!(a.license.as_deref(), Some("MIT"));
         assert_eq!(a.visibility.as_deref(), Some("public"));
         assert!(a.updated_at.is_some() && a.pushed_at.is_none());

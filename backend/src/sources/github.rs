@@ -623,7 +623,7 @@ impl WireRepo {
             stars: self.stargazers_count.unwrap_or(0),
             watchers: self.watchers_count.unwrap_or(0),
             forks: self.forks_count.unwrap_or(0),
-            open_issues: self.open_issues_count.unwrap_or(0),
+            open_issues: self.open_issues_count,
             license,
             topics,
             archived: self.archived.unwrap_or(false),

@@ -335,7 +335,7 @@ impl WireProject {
             stars: self.star_count.unwrap_or(0),
             watchers: 0,
             forks: self.forks_count.unwrap_or(0),
-            open_issues: self.open_issues_count.unwrap_or(0),
+            open_issues: self.open_issues_count,
             license: None,
             topics,
             archived: self.archived.unwrap_or(false),
@@ -455,11 +455,14 @@ mod tests {
         let names: Vec<&str> = page.repos.iter().map(|r| r.name.as_str()).collect();
         assert_eq!(names, ["cli", "sub/lib", "sub/x"]);
         let cli = &page.repos[0];
-        assert_eq!((cli.stars, cli.forks, cli.open_issues), (3, 1, 2));
+        assert_eq!((cli.stars, cli.forks, cli.open_issues), (3, 1, Some(2)));
         assert!(cli.fork);
         assert_eq!(cli.topics, ["a", "b"]);
         assert!(cli.updated_at.is_some() && cli.pushed_at.is_none());
-        assert_eq!(page.repos[1].open_issues, 0, "missing is zero, not fatal");
+        assert_eq!(
+            page.repos[1].open_issues, None,
+            "missing is unknown, not zero, and not fatal"
+        );
         assert!(page.repos[1].archived);
         assert_eq!(page.repos[2].topics, ["t"]);
         assert_eq!(page.unreadable_ids, [4]);

@@ -320,7 +320,7 @@ mod tests {
                 stars,
                 watchers: 0,
                 forks: 0,
-                open_issues: 0,
+                open_issues: Some(0),
                 license: None,
                 topics: vec!["web".into()],
                 archived: id == 3,

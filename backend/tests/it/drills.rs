@@ -78,7 +78,7 @@ fn spread_over_forges(forge: &fakeforge::Running, ctx: &mut IngestContext) -> Ve
 async fn state(
     store: &dyn Store,
     org: &OrgId,
-) -> BTreeMap<i64, (String, u64, u64, u64, Option<String>)> {
+) -> BTreeMap<i64, (String, u64, u64, Option<u64>, Option<String>)> {
     store
         .list_repos(org)
         .await
@@ -290,7 +290,7 @@ async fn a_budget_that_runs_out_mid_run_keeps_every_org_whole_and_deletes_nothin
 
 /// Everything the drills compare of one org: each live repository's listing fields and
 /// languages, by forge id.
-type FullState = BTreeMap<i64, (String, u64, u64, Option<String>, Vec<(String, u64)>)>;
+type FullState = BTreeMap<i64, (String, u64, Option<u64>, Option<String>, Vec<(String, u64)>)>;
 
 async fn full_state(store: &dyn Store, org: &OrgId) -> FullState {
     store

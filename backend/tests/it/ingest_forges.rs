@@ -250,10 +250,24 @@ async fn gitlab_stores_every_project_of_the_group_and_its_subgroups_then_costs_o
             .expect("a project without optional fields");
         assert_eq!(
             (missing.listing.open_issues, missing.listing.archived),
-            (0, false)
+            (None, false)
         );
         let snapshot = &store.list_snapshots(&id, None, None).await.expect("snaps")[0];
         assert_eq!(snapshot.totals.stars, star_sum(250));
+        assert_eq!(
+            snapshot.totals.open_issues,
+            (1..=250u64)
+                .filter(|i| i % 10 != 0)
+                .map(|i| i % 5)
+                .sum::<u64>(),
+            "unknown counts are left out of the sum"
+        );
+        let unknown = snapshot
+            .repos
+            .iter()
+            .find(|c| c.id == 1010)
+            .expect("listed that day");
+        assert_eq!(unknown.open_issues, None, "the day's count is unknown too");
         assert_eq!(
             snapshot.totals.forks,
             (1..=250u64).map(|i| i % 7).sum::<u64>()
@@ -778,7 +792,7 @@ async fn stored_sums(store: &Arc<dyn Store>, id: &str) -> (usize, u64, u64, u64)
         live.len(),
         live.iter().map(|r| r.listing.stars).sum(),
         live.iter().map(|r| r.listing.forks).sum(),
-        live.iter().map(|r| r.listing.open_issues).sum(),
+        live.iter().filter_map(|r| r.listing.open_issues).sum(),
     )
 }
 

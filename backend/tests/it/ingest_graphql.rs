@@ -124,7 +124,7 @@ async fn two_thousand_repositories_cost_under_80_requests_and_match_the_rest_pat
     for r in &repos {
         let d = r.details.as_ref().expect("every repository detailed");
         assert_eq!(
-            d.open_issues + d.open_pull_requests,
+            Some(d.open_issues + d.open_pull_requests),
             r.listing.open_issues,
             "issues and pull requests apart, adding up to GitHub's mixed count"
         );

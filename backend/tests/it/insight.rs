@@ -509,7 +509,7 @@ async fn attention_lists_what_each_rule_finds_with_exemptions_as_json_csv_and_a_
     bare.listing.fork = true;
     let mut retired = tidy(3, "retired", 7);
     retired.listing.archived = true;
-    retired.listing.open_issues = 4;
+    retired.listing.open_issues = Some(4);
     let mut kept = repo(&acme, 4, "kept", 1);
     kept.listing.topics = vec!["keep-me".into()];
     let fine = tidy(5, "fine", 900);

@@ -618,7 +618,7 @@ async fn repository_history_and_counts_on_a_day_read_per_repository(store: Arc<d
     );
     assert_eq!(
         one[2].counts.map(|c| (c.forks, c.open_issues)),
-        Some((1, 2))
+        Some((1, Some(2)))
     );
     assert!(store
         .repo_history(&acme, 404, None, None)

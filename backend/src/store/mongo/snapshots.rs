@@ -92,7 +92,8 @@ fn row_doc(org: &str, row: &RepoChange) -> Document {
     };
     doc! {
         "org": org, "repo": row.repo_id, "day": day(row.day),
-        "stars": count(|c| c.stars), "forks": count(|c| c.forks), "issues": count(|c| c.open_issues),
+        "stars": count(|c| c.stars), "forks": count(|c| c.forks),
+        "issues": row.counts.and_then(|c| c.open_issues).map_or(Bson::Null, |n| Bson::Int64(n as i64)),
     }
 }
 
@@ -104,9 +105,7 @@ fn row_of(d: &Document) -> StoreResult<RepoChange> {
         forks: int(d, "forks")
             .and_then(|n| u64::try_from(n).ok())
             .unwrap_or(0),
-        open_issues: int(d, "issues")
-            .and_then(|n| u64::try_from(n).ok())
-            .unwrap_or(0),
+        open_issues: int(d, "issues").and_then(|n| u64::try_from(n).ok()),
     });
     Ok(RepoChange {
         repo_id,

@@ -16,9 +16,31 @@ CREATE INDEX org_repos_by_repo ON org_repos (forge, repo_id);
 INSERT INTO org_repos (org, forge, repo_id, gone_since)
 SELECT org, forge, id, gone_since FROM repos;
 
-DROP INDEX repos_by_org_stars;
-ALTER TABLE repos DROP COLUMN org;
-ALTER TABLE repos DROP COLUMN gone_since;
+-- The repository rows without their one organisation and gone mark; and an open-issue
+-- count that may be unknown (NULL: the forge's listing did not say, as GitLab's does not
+-- when issues are off), never stored as a zero.
+CREATE TABLE repos_once (
+    forge       TEXT    NOT NULL,
+    id          INTEGER NOT NULL,
+    name        TEXT    NOT NULL,
+    full_name   TEXT    NOT NULL,
+    language    TEXT,
+    stars       INTEGER NOT NULL,
+    forks       INTEGER NOT NULL,
+    open_issues INTEGER,
+    pushed_at   TEXT,
+    license     TEXT,
+    archived    INTEGER NOT NULL,
+    first_seen  TEXT    NOT NULL,
+    doc         TEXT    NOT NULL,
+    PRIMARY KEY (forge, id)
+);
+INSERT INTO repos_once (forge, id, name, full_name, language, stars, forks, open_issues,
+                        pushed_at, license, archived, first_seen, doc)
+SELECT forge, id, name, full_name, language, stars, forks, open_issues,
+       pushed_at, license, archived, first_seen, doc FROM repos;
+DROP TABLE repos;
+ALTER TABLE repos_once RENAME TO repos;
 
 -- Validators are kept per organisation too: two organisations fetching the same URL (a
 -- shared repository's languages) each keep theirs, and a purge of one leaves the other's.

@@ -55,7 +55,7 @@ impl OrgStore for SqliteStore {
                         l.language,
                         l.stars as i64,
                         l.forks as i64,
-                        l.open_issues as i64,
+                        l.open_issues.map(|n| n as i64),
                         l.pushed_at.map(ts),
                         l.license,
                         l.archived,

@@ -125,7 +125,7 @@ fn counts_of(stars: Option<i64>, forks: Option<i64>, issues: Option<i64>) -> Opt
     Some(DayCounts {
         stars: u64::try_from(stars?).unwrap_or(0),
         forks: u64::try_from(forks.unwrap_or(0)).unwrap_or(0),
-        open_issues: u64::try_from(issues.unwrap_or(0)).unwrap_or(0),
+        open_issues: issues.and_then(|n| u64::try_from(n).ok()),
     })
 }
 
@@ -231,7 +231,7 @@ pub(super) fn write_repo_days(
             key,
             c.map(|c| c.stars as i64),
             c.map(|c| c.forks as i64),
-            c.map(|c| c.open_issues as i64)
+            c.and_then(|c| c.open_issues).map(|n| n as i64)
         ])?;
     }
     Ok(())

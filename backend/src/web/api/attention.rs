@@ -121,7 +121,7 @@ fn csv_row(i: &AttentionItem) -> [String; 11] {
         i.fork.to_string(),
         i.archived.to_string(),
         i.stars.to_string(),
-        i.open_issues.to_string(),
+        i.open_issues.map(|n| n.to_string()).unwrap_or_default(),
         i.last_activity_at
             .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
             .unwrap_or_default(),

@@ -143,7 +143,8 @@ fn csv_row(r: &RepoRecord) -> [String; 26] {
         l.language.clone().unwrap_or_default(),
         l.stars.to_string(),
         l.forks.to_string(),
-        l.open_issues.to_string(),
+        // Empty where the forge did not say: unknown, not zero.
+        l.open_issues.map(|n| n.to_string()).unwrap_or_default(),
         l.watchers.to_string(),
         l.license.clone().unwrap_or_default(),
         l.topics.join(";"),

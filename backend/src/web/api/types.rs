@@ -118,7 +118,9 @@ pub(crate) struct RepoView {
     pub language: Option<String>,
     pub stars: u64,
     pub forks: u64,
-    pub open_issues: u64,
+    /// The forge's open-issue count (with pull requests on GitHub and Gitea/Forgejo;
+    /// `details` has them apart); `null` when the forge did not say (GitLab, issues off).
+    pub open_issues: Option<u64>,
     pub watchers: u64,
     pub license: Option<String>,
     pub topics: Vec<String>,
@@ -352,8 +354,9 @@ pub(crate) struct AttentionItem {
     pub fork: bool,
     pub archived: bool,
     pub stars: u64,
-    /// Open issues (with pull requests on GitHub and Gitea/Forgejo).
-    pub open_issues: u64,
+    /// Open issues (with pull requests on GitHub and Gitea/Forgejo); `null` when the
+    /// forge did not say.
+    pub open_issues: Option<u64>,
     /// The last push on GitHub; the last update elsewhere (no push time is reported).
     pub last_activity_at: Option<DateTime<Utc>>,
     /// Days from the last activity to `as_of`.
@@ -536,7 +539,7 @@ impl From<&RepoDay> for RepoDayView {
             listed: d.counts.is_some(),
             stars: d.counts.map(|c| c.stars),
             forks: d.counts.map(|c| c.forks),
-            open_issues: d.counts.map(|c| c.open_issues),
+            open_issues: d.counts.and_then(|c| c.open_issues),
         }
     }
 }

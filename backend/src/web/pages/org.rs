@@ -483,7 +483,7 @@ fn org_context(
                 "url": format!("{base_url}/repos/{}", path_segment(&l.name)),
                 "spark": charts::sparkline(&spark, &format!("Stars of {} over the last {} days", l.name, insight::SPARKLINE_DAYS)),
                 "language": l.language.clone().unwrap_or_default(), "stars": thousands(l.stars),
-                "forks": thousands(l.forks), "open_issues": thousands(l.open_issues),
+                "forks": thousands(l.forks), "open_issues": l.open_issues.map_or_else(|| "?".to_owned(), thousands),
                 "pushed": l.activity_at().map(|t| t.format("%Y-%m-%d").to_string()).unwrap_or_else(|| "never".into()),
                 "license": l.license.clone().unwrap_or_default(), "archived": l.archived,
             })

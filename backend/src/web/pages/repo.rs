@@ -68,21 +68,25 @@ impl RepoPage<'_> {
         let r = self.repo;
         let l = &r.listing;
         let kind = self.kind.unwrap_or(ForgeKind::GitHub);
-        let points = |pick: fn(&crate::domain::DayCounts) -> u64| -> Vec<_> {
+        // A day's value is absent where the repository was not listed, or the forge did
+        // not say (an unknown open-issue count): a gap, never a zero.
+        let points = |pick: fn(&crate::domain::DayCounts) -> Option<u64>| -> Vec<_> {
             self.history
                 .iter()
-                .map(|d| (d.day, d.counts.as_ref().map(pick)))
+                .map(|d| (d.day, d.counts.as_ref().and_then(pick)))
                 .collect()
         };
         let shown = self.range.keep(self.history, |d| d.day);
-        let series = |name: &str, pick: fn(&crate::domain::DayCounts) -> u64| Series {
+        let series = |name: &str, pick: fn(&crate::domain::DayCounts) -> Option<u64>| Series {
             name: name.into(),
             points: shown
                 .iter()
-                .map(|d| (d.day, d.counts.as_ref().map(pick)))
+                .map(|d| (d.day, d.counts.as_ref().and_then(pick)))
                 .collect(),
         };
-        let kpi = |label: &str, value: u64, pick: fn(&crate::domain::DayCounts) -> u64| json!({ "label": label, "value": thousands(value), "deltas": range::delta_cells(&points(pick), self.range) });
+        let kpi = |label: &str,
+                   value: Option<u64>,
+                   pick: fn(&crate::domain::DayCounts) -> Option<u64>| json!({ "label": label, "value": value.map_or_else(|| "unknown".to_owned(), thousands), "deltas": range::delta_cells(&points(pick), self.range) });
         let languages = match &r.languages {
             Some(mix) if mix.values().any(|v| *v > 0) => charts::shares(
                 "languages",
@@ -191,13 +195,13 @@ impl RepoPage<'_> {
             },
             "notices": notices,
             "kpis": [
-                kpi("Stars", l.stars, |c| c.stars),
-                kpi("Forks", l.forks, |c| c.forks),
+                kpi("Stars", Some(l.stars), |c| Some(c.stars)),
+                kpi("Forks", Some(l.forks), |c| Some(c.forks)),
                 kpi(kind.open_issues_label(), l.open_issues, |c| c.open_issues),
             ],
             "charts": {
-                "stars": charts::lines("repo-stars", "Stars over time", &[series("Stars", |c| c.stars)], "stars", Width::Panel),
-                "forks": charts::lines("repo-forks", "Forks over time", &[series("Forks", |c| c.forks)], "forks", Width::Panel),
+                "stars": charts::lines("repo-stars", "Stars over time", &[series("Stars", |c| Some(c.stars))], "stars", Width::Panel),
+                "forks": charts::lines("repo-forks", "Forks over time", &[series("Forks", |c| Some(c.forks))], "forks", Width::Panel),
                 "issues": charts::lines("repo-issues", &format!("{} over time", kind.open_issues_label()), &[series(kind.open_issues_short(), |c| c.open_issues)], "open", Width::Panel),
                 "languages": languages,
                 "languages_note": if kind.languages_in_bytes() { "Share of code bytes per language." } else { "Each language's share as GitLab reports it." },

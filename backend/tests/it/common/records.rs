@@ -27,7 +27,7 @@ pub fn record(org_id: &OrgId, id: i64, stars: u64, first_seen: &str) -> RepoReco
             stars,
             watchers: stars,
             forks: 1,
-            open_issues: 2,
+            open_issues: Some(2),
             license: Some("MIT".into()),
             topics: vec!["x".into()],
             archived: false,
