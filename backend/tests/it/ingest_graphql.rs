@@ -300,6 +300,12 @@ async fn details_show_in_the_api_the_csv_and_the_page_and_say_unknown_without_a_
             &format!("/orgs/github/{login}/repos/{}", repo.listing.name),
         )
         .await;
+        let (_, runs) = get(&client, "/runs").await;
+        assert_eq!(
+            runs.contains(">Points</th>"),
+            token,
+            "the points column shows where GraphQL spent points"
+        );
         if token {
             let d = repo.details.as_ref().expect("details");
             assert_eq!(item["details"]["open_pull_requests"], d.open_pull_requests);

@@ -55,6 +55,8 @@ fn runs_context(
         })
         .collect();
     let webhooks = runs.iter().any(|r| !r.deliveries.is_empty());
+    // GraphQL points are spent with a GitHub token only: no column of zeros otherwise.
+    let points = runs.iter().any(|r| r.counts.points > 0);
     let next = schedule.and_then(|s| {
         let at = s.next_after(now)?;
         let wait = at - now;
@@ -65,7 +67,7 @@ fn runs_context(
         };
         Some(json!({ "at": views::when(at), "within": within, "schedule": s.expr() }))
     });
-    json!({ "runs": rows, "next": next, "webhooks": webhooks })
+    json!({ "runs": rows, "next": next, "webhooks": webhooks, "points": points })
 }
 
 /// GraphQL points of a run per forge, for the points cell's title: `github: 23`.
