@@ -212,6 +212,18 @@ impl GitHubGraphql {
             }
             return Err(Asked::Fatal(self.status_error(status, message)));
         };
+        if nodes.len() != batch.len() {
+            // Not an answer to this question: nothing can be said of any of them.
+            let err = self.malformed(format!(
+                "{} nodes answered for {} ids",
+                nodes.len(),
+                batch.len()
+            ));
+            return Ok(batch
+                .iter()
+                .map(|(id, _)| (*id, Outcome::Failed(err.clone())))
+                .collect());
+        }
         // Errors that point at one node concern that node only.
         let mut node_errors: HashMap<usize, &GraphqlError> = HashMap::new();
         for error in &errors {

@@ -322,3 +322,30 @@ async fn details_show_in_the_api_the_csv_and_the_page_and_say_unknown_without_a_
         }
     }
 }
+
+/// An answer that does not fit the question (fewer nodes than ids) fails the details of
+/// that batch — counted, the rest stored — rather than passing for "vanished".
+#[tokio::test]
+async fn an_answer_with_the_wrong_number_of_nodes_is_a_failure_not_a_vanishing() {
+    let forge = forge(30, fakeforge::Faults::default()).await;
+    let login = forge.forge.world().orgs[0].login.clone();
+    let id = format!("github:{login}");
+    let (_db, store) = sqlite_store().await;
+    let mut ctx = ctx(store.clone(), &forge, true);
+    let odd = wiremock::MockServer::start().await;
+    wiremock::Mock::given(wiremock::matchers::method("POST"))
+        .respond_with(wiremock::ResponseTemplate::new(200).set_body_json(
+            serde_json::json!({"data": {"rateLimit": {"cost": 1, "remaining": 4990}, "nodes": []}}),
+        ))
+        .mount(&odd)
+        .await;
+    ctx.forges[0].graphql_url = Some(format!("{}/graphql", odd.uri()));
+    let run = refresh(&ctx, &[&id]).await;
+    let outcome = &run.outcomes[0];
+    assert_eq!(outcome.status, OrgStatus::Partial, "{outcome:?}");
+    let repos = store.list_repos(&org(&id)).await.expect("repos");
+    assert_eq!(outcome.counts.details_failed as usize, repos.len());
+    assert!(repos
+        .iter()
+        .all(|r| r.details.is_none() && r.languages.is_some()));
+}
