@@ -43,20 +43,26 @@ pub fn key_pair() -> (String, String) {
     (private, public)
 }
 
-/// The request's bearer credential, if any.
+/// The request's `Authorization` header, as sent.
 #[derive(Debug)]
-pub(crate) struct Bearer(pub(crate) Option<String>);
+pub(crate) struct Authorization(pub(crate) Option<String>);
+
+impl Authorization {
+    /// Its bearer credential (a JWT or a token), if it is one.
+    pub(crate) fn bearer(&self) -> Option<&str> {
+        self.0.as_deref().and_then(|v| v.strip_prefix("Bearer "))
+    }
+}
 
 #[rocket::async_trait]
-impl<'r> FromRequest<'r> for Bearer {
+impl<'r> FromRequest<'r> for Authorization {
     type Error = std::convert::Infallible;
 
     async fn from_request(request: &'r Request<'_>) -> Outcome<Self, Self::Error> {
-        Outcome::Success(Bearer(
+        Outcome::Success(Authorization(
             request
                 .headers()
                 .get_one("authorization")
-                .and_then(|v| v.strip_prefix("Bearer "))
                 .map(str::to_owned),
         ))
     }
@@ -71,8 +77,8 @@ struct Claims {
 impl Forge {
     /// Whether `bearer` is a JWT of the configured App: signed by its key, issued by it,
     /// unexpired, valid for at most 10 minutes.
-    fn valid_jwt(&self, bearer: &Bearer) -> bool {
-        let (Some(app), Some(jwt)) = (&self.config.app, &bearer.0) else {
+    fn valid_jwt(&self, authorization: &Authorization) -> bool {
+        let (Some(app), Some(jwt)) = (&self.config.app, authorization.bearer()) else {
             return false;
         };
         let Ok(key) = DecodingKey::from_rsa_pem(app.public_key_pem.as_bytes()) else {
@@ -92,12 +98,13 @@ impl Forge {
     }
 
     /// Whether `bearer` is an installation token this fake handed out; counts it.
-    pub(crate) fn installation_token(&self, bearer: &Bearer) -> bool {
-        let known = bearer.0.as_ref().is_some_and(|t| {
+    pub(crate) fn installation_token(&self, authorization: &Authorization) -> bool {
+        let known = authorization.bearer().is_some_and(|t| {
             self.issued
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
-                .contains(t)
+                .iter()
+                .any(|issued| issued == t)
         });
         if known {
             self.count("auth installation", 200);
@@ -121,8 +128,8 @@ fn refused(forge: &Forge, kind: &str) -> Reply {
 }
 
 #[get("/orgs/<login>/installation")]
-fn installation(forge: &State<Arc<Forge>>, login: &str, bearer: Bearer) -> Reply {
-    if !forge.valid_jwt(&bearer) {
+fn installation(forge: &State<Arc<Forge>>, login: &str, authorization: Authorization) -> Reply {
+    if !forge.valid_jwt(&authorization) {
         return refused(forge, "app installation");
     }
     let installed = forge.config.app.as_ref().is_some_and(|app| {
@@ -152,8 +159,8 @@ fn installation(forge: &State<Arc<Forge>>, login: &str, bearer: Bearer) -> Reply
 }
 
 #[post("/app/installations/<id>/access_tokens")]
-fn access_token(forge: &State<Arc<Forge>>, id: i64, bearer: Bearer) -> Reply {
-    if !forge.valid_jwt(&bearer) {
+fn access_token(forge: &State<Arc<Forge>>, id: i64, authorization: Authorization) -> Reply {
+    if !forge.valid_jwt(&authorization) {
         return refused(forge, "app token");
     }
     let mut issued = forge.issued.lock().unwrap_or_else(|p| p.into_inner());

@@ -9,9 +9,9 @@ async fn org(
     forge: &State<Arc<Forge>>,
     login: &str,
     validators: IfNoneMatch,
-    bearer: crate::app::Bearer,
+    authorization: crate::app::Authorization,
 ) -> Reply {
-    forge.installation_token(&bearer);
+    forge.installation_token(&authorization);
     let fault = delay(forge).await;
     let day = forge.day();
     let body = forge.find_org(login).map(|o| forge.world.profile(&o, day));

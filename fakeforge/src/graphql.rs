@@ -22,8 +22,7 @@ use rocket::http::Status;
 use rocket::{post, routes, State};
 use serde_json::{json, Value};
 
-use crate::app::Bearer;
-use crate::sbom_export::Authorized;
+use crate::app::Authorization;
 use crate::world;
 use crate::{epoch_now, Forge, Reply};
 
@@ -78,17 +77,12 @@ struct Request {
 }
 
 #[post("/graphql", data = "<body>")]
-async fn graphql(
-    forge: &State<Arc<Forge>>,
-    body: &str,
-    authorized: Authorized,
-    bearer: Bearer,
-) -> Reply {
+async fn graphql(forge: &State<Arc<Forge>>, body: &str, authorization: Authorization) -> Reply {
     let fault = crate::delay(forge).await;
     // An App's own JWT is refused here, as GitHub does: its installation token is not.
-    let jwt = bearer.0.as_ref().is_some_and(|b| b.starts_with("eyJ"));
-    forge.installation_token(&bearer);
-    if !authorized.0 || jwt {
+    let jwt = authorization.bearer().is_some_and(|b| b.starts_with("eyJ"));
+    forge.installation_token(&authorization);
+    if authorization.0.is_none() || jwt {
         forge.count("graphql", 401);
         return Reply::json(
             Status::Unauthorized,

@@ -9,27 +9,12 @@
 use std::sync::Arc;
 
 use rocket::http::Status;
-use rocket::request::{FromRequest, Outcome, Request};
 use rocket::{get, routes, State};
 use serde_json::json;
 
+use crate::app::Authorization;
 use crate::github::{find_repo, Base, Found};
 use crate::{delay, Forge, IfNoneMatch, Reply};
-
-/// Whether the request carries an `Authorization` header.
-#[derive(Debug)]
-pub(crate) struct Authorized(pub(crate) bool);
-
-#[rocket::async_trait]
-impl<'r> FromRequest<'r> for Authorized {
-    type Error = std::convert::Infallible;
-
-    async fn from_request(request: &'r Request<'_>) -> Outcome<Self, Self::Error> {
-        Outcome::Success(Authorized(
-            request.headers().get_one("authorization").is_some(),
-        ))
-    }
-}
 
 /// A report's id: the repository's id and the day it describes, in a UUID's shape.
 fn report_id(id: i64, day: u32) -> String {
@@ -122,9 +107,9 @@ async fn download(
     forge: &State<Arc<Forge>>,
     file: &str,
     sig: Option<&str>,
-    authorized: Authorized,
+    authorization: Authorization,
 ) -> Reply {
-    if authorized.0 {
+    if authorization.0.is_some() {
         forge.count("sbom-download", 401);
         return Reply::text(
             Status::Unauthorized,

@@ -15,6 +15,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Duration, Utc};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use reqwest::header::HeaderValue;
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use tokio::sync::Mutex;
 use url::Url;
@@ -117,22 +118,12 @@ impl GitHubApp {
             ],
             None,
         );
-        let answer = self.with_jwt(reqwest::Method::POST, &url, tally).await?;
-        match answer.status.as_u16() {
-            200 | 201 => {}
-            401 => return Err(self.refused()),
-            404 => {
-                return Err(auth(format!(
-                    "GitHub App installation {installation} does not exist (check ORGPULSE_GITHUB_APP_INSTALLATION_ID)"
-                )))
-            }
-            _ => return Err(answer.unexpected(&url)),
-        }
-        let issued: AccessToken =
-            serde_json::from_slice(&answer.body).map_err(|e| SourceError::Malformed {
-                url: url.to_string(),
-                detail: format!("installation token: {e}"),
-            })?;
+        let not_found = format!(
+            "GitHub App installation {installation} does not exist (check ORGPULSE_GITHUB_APP_INSTALLATION_ID)"
+        );
+        let issued: AccessToken = self
+            .with_jwt(reqwest::Method::POST, &url, tally, not_found)
+            .await?;
         let token = InstallationToken {
             token: Secret::new(issued.token),
             installation,
@@ -152,32 +143,25 @@ impl GitHubApp {
             return Ok(*id);
         }
         let url = self.root.url(&["orgs", org, "installation"], None);
-        let answer = self.with_jwt(reqwest::Method::GET, &url, tally).await?;
-        match answer.status.as_u16() {
-            200 => {}
-            401 => return Err(self.refused()),
-            404 => {
-                return Err(auth(format!(
-                    "the GitHub App is not installed on {org}: install it there, or track the organisation with a token"
-                )))
-            }
-            _ => return Err(answer.unexpected(&url)),
-        }
-        let found: Installation =
-            serde_json::from_slice(&answer.body).map_err(|e| SourceError::Malformed {
-                url: url.to_string(),
-                detail: format!("installation: {e}"),
-            })?;
+        let not_found = format!(
+            "the GitHub App is not installed on {org}: install it there, or track the organisation with a token"
+        );
+        let found: Installation = self
+            .with_jwt(reqwest::Method::GET, &url, tally, not_found)
+            .await?;
         self.installations.lock().await.insert(key, found.id);
         Ok(found.id)
     }
 
-    async fn with_jwt(
+    /// Sends a request with the App's JWT and reads its JSON answer; 401 is the JWT
+    /// refused, 404 says `not_found`.
+    async fn with_jwt<T: DeserializeOwned>(
         &self,
         method: reqwest::Method,
         url: &Url,
         tally: &Tally,
-    ) -> Result<super::http::Answer, SourceError> {
+        not_found: String,
+    ) -> Result<T, SourceError> {
         let jwt = self.jwt()?;
         let mut bearer = HeaderValue::from_str(&format!("Bearer {}", jwt.expose()))
             .map_err(|_| auth("the App's JWT is not a valid header value"))?;
@@ -187,7 +171,17 @@ impl GitHubApp {
             authorization: Some(bearer),
             ..Outgoing::get(url)
         };
-        self.http.send(&request, tally).await
+        let answer = self.http.send(&request, tally).await?;
+        match answer.status.as_u16() {
+            200 | 201 => {}
+            401 => return Err(self.refused()),
+            404 => return Err(auth(not_found)),
+            _ => return Err(answer.unexpected(url)),
+        }
+        serde_json::from_slice(&answer.body).map_err(|e| SourceError::Malformed {
+            url: url.to_string(),
+            detail: e.to_string(),
+        })
     }
 
     fn refused(&self) -> SourceError {
