@@ -33,7 +33,15 @@ async function visit(path, { colorScheme = "light", viewport = { width: 1280, he
   });
   page.on("console", (m) => { if (m.type() === "error" || m.type() === "warning") problems.push(`console ${m.type()}: ${m.text()}`); });
   page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
-  page.on("requestfailed", (r) => problems.push(`request failed: ${r.url()}`));
+  // A request cancelled by the next navigation (net::ERR_ABORTED, typically the favicon
+  // asked for just after `load` when the test moves on at once) is not a failure a
+  // visitor sees; a server error still shows as its status below, a refused or reset
+  // connection as its own reason here.
+  page.on("requestfailed", (r) => {
+    const reason = r.failure()?.errorText ?? "unknown";
+    if (reason === "net::ERR_ABORTED") return;
+    problems.push(`request failed: ${r.url()} (${reason})`);
+  });
   page.on("response", (r) => { if (r.status() >= 400) problems.push(`${r.status()} for ${r.url()}`); });
   const response = await page.goto(base + path, { waitUntil: "load" });
   return { page, context, problems, status: response.status() };
