@@ -6,6 +6,7 @@ pub mod events;
 pub mod feed;
 mod forge;
 pub mod history;
+mod open_counts;
 mod org_id;
 mod run;
 mod secret;
@@ -20,6 +21,7 @@ pub use events::{Event, EventKind, StoredEvent};
 pub(crate) use forge::COMMON_PATH_PATTERN;
 pub use forge::{ForgeInstance, ForgeKind, ForgeName, Forges};
 pub use history::{DayCounts, RepoChange, RepoDay};
+pub use open_counts::OpenCounts;
 pub use org_id::{OrgId, OrgIdError};
 pub use run::{
     Delivery, OrgOutcome, OrgStatus, RefreshRun, RunCounts, RunId, RunOptions, RunStatus, Trigger,

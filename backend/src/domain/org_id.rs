@@ -133,6 +133,11 @@ impl Forges {
         self.get(org.forge())
     }
 
+    /// The kind of forge an organisation lives on; `None` when it is not configured.
+    pub fn kind_of(&self, org: &OrgId) -> Option<ForgeKind> {
+        self.of(org).map(|f| f.kind)
+    }
+
     /// Builds the id of `path` on the forge called `forge`, checking both against the
     /// configuration: a user typed them.
     pub fn org(&self, forge: &str, path: &str) -> Result<OrgId, OrgIdError> {

@@ -7,7 +7,7 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::Serialize;
 
 use super::charts::PALETTE;
-use crate::domain::{DayTotals, OrgId, OrgOutcome};
+use crate::domain::{DayTotals, ForgeKind, OpenCounts, OrgId, OrgOutcome};
 
 /// A successful refresh younger than this counts as fresh (a daily schedule plus slack).
 pub(crate) const FRESH_WITHIN: Duration = Duration::hours(36);
@@ -67,22 +67,30 @@ pub(crate) struct Delta {
     pub repos: i64,
     pub stars: i64,
     pub forks: i64,
-    pub open_issues: i64,
+    /// The change of open issues alone, where the forge counts them alone (GitLab).
+    pub open_issues: Option<i64>,
+    /// The change of open issues and pull requests together (GitHub, Gitea/Forgejo).
+    pub open_issues_and_pull_requests: Option<i64>,
 }
 
 /// The change over `days` ending at the latest snapshot; `None` when history does not
 /// reach back that far (never a made-up zero).
-pub(crate) fn delta(history: &[DayTotals], days: i64) -> Option<Delta> {
+pub(crate) fn delta(history: &[DayTotals], days: i64, kind: Option<ForgeKind>) -> Option<Delta> {
     let latest = history.last()?;
     let target = latest.day - Duration::days(days);
     let base = history.iter().rev().find(|d| d.day <= target)?;
     let diff = |a: u64, b: u64| a as i64 - b as i64;
+    let open = OpenCounts::listed(
+        kind,
+        Some(diff(latest.totals.open_issues, base.totals.open_issues)),
+    );
     Some(Delta {
         since: base.day,
         repos: diff(latest.totals.repos, base.totals.repos),
         stars: diff(latest.totals.stars, base.totals.stars),
         forks: diff(latest.totals.forks, base.totals.forks),
-        open_issues: diff(latest.totals.open_issues, base.totals.open_issues),
+        open_issues: open.issues,
+        open_issues_and_pull_requests: open.both,
     })
 }
 
@@ -192,15 +200,15 @@ mod tests {
             day("2026-01-05", 15),
             day("2026-01-06", 20),
         ];
-        let d1 = delta(&h, 1).expect("yesterday exists");
+        let d1 = delta(&h, 1, None).expect("yesterday exists");
         assert_eq!((d1.stars, d1.since.to_string().as_str()), (5, "2026-01-05"));
-        let d3 = delta(&h, 3).expect("falls back to an earlier day");
+        let d3 = delta(&h, 3, None).expect("falls back to an earlier day");
         assert_eq!(
             (d3.stars, d3.since.to_string().as_str()),
             (10, "2026-01-01")
         );
-        assert!(delta(&h, 30).is_none(), "history is not 30 days deep");
-        assert!(delta(&[], 1).is_none());
+        assert!(delta(&h, 30, None).is_none(), "history is not 30 days deep");
+        assert!(delta(&[], 1, None).is_none());
     }
 
     #[test]

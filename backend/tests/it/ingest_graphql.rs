@@ -285,10 +285,9 @@ async fn details_show_in_the_api_the_csv_and_the_page_and_say_unknown_without_a_
             .expect("listed");
         let (_, csv) = get(&client, &format!("/api/v1/orgs/github/{login}/repos.csv")).await;
         let header: Vec<&str> = csv.lines().next().expect("header").split(',').collect();
-        let column = header
-            .iter()
-            .position(|c| *c == "open_pull_requests")
-            .expect("a column named for pull requests");
+        let at = |name: &str| header.iter().position(|c| *c == name).expect(name);
+        let column = at("open_pull_requests");
+        let (issues_column, both_column) = (at("open_issues"), at("open_issues_and_pull_requests"));
         let row: Vec<&str> = csv
             .lines()
             .find(|l| l.starts_with(&format!("{},", repo.listing.id)))
@@ -308,8 +307,13 @@ async fn details_show_in_the_api_the_csv_and_the_page_and_say_unknown_without_a_
         );
         if token {
             let d = repo.details.as_ref().expect("details");
-            assert_eq!(item["details"]["open_pull_requests"], d.open_pull_requests);
-            assert_eq!(item["details"]["open_issues"], d.open_issues);
+            assert_eq!(item["open_pull_requests"], d.open_pull_requests);
+            assert_eq!(item["open_issues"], d.open_issues);
+            assert_eq!(
+                item["open_issues_and_pull_requests"],
+                d.open_issues + d.open_pull_requests
+            );
+            assert_eq!(row[issues_column], d.open_issues.to_string());
             let tag = &d.latest_release.as_ref().expect("a release").tag;
             assert_eq!(item["details"]["latest_release"]["tag"], tag.as_str());
             assert_eq!(row[column], d.open_pull_requests.to_string());
@@ -317,7 +321,19 @@ async fn details_show_in_the_api_the_csv_and_the_page_and_say_unknown_without_a_
             assert!(html.contains(tag.as_str()));
         } else {
             assert_eq!(item["details"], serde_json::Value::Null);
+            // Without a token GitHub counts both together: never called issues.
+            assert_eq!(item["open_issues"], serde_json::Value::Null);
+            assert_eq!(item["open_pull_requests"], serde_json::Value::Null);
+            assert_eq!(
+                item["open_issues_and_pull_requests"],
+                repo.listing.open_issues.expect("listed")
+            );
             assert_eq!(row[column], "", "unknown, not zero");
+            assert_eq!(row[issues_column], "", "unknown, not the count of both");
+            assert_eq!(
+                row[both_column],
+                repo.listing.open_issues.expect("listed").to_string()
+            );
             assert!(html.contains("Open pull requests</th><td>unknown"));
         }
     }

@@ -605,6 +605,7 @@ async fn attention_lists_what_each_rule_finds_with_exemptions_as_json_csv_and_a_
             "archived",
             "stars",
             "open_issues",
+            "open_issues_and_pull_requests",
             "last_activity_at",
             "days_inactive"
         ]
@@ -638,7 +639,10 @@ async fn csv_rows(client: &rocket::local::asynchronous::Client, uri: &str) -> Ve
     assert!(response
         .headers()
         .get_one("Content-Disposition")
-        .is_some_and(|d| d.starts_with("attachment; filename=\"github-acme-")));
+        .is_some_and(|d| {
+            let org = uri.split('/').skip(4).take(2).collect::<Vec<_>>().join("-");
+            d.starts_with(&format!("attachment; filename=\"{org}-"))
+        }));
     let body = response.into_string().await.expect("body");
     assert!(body.ends_with("\r\n"), "RFC 4180 line ends");
     csv::ReaderBuilder::new()
@@ -692,6 +696,7 @@ async fn history_and_libraries_export_as_csv() {
             "stars",
             "forks",
             "open_issues",
+            "open_issues_and_pull_requests",
             "watchers",
             "archived",
             "size_kb"
@@ -710,6 +715,12 @@ async fn history_and_libraries_export_as_csv() {
             ("2026-03-09", "100")
         ],
         "one row per snapshot day, the day re-committed replaced"
+    );
+    assert!(
+        history[1..]
+            .iter()
+            .all(|r| r[4].is_empty() && !r[5].is_empty()),
+        "GitHub's listings count issues and pull requests together: never under `open_issues`"
     );
     let some = csv_rows(
         &client,
@@ -990,4 +1001,110 @@ async fn many_organisations_are_a_sortable_table_and_the_charts_draw_the_biggest
     assert!(html.contains("stars_7d"), "names the columns it sorts by");
     let (status, _) = get(&client, "/?order=sideways").await;
     assert_eq!(status, Status::UnprocessableEntity);
+}
+
+/// Open issues and pull requests are never one number under the word "issues": GitLab's
+/// listing counts issues alone, GitHub's both together (apart only with current GraphQL
+/// details). Every surface of the API says which is which, with `null` where unknown.
+#[tokio::test]
+async fn open_issues_and_pull_requests_are_never_mixed_under_one_name() {
+    let (_dir, store) = sqlite_store().await;
+    let gitlab = org("gitlab:acme");
+    let github = org("github:acme");
+    for id in [&gitlab, &github] {
+        store
+            .add_tracked_org(id, crate::common::at("2026-03-01"))
+            .await
+            .expect("track");
+    }
+    for (when, open) in [("2026-03-01", 4), ("2026-03-09", 7)] {
+        let mut lab = record(&gitlab, 1, 10, "2026-03-01");
+        lab.listing.open_issues = Some(open);
+        let mut hub = record(&github, 2, 10, "2026-03-01");
+        hub.listing.open_issues = Some(open + 1);
+        let mut split = record(&github, 3, 10, "2026-03-01");
+        split.listing.open_issues = Some(5);
+        split.details = Some(orgpulse::domain::RepoDetails {
+            open_issues: 3,
+            open_pull_requests: 2,
+            latest_release: None,
+            last_commit_at: None,
+            license: None,
+            topics: vec![],
+        });
+        split.details_for = Some(split.listing.details_marker());
+        for (id, repos) in [(&gitlab, vec![lab]), (&github, vec![hub, split])] {
+            store
+                .commit_org_refresh(&commit(id, when, repos))
+                .await
+                .expect("commit");
+        }
+    }
+    let client = client(store).await;
+
+    let lab = ok_json(&client, "/api/v1/orgs/gitlab/acme").await;
+    assert_eq!(lab["totals"]["open_issues"], 7, "{lab}");
+    assert_eq!(lab["totals"]["open_issues_and_pull_requests"], Value::Null);
+    assert_eq!(lab["deltas"]["d7"]["open_issues"], 3, "{lab}");
+    assert_eq!(
+        lab["deltas"]["d7"]["open_issues_and_pull_requests"],
+        Value::Null
+    );
+    let hub = ok_json(&client, "/api/v1/orgs/github/acme").await;
+    assert_eq!(hub["totals"]["open_issues"], Value::Null, "{hub}");
+    assert_eq!(hub["totals"]["open_issues_and_pull_requests"], 13);
+    assert_eq!(hub["deltas"]["d7"]["open_issues_and_pull_requests"], 3);
+    let orgs = ok_json(&client, "/api/v1/orgs").await;
+    let totals: Vec<(Value, Value)> = orgs
+        .as_array()
+        .expect("orgs")
+        .iter()
+        .map(|o| {
+            (
+                o["totals"]["open_issues"].clone(),
+                o["totals"]["open_issues_and_pull_requests"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(totals, [(Value::Null, json!(13)), (json!(7), Value::Null)]);
+
+    let days = ok_json(&client, "/api/v1/orgs/gitlab/acme/history").await;
+    assert_eq!(days["days"][0]["totals"]["open_issues"], 4, "{days}");
+    let repos = ok_json(&client, "/api/v1/orgs/github/acme/repos?sort=name").await;
+    let open: Vec<[Value; 3]> = repos["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|r| {
+            [
+                r["open_issues"].clone(),
+                r["open_pull_requests"].clone(),
+                r["open_issues_and_pull_requests"].clone(),
+            ]
+        })
+        .collect();
+    assert_eq!(
+        open,
+        [
+            [Value::Null, Value::Null, json!(8)],
+            [json!(3), json!(2), json!(5)]
+        ],
+        "apart only where details were asked"
+    );
+    let lab_repo = ok_json(&client, "/api/v1/orgs/gitlab/acme/repos/r1/history").await;
+    assert_eq!(lab_repo["repo"]["open_issues"], 7, "{lab_repo}");
+    assert_eq!(lab_repo["repo"]["open_pull_requests"], Value::Null);
+    assert_eq!(lab_repo["days"][1]["open_issues"], 7);
+    assert_eq!(
+        lab_repo["days"][1]["open_issues_and_pull_requests"],
+        Value::Null
+    );
+    let lab_csv = csv_rows(&client, "/api/v1/orgs/gitlab/acme/history.csv").await;
+    assert_eq!((lab_csv[2][4].as_str(), lab_csv[2][5].as_str()), ("7", ""));
+}
+
+async fn ok_json(client: &rocket::local::asynchronous::Client, uri: &str) -> Value {
+    let (status, body) = json(client, uri).await;
+    assert_eq!(status, Status::Ok, "{uri}: {body}");
+    body
 }

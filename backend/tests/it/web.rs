@@ -507,7 +507,11 @@ async fn the_csv_export_parses_back_with_every_repo_and_stable_columns() {
         .expect("same ids");
     assert_eq!(rows[0][1], first.listing.name);
     assert_eq!(rows[0][6], first.listing.stars.to_string());
-    assert_eq!(rows[0][20], first.first_seen.to_string());
+    let first_seen = header
+        .iter()
+        .position(|c| c == "first_seen")
+        .expect("column");
+    assert_eq!(rows[0][first_seen], first.first_seen.to_string());
     let (status, body) = json(&client, "/api/v1/orgs/github/unknown/repos.csv").await;
     assert_api_error(status, &body, Status::NotFound, "not_found");
 }

@@ -2,6 +2,7 @@
 
 use super::{json_body, known, AttentionItem, AttentionList};
 use crate::domain::attention::Flagged;
+use crate::domain::{ForgeKind, OpenCounts};
 use crate::web::cache::{CachedGet, Conditional, Scope};
 use crate::web::error::{ApiError, ErrorBody};
 use crate::web::extract::org_path;
@@ -9,7 +10,7 @@ use crate::web::insight;
 use chrono::{DateTime, Utc};
 
 /// The CSV's columns, in order.
-pub(crate) const ATTENTION_CSV_COLUMNS: [&str; 11] = [
+pub(crate) const ATTENTION_CSV_COLUMNS: [&str; 12] = [
     "id",
     "name",
     "html_url",
@@ -19,6 +20,7 @@ pub(crate) const ATTENTION_CSV_COLUMNS: [&str; 11] = [
     "archived",
     "stars",
     "open_issues",
+    "open_issues_and_pull_requests",
     "last_activity_at",
     "days_inactive",
 ];
@@ -45,6 +47,7 @@ pub(crate) async fn list_attention(
     get.answer(Scope::Org(org.clone()), || async {
         let detail = known(&get, &org).await?;
         let (found, as_of) = insight::attention(&detail, &get.state.forges, &get.state.attention);
+        let kind = get.state.forges.kind_of(&org);
         json_body(&AttentionList {
             org: org.to_string(),
             as_of: detail.record.as_ref().map(|r| r.fetched_at),
@@ -54,7 +57,7 @@ pub(crate) async fn list_attention(
             checked: found.checked,
             exempt: found.exempt,
             not_reported: found.not_reported.iter().map(|s| (*s).to_owned()).collect(),
-            items: found.flagged.iter().map(|f| item(f, as_of)).collect(),
+            items: found.flagged.iter().map(|f| item(kind, f, as_of)).collect(),
         })
     })
     .await
@@ -66,7 +69,7 @@ pub(crate) async fn list_attention(
         ("forge" = String, Path, description = "The forge instance"),
         ("login" = String, Path, description = "The organisation's login")),
     responses(
-        (status = 200, description = "CSV with a header row: id, name, html_url, reasons (`;`-separated), summary, fork, archived, stars, open_issues, last_activity_at, days_inactive", content_type = "text/csv"),
+        (status = 200, description = "CSV with a header row: id, name, html_url, reasons (`;`-separated), summary, fork, archived, stars, open_issues, open_issues_and_pull_requests, last_activity_at, days_inactive", content_type = "text/csv"),
         (status = 404, description = "Unknown organisation", body = ErrorBody)))]
 #[rocket::get("/orgs/<forge>/<login>/attention.csv", rank = 1)]
 pub(crate) async fn attention_csv(
@@ -78,17 +81,19 @@ pub(crate) async fn attention_csv(
     get.answer(Scope::Org(org.clone()), || async {
         let detail = known(&get, &org).await?;
         let (found, as_of) = insight::attention(&detail, &get.state.forges, &get.state.attention);
+        let kind = get.state.forges.kind_of(&org);
         super::csv_answer(
             &ATTENTION_CSV_COLUMNS,
-            found.flagged.iter().map(|f| csv_row(&item(f, as_of))),
+            found.flagged.iter().map(|f| csv_row(&item(kind, f, as_of))),
             &format!("{}-{}-attention.csv", org.forge(), org.login()),
         )
     })
     .await
 }
 
-fn item(f: &Flagged<'_>, as_of: DateTime<Utc>) -> AttentionItem {
+fn item(kind: Option<ForgeKind>, f: &Flagged<'_>, as_of: DateTime<Utc>) -> AttentionItem {
     let l = &f.repo.listing;
+    let open = OpenCounts::of_repo(kind, f.repo);
     let activity = l.activity_at();
     AttentionItem {
         id: l.id,
@@ -104,14 +109,15 @@ fn item(f: &Flagged<'_>, as_of: DateTime<Utc>) -> AttentionItem {
         fork: l.fork,
         archived: l.archived,
         stars: l.stars,
-        open_issues: l.open_issues,
+        open_issues: open.issues,
+        open_issues_and_pull_requests: open.both,
         last_activity_at: activity,
         days_inactive: activity.map(|at| (as_of - at).num_days().max(0)),
     }
 }
 
 /// One item as a row under [`ATTENTION_CSV_COLUMNS`].
-fn csv_row(i: &AttentionItem) -> [String; 11] {
+fn csv_row(i: &AttentionItem) -> [String; 12] {
     [
         i.id.to_string(),
         i.name.clone(),
@@ -122,6 +128,9 @@ fn csv_row(i: &AttentionItem) -> [String; 11] {
         i.archived.to_string(),
         i.stars.to_string(),
         i.open_issues.map(|n| n.to_string()).unwrap_or_default(),
+        i.open_issues_and_pull_requests
+            .map(|n| n.to_string())
+            .unwrap_or_default(),
         i.last_activity_at
             .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
             .unwrap_or_default(),

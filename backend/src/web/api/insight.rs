@@ -1,6 +1,6 @@
 //! Per-repository insight: one repository's history and the movers of a window.
 
-use super::{json_body, known, MoverView, Movers, RepoHistory};
+use super::{json_body, known, MoverView, Movers, RepoDayView, RepoHistory, RepoView};
 use crate::domain::history::Mover;
 use crate::web::cache::{CachedGet, Conditional, Scope};
 use crate::web::error::{ApiError, ErrorBody};
@@ -33,6 +33,7 @@ pub(crate) async fn repo_history(
         let repo = insight::find_repo(&detail, name).ok_or_else(|| {
             ApiError::not_found(format!("{org} has no repository named `{name}`"))
         })?;
+        let kind = get.state.forges.kind_of(&org);
         let days = get
             .state
             .store
@@ -40,8 +41,8 @@ pub(crate) async fn repo_history(
             .await?;
         json_body(&RepoHistory {
             org: org.to_string(),
-            repo: repo.into(),
-            days: days.iter().map(Into::into).collect(),
+            repo: RepoView::of(kind, repo),
+            days: days.iter().map(|d| RepoDayView::of(kind, d)).collect(),
         })
     })
     .await

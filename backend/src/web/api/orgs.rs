@@ -4,10 +4,10 @@
 use chrono::NaiveDate;
 
 use super::{
-    json_body, org_answer, org_view, overview_summary, Ecosystem, History, Libraries, LibraryUse,
-    OrgSummary, OrgView,
+    json_body, org_answer, org_view, overview_summary, DayView, Ecosystem, History, Libraries,
+    LibraryUse, OrgSummary, OrgView,
 };
-use crate::domain::DayTotals;
+use crate::domain::{DayTotals, OpenCounts};
 use crate::store::OrgDetail;
 use crate::web::cache::{CachedGet, Conditional, Scope};
 use crate::web::error::{ApiError, ErrorBody};
@@ -20,7 +20,13 @@ use crate::web::extract::{org_path, Param};
 pub(crate) async fn list_orgs(get: CachedGet<'_>) -> Result<Conditional, ApiError> {
     get.answer(Scope::Orgs, || async {
         let overview = get.overview().await?;
-        json_body(&overview.iter().map(overview_summary).collect::<Vec<_>>())
+        let forges = &get.state.forges;
+        json_body(
+            &overview
+                .iter()
+                .map(|o| overview_summary(forges, o))
+                .collect::<Vec<_>>(),
+        )
     })
     .await
 }
@@ -39,7 +45,10 @@ pub(crate) async fn get_org(
     login: &str,
 ) -> Result<Conditional, ApiError> {
     let org = org_path(&get.state.forges, forge, login)?;
-    org_answer(&get, &org, |detail| json_body(&org_view(detail))).await
+    org_answer(&get, &org, |detail| {
+        json_body(&org_view(&get.state.forges, detail))
+    })
+    .await
 }
 
 /// Daily snapshots of an organisation between `from` and `to` (inclusive), oldest first.
@@ -63,8 +72,9 @@ pub(crate) async fn history(
 ) -> Result<Conditional, ApiError> {
     let org = org_path(&get.state.forges, forge, login)?;
     let range = DayRange::parse(from, to)?;
+    let kind = get.state.forges.kind_of(&org);
     org_answer(&get, &org, |detail| {
-        let days = range.of(detail).map(Into::into).collect();
+        let days = range.of(detail).map(|d| DayView::of(kind, d)).collect();
         json_body(&History {
             org: org.to_string(),
             days,
@@ -81,7 +91,7 @@ pub(crate) async fn history(
         ("from" = Option<String>, Query, description = "First day, `YYYY-MM-DD`"),
         ("to" = Option<String>, Query, description = "Last day, `YYYY-MM-DD`; before `from`, the range is empty (no rows)")),
     responses(
-        (status = 200, description = "CSV with a header row: day, repos, stars, forks, open_issues, watchers, archived, size_kb", content_type = "text/csv"),
+        (status = 200, description = "CSV with a header row: day, repos, stars, forks, open_issues (alone: GitLab; empty elsewhere), open_issues_and_pull_requests (GitHub, Gitea/Forgejo; empty on GitLab), watchers, archived, size_kb", content_type = "text/csv"),
         (status = 404, description = "Unknown organisation", body = ErrorBody),
         (status = 422, description = "A parameter is invalid", body = ErrorBody)))]
 #[rocket::get("/orgs/<forge>/<login>/history.csv?<from>&<to>", rank = 1)]
@@ -94,15 +104,19 @@ pub(crate) async fn history_csv(
 ) -> Result<Conditional, ApiError> {
     let org = org_path(&get.state.forges, forge, login)?;
     let range = DayRange::parse(from, to)?;
+    let kind = get.state.forges.kind_of(&org);
     org_answer(&get, &org, |detail| {
         let rows = range.of(detail).map(|d| {
             let t = &d.totals;
+            let open = OpenCounts::listed(kind, Some(t.open_issues));
+            let count = |n: Option<u64>| n.map(|n| n.to_string()).unwrap_or_default();
             [
                 d.day.to_string(),
                 t.repos.to_string(),
                 t.stars.to_string(),
                 t.forks.to_string(),
-                t.open_issues.to_string(),
+                count(open.issues),
+                count(open.both),
                 t.watchers.to_string(),
                 t.archived.to_string(),
                 t.size_kb.to_string(),
@@ -182,12 +196,13 @@ pub(crate) async fn libraries_csv(
 }
 
 /// The columns of `history.csv`.
-pub(crate) const HISTORY_CSV_COLUMNS: [&str; 8] = [
+pub(crate) const HISTORY_CSV_COLUMNS: [&str; 9] = [
     "day",
     "repos",
     "stars",
     "forks",
     "open_issues",
+    "open_issues_and_pull_requests",
     "watchers",
     "archived",
     "size_kb",

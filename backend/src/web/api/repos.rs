@@ -3,8 +3,8 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{json_body, org_answer, RepoPage};
-use crate::domain::RepoRecord;
+use super::{json_body, org_answer, RepoPage, RepoView};
+use crate::domain::{ForgeKind, OpenCounts, RepoRecord};
 use crate::web::cache::{CachedGet, Conditional};
 use crate::web::error::{ApiError, ErrorBody};
 use crate::web::extract::{bounded, org_path, RepoQuery, Selection};
@@ -24,6 +24,8 @@ pub const CSV_COLUMNS: [&str; 26] = [
     "stars",
     "forks",
     "open_issues",
+    "open_pull_requests",
+    "open_issues_and_pull_requests",
     "watchers",
     "license",
     "topics",
@@ -37,8 +39,6 @@ pub const CSV_COLUMNS: [&str; 26] = [
     "libraries",
     "first_seen",
     "gone_since",
-    "open_issues_alone",
-    "open_pull_requests",
     "latest_release",
     "latest_release_at",
 ];
@@ -68,6 +68,7 @@ pub(crate) async fn list_repos(
     query: RepoQuery<'_>,
 ) -> Result<Conditional, ApiError> {
     let org = org_path(&get.state.forges, forge, login)?;
+    let kind = get.state.forges.kind_of(&org);
     let Selection {
         filter,
         sort: key,
@@ -94,7 +95,7 @@ pub(crate) async fn list_repos(
         let next_cursor =
             (after.len() > limit).then(|| Cursor::after(items[items.len() - 1], key).encode());
         json_body(&RepoPage {
-            items: items.into_iter().map(Into::into).collect(),
+            items: items.into_iter().map(|r| RepoView::of(kind, r)).collect(),
             total,
             next_cursor,
         })
@@ -115,10 +116,11 @@ pub(crate) async fn repos_csv(
     login: &str,
 ) -> Result<Conditional, ApiError> {
     let org = org_path(&get.state.forges, forge, login)?;
+    let kind = get.state.forges.kind_of(&org);
     org_answer(&get, &org, |detail| {
         super::csv_answer(
             &CSV_COLUMNS,
-            detail.repos.iter().map(csv_row),
+            detail.repos.iter().map(|r| csv_row(kind, r)),
             &format!("{}-{}-repos.csv", org.forge(), org.login()),
         )
     })
@@ -126,14 +128,16 @@ pub(crate) async fn repos_csv(
 }
 
 /// One repository as a row under [`CSV_COLUMNS`].
-fn csv_row(r: &RepoRecord) -> [String; 26] {
+fn csv_row(kind: Option<ForgeKind>, r: &RepoRecord) -> [String; 26] {
     let time = |t: Option<DateTime<Utc>>| {
         t.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
             .unwrap_or_default()
     };
     let l = &r.listing;
-    let d = r.details.as_ref();
-    let release = d.and_then(|d| d.latest_release.as_ref());
+    let release = r.details.as_ref().and_then(|d| d.latest_release.as_ref());
+    // Empty where unknown, never zero; never a count of both under the name "issues".
+    let count = |n: Option<u64>| n.map(|n| n.to_string()).unwrap_or_default();
+    let open = OpenCounts::of_repo(kind, r);
     [
         l.id.to_string(),
         l.name.clone(),
@@ -143,8 +147,9 @@ fn csv_row(r: &RepoRecord) -> [String; 26] {
         l.language.clone().unwrap_or_default(),
         l.stars.to_string(),
         l.forks.to_string(),
-        // Empty where the forge did not say: unknown, not zero.
-        l.open_issues.map(|n| n.to_string()).unwrap_or_default(),
+        count(open.issues),
+        count(open.pull_requests),
+        count(open.both),
         l.watchers.to_string(),
         l.license.clone().unwrap_or_default(),
         l.topics.join(";"),
@@ -158,10 +163,6 @@ fn csv_row(r: &RepoRecord) -> [String; 26] {
         r.libraries.map(|n| n.to_string()).unwrap_or_default(),
         r.first_seen.to_string(),
         r.gone_since.map(|d| d.to_string()).unwrap_or_default(),
-        // Known with GraphQL details only; empty (unknown), never a mixed count.
-        d.map(|d| d.open_issues.to_string()).unwrap_or_default(),
-        d.map(|d| d.open_pull_requests.to_string())
-            .unwrap_or_default(),
         release.map(|r| r.tag.clone()).unwrap_or_default(),
         time(release.and_then(|r| r.published_at)),
     ]
@@ -183,7 +184,10 @@ mod tests {
             "libraries_for": null, "first_seen": "2026-01-01", "gone_since": null
         }))
         .expect("record");
-        let body = super::super::csv_body(&CSV_COLUMNS, [repo].iter().map(csv_row));
+        let body = super::super::csv_body(
+            &CSV_COLUMNS,
+            [repo].iter().map(|r| csv_row(Some(ForgeKind::GitHub), r)),
+        );
         let text = String::from_utf8(body.expect("csv")).expect("utf-8");
         assert!(text.starts_with("id,name,full_name,description,"));
         assert!(text.contains("\"says \"\"hi\"\", then\nleaves\""), "{text}");

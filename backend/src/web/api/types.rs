@@ -8,7 +8,8 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::domain::{
-    DayTotals, OrgId, OrgOutcome, RefreshRun, RepoDay, RepoDetails, RepoRecord, Totals,
+    DayTotals, ForgeKind, Forges, OpenCounts, OrgId, OrgOutcome, RefreshRun, RepoDay, RepoDetails,
+    RepoRecord, Totals,
 };
 use crate::store::{OrgDetail, OrgOverview};
 use crate::web::views::{self, Delta, Freshness, LanguageMeasure};
@@ -21,19 +22,27 @@ pub(crate) struct TotalsView {
     pub repos: u64,
     pub stars: u64,
     pub forks: u64,
-    pub open_issues: u64,
+    /// Open issues alone: known on GitLab, whose listings count issues only; `null` on
+    /// GitHub and Gitea/Forgejo, whose listings count issues and pull requests together.
+    /// Repositories that do not report the count are left out of the sum.
+    pub open_issues: Option<u64>,
+    /// Open issues and pull requests together as GitHub and Gitea/Forgejo count them;
+    /// `null` on GitLab, whose listings do not count merge requests.
+    pub open_issues_and_pull_requests: Option<u64>,
     pub watchers: u64,
     pub archived: u64,
     pub size_kb: u64,
 }
 
-impl From<&Totals> for TotalsView {
-    fn from(t: &Totals) -> Self {
+impl TotalsView {
+    pub(super) fn of(kind: Option<ForgeKind>, t: &Totals) -> Self {
+        let open = OpenCounts::listed(kind, Some(t.open_issues));
         TotalsView {
             repos: t.repos,
             stars: t.stars,
             forks: t.forks,
-            open_issues: t.open_issues,
+            open_issues: open.issues,
+            open_issues_and_pull_requests: open.both,
             watchers: t.watchers,
             archived: t.archived,
             size_kb: t.size_kb,
@@ -118,9 +127,15 @@ pub(crate) struct RepoView {
     pub language: Option<String>,
     pub stars: u64,
     pub forks: u64,
-    /// The forge's open-issue count (with pull requests on GitHub and Gitea/Forgejo;
-    /// `details` has them apart); `null` when the forge did not say (GitLab, issues off).
+    /// Open issues alone: from GitHub's GraphQL details (with a token) or GitLab's
+    /// listing; `null` where unknown (GitHub without a token and Gitea/Forgejo count
+    /// issues and pull requests together; GitLab with issues off).
     pub open_issues: Option<u64>,
+    /// Open pull requests alone: from GitHub's GraphQL details; `null` where unknown.
+    pub open_pull_requests: Option<u64>,
+    /// Open issues and pull requests together: GitHub's and Gitea/Forgejo's own count;
+    /// `null` on GitLab, whose listing does not count merge requests.
+    pub open_issues_and_pull_requests: Option<u64>,
     pub watchers: u64,
     pub license: Option<String>,
     pub topics: Vec<String>,
@@ -143,14 +158,11 @@ pub(crate) struct RepoView {
     pub details: Option<DetailsView>,
 }
 
-/// A repository's details: open issues and open pull requests counted apart (the
-/// listing's `open_issues` is GitHub's count of both together), the latest release and
-/// the last commit on the default branch.
+/// A repository's details: the latest release and the last commit on the default branch
+/// (the open issues and pull requests they count apart are the repository's
+/// `open_issues` and `open_pull_requests`).
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct DetailsView {
-    /// Open issues alone.
-    pub open_issues: u64,
-    pub open_pull_requests: u64,
     pub latest_release: Option<ReleaseView>,
     pub last_commit_at: Option<DateTime<Utc>>,
 }
@@ -165,8 +177,6 @@ pub(crate) struct ReleaseView {
 impl From<&RepoDetails> for DetailsView {
     fn from(d: &RepoDetails) -> Self {
         DetailsView {
-            open_issues: d.open_issues,
-            open_pull_requests: d.open_pull_requests,
             latest_release: d.latest_release.as_ref().map(|r| ReleaseView {
                 tag: r.tag.clone(),
                 published_at: r.published_at,
@@ -176,9 +186,10 @@ impl From<&RepoDetails> for DetailsView {
     }
 }
 
-impl From<&RepoRecord> for RepoView {
-    fn from(r: &RepoRecord) -> Self {
+impl RepoView {
+    pub(crate) fn of(kind: Option<ForgeKind>, r: &RepoRecord) -> Self {
         let l = &r.listing;
+        let open = OpenCounts::of_repo(kind, r);
         RepoView {
             id: l.id,
             name: l.name.clone(),
@@ -188,7 +199,9 @@ impl From<&RepoRecord> for RepoView {
             language: l.language.clone(),
             stars: l.stars,
             forks: l.forks,
-            open_issues: l.open_issues,
+            open_issues: open.issues,
+            open_pull_requests: open.pull_requests,
+            open_issues_and_pull_requests: open.both,
             watchers: l.watchers,
             license: l.license.clone(),
             topics: l.topics.clone(),
@@ -230,12 +243,12 @@ pub(crate) struct DayView {
     pub primary_languages: BTreeMap<String, u64>,
 }
 
-impl From<&DayTotals> for DayView {
-    fn from(d: &DayTotals) -> Self {
+impl DayView {
+    pub(super) fn of(kind: Option<ForgeKind>, d: &DayTotals) -> Self {
         DayView {
             day: d.day,
             taken_at: d.taken_at,
-            totals: (&d.totals).into(),
+            totals: TotalsView::of(kind, &d.totals),
             languages: d.languages.clone(),
             primary_languages: d.primary_languages.clone(),
         }
@@ -354,9 +367,10 @@ pub(crate) struct AttentionItem {
     pub fork: bool,
     pub archived: bool,
     pub stars: u64,
-    /// Open issues (with pull requests on GitHub and Gitea/Forgejo); `null` when the
-    /// forge did not say.
+    /// Open issues alone, where known (see the repository's fields of the same names).
     pub open_issues: Option<u64>,
+    /// Open issues and pull requests together, where the forge counts them so.
+    pub open_issues_and_pull_requests: Option<u64>,
     /// The last push on GitHub; the last update elsewhere (no push time is reported).
     pub last_activity_at: Option<DateTime<Utc>>,
     /// Days from the last activity to `as_of`.
@@ -455,6 +469,7 @@ pub(super) fn summary(
     success: Option<DateTime<Utc>>,
     record: Option<&crate::domain::OrgRecord>,
     history: &[DayTotals],
+    kind: Option<ForgeKind>,
 ) -> OrgSummary {
     let profile = record.map(|r| &r.profile);
     OrgSummary {
@@ -469,11 +484,11 @@ pub(super) fn summary(
         last_refresh: outcome.map(Into::into),
         last_success_at: success,
         latest_day: history.last().map(|d| d.day),
-        totals: history.last().map(|d| (&d.totals).into()),
+        totals: history.last().map(|d| TotalsView::of(kind, &d.totals)),
     }
 }
 
-pub(super) fn overview_summary(o: &OrgOverview) -> OrgSummary {
+pub(super) fn overview_summary(forges: &Forges, o: &OrgOverview) -> OrgSummary {
     let t = &o.tracked;
     summary(
         &t.org,
@@ -482,10 +497,12 @@ pub(super) fn overview_summary(o: &OrgOverview) -> OrgSummary {
         t.last_success_at,
         o.record.as_ref(),
         &o.history,
+        forges.kind_of(&t.org),
     )
 }
 
-pub(super) fn org_view(d: &OrgDetail) -> OrgView {
+pub(super) fn org_view(forges: &Forges, d: &OrgDetail) -> OrgView {
+    let kind = forges.kind_of(&d.org);
     let profile = d.record.as_ref().map(|r| &r.profile);
     let mix = d.history.last().map(views::language_mix);
     OrgView {
@@ -496,6 +513,7 @@ pub(super) fn org_view(d: &OrgDetail) -> OrgView {
             d.last_success_at,
             d.record.as_ref(),
             &d.history,
+            kind,
         ),
         location: profile.and_then(|p| p.location.clone()),
         blog: profile.and_then(|p| p.blog.clone()),
@@ -504,9 +522,9 @@ pub(super) fn org_view(d: &OrgDetail) -> OrgView {
         created_at: profile.and_then(|p| p.created_at),
         is_verified: profile.and_then(|p| p.is_verified),
         deltas: Deltas {
-            d1: views::delta(&d.history, 1),
-            d7: views::delta(&d.history, 7),
-            d30: views::delta(&d.history, 30),
+            d1: views::delta(&d.history, 1, kind),
+            d7: views::delta(&d.history, 7, kind),
+            d30: views::delta(&d.history, 30, kind),
         },
         languages_measure: mix.map(|(m, _)| {
             if m == LanguageMeasure::Bytes {
@@ -528,18 +546,22 @@ pub(crate) struct RepoDayView {
     pub listed: bool,
     pub stars: Option<u64>,
     pub forks: Option<u64>,
-    /// Open issues, and on GitHub and Gitea/Forgejo open pull requests too.
+    /// Open issues alone (GitLab); `null` where the forge counts pull requests with them.
     pub open_issues: Option<u64>,
+    /// Open issues and pull requests together (GitHub, Gitea/Forgejo); `null` on GitLab.
+    pub open_issues_and_pull_requests: Option<u64>,
 }
 
-impl From<&RepoDay> for RepoDayView {
-    fn from(d: &RepoDay) -> Self {
+impl RepoDayView {
+    pub(super) fn of(kind: Option<ForgeKind>, d: &RepoDay) -> Self {
+        let open = OpenCounts::listed(kind, d.counts.and_then(|c| c.open_issues));
         RepoDayView {
             day: d.day,
             listed: d.counts.is_some(),
             stars: d.counts.map(|c| c.stars),
             forks: d.counts.map(|c| c.forks),
-            open_issues: d.counts.and_then(|c| c.open_issues),
+            open_issues: open.issues,
+            open_issues_and_pull_requests: open.both,
         }
     }
 }

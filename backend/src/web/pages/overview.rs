@@ -385,8 +385,8 @@ fn entry(o: &OrgOverview, forges: &Forges, now: DateTime<Utc>) -> Row {
         (Freshness::Never, _) => Some("Waiting for its first refresh.".to_string()),
         _ => None,
     };
-    let week = views::delta(&o.history, 7).map(|d| d.stars);
-    let month = views::delta(&o.history, 30).map(|d| d.stars);
+    let week = views::delta(&o.history, 7, None).map(|d| d.stars);
+    let month = views::delta(&o.history, 30, None).map(|d| d.stars);
     let spark: Vec<Option<u64>> = match latest {
         Some(day) => {
             let from = day.day - chrono::Days::new(SPARK_DAYS - 1);

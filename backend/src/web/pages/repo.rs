@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use super::not_tracked;
 use super::{capitalised, display_name};
 use crate::domain::feed::path_segment;
-use crate::domain::{ForgeKind, Library, RepoDay, RepoRecord};
+use crate::domain::{ForgeKind, Library, OpenCounts, RepoDay, RepoRecord};
 use crate::web::cache::{CachedGet, Conditional, Rendered, Scope};
 use crate::web::charts::{self, thousands, Series, ShareRow, Width};
 use crate::web::error::PageError;
@@ -157,14 +157,15 @@ impl RepoPage<'_> {
         if kind == ForgeKind::GitHub {
             let d = r.details.as_ref();
             let unknown = || "unknown".to_owned();
+            let open = OpenCounts::of_repo(Some(kind), r);
             facts.extend([
                 [
                     "Open issues".into(),
-                    d.map_or_else(unknown, |d| thousands(d.open_issues)),
+                    open.issues.map_or_else(unknown, thousands),
                 ],
                 [
                     "Open pull requests".into(),
-                    d.map_or_else(unknown, |d| thousands(d.open_pull_requests)),
+                    open.pull_requests.map_or_else(unknown, thousands),
                 ],
                 [
                     "Latest release".into(),
