@@ -33,6 +33,7 @@ pub fn records(org: &OrgId, n: usize, offset: i64) -> Vec<RepoRecord> {
                 pushed_at: Some(Utc::now()),
                 visibility: Some("public".into()),
                 node_id: None,
+                open_pull_requests: None,
             },
             languages: None,
             languages_for: None,

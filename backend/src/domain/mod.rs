@@ -57,6 +57,7 @@ pub(crate) fn test_repo(id: i64, name: &str, stars: u64) -> RepoRecord {
             pushed_at: None,
             visibility: None,
             node_id: None,
+            open_pull_requests: None,
         },
         languages: None,
         languages_for: None,
@@ -136,6 +137,10 @@ pub struct RepoListing {
     /// GraphQL asks for. Opaque; absent on forges without one.
     #[serde(default)]
     pub node_id: Option<String>,
+    /// Open pull requests, where the listing counts them apart as well as inside
+    /// `open_issues` (Gitea/Forgejo's `open_pr_counter`); `None` elsewhere.
+    #[serde(default)]
+    pub open_pull_requests: Option<u64>,
 }
 
 impl RepoListing {

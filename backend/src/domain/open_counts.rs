@@ -51,7 +51,15 @@ impl OpenCounts {
                 pull_requests: Some(d.open_pull_requests),
                 both: Some(d.open_issues + d.open_pull_requests),
             },
-            None => listed,
+            // A listing that counts pull requests apart as well (Gitea/Forgejo).
+            None => match (listed.both, repo.listing.open_pull_requests) {
+                (Some(both), Some(pull_requests)) if pull_requests <= both => OpenCounts {
+                    issues: Some(both - pull_requests),
+                    pull_requests: Some(pull_requests),
+                    both: Some(both),
+                },
+                _ => listed,
+            },
         }
     }
 }
@@ -98,6 +106,22 @@ mod tests {
             (c.issues, c.pull_requests, c.both),
             (Some(3), Some(2), Some(5))
         );
+    }
+
+    #[test]
+    fn a_listing_that_counts_pull_requests_apart_splits_the_count() {
+        let mut repo = test_repo(1, "a", 0);
+        repo.listing.open_issues = Some(7);
+        repo.listing.open_pull_requests = Some(2);
+        let c = OpenCounts::of_repo(Some(ForgeKind::Forgejo), &repo);
+        assert_eq!(
+            (c.issues, c.pull_requests, c.both),
+            (Some(5), Some(2), Some(7))
+        );
+        // More pull requests than the whole count: garbage, the split is not used.
+        repo.listing.open_pull_requests = Some(9);
+        let c = OpenCounts::of_repo(Some(ForgeKind::Forgejo), &repo);
+        assert_eq!((c.issues, c.both), (None, Some(7)));
     }
 
     #[test]

@@ -333,7 +333,9 @@ impl WireRepo {
             stars: self.stars_count.unwrap_or(0),
             watchers: self.watchers_count.unwrap_or(0),
             forks: self.forks_count.unwrap_or(0),
-            // Like GitHub's figure: issues and pull requests together.
+            // Like GitHub's figure: issues and pull requests together (the pull
+            // requests apart too, below; a server without `open_pr_counter` counts
+            // issues alone, left as it says).
             open_issues: self
                 .open_issues_count
                 .map(|issues| issues + self.open_pr_counter.unwrap_or(0)),
@@ -351,6 +353,7 @@ impl WireRepo {
             pushed_at: None,
             visibility: visibility.map(str::to_owned),
             node_id: None,
+            open_pull_requests: self.open_pr_counter,
         })
     }
 }
@@ -406,7 +409,10 @@ mod tests {
         assert_eq!(page.total_pages, Some(3));
         assert_eq!(page.repos.len(), 2);
         let a = &page.repos[0];
-        assert_eq!((a.stars, a.open_issues), (4, Some(3)));
+        assert_eq!(
+            (a.stars, a.open_issues, a.open_pull_requests),
+            (4, Some(3), Some(1))
+        );
         assert_eq!(a.license.as_deref(), Some("MIT"));
         assert_eq!(a.visibility.as_deref(), Some("public"));
         assert!(a.updated_at.is_some() && a.pushed_at.is_none());

@@ -636,6 +636,8 @@ impl WireRepo {
             pushed_at: self.pushed_at,
             visibility: non_empty(self.visibility),
             node_id: non_empty(self.node_id),
+            // GitHub's REST listing counts them with the issues, never apart.
+            open_pull_requests: None,
         })
     }
 }

@@ -348,6 +348,7 @@ impl WireProject {
             pushed_at: None,
             visibility: non_empty(self.visibility),
             node_id: None,
+            open_pull_requests: None,
         })
     }
 }

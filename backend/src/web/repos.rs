@@ -333,6 +333,7 @@ mod tests {
                 pushed_at: None,
                 visibility: None,
                 node_id: None,
+                open_pull_requests: None,
             },
             languages: None,
             languages_for: None,

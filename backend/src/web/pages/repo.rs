@@ -152,12 +152,12 @@ impl RepoPage<'_> {
                 r.first_seen.to_string(),
             ],
         ];
-        // Counted apart only where GitHub's GraphQL was asked (a token), never a number
-        // that mixes the two under either word; other forges have no such details.
-        if kind == ForgeKind::GitHub {
-            let d = r.details.as_ref();
-            let unknown = || "unknown".to_owned();
-            let open = OpenCounts::of_repo(Some(kind), r);
+        // Open issues and pull requests apart where they are counted apart (GitHub's
+        // GraphQL with a token, Gitea/Forgejo's listing), "unknown" on GitHub without:
+        // never a number that mixes the two under either word.
+        let unknown = || "unknown".to_owned();
+        let open = OpenCounts::of_repo(Some(kind), r);
+        if kind == ForgeKind::GitHub || open.pull_requests.is_some() {
             facts.extend([
                 [
                     "Open issues".into(),
@@ -167,6 +167,12 @@ impl RepoPage<'_> {
                     "Open pull requests".into(),
                     open.pull_requests.map_or_else(unknown, thousands),
                 ],
+            ]);
+        }
+        // GitHub's GraphQL details; other forges have no such details.
+        if kind == ForgeKind::GitHub {
+            let d = r.details.as_ref();
+            facts.extend([
                 [
                     "Latest release".into(),
                     d.map_or_else(unknown, |d| {

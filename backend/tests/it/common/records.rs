@@ -40,6 +40,7 @@ pub fn record(org_id: &OrgId, id: i64, stars: u64, first_seen: &str) -> RepoReco
             pushed_at: Some(at("2026-01-01")),
             visibility: Some("public".into()),
             node_id: None,
+            open_pull_requests: None,
         },
         languages: Some(BTreeMap::from([("Rust".to_string(), 100)])),
         languages_for: Some("2026-01-01T12:00:00Z".into()),
