@@ -40,9 +40,9 @@ pub(crate) fn routes() -> Vec<Route> {
 
 /// A group: an organisation of the world, or its `libs` subgroup.
 #[derive(Debug, Clone)]
-struct Group {
-    org: world::Org,
-    sub: bool,
+pub(crate) struct Group {
+    pub org: world::Org,
+    pub sub: bool,
 }
 
 impl Group {
@@ -50,7 +50,7 @@ impl Group {
         self.org.id + i64::from(self.sub)
     }
 
-    fn full_path(&self) -> String {
+    pub(crate) fn full_path(&self) -> String {
         if self.sub {
             format!("{}/libs", self.org.login)
         } else {
@@ -82,7 +82,7 @@ impl Group {
     }
 
     /// Whether project `n` of the organisation belongs here.
-    fn holds(&self, n: usize, include_subgroups: bool) -> bool {
+    pub(crate) fn holds(&self, n: usize, include_subgroups: bool) -> bool {
         let in_sub = n % 5 == 2;
         if self.sub {
             in_sub
@@ -93,7 +93,7 @@ impl Group {
 }
 
 /// `id` (numeric, or a full path with `/` sent as `%2F`) as the group it names now.
-fn find_group(forge: &Forge, id: &str) -> Option<Group> {
+pub(crate) fn find_group(forge: &Forge, id: &str) -> Option<Group> {
     if let Ok(id) = id.parse::<i64>() {
         let (org, sub) = match forge.find_org_by_id(id) {
             Some(org) => (org, false),
@@ -367,19 +367,12 @@ async fn projects(
 async fn languages(forge: &State<Arc<Forge>>, id: i64, validators: IfNoneMatch) -> Reply {
     let fault = delay(forge).await;
     let body = match find_repo_by_id(forge, id) {
-        Found::Repo(org, n) => {
-            let bytes = forge.world().languages(&org, n, forge.day());
-            let map = bytes.as_object().cloned().unwrap_or_default();
-            let total: u64 = map.values().filter_map(Value::as_u64).sum();
-            let shares: serde_json::Map<String, Value> = map
+        Found::Repo(org, n) => Some(Value::Object(
+            shares(forge, &org, n)
                 .into_iter()
-                .filter_map(|(k, v)| {
-                    let share = v.as_u64()? as f64 * 100.0 / total.max(1) as f64;
-                    Some((k, json!((share * 100.0).round() / 100.0)))
-                })
-                .collect();
-            Some(Value::Object(shares))
-        }
+                .map(|(k, v)| (k, json!(v)))
+                .collect(),
+        )),
         Found::Moved(_) | Found::Missing => None,
     };
     forge.answer_as(
@@ -390,6 +383,20 @@ async fn languages(forge: &State<Arc<Forge>>, id: i64, validators: IfNoneMatch) 
         &validators,
         Vec::new(),
     )
+}
+
+/// Project `n`'s languages as percentages of its code, two decimals: what REST and
+/// GraphQL both answer.
+pub(crate) fn shares(forge: &Forge, org: &world::Org, n: usize) -> Vec<(String, f64)> {
+    let bytes = forge.world().languages(org, n, forge.day());
+    let map = bytes.as_object().cloned().unwrap_or_default();
+    let total: u64 = map.values().filter_map(Value::as_u64).sum();
+    map.into_iter()
+        .filter_map(|(k, v)| {
+            let share = v.as_u64()? as f64 * 100.0 / total.max(1) as f64;
+            Some((k, (share * 100.0).round() / 100.0))
+        })
+        .collect()
 }
 
 /// gitlab.com without the Ultimate tier (or without the Developer role): 403.

@@ -314,7 +314,7 @@ fn repository(world: &world::World, org: &world::Org, n: usize, day: u32) -> Val
 }
 
 /// A JSON object as a GraphQL object of `type_name` (or the `__typename` it carries).
-fn object<'a>(value: Value, type_name: &str) -> ResolvedValue<'a> {
+pub(crate) fn object<'a>(value: Value, type_name: &str) -> ResolvedValue<'a> {
     let type_name = value["__typename"].as_str().unwrap_or(type_name).to_owned();
     ResolvedValue::Object(Box::new(JsonObject { type_name, value }))
 }

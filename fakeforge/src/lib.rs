@@ -24,6 +24,7 @@ mod flavour;
 mod forgejo;
 mod github;
 mod gitlab;
+pub mod gitlab_graphql;
 pub mod graphql;
 mod reply;
 mod sbom_export;
@@ -100,6 +101,11 @@ pub struct Faults {
     /// Repository ids whose GraphQL nodes no longer resolve (deleted or made private
     /// since the listing): `NOT_FOUND`.
     pub vanished: Vec<i64>,
+    /// GitLab GraphQL: a page larger than this many projects gets GitLab's complexity
+    /// error (an instance that prices the query higher); 0 = never.
+    pub gitlab_graphql_max_page: u64,
+    /// GitLab GraphQL answers as a GitLab before 15.6: `Project` has no `languages`.
+    pub gitlab_graphql_without_languages: bool,
     #[serde(with = "millis")]
     pub stall_for: Duration,
 }
@@ -601,6 +607,7 @@ pub fn rocket(forge: Arc<Forge>, addr: SocketAddr) -> rocket::Rocket<rocket::Bui
         .mount("/", graphql::routes())
         .mount("/", app::routes())
         .mount(gitlab::ROOT, gitlab::routes())
+        .mount("/gitlab", gitlab_graphql::routes())
         .mount(forgejo::ROOT, forgejo::routes())
 }
 

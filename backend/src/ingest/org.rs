@@ -8,8 +8,8 @@ use futures::StreamExt;
 
 use super::IngestContext;
 use crate::domain::{
-    events, HttpCacheEntry, OrgId, OrgOutcome, OrgRecord, OrgStatus, RepoListing, RepoRecord,
-    RunCounts, Snapshot,
+    events, HttpCacheEntry, OrgId, OrgOutcome, OrgProfile, OrgRecord, OrgStatus, RepoListing,
+    RepoRecord, RunCounts, Snapshot,
 };
 use crate::sources::github_graphql::Outcome;
 use crate::sources::{Cached, Dependencies, ForgeSource, SourceError, Tally, Validators};
@@ -172,8 +172,16 @@ async fn fetch_and_commit(
 
     let now = ctx.clock.now();
     let today = now.date_naive();
-    let (mut details, batch_error) =
-        fetch_details(ctx, source, &listing.repos, &stored, &cache, tally).await;
+    let (mut details, batch_error) = fetch_details(
+        ctx,
+        source,
+        &profile.value,
+        &listing.repos,
+        &stored,
+        &cache,
+        tally,
+    )
+    .await;
     if let Some(SourceError::Interrupted) = batch_error {
         return Err(Failure::Source(SourceError::Interrupted));
     }
@@ -309,12 +317,13 @@ struct Details {
 
 /// Fetches the details of the repositories that moved since the stored copy (or never
 /// had them); the rest reuse what is stored. Where the forge has a batched API (GitHub
-/// GraphQL with a token), details and languages come from it, 100 repositories a request;
-/// languages it could not give (a failed or incomplete answer) and libraries come from
-/// the per-repository calls.
+/// GraphQL with a token; GitLab GraphQL for languages), details and languages come from
+/// it, 100 repositories a request; languages it could not give (a failed or incomplete
+/// answer) and libraries come from the per-repository calls.
 async fn fetch_details(
     ctx: &IngestContext,
     source: &dyn ForgeSource,
+    profile: &OrgProfile,
     repos: &[RepoListing],
     stored: &HashMap<i64, RepoRecord>,
     cache: &Validators,
@@ -372,6 +381,38 @@ async fn fetch_details(
             wanted.push((repo.clone(), languages, libraries));
         }
     }
+    // Languages a group-wide batched read can give (GitLab GraphQL), when it is cheaper.
+    let wanted_languages: HashSet<i64> = wanted
+        .iter()
+        .filter(|(_, languages, _)| *languages)
+        .map(|(repo, _, _)| repo.id)
+        .collect();
+    if !wanted_languages.is_empty() {
+        if let Some(found) = source
+            .batch_languages(profile, &wanted_languages, repos.len(), tally)
+            .await
+        {
+            if let Some(e) = found.stopped {
+                tracing::warn!(error = %e, found = found.languages.len(), "batched languages stopped early; asking the rest per repository");
+                if matches!(e, SourceError::Interrupted) {
+                    batch_error = Some(e);
+                }
+            }
+            for (id, languages) in found.languages {
+                details.entry(id).or_default().languages = Some(Ok(Cached {
+                    value: languages,
+                    entry: None,
+                    not_modified: false,
+                }));
+            }
+            wanted.retain_mut(|(repo, languages, libraries)| {
+                if details.get(&repo.id).is_some_and(|d| d.languages.is_some()) {
+                    *languages = false;
+                }
+                *languages || *libraries
+            });
+        }
+    }
     // Enough tasks to keep every request permit busy; the HTTP client bounds the rest.
     let in_flight = ctx.http.concurrency.max(1) * 2;
     let fetched: Vec<(i64, Details)> = futures::stream::iter(wanted)
@@ -401,7 +442,9 @@ async fn fetch_details(
         .await;
     for (id, rest) in fetched {
         let entry = details.entry(id).or_default();
-        entry.languages = rest.languages;
+        if rest.languages.is_some() {
+            entry.languages = rest.languages;
+        }
         entry.dependencies = rest.dependencies;
     }
     (details, batch_error)

@@ -6,6 +6,7 @@ pub(crate) mod github;
 pub(crate) mod github_app;
 pub(crate) mod github_graphql;
 pub(crate) mod gitlab;
+pub(crate) mod gitlab_graphql;
 pub(crate) mod http;
 mod paging;
 mod sbom;
@@ -15,7 +16,7 @@ pub(crate) use gitlab::GitLab;
 pub use http::{Cached, HttpClient, HttpPolicy, SourceError, Tally};
 pub(crate) use paging::Listing;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -83,6 +84,21 @@ pub(crate) trait ForgeSource: Send + Sync + std::fmt::Debug {
         _repos: &[RepoListing],
         _tally: &Tally,
     ) -> Option<Result<HashMap<i64, github_graphql::Outcome>, SourceError>> {
+        None
+    }
+
+    /// The languages of the repositories `wanted` of the organisation `profile` describes
+    /// (which lists `listed` repositories), read in few requests where the forge has a
+    /// batched API for them (GitLab's GraphQL: a group's projects, 100 a request) and that
+    /// costs fewer requests than one per wanted repository; `None` otherwise. Repositories
+    /// it does not return are asked one by one.
+    async fn batch_languages(
+        &self,
+        _profile: &OrgProfile,
+        _wanted: &HashSet<i64>,
+        _listed: usize,
+        _tally: &Tally,
+    ) -> Option<gitlab_graphql::Found> {
         None
     }
 

@@ -10,6 +10,7 @@ mod drills;
 mod github_app;
 mod ingest_forges;
 mod ingest_github;
+mod ingest_gitlab_graphql;
 mod ingest_graphql;
 mod insight;
 mod refresh;
