@@ -17,6 +17,8 @@
 //!   headers; `429 Retry later` with or without `Retry-After`.
 //! - `GET /projects/:id/languages` as percentages; `GET /projects/:id/dependencies` is
 //!   403, as on gitlab.com without the Ultimate tier.
+//! - `POST /gitlab/api/graphql`: a group's projects with their languages
+//!   ([`gitlab_graphql`](crate::gitlab_graphql)).
 
 use std::sync::Arc;
 

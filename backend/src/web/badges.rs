@@ -8,30 +8,42 @@ use rocket::http::ContentType;
 use super::cache::{CachedGet, Conditional, Rendered, Scope};
 use super::charts::{compact, esc};
 use super::error::{ApiError, ErrorBody};
-use super::extract::org_path;
+use super::extract::OrgPath;
+use super::params;
+use utoipa::openapi::path::{Parameter, ParameterIn};
 
 /// The metrics a badge shows, by the name its path uses.
 pub(crate) const METRICS: [&str; 3] = ["stars", "repos", "forks"];
 
+/// A badge's `{metric}`.
+pub(crate) struct BadgeMetric;
+
+impl utoipa::IntoParams for BadgeMetric {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        vec![params::param(
+            "metric",
+            ParameterIn::Path,
+            "`stars.svg`, `repos.svg` or `forks.svg`",
+            params::choice(METRICS.iter().map(|m| format!("{m}.svg"))),
+        )]
+    }
+}
+
 /// A badge of an organisation's latest total of `metric` (`stars.svg`, `repos.svg` or
 /// `forks.svg`), from its newest snapshot.
 #[utoipa::path(get, path = "/badge/{forge}/{login}/{metric}", tag = "organisations",
-    params(
-        ("forge" = String, Path, description = "The forge instance"),
-        ("login" = String, Path, description = "The organisation's login"),
-        ("metric" = String, Path, description = "`stars.svg`, `repos.svg` or `forks.svg`")),
+    params(OrgPath, BadgeMetric),
     responses(
         (status = 200, description = "A flat SVG badge", content_type = "image/svg+xml"),
         (status = 404, description = "Unknown organisation or metric", body = ErrorBody),
         (status = 422, description = "A parameter is invalid", body = ErrorBody)))]
-#[rocket::get("/badge/<forge>/<login>/<metric>")]
+#[rocket::get("/badge/<_>/<_>/<metric>")]
 pub(crate) async fn badge(
     get: CachedGet<'_>,
-    forge: &str,
-    login: &str,
+    org: OrgPath,
     metric: &str,
 ) -> Result<Conditional, ApiError> {
-    let org = org_path(&get.state.forges, forge, login)?;
+    let org = org.0;
     let name = metric
         .strip_suffix(".svg")
         .filter(|m| METRICS.contains(m))

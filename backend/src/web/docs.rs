@@ -7,14 +7,11 @@ use rocket::State;
 use serde_json::{json, Value};
 use utoipa::OpenApi;
 
-use super::api::{MAX_LIMIT, MAX_MOVERS};
-use super::badges::{self, METRICS};
+use super::badges;
 use super::cache::{Conditional, IfNoneMatch, Rendered};
 use super::error::PageError;
-use super::insight::MOVER_WINDOWS;
-use super::repos::{Cursor, SortKey};
 use super::{api, ops, WebState};
-use crate::domain::{EventKind, ForgeKind, Forges, COMMON_PATH_PATTERN};
+use crate::domain::{ForgeKind, Forges, COMMON_PATH_PATTERN};
 
 #[derive(Debug, OpenApi)]
 #[openapi(
@@ -71,10 +68,9 @@ pub(crate) fn openapi_json(forges: &Forges) -> String {
     serde_json::to_string_pretty(&doc).expect("the OpenAPI document serialises")
 }
 
-/// Writes into the document what the handlers' annotations cannot say, from the same
-/// rules the server validates with, so the two cannot drift apart: which forges and
-/// logins a path takes, the sort keys and orders, page sizes, what an organisation id in
-/// a body looks like, and the answers every route can give besides its own (503 while the
+/// Writes into the document what the configuration decides — which forges a path takes,
+/// the path rules of their kinds, what an organisation id looks like — and the answers
+/// every route can give besides its own (422 for an organisation path, 503 while the
 /// database is down, 429 from nginx's rate limits in the deployed set-up).
 fn tighten(doc: &mut Value, configured: &Forges) {
     let forges: Vec<&str> = configured.names();
@@ -102,7 +98,6 @@ fn tighten(doc: &mut Value, configured: &Forges) {
             .collect::<Vec<_>>()
             .join(", ")
     );
-    let sort_keys: Vec<&str> = SortKey::ALL.iter().map(|k| k.as_str()).collect();
     let error = |description: &str| {
         json!({ "description": description,
                 "content": { "application/json": { "schema": { "$ref": "#/components/schemas/ErrorBody" } } } })
@@ -117,42 +112,18 @@ fn tighten(doc: &mut Value, configured: &Forges) {
                 let names_an_org = params
                     .as_ref()
                     .is_some_and(|ps| ps.iter().any(|p| p["name"] == "forge"));
+                // What the configuration decides; every other parameter is declared
+                // with its route (`web::params`).
                 for p in params.into_iter().flatten() {
-                    let schema = match p["name"].as_str().unwrap_or_default() {
+                    match p["name"].as_str().unwrap_or_default() {
                         "forge" => {
                             p["description"] = json!(forge_description);
-                            json!({ "type": "string", "enum": forges })
+                            p["schema"] = json!({ "type": "string", "enum": forges });
                         }
-                        "login" => {
-                            p["description"] = json!(login_description);
-                            json!({ "type": "string", "pattern": COMMON_PATH_PATTERN })
-                        }
-                        "sort" => json!({ "type": "string", "enum": sort_keys }),
-                        "order" => json!({ "type": "string", "enum": ["asc", "desc"] }),
-                        "limit" if path.ends_with("/repos") => {
-                            json!({ "type": "integer", "minimum": 1, "maximum": MAX_LIMIT })
-                        }
-                        "limit" if path.ends_with("/movers") => {
-                            json!({ "type": "integer", "minimum": 1, "maximum": MAX_MOVERS })
-                        }
-                        "days" => json!({ "type": "integer", "enum": MOVER_WINDOWS }),
-                        "name" => json!({ "type": "string", "minLength": 1 }),
-                        "metric" => {
-                            json!({ "type": "string", "enum": METRICS.iter().map(|m| format!("{m}.svg")).collect::<Vec<_>>() })
-                        }
-                        "from" | "to" | "since" => json!({ "type": "string", "format": "date" }),
-                        "kind" => {
-                            json!({ "type": "string", "enum": EventKind::ALL.iter().map(|k| k.as_str()).collect::<Vec<_>>() })
-                        }
-                        "org" => json!({ "type": "string", "pattern": org_id }),
-                        "cursor" if path == "/api/v1/events" => {
-                            json!({ "type": "string", "pattern": "^[1-9][0-9]{0,17}$" })
-                        }
-                        "cursor" => json!({ "type": "string", "pattern": Cursor::PATTERN }),
-                        "limit" => json!({ "type": "integer", "minimum": 1, "maximum": 200 }),
-                        _ => continue,
-                    };
-                    p["schema"] = schema;
+                        "login" => p["description"] = json!(login_description),
+                        "org" => p["schema"]["pattern"] = json!(org_id),
+                        _ => {}
+                    }
                 }
                 let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut) else {
                     continue;

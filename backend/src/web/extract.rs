@@ -5,7 +5,7 @@
 use rocket::data::{ByteUnit, Data, FromData, Outcome};
 use rocket::form::{self, DataField, FromForm, ValueField};
 use rocket::http::Status;
-use rocket::request::Request;
+use rocket::request::{self, FromRequest, Request};
 use serde::de::DeserializeOwned;
 
 use super::error::ApiError;
@@ -20,6 +20,55 @@ pub(crate) fn org_path(forges: &Forges, forge: &str, login: &str) -> Result<OrgI
     forges
         .org(forge, login)
         .map_err(|e| Invalid::new("Not a valid organisation", e.to_string()))
+}
+
+/// An organisation given as `FORGE:PATH` (a query's `org=`), checked like a path's.
+pub(crate) fn org_text(forges: &Forges, text: &str) -> Result<OrgId, Invalid> {
+    forges
+        .parse(text)
+        .map_err(|e| Invalid::new("Not a valid organisation", e.to_string()))
+}
+
+/// The organisation a route's `/{prefix}/{forge}/{login}/…` names, validated once against
+/// the configured forges. Routes leave the two segments unnamed (`/orgs/<_>/<_>`) and take
+/// this guard; one that is not valid fails the request with 422, and the catchers answer
+/// it with the reason ([`Refused`]) — JSON under `/api`, a page elsewhere.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct OrgPath(pub OrgId);
+
+impl std::ops::Deref for OrgPath {
+    type Target = OrgId;
+
+    fn deref(&self) -> &OrgId {
+        &self.0
+    }
+}
+
+/// Why a request guard refused the request, kept for the catcher that answers it.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Refused(pub Option<Invalid>);
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for OrgPath {
+    type Error = Invalid;
+
+    async fn from_request(request: &'r Request<'_>) -> request::Outcome<Self, Invalid> {
+        let segment = |n: usize| request.routed_segment(n).unwrap_or_default();
+        let parsed = match request.rocket().state::<super::WebState>() {
+            Some(state) => org_path(&state.forges, segment(1), segment(2)),
+            None => Err(Invalid::new(
+                "Not a valid organisation",
+                "no forges configured",
+            )),
+        };
+        match parsed {
+            Ok(org) => request::Outcome::Success(OrgPath(org)),
+            Err(invalid) => {
+                request.local_cache(|| Refused(Some(invalid.clone())));
+                request::Outcome::Error((Status::UnprocessableEntity, invalid))
+            }
+        }
+    }
 }
 
 /// One query value as the request gave it. Unlike `Option<&str>`, which reads a repeated

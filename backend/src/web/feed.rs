@@ -5,7 +5,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use super::charts::esc;
 use super::error::Invalid;
-use super::extract::{bounded, Param};
+use super::extract::bounded;
+use super::params::EventsQuery;
 use crate::domain::feed::{entry_id, link};
 use crate::domain::{EventKind, Forges, StoredEvent};
 use crate::store::EventQuery;
@@ -13,27 +14,26 @@ use crate::store::EventQuery;
 /// Events an Atom feed carries.
 pub(crate) const FEED_ENTRIES: usize = 50;
 
-/// Most events one API page returns.
-pub(crate) const MAX_EVENTS: usize = 200;
+pub(crate) use super::params::MAX_EVENTS;
 
 /// The feed's filters as a request gives them (`org`, `kind`, `since`, `limit`,
 /// `cursor`), validated into a store query.
 pub(crate) fn query(
     forges: &Forges,
-    org: Param<'_>,
-    kind: Param<'_>,
-    since: Param<'_>,
-    limit: Param<'_>,
-    cursor: Param<'_>,
+    filters: &EventsQuery<'_>,
     default_limit: usize,
 ) -> Result<EventQuery, Invalid> {
+    let EventsQuery {
+        org,
+        kind,
+        since,
+        limit,
+        cursor,
+    } = *filters;
     let org = org
         .typed("org")?
         .get("org")?
-        .map(|id| {
-            let (forge, login) = id.split_once(':').unwrap_or((id, ""));
-            super::extract::org_path(forges, forge, login)
-        })
+        .map(|id| super::extract::org_text(forges, id))
         .transpose()?;
     let kind = kind
         .typed("kind")?

@@ -12,6 +12,9 @@ use crate::domain::history::{self, Mover};
 use crate::domain::{ForgeKind, Forges, RepoDay, RepoRecord};
 use crate::store::{OrgDetail, Store, StoreResult};
 
+/// Most repositories one list of movers holds.
+pub(crate) const MAX_MOVERS: usize = 100;
+
 /// The repositories of `detail` that need attention under `rules`, judged as of the last
 /// stored listing (so an answer cached until the next refresh stays true), and that time.
 pub(crate) fn attention<'a>(

@@ -15,6 +15,7 @@ pub(crate) mod feed;
 pub(crate) mod insight;
 pub(crate) mod ops;
 pub(crate) mod pages;
+pub(crate) mod params;
 pub(crate) mod range;
 pub(crate) mod repos;
 mod templates;
@@ -199,8 +200,22 @@ fn template_matches(template: &str, path: &[&str]) -> bool {
     parts.len() == path.len()
 }
 
+/// What a request guard refused this request for (an organisation path, say), when one
+/// did: the catchers answer with its reason rather than a generic 422.
+fn refused(status: Status, request: &Request<'_>) -> Option<error::Invalid> {
+    (status == Status::UnprocessableEntity)
+        .then(|| request.local_cache(extract::Refused::default).0.clone())
+        .flatten()
+}
+
 #[catch(default)]
 fn page_catcher(status: Status, request: &Request<'_>) -> Answer<PageError> {
+    if let Some(invalid) = refused(status, request) {
+        return Answer {
+            error: invalid.into(),
+            allow: None,
+        };
+    }
     if let Some(allow) = allowed_methods(status, request) {
         return Answer {
             error: PageError::new(
@@ -234,6 +249,12 @@ fn page_catcher(status: Status, request: &Request<'_>) -> Answer<PageError> {
 
 #[catch(default)]
 fn api_catcher(status: Status, request: &Request<'_>) -> Answer<ApiError> {
+    if let Some(invalid) = refused(status, request) {
+        return Answer {
+            error: invalid.into(),
+            allow: None,
+        };
+    }
     if let Some(allow) = allowed_methods(status, request) {
         return Answer {
             error: ApiError::new(

@@ -10,6 +10,9 @@ use serde_json::Value;
 
 use crate::domain::RepoRecord;
 
+/// Most repositories one page of `/repos` returns.
+pub(crate) const MAX_LIMIT: usize = 100;
+
 /// What a repository list can be sorted by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum SortKey {

@@ -622,7 +622,12 @@ async fn the_openapi_document_lists_every_route_and_the_docs_page_shows_it() {
                 || ["/healthz", "/readyz", "/metrics"].contains(&p.as_str())
         })
         .filter(|p| p != "/api/v1/openapi.json")
-        .map(|p| p.replace('<', "{").replace('>', "}"))
+        // The organisation's two segments are read by the `OrgPath` guard, unnamed.
+        .map(|p| {
+            p.replacen("/<_>/<_>", "/{forge}/{login}", 1)
+                .replace('<', "{")
+                .replace('>', "}")
+        })
         .collect();
     let client = Client::tracked(rocket).await.expect("valid rocket");
     let (status, doc) = json(&client, "/api/v1/openapi.json").await;

@@ -5,7 +5,7 @@ use crate::domain::attention::Flagged;
 use crate::domain::{ForgeKind, OpenCounts};
 use crate::web::cache::{CachedGet, Conditional, Scope};
 use crate::web::error::{ApiError, ErrorBody};
-use crate::web::extract::org_path;
+use crate::web::extract::OrgPath;
 use crate::web::insight;
 use chrono::{DateTime, Utc};
 
@@ -31,19 +31,16 @@ pub(crate) const ATTENTION_CSV_COLUMNS: [&str; 12] = [
 /// out; so are rules the forge cannot answer (`not_reported`). Judged as of the last
 /// stored listing.
 #[utoipa::path(get, path = "/api/v1/orgs/{forge}/{login}/attention", tag = "repositories",
-    params(
-        ("forge" = String, Path, description = "The forge instance"),
-        ("login" = String, Path, description = "The organisation's login")),
+    params(OrgPath),
     responses(
         (status = 200, description = "The repositories that need attention", body = AttentionList),
         (status = 404, description = "Unknown organisation", body = ErrorBody)))]
-#[rocket::get("/orgs/<forge>/<login>/attention")]
+#[rocket::get("/orgs/<_>/<_>/attention")]
 pub(crate) async fn list_attention(
     get: CachedGet<'_>,
-    forge: &str,
-    login: &str,
+    org: OrgPath,
 ) -> Result<Conditional, ApiError> {
-    let org = org_path(&get.state.forges, forge, login)?;
+    let org = org.0;
     get.answer(Scope::Org(org.clone()), || async {
         let detail = known(&get, &org).await?;
         let (found, as_of) = insight::attention(&detail, &get.state.forges, &get.state.attention);
@@ -65,19 +62,16 @@ pub(crate) async fn list_attention(
 
 /// The same list as CSV (RFC 4180, a header row; `reasons` separated by `;`).
 #[utoipa::path(get, path = "/api/v1/orgs/{forge}/{login}/attention.csv", tag = "repositories",
-    params(
-        ("forge" = String, Path, description = "The forge instance"),
-        ("login" = String, Path, description = "The organisation's login")),
+    params(OrgPath),
     responses(
         (status = 200, description = "CSV with a header row: id, name, html_url, reasons (`;`-separated), summary, fork, archived, stars, open_issues, open_issues_and_pull_requests, last_activity_at, days_inactive", content_type = "text/csv"),
         (status = 404, description = "Unknown organisation", body = ErrorBody)))]
-#[rocket::get("/orgs/<forge>/<login>/attention.csv", rank = 1)]
+#[rocket::get("/orgs/<_>/<_>/attention.csv", rank = 1)]
 pub(crate) async fn attention_csv(
     get: CachedGet<'_>,
-    forge: &str,
-    login: &str,
+    org: OrgPath,
 ) -> Result<Conditional, ApiError> {
-    let org = org_path(&get.state.forges, forge, login)?;
+    let org = org.0;
     get.answer(Scope::Org(org.clone()), || async {
         let detail = known(&get, &org).await?;
         let (found, as_of) = insight::attention(&detail, &get.state.forges, &get.state.attention);

@@ -3,30 +3,21 @@
 use super::{json_body, EventPage};
 use crate::web::cache::{CachedGet, Conditional, Scope};
 use crate::web::error::{ApiError, ErrorBody};
-use crate::web::extract::Param;
 use crate::web::feed;
+use crate::web::params::EventsQuery;
 
 /// Recorded changes, newest first, filtered and paged by cursor.
 #[utoipa::path(get, path = "/api/v1/events", tag = "events",
-    params(
-        ("org" = Option<String>, Query, description = "Only this organisation (`forge:login`)"),
-        ("kind" = Option<String>, Query, description = "Only this kind of event"),
-        ("since" = Option<String>, Query, description = "Only events on or after this day, `YYYY-MM-DD`"),
-        ("limit" = Option<usize>, Query, description = "1–200, default 50"),
-        ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page")),
+    params(EventsQuery),
     responses(
         (status = 200, description = "A page of events", body = EventPage),
         (status = 422, description = "A parameter is invalid", body = ErrorBody)))]
-#[rocket::get("/events?<org>&<kind>&<since>&<limit>&<cursor>")]
+#[rocket::get("/events?<filters..>")]
 pub(crate) async fn list_events(
     get: CachedGet<'_>,
-    org: Param<'_>,
-    kind: Param<'_>,
-    since: Param<'_>,
-    limit: Param<'_>,
-    cursor: Param<'_>,
+    filters: EventsQuery<'_>,
 ) -> Result<Conditional, ApiError> {
-    let mut query = feed::query(&get.state.forges, org, kind, since, limit, cursor, 50)?;
+    let mut query = feed::query(&get.state.forges, &filters, 50)?;
     let scope = query.org.clone().map_or(Scope::Orgs, Scope::Org);
     get.answer(scope, || async {
         let limit = query.limit;

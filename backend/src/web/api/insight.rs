@@ -4,30 +4,24 @@ use super::{json_body, known, MoverView, Movers, RepoDayView, RepoHistory, RepoV
 use crate::domain::history::Mover;
 use crate::web::cache::{CachedGet, Conditional, Scope};
 use crate::web::error::{ApiError, ErrorBody};
-use crate::web::extract::{bounded, org_path, window, Param};
-use crate::web::insight::{self, DEFAULT_WINDOW, MOVER_WINDOWS};
-
-/// Most movers one answer lists (of each kind).
-pub(crate) const MAX_MOVERS: usize = 100;
+use crate::web::extract::{bounded, window, OrgPath};
+use crate::web::insight::{self, DEFAULT_WINDOW, MAX_MOVERS, MOVER_WINDOWS};
+use crate::web::params::{MoversQuery, RepoName};
 
 /// One repository's stars, forks and open issues on each of its organisation's snapshot
 /// days, oldest first; days that did not list it are gaps (`listed: false`).
 #[utoipa::path(get, path = "/api/v1/orgs/{forge}/{login}/repos/{name}/history", tag = "repositories",
-    params(
-        ("forge" = String, Path, description = "The forge instance"),
-        ("login" = String, Path, description = "The organisation's login"),
-        ("name" = String, Path, description = "The repository's name within the organisation, `/` written `%2F` (a GitLab project in a subgroup: `libs%2Fparser`); any case")),
+    params(OrgPath, RepoName),
     responses(
         (status = 200, description = "The repository and its history", body = RepoHistory),
         (status = 404, description = "Unknown organisation or repository", body = ErrorBody)))]
-#[rocket::get("/orgs/<forge>/<login>/repos/<name>/history")]
+#[rocket::get("/orgs/<_>/<_>/repos/<name>/history")]
 pub(crate) async fn repo_history(
     get: CachedGet<'_>,
-    forge: &str,
-    login: &str,
+    org: OrgPath,
     name: &str,
 ) -> Result<Conditional, ApiError> {
-    let org = org_path(&get.state.forges, forge, login)?;
+    let org = org.0;
     get.answer(Scope::Org(org.clone()), || async {
         let detail = known(&get, &org).await?;
         let repo = insight::find_repo(&detail, name).ok_or_else(|| {
@@ -53,25 +47,26 @@ pub(crate) async fn repo_history(
 /// apart, not counted as gaining all their stars.
 #[utoipa::path(get, path = "/api/v1/orgs/{forge}/{login}/movers", tag = "repositories",
     params(
-        ("forge" = String, Path, description = "The forge instance"),
-        ("login" = String, Path, description = "The organisation's login"),
-        ("days" = Option<u32>, Query, description = "The window: 1, 7 (default), 30 or 90 days"),
-        ("limit" = Option<usize>, Query, description = "Most repositories per list, 1–100, default 20")),
+        OrgPath, MoversQuery),
     responses(
         (status = 200, description = "The movers", body = Movers),
         (status = 404, description = "Unknown organisation", body = ErrorBody),
         (status = 422, description = "A parameter is invalid", body = ErrorBody)))]
-#[rocket::get("/orgs/<forge>/<login>/movers?<days>&<limit>")]
+#[rocket::get("/orgs/<_>/<_>/movers?<query..>")]
 pub(crate) async fn movers(
     get: CachedGet<'_>,
-    forge: &str,
-    login: &str,
-    days: Param<'_>,
-    limit: Param<'_>,
+    org: OrgPath,
+    query: MoversQuery<'_>,
 ) -> Result<Conditional, ApiError> {
-    let org = org_path(&get.state.forges, forge, login)?;
-    let days = window("days", days, &MOVER_WINDOWS, DEFAULT_WINDOW)?;
-    let limit = bounded("limit", limit.typed("limit")?, 20, 1, Some(MAX_MOVERS))?;
+    let org = org.0;
+    let days = window("days", query.days, &MOVER_WINDOWS, DEFAULT_WINDOW)?;
+    let limit = bounded(
+        "limit",
+        query.limit.typed("limit")?,
+        20,
+        1,
+        Some(MAX_MOVERS),
+    )?;
     get.answer(Scope::Org(org.clone()), || async {
         let detail = known(&get, &org).await?;
         let w = insight::movers(get.state.store.as_ref(), &detail, days).await?;

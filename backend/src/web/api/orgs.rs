@@ -11,7 +11,8 @@ use crate::domain::{DayTotals, OpenCounts};
 use crate::store::OrgDetail;
 use crate::web::cache::{CachedGet, Conditional, Scope};
 use crate::web::error::{ApiError, ErrorBody};
-use crate::web::extract::{org_path, Param};
+use crate::web::extract::{OrgPath, Param};
+use crate::web::params::DaysQuery;
 
 /// Every tracked organisation with totals and last refresh.
 #[utoipa::path(get, path = "/api/v1/orgs", tag = "organisations",
@@ -33,18 +34,14 @@ pub(crate) async fn list_orgs(get: CachedGet<'_>) -> Result<Conditional, ApiErro
 
 /// One organisation with totals, 1/7/30-day deltas and language mix.
 #[utoipa::path(get, path = "/api/v1/orgs/{forge}/{login}", tag = "organisations",
-    params(("forge" = String, Path, description = "The forge instance"), ("login" = String, Path, description = "The organisation's login")),
+    params(OrgPath),
     responses(
         (status = 200, description = "The organisation", body = OrgView),
         (status = 404, description = "Neither tracked nor stored", body = ErrorBody),
         (status = 422, description = "Not a valid organisation id", body = ErrorBody)))]
-#[rocket::get("/orgs/<forge>/<login>", rank = 2)]
-pub(crate) async fn get_org(
-    get: CachedGet<'_>,
-    forge: &str,
-    login: &str,
-) -> Result<Conditional, ApiError> {
-    let org = org_path(&get.state.forges, forge, login)?;
+#[rocket::get("/orgs/<_>/<_>", rank = 2)]
+pub(crate) async fn get_org(get: CachedGet<'_>, org: OrgPath) -> Result<Conditional, ApiError> {
+    let org = org.0;
     org_answer(&get, &org, |detail| {
         json_body(&org_view(&get.state.forges, detail))
     })
@@ -53,25 +50,19 @@ pub(crate) async fn get_org(
 
 /// Daily snapshots of an organisation between `from` and `to` (inclusive), oldest first.
 #[utoipa::path(get, path = "/api/v1/orgs/{forge}/{login}/history", tag = "organisations",
-    params(
-        ("forge" = String, Path, description = "The forge instance"),
-        ("login" = String, Path, description = "The organisation's login"),
-        ("from" = Option<String>, Query, description = "First day, `YYYY-MM-DD`"),
-        ("to" = Option<String>, Query, description = "Last day, `YYYY-MM-DD`; before `from`, the range is empty (no rows)")),
+    params(OrgPath, DaysQuery),
     responses(
         (status = 200, description = "Daily totals", body = History),
         (status = 404, description = "Unknown organisation", body = ErrorBody),
         (status = 422, description = "A parameter is invalid", body = ErrorBody)))]
-#[rocket::get("/orgs/<forge>/<login>/history?<from>&<to>")]
+#[rocket::get("/orgs/<_>/<_>/history?<days..>")]
 pub(crate) async fn history(
     get: CachedGet<'_>,
-    forge: &str,
-    login: &str,
-    from: Param<'_>,
-    to: Param<'_>,
+    org: OrgPath,
+    days: DaysQuery<'_>,
 ) -> Result<Conditional, ApiError> {
-    let org = org_path(&get.state.forges, forge, login)?;
-    let range = DayRange::parse(from, to)?;
+    let org = org.0;
+    let range = DayRange::parse(&days)?;
     let kind = get.state.forges.kind_of(&org);
     org_answer(&get, &org, |detail| {
         let days = range.of(detail).map(|d| DayView::of(kind, d)).collect();
@@ -85,25 +76,19 @@ pub(crate) async fn history(
 
 /// The same daily totals as CSV (RFC 4180, a header row).
 #[utoipa::path(get, path = "/api/v1/orgs/{forge}/{login}/history.csv", tag = "organisations",
-    params(
-        ("forge" = String, Path, description = "The forge instance"),
-        ("login" = String, Path, description = "The organisation's login"),
-        ("from" = Option<String>, Query, description = "First day, `YYYY-MM-DD`"),
-        ("to" = Option<String>, Query, description = "Last day, `YYYY-MM-DD`; before `from`, the range is empty (no rows)")),
+    params(OrgPath, DaysQuery),
     responses(
         (status = 200, description = "CSV with a header row: day, repos, stars, forks, open_issues (alone: GitLab; empty elsewhere), open_issues_and_pull_requests (GitHub, Gitea/Forgejo; empty on GitLab), watchers, archived, size_kb", content_type = "text/csv"),
         (status = 404, description = "Unknown organisation", body = ErrorBody),
         (status = 422, description = "A parameter is invalid", body = ErrorBody)))]
-#[rocket::get("/orgs/<forge>/<login>/history.csv?<from>&<to>", rank = 1)]
+#[rocket::get("/orgs/<_>/<_>/history.csv?<days..>", rank = 1)]
 pub(crate) async fn history_csv(
     get: CachedGet<'_>,
-    forge: &str,
-    login: &str,
-    from: Param<'_>,
-    to: Param<'_>,
+    org: OrgPath,
+    days: DaysQuery<'_>,
 ) -> Result<Conditional, ApiError> {
-    let org = org_path(&get.state.forges, forge, login)?;
-    let range = DayRange::parse(from, to)?;
+    let org = org.0;
+    let range = DayRange::parse(&days)?;
     let kind = get.state.forges.kind_of(&org);
     org_answer(&get, &org, |detail| {
         let rows = range.of(detail).map(|d| {
@@ -133,17 +118,13 @@ pub(crate) async fn history_csv(
 
 /// Dependencies found in the organisation's SBOMs, by ecosystem.
 #[utoipa::path(get, path = "/api/v1/orgs/{forge}/{login}/libraries", tag = "organisations",
-    params(("forge" = String, Path, description = "The forge instance"), ("login" = String, Path, description = "The organisation's login")),
+    params(OrgPath),
     responses(
         (status = 200, description = "Libraries by ecosystem, most used first", body = Libraries),
         (status = 404, description = "Unknown organisation", body = ErrorBody)))]
-#[rocket::get("/orgs/<forge>/<login>/libraries")]
-pub(crate) async fn libraries(
-    get: CachedGet<'_>,
-    forge: &str,
-    login: &str,
-) -> Result<Conditional, ApiError> {
-    let org = org_path(&get.state.forges, forge, login)?;
+#[rocket::get("/orgs/<_>/<_>/libraries")]
+pub(crate) async fn libraries(get: CachedGet<'_>, org: OrgPath) -> Result<Conditional, ApiError> {
+    let org = org.0;
     org_answer(&get, &org, |detail| {
         let mut ecosystems: Vec<Ecosystem> = Vec::new();
         for l in &detail.libraries {
@@ -170,17 +151,16 @@ pub(crate) async fn libraries(
 /// Every library and how many repositories use it, as CSV (RFC 4180, a header row), most
 /// used first.
 #[utoipa::path(get, path = "/api/v1/orgs/{forge}/{login}/libraries.csv", tag = "organisations",
-    params(("forge" = String, Path, description = "The forge instance"), ("login" = String, Path, description = "The organisation's login")),
+    params(OrgPath),
     responses(
         (status = 200, description = "CSV with a header row: ecosystem, name, repos", content_type = "text/csv"),
         (status = 404, description = "Unknown organisation", body = ErrorBody)))]
-#[rocket::get("/orgs/<forge>/<login>/libraries.csv", rank = 1)]
+#[rocket::get("/orgs/<_>/<_>/libraries.csv", rank = 1)]
 pub(crate) async fn libraries_csv(
     get: CachedGet<'_>,
-    forge: &str,
-    login: &str,
+    org: OrgPath,
 ) -> Result<Conditional, ApiError> {
-    let org = org_path(&get.state.forges, forge, login)?;
+    let org = org.0;
     org_answer(&get, &org, |detail| {
         let rows = detail
             .libraries
@@ -220,8 +200,8 @@ struct DayRange {
 }
 
 impl DayRange {
-    fn parse(from: Param<'_>, to: Param<'_>) -> Result<Self, ApiError> {
-        let (from, to) = (parse_day("from", from)?, parse_day("to", to)?);
+    fn parse(days: &DaysQuery<'_>) -> Result<Self, ApiError> {
+        let (from, to) = (parse_day("from", days.from)?, parse_day("to", days.to)?);
         Ok(DayRange { from, to })
     }
 

@@ -7,11 +7,9 @@ use super::{json_body, org_answer, RepoPage, RepoView};
 use crate::domain::{ForgeKind, OpenCounts, RepoRecord};
 use crate::web::cache::{CachedGet, Conditional};
 use crate::web::error::{ApiError, ErrorBody};
-use crate::web::extract::{bounded, org_path, RepoQuery, Selection};
+use crate::web::extract::{bounded, OrgPath, RepoQuery, Selection};
+use crate::web::repos::MAX_LIMIT;
 use crate::web::repos::{self, Cursor};
-
-/// Most repositories one page of `/repos` returns.
-pub(crate) const MAX_LIMIT: usize = 100;
 
 /// The CSV columns, in order: a stable contract for spreadsheets and scripts.
 pub const CSV_COLUMNS: [&str; 26] = [
@@ -45,29 +43,18 @@ pub const CSV_COLUMNS: [&str; 26] = [
 
 /// An organisation's live repositories, sorted, filtered and paged by cursor.
 #[utoipa::path(get, path = "/api/v1/orgs/{forge}/{login}/repos", tag = "repositories",
-    params(
-        ("forge" = String, Path, description = "The forge instance"),
-        ("login" = String, Path, description = "The organisation's login"),
-        ("sort" = Option<String>, Query, description = "name, stars (default), forks, open_issues, pushed, created, language, license"),
-        ("order" = Option<String>, Query, description = "asc or desc (default: desc for numbers and dates, asc for text)"),
-        ("q" = Option<String>, Query, description = "Case-insensitive text in name, description or topics"),
-        ("language" = Option<String>, Query, description = "Primary language, exact (case-insensitive)"),
-        ("license" = Option<String>, Query, description = "Licence, exact (case-insensitive)"),
-        ("archived" = Option<bool>, Query, description = "Only archived (true) or only active (false)"),
-        ("limit" = Option<usize>, Query, description = "1–100, default 30"),
-        ("cursor" = Option<String>, Query, description = "Where the page starts: `next_cursor` of the previous page, or any keyset position `{id}.n`, `{id}.i{integer}` or `{id}.s{hex of the UTF-8 sort text}` (the items after it in this order)")),
+    params(OrgPath, RepoQuery),
     responses(
         (status = 200, description = "A page of repositories", body = RepoPage),
         (status = 404, description = "Unknown organisation", body = ErrorBody),
         (status = 422, description = "A parameter is invalid", body = ErrorBody)))]
-#[rocket::get("/orgs/<forge>/<login>/repos?<query..>")]
+#[rocket::get("/orgs/<_>/<_>/repos?<query..>")]
 pub(crate) async fn list_repos(
     get: CachedGet<'_>,
-    forge: &str,
-    login: &str,
+    org: OrgPath,
     query: RepoQuery<'_>,
 ) -> Result<Conditional, ApiError> {
-    let org = org_path(&get.state.forges, forge, login)?;
+    let org = org.0;
     let kind = get.state.forges.kind_of(&org);
     let Selection {
         filter,
@@ -105,17 +92,13 @@ pub(crate) async fn list_repos(
 
 /// Every stored repository of an organisation (gone ones included) as RFC 4180 CSV.
 #[utoipa::path(get, path = "/api/v1/orgs/{forge}/{login}/repos.csv", tag = "repositories",
-    params(("forge" = String, Path, description = "The forge instance"), ("login" = String, Path, description = "The organisation's login")),
+    params(OrgPath),
     responses(
         (status = 200, description = "CSV with a header row; topics are separated by `;`", content_type = "text/csv"),
         (status = 404, description = "Unknown organisation", body = ErrorBody)))]
-#[rocket::get("/orgs/<forge>/<login>/repos.csv", rank = 1)]
-pub(crate) async fn repos_csv(
-    get: CachedGet<'_>,
-    forge: &str,
-    login: &str,
-) -> Result<Conditional, ApiError> {
-    let org = org_path(&get.state.forges, forge, login)?;
+#[rocket::get("/orgs/<_>/<_>/repos.csv", rank = 1)]
+pub(crate) async fn repos_csv(get: CachedGet<'_>, org: OrgPath) -> Result<Conditional, ApiError> {
+    let org = org.0;
     let kind = get.state.forges.kind_of(&org);
     org_answer(&get, &org, |detail| {
         super::csv_answer(

@@ -10,7 +10,8 @@ use super::{json_body, RunView};
 use crate::domain::RunId;
 use crate::web::cache::{CachedGet, Conditional, Scope};
 use crate::web::error::{ApiError, ErrorBody};
-use crate::web::extract::{bounded, Param};
+use crate::web::extract::bounded;
+use crate::web::params::RunsQuery;
 use crate::web::WebState;
 
 /// Refresh runs with the schedule and its next planned run.
@@ -25,14 +26,14 @@ pub(crate) struct RunList {
 
 /// Refresh runs, newest first, and when the next scheduled one is due.
 #[utoipa::path(get, path = "/api/v1/runs", tag = "runs",
-    params(("limit" = Option<usize>, Query, description = "1–200, default 50")),
+    params(RunsQuery),
     responses((status = 200, description = "Runs, newest first", body = RunList), (status = 422, description = "Invalid limit", body = ErrorBody)))]
-#[rocket::get("/runs?<limit>")]
+#[rocket::get("/runs?<query..>")]
 pub(crate) async fn list_runs(
     get: CachedGet<'_>,
-    limit: Param<'_>,
+    query: RunsQuery<'_>,
 ) -> Result<Conditional, ApiError> {
-    let limit = bounded("limit", limit.typed("limit")?, 50, 1, Some(200))?;
+    let limit = bounded("limit", query.limit.typed("limit")?, 50, 1, Some(200))?;
     get.answer(Scope::Any, || async {
         let runs = get.state.store.list_runs(limit).await?;
         json_body(&RunList {

@@ -10,7 +10,8 @@ use utoipa::ToSchema;
 use crate::domain::OrgId;
 use crate::web::auth::Maintainer;
 use crate::web::error::{ApiError, ErrorBody};
-use crate::web::extract::{flag, org_path, JsonBody, Param};
+use crate::web::extract::{flag, JsonBody, OrgPath};
+use crate::web::params::PurgeQuery;
 use crate::web::WebState;
 
 /// `{"id":"github:foo"}`.
@@ -72,25 +73,22 @@ pub(crate) async fn track_org(
 /// Stops tracking an organisation; its data is kept unless `purge=true`.
 #[utoipa::path(delete, path = "/api/v1/orgs/{forge}/{login}", tag = "organisations",
     params(
-        ("forge" = String, Path, description = "The forge instance"),
-        ("login" = String, Path, description = "The organisation's login"),
-        ("purge" = Option<bool>, Query, description = "Also delete everything stored about it")),
+        OrgPath, PurgeQuery),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "No longer tracked", body = Tracking),
         (status = 401, description = "Missing or invalid token", body = ErrorBody),
         (status = 404, description = "Not tracked (and nothing purged)", body = ErrorBody),
         (status = 422, description = "Invalid id or parameter", body = ErrorBody)))]
-#[rocket::delete("/orgs/<forge>/<login>?<purge>")]
+#[rocket::delete("/orgs/<_>/<_>?<query..>")]
 pub(crate) async fn untrack_org(
     state: &State<WebState>,
     _who: Maintainer,
-    forge: &str,
-    login: &str,
-    purge: Param<'_>,
+    org: OrgPath,
+    query: PurgeQuery<'_>,
 ) -> Result<Json<Tracking>, ApiError> {
-    let org = org_path(&state.forges, forge, login)?;
-    let purge = flag("purge", purge.typed("purge")?)?.unwrap_or(false);
+    let org = org.0;
+    let purge = flag("purge", query.purge.typed("purge")?)?.unwrap_or(false);
     let removed = state.store.remove_tracked_org(&org, purge).await?;
     if !removed && !purge {
         return Err(ApiError::not_found(format!("{org} is not tracked")));

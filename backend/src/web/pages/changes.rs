@@ -10,8 +10,9 @@ use crate::domain::{EventKind, StoredEvent};
 use crate::store::EventQuery;
 use crate::web::cache::{CachedGet, Conditional, Rendered, Scope};
 use crate::web::error::PageError;
-use crate::web::extract::{org_path, Param};
+use crate::web::extract::{OrgPath, Param};
 use crate::web::feed::{self, FEED_ENTRIES};
+use crate::web::params::EventsQuery;
 use crate::web::views;
 
 /// Events per page of `/changes`.
@@ -24,15 +25,13 @@ pub(crate) async fn changes(
     kind: Param<'_>,
     cursor: Param<'_>,
 ) -> Result<Conditional, PageError> {
-    let mut query = feed::query(
-        &get.state.forges,
+    let filters = EventsQuery {
         org,
         kind,
-        Param::default(),
-        Param::default(),
         cursor,
-        PAGE_SIZE,
-    )?;
+        ..EventsQuery::default()
+    };
+    let mut query = feed::query(&get.state.forges, &filters, PAGE_SIZE)?;
     let scope = query.org.clone().map_or(Scope::Orgs, Scope::Org);
     get.answer(scope, || async {
         query.limit = PAGE_SIZE + 1;
@@ -109,13 +108,9 @@ pub(crate) async fn feed_all(get: CachedGet<'_>) -> Result<Conditional, PageErro
     .await
 }
 
-#[rocket::get("/orgs/<forge>/<login>/feed.atom")]
-pub(crate) async fn feed_org(
-    get: CachedGet<'_>,
-    forge: &str,
-    login: &str,
-) -> Result<Conditional, PageError> {
-    let id = org_path(&get.state.forges, forge, login)?;
+#[rocket::get("/orgs/<_>/<_>/feed.atom")]
+pub(crate) async fn feed_org(get: CachedGet<'_>, org: OrgPath) -> Result<Conditional, PageError> {
+    let id = org.0;
     get.answer(Scope::Org(id.clone()), || async {
         if get.detail(&id).await?.is_none() {
             return Err(not_tracked(&id));

@@ -20,7 +20,7 @@ use crate::web::cache::{CachedGet, Conditional, Rendered, Scope};
 use crate::web::charts::{self, thousands, Bar, Series, ShareRow, Width};
 use crate::web::error::Invalid;
 use crate::web::error::PageError;
-use crate::web::extract::{self, bounded, org_path, RepoQuery, Selection};
+use crate::web::extract::{self, bounded, OrgPath, RepoQuery, Selection};
 use crate::web::insight::{self, MoversWindow, DEFAULT_WINDOW, MOVER_WINDOWS};
 use crate::web::range::{self, Range};
 use crate::web::repos::{self, Order, RepoFilter, SortKey};
@@ -38,14 +38,13 @@ const ATTENTION_SHOWN: usize = 15;
 /// Movers (and new repositories) the page lists; the API gives more.
 const MOVERS_SHOWN: usize = 10;
 
-#[rocket::get("/orgs/<forge>/<login>?<query..>")]
+#[rocket::get("/orgs/<_>/<_>?<query..>")]
 pub(crate) async fn org(
     get: CachedGet<'_>,
-    forge: &str,
-    login: &str,
+    org: OrgPath,
     query: RepoQuery<'_>,
 ) -> Result<Conditional, PageError> {
-    let id = org_path(&get.state.forges, forge, login)?;
+    let id = org.0;
     let mut table = TableParams::parse(&query)?;
     let window = extract::window("movers", query.movers, &MOVER_WINDOWS, DEFAULT_WINDOW)?;
     table.movers = window;

@@ -12,19 +12,18 @@ use crate::domain::{ForgeKind, Library, OpenCounts, RepoDay, RepoRecord};
 use crate::web::cache::{CachedGet, Conditional, Rendered, Scope};
 use crate::web::charts::{self, thousands, Series, ShareRow, Width};
 use crate::web::error::PageError;
-use crate::web::extract::{org_path, Param};
+use crate::web::extract::{OrgPath, Param};
 use crate::web::insight;
 use crate::web::range::{self, Range};
 
-#[rocket::get("/orgs/<forge>/<login>/repos/<name>?<range>")]
+#[rocket::get("/orgs/<_>/<_>/repos/<name>?<range>")]
 pub(crate) async fn repo(
     get: CachedGet<'_>,
-    forge: &str,
-    login: &str,
+    org: OrgPath,
     name: &str,
     range: Param<'_>,
 ) -> Result<Conditional, PageError> {
-    let id = org_path(&get.state.forges, forge, login)?;
+    let id = org.0;
     let range = Range::parse(range)?;
     get.answer(Scope::Org(id.clone()), || async {
         let detail = get.detail(&id).await?;
