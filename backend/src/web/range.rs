@@ -2,7 +2,7 @@
 //! view can be linked to), and the key figures' changes read against it.
 
 use chrono::{Days, NaiveDate};
-use serde_json::{json, Value};
+use serde::Serialize;
 
 use crate::web::charts;
 use crate::web::error::Invalid;
@@ -83,19 +83,43 @@ impl Range {
     }
 
     /// The presets as links, `url` building each one's address.
-    pub(crate) fn links(self, url: impl Fn(Range) -> String) -> Value {
+    pub(crate) fn links(self, url: impl Fn(Range) -> String) -> Vec<RangeLink> {
         Self::ALL
             .iter()
-            .map(|r| json!({ "label": r.label(), "url": url(*r), "current": *r == self }))
+            .map(|r| RangeLink {
+                label: r.label(),
+                url: url(*r),
+                current: *r == self,
+            })
             .collect()
     }
+}
+
+/// One preset as a link on a page.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct RangeLink {
+    pub label: &'static str,
+    pub url: String,
+    pub current: bool,
+}
+
+/// A count's change over one window, as a key figure shows it.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct DeltaCell {
+    /// "1 day", "30 days", "since 2026-01-01".
+    pub label: String,
+    /// "+12", or "no data yet".
+    pub text: String,
+    /// `up`, `down` or `none`.
+    pub class: &'static str,
+    pub title: String,
 }
 
 /// The change of a count over 1 day, 7 days and `range`, each against the latest day with
 /// a value on or before that far back from the latest value ("all" against the first
 /// one); "no data yet" where the history does not reach, never a made-up zero. `points`
 /// are ascending by day; `None` is a day whose snapshot had no value.
-pub(crate) fn delta_cells(points: &[(NaiveDate, Option<u64>)], range: Range) -> Vec<Value> {
+pub(crate) fn delta_cells(points: &[(NaiveDate, Option<u64>)], range: Range) -> Vec<DeltaCell> {
     let known = || points.iter().filter_map(|(d, v)| v.map(|v| (*d, v)));
     let latest = known().next_back();
     let mut windows: Vec<(Option<u64>, String)> =
@@ -127,14 +151,24 @@ pub(crate) fn delta_cells(points: &[(NaiveDate, Option<u64>)], range: Range) -> 
                         -1 => "down",
                         _ => "none",
                     };
-                    json!({ "label": label, "text": charts::signed(v), "class": class, "title": format!("change since {since}") })
+                    DeltaCell {
+                        label,
+                        text: charts::signed(v),
+                        class,
+                        title: format!("change since {since}"),
+                    }
                 }
                 _ => {
                     let title = match days {
                         Some(n) => format!("history is not {n} days deep yet"),
                         None => "one day of history so far".to_owned(),
                     };
-                    json!({ "label": label, "text": "no data yet", "class": "none", "title": title })
+                    DeltaCell {
+                        label,
+                        text: "no data yet".to_owned(),
+                        class: "none",
+                        title,
+                    }
                 }
             }
         })
@@ -190,13 +224,7 @@ mod tests {
         let texts = |range| -> Vec<String> {
             delta_cells(&points, range)
                 .iter()
-                .map(|c| {
-                    format!(
-                        "{}: {}",
-                        c["label"].as_str().unwrap_or(""),
-                        c["text"].as_str().unwrap_or("")
-                    )
-                })
+                .map(|c| format!("{}: {}", c.label, c.text))
                 .collect()
         };
         assert_eq!(
@@ -210,7 +238,7 @@ mod tests {
         assert_eq!(texts(Range::Year)[2], "1 year: no data yet");
         assert_eq!(texts(Range::All)[2], "since 2025-12-30: +70");
         let single = delta_cells(&points[..1], Range::All);
-        assert_eq!(single[2]["text"], "no data yet");
-        assert_eq!(single[0]["text"], "no data yet");
+        assert_eq!(single[2].text, "no data yet");
+        assert_eq!(single[0].text, "no data yet");
     }
 }

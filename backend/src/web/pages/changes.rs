@@ -3,7 +3,7 @@
 
 use chrono::Utc;
 use rocket::http::ContentType;
-use serde_json::{json, Value};
+use serde::Serialize;
 
 use super::not_tracked;
 use crate::domain::{EventKind, StoredEvent};
@@ -51,44 +51,109 @@ pub(crate) async fn changes(
             }
             format!("/changes?{}", q.finish())
         };
-        let kinds: Vec<Value> = EventKind::ALL
-            .iter()
-            .map(|k| json!({ "value": k.as_str(), "label": k.as_str().replace('_', " "), "selected": Some(*k) == query.kind }))
-            .collect();
-        let feed_url = query.org.as_ref().map_or_else(|| "/feed.atom".to_owned(), |o| format!("/orgs/{}/feed.atom", o.url_path()));
-        let context = json!({
-            "org": query.org.as_ref().map(|o| json!({ "id": o.to_string(), "url": format!("/orgs/{}", o.url_path()) })),
-            "kinds": kinds,
-            "days": by_day(&events),
-            "next_url": more.then(|| filter(events.last().map(|e| e.seq))),
-            "first_url": query.before.is_some().then(|| filter(None)),
-            "feed_url": feed_url,
-            "json_url": format!("/api/v1/events{}", filter(None).trim_start_matches("/changes")),
-        });
-        let html = get.state.templates.render("changes.html", "changes", &context)?;
+        let context = ChangesPage {
+            org: query.org.as_ref().map(|o| OrgLink {
+                id: o.to_string(),
+                url: format!("/orgs/{}", o.url_path()),
+            }),
+            kinds: EventKind::ALL
+                .iter()
+                .map(|k| KindOption {
+                    value: k.as_str(),
+                    label: k.as_str().replace('_', " "),
+                    selected: Some(*k) == query.kind,
+                })
+                .collect(),
+            days: by_day(&events),
+            next_url: more.then(|| filter(events.last().map(|e| e.seq))),
+            first_url: query.before.is_some().then(|| filter(None)),
+            feed_url: query.org.as_ref().map_or_else(
+                || "/feed.atom".to_owned(),
+                |o| format!("/orgs/{}/feed.atom", o.url_path()),
+            ),
+            json_url: format!(
+                "/api/v1/events{}",
+                filter(None).trim_start_matches("/changes")
+            ),
+        };
+        let html = get
+            .state
+            .templates
+            .render("changes.html", "changes", &context)?;
         Ok(Rendered::new(html, ContentType::HTML))
     })
     .await
 }
 
+/// What `changes.html` shows.
+#[derive(Debug, Serialize)]
+struct ChangesPage {
+    /// The organisation the feed is narrowed to.
+    org: Option<OrgLink>,
+    kinds: Vec<KindOption>,
+    days: Vec<ChangeDay>,
+    next_url: Option<String>,
+    first_url: Option<String>,
+    feed_url: String,
+    json_url: String,
+}
+
+#[derive(Debug, Serialize)]
+struct OrgLink {
+    id: String,
+    url: String,
+}
+
+/// One choice of the kind filter.
+#[derive(Debug, Serialize)]
+struct KindOption {
+    value: &'static str,
+    label: String,
+    selected: bool,
+}
+
+/// One day of the change feed as the pages list it.
+#[derive(Debug, Serialize)]
+pub(super) struct ChangeDay {
+    day: String,
+    items: Vec<ChangeItem>,
+}
+
+/// One event as the pages list it.
+#[derive(Debug, Serialize)]
+struct ChangeItem {
+    summary: String,
+    url: String,
+    kind: &'static str,
+    org: String,
+    org_url: String,
+    time: String,
+    when: String,
+}
+
 /// Events grouped by day, newest first, as the pages list them.
-pub(super) fn by_day(events: &[StoredEvent]) -> Vec<Value> {
-    let mut days: Vec<(String, Vec<Value>)> = Vec::new();
+pub(super) fn by_day(events: &[StoredEvent]) -> Vec<ChangeDay> {
+    let mut days: Vec<ChangeDay> = Vec::new();
     for e in events {
         let day = e.event.at.format("%Y-%m-%d").to_string();
-        let item = json!({
-            "summary": e.event.summary(), "url": crate::domain::feed::link(e), "kind": e.event.kind.as_str(),
-            "org": e.event.org.to_string(), "org_url": format!("/orgs/{}", e.event.org.url_path()),
-            "time": e.event.at.format("%H:%M").to_string(), "when": views::when(e.event.at),
-        });
+        let item = ChangeItem {
+            summary: e.event.summary(),
+            url: crate::domain::feed::link(e),
+            kind: e.event.kind.as_str(),
+            org: e.event.org.to_string(),
+            org_url: format!("/orgs/{}", e.event.org.url_path()),
+            time: e.event.at.format("%H:%M").to_string(),
+            when: views::when(e.event.at),
+        };
         match days.last_mut() {
-            Some((d, items)) if *d == day => items.push(item),
-            _ => days.push((day, vec![item])),
+            Some(d) if d.day == day => d.items.push(item),
+            _ => days.push(ChangeDay {
+                day,
+                items: vec![item],
+            }),
         }
     }
-    days.into_iter()
-        .map(|(day, items)| json!({ "day": day, "items": items }))
-        .collect()
+    days
 }
 
 #[rocket::get("/feed.atom")]

@@ -4,12 +4,14 @@
 
 mod changes;
 mod org;
+mod org_page;
+mod org_table;
 mod overview;
 mod repo;
 mod runs;
 
 use chrono::{DateTime, Utc};
-use serde_json::{json, Value};
+use serde::Serialize;
 
 use rocket::http::Status;
 
@@ -52,11 +54,19 @@ fn display_name(id: &OrgId, profile_name: Option<&str>) -> String {
     profile_name.map_or_else(|| id.login().to_owned(), str::to_owned)
 }
 
+/// A freshness badge: fresh, stale, failed or not fetched yet, with why on hover.
+#[derive(Debug, Clone, Serialize)]
+struct Badge {
+    class: &'static str,
+    label: &'static str,
+    title: String,
+}
+
 fn badge(
     freshness: Freshness,
     outcome: Option<&OrgOutcome>,
     last_success: Option<DateTime<Utc>>,
-) -> Value {
+) -> Badge {
     let title = match (freshness, outcome, last_success) {
         (Freshness::Failed, Some(o), _) => {
             o.message.clone().unwrap_or_else(|| o.status.to_string())
@@ -64,7 +74,11 @@ fn badge(
         (_, _, Some(at)) => format!("last good data from {}", views::when(at)),
         _ => "waiting for its first refresh".into(),
     };
-    json!({ "class": freshness.as_str(), "label": freshness.label(), "title": title })
+    Badge {
+        class: freshness.as_str(),
+        label: freshness.label(),
+        title,
+    }
 }
 
 fn last_refresh_text(outcome: Option<&OrgOutcome>, now: DateTime<Utc>) -> String {
