@@ -68,10 +68,21 @@ impl Templates {
         title: &str,
         message: &str,
     ) -> Result<String, tera::Error> {
+        /// What `error.html` shows.
+        #[derive(serde::Serialize)]
+        struct ErrorPage<'a> {
+            status: u16,
+            title: &'a str,
+            message: &'a str,
+        }
         self.render(
             "error.html",
             "",
-            &serde_json::json!({ "status": status.code, "title": title, "message": message }),
+            &ErrorPage {
+                status: status.code,
+                title,
+                message,
+            },
         )
     }
 }

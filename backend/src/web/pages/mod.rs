@@ -7,6 +7,7 @@ mod org;
 mod org_page;
 mod org_table;
 mod overview;
+mod overview_charts;
 mod repo;
 mod runs;
 
@@ -52,6 +53,14 @@ fn not_tracked(id: &OrgId) -> PageError {
 
 fn display_name(id: &OrgId, profile_name: Option<&str>) -> String {
     profile_name.map_or_else(|| id.login().to_owned(), str::to_owned)
+}
+
+/// A key figure with its changes over the page's windows (`kpis.html`).
+#[derive(Debug, Serialize)]
+struct Kpi {
+    label: String,
+    value: String,
+    deltas: Vec<crate::web::range::DeltaCell>,
 }
 
 /// A freshness badge: fresh, stale, failed or not fetched yet, with why on hover.

@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use super::changes::ChangeDay;
 use super::org_table::{RepoTable, TableParams};
-use super::{badge, display_name, last_refresh_text, Badge};
+use super::{badge, display_name, last_refresh_text, Badge, Kpi};
 use crate::domain::attention::AttentionRules;
 use crate::domain::feed::path_segment;
 use crate::domain::history::Mover;
@@ -19,7 +19,7 @@ use crate::store::OrgDetail;
 use crate::web::badges::METRICS;
 use crate::web::charts::{self, thousands, Bar, Series, ShareRow, Width};
 use crate::web::insight::{self, MoversWindow, MOVER_WINDOWS};
-use crate::web::range::{self, DeltaCell, RangeLink};
+use crate::web::range::{self, RangeLink};
 use crate::web::views::{self, Freshness, LanguageMeasure};
 
 /// Repositories the "Needs attention" section lists; the CSV has them all.
@@ -80,14 +80,6 @@ struct OrgHeader {
 struct Notice {
     class: &'static str,
     text: String,
-}
-
-/// A key figure with its changes over the page's windows.
-#[derive(Debug, Serialize)]
-pub(super) struct Kpi {
-    pub label: String,
-    pub value: String,
-    pub deltas: Vec<DeltaCell>,
 }
 
 /// Inline SVG charts, and what they show.

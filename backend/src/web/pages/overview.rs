@@ -2,33 +2,27 @@
 //! organisations are cards; many are one compact, sortable table, and the charts draw
 //! the biggest few and "others" instead of a line or bar for each.
 
-use std::cmp::Reverse;
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use rocket::http::ContentType;
-use serde_json::{json, Value};
+use serde::Serialize;
 
-use super::{badge, display_name, last_refresh_text};
+use super::overview_charts::{charts_context, Charted, OverviewCharts};
+use super::{badge, display_name, last_refresh_text, Badge};
 use crate::domain::{ForgeKind, Forges};
 use crate::store::OrgOverview;
 use crate::web::cache::{CachedGet, Conditional, Rendered, Scope};
-use crate::web::charts::{self, thousands, Bar, Series, ShareRow, Width};
+use crate::web::charts::{self, thousands};
 use crate::web::error::Invalid;
 use crate::web::error::PageError;
 use crate::web::extract::Param;
-use crate::web::range::Range;
+use crate::web::range::{Range, RangeLink};
 use crate::web::repos::Order;
-use crate::web::views::{self, Freshness, LanguageMeasure};
+use crate::web::views::{self, Freshness};
 
 /// Up to this many organisations are shown as cards; more as a table.
 pub(crate) const CARDS_UP_TO: usize = 12;
-
-/// Organisations drawn one by one in the bar and language charts; the rest are "others".
-const TOP_BARS: usize = 10;
-
-/// Organisations drawn as their own line in "stars over time"; the rest are one line.
-const TOP_LINES: usize = 6;
 
 /// Days of the table's sparkline.
 const SPARK_DAYS: u64 = 30;
@@ -46,11 +40,13 @@ pub(crate) async fn overview(
     };
     get.answer(Scope::Orgs, || async {
         let overview = get.overview().await?;
-        let html = get.state.templates.render(
-            "index.html",
-            "orgs",
-            &overview_context(&overview, &get.state.forges, view, Utc::now()),
-        )?;
+        let now = Utc::now();
+        let entries: Vec<Row> = overview
+            .iter()
+            .map(|o| entry(o, &get.state.forges, now))
+            .collect();
+        let page = overview_page(&overview, &entries, &get.state.forges, view);
+        let html = get.state.templates.render("index.html", "orgs", &page)?;
         Ok::<_, PageError>(Rendered::new(html, ContentType::HTML))
     })
     .await
@@ -174,7 +170,7 @@ struct Row {
     week: Option<i64>,
     month: Option<i64>,
     refreshed: Option<DateTime<Utc>>,
-    json: Value,
+    card: OrgCard,
 }
 
 impl Row {
@@ -236,22 +232,117 @@ fn issues_header(overview: &[OrgOverview], forges: &Forges) -> &'static str {
     }
 }
 
-fn signed_cell(delta: Option<i64>) -> Value {
+/// What `index.html` shows.
+#[derive(Debug, Serialize)]
+struct OverviewPage<'a> {
+    /// The compact table, once there are more organisations than cards.
+    table: Option<OrgTable<'a>>,
+    ranges: Vec<RangeLink>,
+    summary: Summary,
+    charts: OverviewCharts,
+    /// The cards, in the tracked list's order.
+    orgs: Vec<&'a OrgCard>,
+}
+
+#[derive(Debug, Serialize)]
+struct OrgTable<'a> {
+    rows: Vec<&'a OrgCard>,
+    headers: Vec<Header>,
+    spark_days: u64,
+}
+
+/// A column heading that sorts by it.
+#[derive(Debug, Serialize)]
+struct Header {
+    label: &'static str,
+    url: String,
+    /// `ascending` or `descending` on the sorted column.
+    sort: Option<&'static str>,
+    num: bool,
+}
+
+#[derive(Debug, Serialize)]
+struct Summary {
+    orgs: usize,
+    repos: String,
+    stars: String,
+}
+
+/// One organisation as a card or a table row shows it.
+#[derive(Debug, Serialize)]
+struct OrgCard {
+    id: String,
+    url: String,
+    name: String,
+    initial: String,
+    color: usize,
+    /// The forge kind's label, or the instance's name when not configured.
+    forge: String,
+    forge_kind: Option<&'static str>,
+    /// What the open count counts on this forge ("Issues + PRs", "Issues").
+    issues_label: &'static str,
+    description: Option<String>,
+    badge: Badge,
+    totals: Option<CardTotals>,
+    languages: Vec<CardLanguage>,
+    /// An inline SVG bar of the top languages.
+    langbar: Option<String>,
+    last: String,
+    problem: Option<String>,
+    ago: String,
+    week: SignedCell,
+    month: SignedCell,
+    spark: String,
+}
+
+#[derive(Debug, Serialize)]
+struct CardTotals {
+    repos: String,
+    stars: String,
+    forks: String,
+    open_issues: String,
+}
+
+#[derive(Debug, Serialize)]
+struct CardLanguage {
+    name: String,
+    pct: String,
+    class: String,
+}
+
+/// A change in stars: `+12` (up), `-3` (down), or `–` when history is not that deep.
+#[derive(Debug, Serialize)]
+struct SignedCell {
+    text: String,
+    class: &'static str,
+    title: Option<&'static str>,
+}
+
+fn signed_cell(delta: Option<i64>) -> SignedCell {
     match delta {
-        Some(v) => json!({
-            "text": charts::signed(v),
-            "class": match v.signum() { 1 => "up", -1 => "down", _ => "none" },
-        }),
-        None => json!({ "text": "–", "class": "none", "title": "history is not that deep yet" }),
+        Some(v) => SignedCell {
+            text: charts::signed(v),
+            class: match v.signum() {
+                1 => "up",
+                -1 => "down",
+                _ => "none",
+            },
+            title: None,
+        },
+        None => SignedCell {
+            text: "–".to_owned(),
+            class: "none",
+            title: Some("history is not that deep yet"),
+        },
     }
 }
 
-fn overview_context(
+fn overview_page<'a>(
     overview: &[OrgOverview],
+    entries: &'a [Row],
     forges: &Forges,
     view: View,
-    now: DateTime<Utc>,
-) -> Value {
+) -> OverviewPage<'a> {
     let range = view.range;
     // Every organisation's line starts at the same day: the range back from the latest
     // snapshot of any of them.
@@ -260,7 +351,6 @@ fn overview_context(
         .filter_map(|o| o.history.last().map(|d| d.day))
         .max();
     let first_day = latest_day.and_then(|latest| range.first_day(latest));
-    let entries: Vec<Row> = overview.iter().map(|o| entry(o, forges, now)).collect();
     let repos: u64 = entries
         .iter()
         .filter_map(|e| e.totals.as_ref())
@@ -273,7 +363,7 @@ fn overview_context(
         .sum();
     let mut charted: Vec<Charted> = overview
         .iter()
-        .zip(&entries)
+        .zip(entries)
         .filter_map(|(o, e)| {
             let day = o.history.last()?;
             let (measure, mix) = views::language_mix(day);
@@ -293,10 +383,10 @@ fn overview_context(
         })
         .collect();
     // Cards in the tracked list's order; the table sorted as asked.
-    let orgs: Vec<&Value> = entries.iter().map(|e| &e.json).collect();
+    let orgs: Vec<&OrgCard> = entries.iter().map(|e| &e.card).collect();
     let mut rows: Vec<&Row> = entries.iter().collect();
     rows.sort_by(|a, b| a.compare(b, view.sort));
-    let headers: Vec<Value> = [
+    let headers: Vec<Header> = [
         ("Organisation", OrgKey::Name, false),
         ("Repos", OrgKey::Repos, true),
         ("Stars", OrgKey::Stars, true),
@@ -326,21 +416,30 @@ fn overview_context(
                 "descending"
             }
         });
-        json!({ "label": label, "url": url, "sort": sort, "num": num })
+        Header {
+            label,
+            url,
+            sort,
+            num,
+        }
     })
     .collect();
     let charts = charts_context(&mut charted);
-    json!({
-        "table": (orgs.len() > CARDS_UP_TO).then(|| json!({
-            "rows": rows.iter().map(|r| &r.json).collect::<Vec<_>>(),
-            "headers": headers,
-            "spark_days": SPARK_DAYS,
-        })),
-        "ranges": range.links(|r| View { range: r, ..view }.url()),
-        "summary": { "orgs": overview.len(), "repos": thousands(repos), "stars": thousands(stars) },
-        "charts": charts,
-        "orgs": orgs,
-    })
+    OverviewPage {
+        table: (orgs.len() > CARDS_UP_TO).then(|| OrgTable {
+            rows: rows.iter().map(|r| &r.card).collect(),
+            headers,
+            spark_days: SPARK_DAYS,
+        }),
+        ranges: range.links(|r| View { range: r, ..view }.url()),
+        summary: Summary {
+            orgs: overview.len(),
+            repos: thousands(repos),
+            stars: thousands(stars),
+        },
+        charts,
+        orgs,
+    }
 }
 
 /// One organisation as a card or a table row shows it.
@@ -353,19 +452,23 @@ fn entry(o: &OrgOverview, forges: &Forges, now: DateTime<Utc>) -> Row {
     let freshness = Freshness::of(outcome, o.tracked.last_success_at, now);
     let latest = o.history.last();
     let forge = forges.of(id);
-    let totals = latest.map(|d| {
-        json!({
-            "repos": thousands(d.totals.repos), "stars": thousands(d.totals.stars),
-            "forks": thousands(d.totals.forks), "open_issues": thousands(d.totals.open_issues),
-        })
+    let totals = latest.map(|d| CardTotals {
+        repos: thousands(d.totals.repos),
+        stars: thousands(d.totals.stars),
+        forks: thousands(d.totals.forks),
+        open_issues: thousands(d.totals.open_issues),
     });
     let (languages, langbar) = match latest {
         Some(day) => {
             let (_, mix) = views::language_mix(day);
             let top = views::top_languages(mix, 4);
-            let list: Vec<Value> = top
+            let list: Vec<CardLanguage> = top
                 .iter()
-                .map(|(n, p, c)| json!({ "name": n, "pct": format!("{p:.0}"), "class": c }))
+                .map(|(n, p, c)| CardLanguage {
+                    name: n.to_string(),
+                    pct: format!("{p:.0}"),
+                    class: c.to_string(),
+                })
                 .collect();
             (list, (!top.is_empty()).then(|| charts::mini_share(&top)))
         }
@@ -403,172 +506,38 @@ fn entry(o: &OrgOverview, forges: &Forges, now: DateTime<Utc>) -> Row {
         }
         None => Vec::new(),
     };
-    let json = json!({
-        "id": id.to_string(), "url": format!("/orgs/{}", id.url_path()), "name": name,
-        "initial": initial, "color": color,
-        "forge": forge.map_or_else(|| id.forge().to_string(), |f| f.kind.label().to_owned()),
-        "forge_kind": forge.map(|f| f.kind.as_str()),
-        "issues_label": forge.map_or(ForgeKind::GitHub, |f| f.kind).open_issues_short(),
-        "description": profile.and_then(|p| p.description.clone()),
-        "badge": badge(freshness, outcome, o.tracked.last_success_at),
-        "totals": totals, "languages": languages, "langbar": langbar,
-        "last": last_refresh_text(outcome, now), "problem": problem,
-        "ago": outcome.map_or_else(|| "never".to_owned(), |o| views::ago(o.finished_at, now)),
-        "week": signed_cell(week), "month": signed_cell(month),
-        "spark": charts::sparkline(&spark, &format!("Stars of {name} over the last {SPARK_DAYS} days")),
-    });
+    let card = OrgCard {
+        id: id.to_string(),
+        url: format!("/orgs/{}", id.url_path()),
+        name: name.clone(),
+        initial,
+        color,
+        forge: forge.map_or_else(|| id.forge().to_string(), |f| f.kind.label().to_owned()),
+        forge_kind: forge.map(|f| f.kind.as_str()),
+        issues_label: forge
+            .map_or(ForgeKind::GitHub, |f| f.kind)
+            .open_issues_short(),
+        description: profile.and_then(|p| p.description.clone()),
+        badge: badge(freshness, outcome, o.tracked.last_success_at),
+        totals,
+        languages,
+        langbar,
+        last: last_refresh_text(outcome, now),
+        problem,
+        ago: outcome.map_or_else(|| "never".to_owned(), |o| views::ago(o.finished_at, now)),
+        week: signed_cell(week),
+        month: signed_cell(month),
+        spark: charts::sparkline(
+            &spark,
+            &format!("Stars of {name} over the last {SPARK_DAYS} days"),
+        ),
+    };
     Row {
         name,
         totals: latest.map(|d| d.totals.clone()),
         week,
         month,
         refreshed: o.tracked.last_success_at,
-        json,
+        card,
     }
-}
-
-/// An organisation with a snapshot, as the charts draw it.
-struct Charted {
-    stars: u64,
-    name: String,
-    url: String,
-    measure: LanguageMeasure,
-    mix: BTreeMap<String, u64>,
-    /// Its stars on each day of the range.
-    points: Vec<(NaiveDate, u64)>,
-}
-
-/// The charts across organisations: the biggest by stars one by one, the rest as
-/// "others" (one row of their language mixes added up; their stars in the captions).
-fn charts_context(charted: &mut [Charted]) -> Value {
-    charted.sort_by_key(|c| (Reverse(c.stars), c.name.to_lowercase()));
-    let others = |from: usize| {
-        let n = charted.len().saturating_sub(from);
-        (n > 0).then(|| {
-            format!(
-                "{n} other {}",
-                if n == 1 {
-                    "organisation"
-                } else {
-                    "organisations"
-                }
-            )
-        })
-    };
-    let star_bars: Vec<Bar> = charted
-        .iter()
-        .take(TOP_BARS)
-        .map(|c| Bar {
-            label: c.name.clone(),
-            value: c.stars,
-            href: Some(c.url.clone()),
-        })
-        .collect();
-    let bytes = !charted.is_empty() && charted.iter().all(|c| c.measure == LanguageMeasure::Bytes);
-    let mut language_rows: Vec<ShareRow> = charted
-        .iter()
-        .take(TOP_BARS)
-        .map(|c| ShareRow {
-            label: c.name.clone(),
-            parts: c.mix.iter().map(|(k, v)| (k.clone(), *v)).collect(),
-        })
-        .collect();
-    // Mixes in one measure add up; with bytes for some and repositories for others
-    // the chart reads each row as shares, so each organisation counts by its own.
-    if let Some(label) = others(TOP_BARS) {
-        let mut sum: BTreeMap<String, f64> = BTreeMap::new();
-        for c in &charted[TOP_BARS..] {
-            let total: u64 = c.mix.values().sum();
-            for (k, v) in &c.mix {
-                let part = if bytes {
-                    *v as f64
-                } else {
-                    *v as f64 / total.max(1) as f64 * 1e6
-                };
-                *sum.entry(k.clone()).or_default() += part;
-            }
-        }
-        language_rows.push(ShareRow {
-            label,
-            parts: sum
-                .into_iter()
-                .map(|(k, v)| (k, v.round() as u64))
-                .collect(),
-        });
-    }
-    let series: Vec<Series> = charted
-        .iter()
-        .take(TOP_LINES)
-        .map(|c| Series {
-            name: c.name.clone(),
-            points: c.points.iter().map(|(d, v)| (*d, Some(*v))).collect(),
-        })
-        .collect();
-    // What is not drawn one by one, said in words: drawn on the same axis, the sum of
-    // fifty organisations would flatten every other bar and line.
-    let all: u64 = charted.iter().map(|c| c.stars).sum();
-    let share = |n: u64| n as f64 / all.max(1) as f64 * 100.0;
-    let rest = |from: usize| {
-        let rest = charted.get(from..).unwrap_or_default();
-        let stars: u64 = rest.iter().map(|c| c.stars).sum();
-        (rest.len(), stars)
-    };
-    let bars_note = match rest(TOP_BARS) {
-        (0, _) => None,
-        (n, stars) => Some(format!(
-            "The {TOP_BARS} biggest of {}; the other {n} have {} stars together ({:.0} % of all).",
-            charted.len(),
-            thousands(stars),
-            share(stars)
-        )),
-    };
-    let lines_note = match rest(TOP_LINES) {
-        (0, _) => None,
-        (n, stars) => {
-            let known: Vec<(NaiveDate, u64)> = summed(&charted[TOP_LINES..])
-                .into_iter()
-                .filter_map(|(d, v)| v.map(|v| (d, v)))
-                .collect();
-            let moved = match (known.first(), known.last()) {
-                (Some((from, a)), Some((to, b))) if from < to => {
-                    format!(", {} since {from}", charts::signed(*b as i64 - *a as i64))
-                }
-                _ => String::new(),
-            };
-            Some(format!(
-                "The {TOP_LINES} biggest by stars have a line each; the other {n} have {} stars together{moved}.",
-                thousands(stars)
-            ))
-        }
-    };
-    let languages_rows = language_rows.len();
-    json!({
-        "stars": charts::bars("stars-by-org", "Stars by organisation", &star_bars, "stars", Width::Panel),
-        "languages": charts::shares("language-mix", "Language mix by organisation", &language_rows, if bytes { "bytes" } else { "repos" }),
-        "languages_note": if bytes { "Share of code bytes per language." } else { "Share of repositories by primary language (per-repository languages need a forge token)." },
-        "history": charts::lines("stars-history", "Stars over time", &series, "stars", Width::Wide),
-        "stars_note": bars_note,
-        "history_note": lines_note,
-        "languages_others": languages_rows > TOP_BARS,
-    })
-}
-
-/// The stars of several organisations added up per day; a day one of them has no
-/// snapshot for, inside the span of its history, is a gap rather than a dip.
-fn summed(orgs: &[Charted]) -> Vec<(NaiveDate, Option<u64>)> {
-    let mut days: BTreeMap<NaiveDate, u64> = BTreeMap::new();
-    for c in orgs {
-        for (d, v) in &c.points {
-            *days.entry(*d).or_default() += v;
-        }
-    }
-    days.into_iter()
-        .map(|(day, total)| {
-            let complete = orgs.iter().all(|c| {
-                let inside = matches!((c.points.first(), c.points.last()), (Some(f), Some(l)) if f.0 <= day && day <= l.0);
-                !inside || c.points.binary_search_by_key(&day, |p| p.0).is_ok()
-            });
-            (day, complete.then_some(total))
-        })
-        .collect()
 }

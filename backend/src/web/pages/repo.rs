@@ -3,10 +3,10 @@
 
 use chrono::Utc;
 use rocket::http::{ContentType, Status};
-use serde_json::{json, Value};
+use serde::Serialize;
 
 use super::not_tracked;
-use super::{capitalised, display_name};
+use super::{capitalised, display_name, Kpi};
 use crate::domain::feed::path_segment;
 use crate::domain::{ForgeKind, Library, OpenCounts, RepoDay, RepoRecord};
 use crate::web::cache::{CachedGet, Conditional, Rendered, Scope};
@@ -14,7 +14,7 @@ use crate::web::charts::{self, thousands, Series, ShareRow, Width};
 use crate::web::error::PageError;
 use crate::web::extract::{OrgPath, Param};
 use crate::web::insight;
-use crate::web::range::{self, Range};
+use crate::web::range::{self, Range, RangeLink};
 
 #[rocket::get("/orgs/<_>/<_>/repos/<name>?<range>")]
 pub(crate) async fn repo(
@@ -62,8 +62,63 @@ struct RepoPage<'a> {
     range: Range,
 }
 
+/// What `repo.html` shows.
+#[derive(Debug, Serialize)]
+struct RepoView {
+    org: OrgRef,
+    repo: RepoHeader,
+    notices: Vec<String>,
+    kpis: Vec<Kpi>,
+    charts: RepoCharts,
+    issues_label: &'static str,
+    /// Label and value, in order.
+    facts: Vec<[String; 2]>,
+    libraries: Vec<LibraryRow>,
+    /// Whether its libraries were ever asked (an empty list then means none).
+    libraries_known: bool,
+    json: String,
+    ranges: Vec<RangeLink>,
+}
+
+#[derive(Debug, Serialize)]
+struct OrgRef {
+    id: String,
+    name: String,
+    url: String,
+    forge: &'static str,
+}
+
+#[derive(Debug, Serialize)]
+struct RepoHeader {
+    name: String,
+    full_name: String,
+    description: Option<String>,
+    html_url: Option<String>,
+    archived: bool,
+    fork: bool,
+    visibility: Option<String>,
+    gone_since: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct RepoCharts {
+    stars: String,
+    forks: String,
+    issues: String,
+    languages: String,
+    languages_note: &'static str,
+}
+
+#[derive(Debug, Serialize)]
+struct LibraryRow {
+    ecosystem: String,
+    name: String,
+    version: Option<String>,
+    license: Option<String>,
+}
+
 impl RepoPage<'_> {
-    fn context(&self) -> Value {
+    fn context(&self) -> RepoView {
         let r = self.repo;
         let l = &r.listing;
         let kind = self.kind.unwrap_or(ForgeKind::GitHub);
@@ -85,7 +140,11 @@ impl RepoPage<'_> {
         };
         let kpi = |label: &str,
                    value: Option<u64>,
-                   pick: fn(&crate::domain::DayCounts) -> Option<u64>| json!({ "label": label, "value": value.map_or_else(|| "unknown".to_owned(), thousands), "deltas": range::delta_cells(&points(pick), self.range) });
+                   pick: fn(&crate::domain::DayCounts) -> Option<u64>| Kpi {
+            label: label.to_owned(),
+            value: value.map_or_else(|| "unknown".to_owned(), thousands),
+            deltas: range::delta_cells(&points(pick), self.range),
+        };
         let languages = match &r.languages {
             Some(mix) if mix.values().any(|v| *v > 0) => charts::shares(
                 "languages",
@@ -192,40 +251,81 @@ impl RepoPage<'_> {
                 ],
             ]);
         }
-        json!({
-            "org": { "id": self.org_id, "name": self.org_name, "url": self.org_url, "forge": kind.label() },
-            "repo": {
-                "name": l.name, "full_name": l.full_name, "description": l.description,
-                "html_url": l.html_url, "archived": l.archived, "fork": l.fork,
-                "visibility": l.visibility, "gone_since": r.gone_since.map(|d| d.to_string()),
+        let page = format!("{}/repos/{}", self.org_url, path_segment(&l.name));
+        RepoView {
+            org: OrgRef {
+                id: self.org_id.clone(),
+                name: self.org_name.clone(),
+                url: self.org_url.clone(),
+                forge: kind.label(),
             },
-            "notices": notices,
-            "kpis": [
+            repo: RepoHeader {
+                name: l.name.clone(),
+                full_name: l.full_name.clone(),
+                description: l.description.clone(),
+                html_url: l.html_url.clone(),
+                archived: l.archived,
+                fork: l.fork,
+                visibility: l.visibility.clone(),
+                gone_since: r.gone_since.map(|d| d.to_string()),
+            },
+            notices,
+            kpis: vec![
                 kpi("Stars", Some(l.stars), |c| Some(c.stars)),
                 kpi("Forks", Some(l.forks), |c| Some(c.forks)),
                 kpi(kind.open_issues_label(), l.open_issues, |c| c.open_issues),
             ],
-            "charts": {
-                "stars": charts::lines("repo-stars", "Stars over time", &[series("Stars", |c| Some(c.stars))], "stars", Width::Panel),
-                "forks": charts::lines("repo-forks", "Forks over time", &[series("Forks", |c| Some(c.forks))], "forks", Width::Panel),
-                "issues": charts::lines("repo-issues", &format!("{} over time", kind.open_issues_label()), &[series(kind.open_issues_short(), |c| c.open_issues)], "open", Width::Panel),
-                "languages": languages,
-                "languages_note": if kind.languages_in_bytes() { "Share of code bytes per language." } else { "Each language's share as GitLab reports it." },
+            charts: RepoCharts {
+                stars: charts::lines(
+                    "repo-stars",
+                    "Stars over time",
+                    &[series("Stars", |c| Some(c.stars))],
+                    "stars",
+                    Width::Panel,
+                ),
+                forks: charts::lines(
+                    "repo-forks",
+                    "Forks over time",
+                    &[series("Forks", |c| Some(c.forks))],
+                    "forks",
+                    Width::Panel,
+                ),
+                issues: charts::lines(
+                    "repo-issues",
+                    &format!("{} over time", kind.open_issues_label()),
+                    &[series(kind.open_issues_short(), |c| c.open_issues)],
+                    "open",
+                    Width::Panel,
+                ),
+                languages,
+                languages_note: if kind.languages_in_bytes() {
+                    "Share of code bytes per language."
+                } else {
+                    "Each language's share as GitLab reports it."
+                },
             },
-            "issues_label": kind.open_issues_label(),
-            "facts": facts,
-            "libraries": self.libraries.iter().map(|lib| json!({
-                "ecosystem": lib.ecosystem, "name": lib.name, "version": lib.version, "license": lib.license,
-            })).collect::<Vec<_>>(),
-            "libraries_known": r.libraries_for.is_some() || !self.libraries.is_empty(),
-            "json": format!("/api/v1{}/repos/{}/history", self.org_url, path_segment(&l.name)),
-            "ranges": self.range.links(|r| {
-                let page = format!("{}/repos/{}", self.org_url, path_segment(&l.name));
-                match r.query() {
-                    Some((k, v)) => format!("{page}?{k}={v}"),
-                    None => page,
-                }
+            issues_label: kind.open_issues_label(),
+            facts,
+            libraries: self
+                .libraries
+                .iter()
+                .map(|lib| LibraryRow {
+                    ecosystem: lib.ecosystem.clone(),
+                    name: lib.name.clone(),
+                    version: lib.version.clone(),
+                    license: lib.license.clone(),
+                })
+                .collect(),
+            libraries_known: r.libraries_for.is_some() || !self.libraries.is_empty(),
+            json: format!(
+                "/api/v1{}/repos/{}/history",
+                self.org_url,
+                path_segment(&l.name)
+            ),
+            ranges: self.range.links(|r| match r.query() {
+                Some((k, v)) => format!("{page}?{k}={v}"),
+                None => page.clone(),
             }),
-        })
+        }
     }
 }

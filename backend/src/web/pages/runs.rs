@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use rocket::http::ContentType;
-use serde_json::{json, Value};
+use serde::Serialize;
 
 use crate::domain::{Delivery, RefreshRun};
 use crate::web::cache::{CachedGet, Conditional, Rendered, Scope};
@@ -18,40 +18,116 @@ pub(crate) async fn runs(get: CachedGet<'_>) -> Result<Conditional, PageError> {
         let html = get.state.templates.render(
             "runs.html",
             "runs",
-            &runs_context(&runs, get.state.schedule.as_ref(), Utc::now()),
+            &runs_page(&runs, get.state.schedule.as_ref(), Utc::now()),
         )?;
         Ok::<_, PageError>(Rendered::new(html, ContentType::HTML))
     })
     .await
 }
 
-fn runs_context(
+/// What `runs.html` shows.
+#[derive(Debug, Serialize)]
+struct RunsPage {
+    runs: Vec<RunRow>,
+    next: Option<NextRun>,
+    /// Whether any run delivered webhooks (the column shows only then).
+    webhooks: bool,
+    /// Whether any run spent GraphQL points (the column shows only then).
+    points: bool,
+}
+
+#[derive(Debug, Serialize)]
+struct RunRow {
+    id: String,
+    api_url: String,
+    started: String,
+    trigger: &'static str,
+    status: &'static str,
+    message: Option<String>,
+    took: String,
+    orgs: Vec<RunOrg>,
+    requests: String,
+    not_modified: String,
+    changed: String,
+    points: String,
+    points_by_forge: String,
+    deliveries: Vec<DeliveryView>,
+}
+
+/// An organisation's outcome in a run.
+#[derive(Debug, Serialize)]
+struct RunOrg {
+    id: String,
+    status: &'static str,
+    title: String,
+}
+
+#[derive(Debug, Serialize)]
+struct DeliveryView {
+    org: String,
+    target: String,
+    delivered: bool,
+    title: String,
+}
+
+/// The next scheduled refresh.
+#[derive(Debug, Serialize)]
+struct NextRun {
+    at: String,
+    within: String,
+    schedule: String,
+}
+
+fn runs_page(
     runs: &[RefreshRun],
     schedule: Option<&crate::ingest::schedule::Schedule>,
     now: DateTime<Utc>,
-) -> Value {
-    let rows: Vec<Value> = runs
+) -> RunsPage {
+    let rows = runs
         .iter()
         .map(|r| {
-            let took = r.started_at.zip(r.finished_at).map(|(s, f)| format!("{:.1}s", (f - s).num_milliseconds() as f64 / 1000.0));
-            json!({
-                "id": r.id.to_string(), "api_url": format!("/api/v1/runs/{}", r.id),
-                "started": views::when(r.started_at.unwrap_or(r.created_at)),
-                "trigger": r.trigger.as_str(), "status": r.status.as_str(),
-                "message": r.message, "took": took.unwrap_or_else(|| "–".into()),
-                "orgs": r.outcomes.iter().map(|o| json!({
-                    "id": o.org.to_string(), "status": o.status.as_str(),
-                    "title": o.message.clone().unwrap_or_else(|| format!("{} repos, {} changed", o.counts.repos_seen, o.counts.repos_changed)),
-                })).collect::<Vec<_>>(),
-                "requests": thousands(r.counts.requests), "not_modified": thousands(r.counts.not_modified),
-                "changed": thousands(r.counts.repos_changed),
-                "points": thousands(r.counts.points),
-                "points_by_forge": points_by_forge(r),
-                "deliveries": r.deliveries.iter().map(|d| json!({
-                    "org": d.org.to_string(), "target": d.target, "delivered": d.delivered,
-                    "title": delivery_title(d),
-                })).collect::<Vec<_>>(),
-            })
+            let took = r
+                .started_at
+                .zip(r.finished_at)
+                .map(|(s, f)| format!("{:.1}s", (f - s).num_milliseconds() as f64 / 1000.0));
+            RunRow {
+                id: r.id.to_string(),
+                api_url: format!("/api/v1/runs/{}", r.id),
+                started: views::when(r.started_at.unwrap_or(r.created_at)),
+                trigger: r.trigger.as_str(),
+                status: r.status.as_str(),
+                message: r.message.clone(),
+                took: took.unwrap_or_else(|| "–".into()),
+                orgs: r
+                    .outcomes
+                    .iter()
+                    .map(|o| RunOrg {
+                        id: o.org.to_string(),
+                        status: o.status.as_str(),
+                        title: o.message.clone().unwrap_or_else(|| {
+                            format!(
+                                "{} repos, {} changed",
+                                o.counts.repos_seen, o.counts.repos_changed
+                            )
+                        }),
+                    })
+                    .collect(),
+                requests: thousands(r.counts.requests),
+                not_modified: thousands(r.counts.not_modified),
+                changed: thousands(r.counts.repos_changed),
+                points: thousands(r.counts.points),
+                points_by_forge: points_by_forge(r),
+                deliveries: r
+                    .deliveries
+                    .iter()
+                    .map(|d| DeliveryView {
+                        org: d.org.to_string(),
+                        target: d.target.clone(),
+                        delivered: d.delivered,
+                        title: delivery_title(d),
+                    })
+                    .collect(),
+            }
         })
         .collect();
     let webhooks = runs.iter().any(|r| !r.deliveries.is_empty());
@@ -65,9 +141,18 @@ fn runs_context(
         } else {
             format!("in {} hours", wait.num_hours())
         };
-        Some(json!({ "at": views::when(at), "within": within, "schedule": s.expr() }))
+        Some(NextRun {
+            at: views::when(at),
+            within,
+            schedule: s.expr().to_owned(),
+        })
     });
-    json!({ "runs": rows, "next": next, "webhooks": webhooks, "points": points })
+    RunsPage {
+        runs: rows,
+        next,
+        webhooks,
+        points,
+    }
 }
 
 /// GraphQL points of a run per forge, for the points cell's title: `github: 23`.
