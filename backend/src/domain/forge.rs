@@ -238,6 +238,19 @@ impl fmt::Display for ForgeName {
     }
 }
 
+impl serde::Serialize for ForgeName {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.0)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ForgeName {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(deserializer)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
 /// One configured forge: its name, the API it speaks and where.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ForgeInstance {

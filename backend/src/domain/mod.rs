@@ -1,6 +1,7 @@
 //! The types every layer shares: identifiers, organisation and repository records,
 //! daily snapshots and refresh runs. No I/O lives here.
 
+pub mod activity;
 pub mod attention;
 pub mod events;
 pub mod feed;
