@@ -40,6 +40,18 @@ impl ItemKind {
     }
 }
 
+impl std::str::FromStr for ItemKind {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "pull_request" => Ok(ItemKind::PullRequest),
+            "issue" => Ok(ItemKind::Issue),
+            other => Err(format!("`{other}` is not an item kind")),
+        }
+    }
+}
+
 /// Where an item stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -55,6 +67,19 @@ impl ItemState {
             ItemState::Open => "open",
             ItemState::Closed => "closed",
             ItemState::Merged => "merged",
+        }
+    }
+}
+
+impl std::str::FromStr for ItemState {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "open" => Ok(ItemState::Open),
+            "closed" => Ok(ItemState::Closed),
+            "merged" => Ok(ItemState::Merged),
+            other => Err(format!("`{other}` is not an item state")),
         }
     }
 }

@@ -10,8 +10,11 @@
 //! the day's snapshot and the HTTP validators) at once, so an organisation is always at
 //! either its old or its new state.
 
+mod activity;
 pub mod mongo;
 pub mod sqlite;
+
+pub use activity::{ActivityCommit, ActivityRead, ActivityWrite};
 
 use std::fmt::Debug;
 use std::sync::Arc;
@@ -171,9 +174,10 @@ pub(crate) fn as_member(
 
 /// What a purge of one organisation deletes besides its memberships (each store keys
 /// these by the organisation): its records, keyed by the organisation alone...
-pub(crate) const PURGED_ORG_RECORDS: [&str; 2] = ["orgs", "org_status"];
-/// ...and its rows, each carrying the organisation. Repositories and their libraries go
-/// only when no other organisation lists them (see [`TrackedOrgStore::remove_tracked_org`]).
+pub(crate) const PURGED_ORG_RECORDS: [&str; 3] = ["orgs", "org_status", "activity_sync"];
+/// ...and its rows, each carrying the organisation. Repositories and what is stored per
+/// repository ([`PURGED_REPO_ROWS`]) go only when no other organisation lists them (see
+/// [`TrackedOrgStore::remove_tracked_org`]).
 pub(crate) const PURGED_ORG_ROWS: [&str; 5] = [
     "snapshots",
     "repo_days",
@@ -181,6 +185,10 @@ pub(crate) const PURGED_ORG_ROWS: [&str; 5] = [
     "events",
     "webhook_cursors",
 ];
+
+/// What is stored per repository (keyed by forge and `repo_id`), purged with a repository
+/// no organisation lists any more.
+pub(crate) const PURGED_REPO_ROWS: [&str; 3] = ["repo_libraries", "activity_items", "releases"];
 
 /// What asking for a lease got.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -445,6 +453,8 @@ pub trait TokenStore {
 /// The storage every layer talks to: every concern above, from one database.
 pub trait Store:
     HealthStore
+    + ActivityRead
+    + ActivityWrite
     + TrackedOrgStore
     + OrgStore
     + SnapshotStore
@@ -462,6 +472,8 @@ pub trait Store:
 
 impl<T> Store for T where
     T: HealthStore
+        + ActivityRead
+        + ActivityWrite
         + TrackedOrgStore
         + OrgStore
         + SnapshotStore
@@ -480,8 +492,8 @@ impl<T> Store for T where
 /// The store traits, for calling their methods on a `dyn Store`.
 pub mod prelude {
     pub use super::{
-        EventStore, HealthStore, LeaseStore, OrgStore, RunStore, SnapshotStore, Store, TokenStore,
-        TrackedOrgStore, ValidatorStore, WebhookStore,
+        ActivityRead, ActivityWrite, EventStore, HealthStore, LeaseStore, OrgStore, RunStore,
+        SnapshotStore, Store, TokenStore, TrackedOrgStore, ValidatorStore, WebhookStore,
     };
 }
 

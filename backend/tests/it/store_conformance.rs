@@ -6,11 +6,12 @@ use std::sync::Arc;
 use crate::common::records::{commit, day, record};
 use crate::common::{at, org};
 use chrono::NaiveDate;
+use orgpulse::domain::activity::{ActivityItem, ItemKind, ItemState, ReleaseRecord, Window};
 use orgpulse::domain::{
     HttpCacheEntry, Library, OrgId, OrgOutcome, OrgStatus, RefreshRun, RepoDay, RunCounts, RunId,
     RunOptions, RunStatus, Trigger,
 };
-use orgpulse::store::{RepoLibraries, Store};
+use orgpulse::store::{ActivityCommit, RepoLibraries, Store};
 use serde_json::json;
 
 fn lib(ecosystem: &str, name: &str) -> Library {
@@ -1615,6 +1616,237 @@ async fn webhook_positions_move_forward_and_the_feed_reads_forward(store: Arc<dy
     );
 }
 
+fn activity_item(id: i64, repo_id: i64, author: &str, created: &str) -> ActivityItem {
+    ActivityItem {
+        forge: "gitlab".parse().expect("forge"),
+        id,
+        repo_id,
+        number: id as u64,
+        kind: ItemKind::PullRequest,
+        author: Some(author.to_owned()),
+        author_bot: author.ends_with("[bot]"),
+        created_at: at(created),
+        closed_at: None,
+        merged_at: None,
+        first_response_at: None,
+        state: ItemState::Open,
+        updated_at: at(created),
+    }
+}
+
+/// Activity is stored once per item and read per organisation through the repositories
+/// it lists: a window's items, each contributor's first item, releases, the sync position,
+/// and a purge that takes only what no other organisation lists.
+async fn activity_is_stored_once_and_read_through_the_repositories_listed(store: Arc<dyn Store>) {
+    let (acme, libs, other) = (
+        org("gitlab:acme"),
+        org("gitlab:acme/libs"),
+        org("gitlab:other"),
+    );
+    for (id, repos) in [(&acme, vec![1, 2]), (&libs, vec![2]), (&other, vec![3])] {
+        store
+            .add_tracked_org(id, at("2026-03-01"))
+            .await
+            .expect("track");
+        let records = repos
+            .into_iter()
+            .map(|r| record(id, r, 1, "2026-03-01"))
+            .collect();
+        store
+            .commit_org_refresh(&commit(id, "2026-03-01", records))
+            .await
+            .expect("commit");
+    }
+    let mut merged = activity_item(10, 1, "ann", "2026-03-02");
+    merged.merged_at = Some(at("2026-03-05"));
+    merged.state = ItemState::Merged;
+    let mut issue = activity_item(11, 2, "bob", "2026-02-01");
+    issue.kind = ItemKind::Issue;
+    issue.closed_at = Some(at("2026-03-03"));
+    issue.state = ItemState::Closed;
+    let elsewhere = activity_item(12, 3, "cid", "2026-03-04");
+    let old_bot = activity_item(13, 1, "renovate[bot]", "2026-01-01");
+    let again = activity_item(14, 2, "ann", "2026-03-10");
+    let ghost = ActivityItem {
+        author: None,
+        ..activity_item(15, 1, "x", "2026-01-15")
+    };
+    let before = store.data_version().await.expect("version");
+    assert_eq!(
+        store.activity_synced_until(&acme).await.expect("position"),
+        None
+    );
+    store
+        .commit_activity(&ActivityCommit {
+            org: acme.clone(),
+            items: vec![
+                merged.clone(),
+                issue.clone(),
+                elsewhere.clone(),
+                old_bot,
+                again.clone(),
+                ghost,
+            ],
+            releases: vec![
+                ReleaseRecord {
+                    forge: "gitlab".parse().expect("forge"),
+                    repo_id: 1,
+                    tag: "v1".into(),
+                    published_at: at("2026-03-06"),
+                },
+                ReleaseRecord {
+                    forge: "gitlab".parse().expect("forge"),
+                    repo_id: 3,
+                    tag: "v9".into(),
+                    published_at: at("2026-03-07"),
+                },
+            ],
+            synced_until: Some(at("2026-03-12")),
+        })
+        .await
+        .expect("commit activity");
+    assert!(store.data_version().await.expect("version") > before);
+    assert_eq!(
+        store.activity_synced_until(&acme).await.expect("position"),
+        Some(at("2026-03-12"))
+    );
+    let window = Window {
+        from: day("2026-03-01"),
+        to: day("2026-03-15"),
+    };
+    let ids = |items: Vec<ActivityItem>| items.iter().map(|i| i.id).collect::<Vec<_>>();
+    assert_eq!(
+        ids(store
+            .activity_items(&acme, window, None)
+            .await
+            .expect("items")),
+        [11, 10, 14],
+        "created, closed or merged in the window, oldest first; another org's repository left out"
+    );
+    assert_eq!(
+        ids(store
+            .activity_items(&libs, window, None)
+            .await
+            .expect("items")),
+        [11, 14]
+    );
+    assert_eq!(
+        ids(store
+            .activity_items(&acme, window, Some(1))
+            .await
+            .expect("items")),
+        [10]
+    );
+    assert_eq!(
+        ids(store
+            .activity_items(&other, window, None)
+            .await
+            .expect("items")),
+        [12]
+    );
+    let read = store
+        .activity_items(&acme, window, Some(1))
+        .await
+        .expect("items");
+    assert_eq!(read[0], merged, "every field reads back");
+    let first = store.first_items(&acme).await.expect("first items");
+    assert_eq!(
+        first,
+        std::collections::HashMap::from([
+            ("ann".to_owned(), at("2026-03-02")),
+            ("bob".to_owned(), at("2026-02-01"))
+        ]),
+        "bots and deleted authors are no contributors"
+    );
+    let tags = |r: Vec<ReleaseRecord>| r.into_iter().map(|r| r.tag).collect::<Vec<_>>();
+    assert_eq!(
+        tags(store.releases(&acme, None).await.expect("releases")),
+        ["v1"]
+    );
+    assert!(store
+        .releases(&acme, Some(2))
+        .await
+        .expect("releases")
+        .is_empty());
+
+    // Seen again: one record, updated; no position given leaves the position.
+    let mut answered = again.clone();
+    answered.first_response_at = Some(at("2026-03-11"));
+    store
+        .commit_activity(&ActivityCommit {
+            org: acme.clone(),
+            items: vec![answered.clone()],
+            releases: vec![],
+            synced_until: None,
+        })
+        .await
+        .expect("commit activity");
+    let read = store
+        .activity_items(&acme, window, Some(2))
+        .await
+        .expect("items");
+    assert_eq!(
+        read.iter().filter(|i| i.id == 14).collect::<Vec<_>>(),
+        [&answered]
+    );
+    assert_eq!(
+        store.activity_synced_until(&acme).await.expect("position"),
+        Some(at("2026-03-12"))
+    );
+
+    // Purging the subgroup keeps what acme still lists; purging acme takes the rest of
+    // its repositories' activity, and leaves another organisation's alone.
+    store.remove_tracked_org(&libs, true).await.expect("purge");
+    assert_eq!(
+        ids(store
+            .activity_items(&acme, window, None)
+            .await
+            .expect("items")),
+        [11, 10, 14]
+    );
+    store.remove_tracked_org(&acme, true).await.expect("purge");
+    assert_eq!(
+        store.activity_synced_until(&acme).await.expect("position"),
+        None
+    );
+    store
+        .add_tracked_org(&acme, at("2026-03-20"))
+        .await
+        .expect("track");
+    store
+        .commit_org_refresh(&commit(
+            &acme,
+            "2026-03-20",
+            vec![record(&acme, 1, 1, "2026-03-20")],
+        ))
+        .await
+        .expect("commit");
+    assert!(
+        store
+            .activity_items(&acme, window, None)
+            .await
+            .expect("items")
+            .is_empty(),
+        "gone with the purge"
+    );
+    assert!(store
+        .releases(&acme, None)
+        .await
+        .expect("releases")
+        .is_empty());
+    assert_eq!(
+        ids(store
+            .activity_items(&other, window, None)
+            .await
+            .expect("items")),
+        [12]
+    );
+    assert_eq!(
+        tags(store.releases(&other, None).await.expect("releases")),
+        ["v9"]
+    );
+}
+
 macro_rules! conformance {
     (drivers: [$($driver:ident => $open:path),+ $(,)?]; tests: $tests:tt) => {
         $( conformance!(@driver $driver, $open, $tests); )+
@@ -1662,7 +1894,8 @@ conformance! {
     a_dead_holders_lease_is_taken_over_once_before_it_expires,
     contended_leases_have_exactly_one_winner,
     tokens_are_stored_found_by_hash_touched_and_revoked,
-    run_housekeeping]
+    run_housekeeping,
+    activity_is_stored_once_and_read_through_the_repositories_listed]
 }
 
 /// Commits three days of `acme` through `store`: (day, [(repo, stars)]).

@@ -13,6 +13,7 @@
 //!
 //! One file per concern of the store traits, in the same order as `sqlite/`.
 
+mod activity;
 mod events;
 mod health;
 mod leases;
@@ -233,6 +234,17 @@ impl MongoStore {
             .await
             .map_err(backend)?;
         self.c("repo_libraries")
+            .create_index(index(doc! { "forge": 1, "repo_id": 1 }, false))
+            .await
+            .map_err(backend)?;
+        // A window's items: created, closed or merged in it, per repository.
+        for field in ["created_at", "closed_at", "merged_at"] {
+            self.c("activity_items")
+                .create_index(index(doc! { "forge": 1, "repo_id": 1, field: 1 }, false))
+                .await
+                .map_err(backend)?;
+        }
+        self.c("releases")
             .create_index(index(doc! { "forge": 1, "repo_id": 1 }, false))
             .await
             .map_err(backend)?;

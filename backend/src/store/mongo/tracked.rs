@@ -10,6 +10,7 @@ use super::{backend, date, from_doc, int, is_duplicate, opt_date, MongoStore};
 use crate::domain::OrgId;
 use crate::store::{
     StoreError, StoreResult, TrackedOrg, TrackedOrgStore, PURGED_ORG_RECORDS, PURGED_ORG_ROWS,
+    PURGED_REPO_ROWS,
 };
 
 #[async_trait]
@@ -106,10 +107,12 @@ impl TrackedOrgStore for MongoStore {
                 .into_iter()
                 .filter(|id| !still_listed.contains(id))
                 .collect();
-            self.c("repo_libraries")
-                .delete_many(doc! { "forge": forge, "repo_id": { "$in": &orphans } })
-                .await
-                .map_err(backend)?;
+            for collection in PURGED_REPO_ROWS {
+                self.c(collection)
+                    .delete_many(doc! { "forge": forge, "repo_id": { "$in": &orphans } })
+                    .await
+                    .map_err(backend)?;
+            }
             self.c("repos")
                 .delete_many(doc! { "forge": forge, "id": { "$in": &orphans } })
                 .await

@@ -4,6 +4,7 @@
 //!
 //! One file per concern of the store traits, in the same order as `mongo/`.
 
+mod activity;
 mod events;
 mod health;
 mod leases;
@@ -36,6 +37,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("0006_events.sql"),
     include_str!("0007_webhooks.sql"),
     include_str!("0008_org_repos.sql"),
+    include_str!("0009_activity.sql"),
 ];
 
 /// The embedded SQLite store.

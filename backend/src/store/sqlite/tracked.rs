@@ -8,6 +8,7 @@ use super::{bump_org, from_doc, parse_ts, ts, SqliteStore};
 use crate::domain::OrgId;
 use crate::store::{
     StoreError, StoreResult, TrackedOrg, TrackedOrgStore, PURGED_ORG_RECORDS, PURGED_ORG_ROWS,
+    PURGED_REPO_ROWS,
 };
 
 #[async_trait]
@@ -64,7 +65,8 @@ impl TrackedOrgStore for SqliteStore {
             if purge {
                 tx.execute("DELETE FROM org_repos WHERE org = ?1", params![org])?;
                 // Repositories no organisation lists any more go, with their libraries.
-                for (table, id) in [("repo_libraries", "repo_id"), ("repos", "id")] {
+                let per_repo = PURGED_REPO_ROWS.iter().map(|t| (*t, "repo_id"));
+                for (table, id) in per_repo.chain([("repos", "id")]) {
                     tx.execute(
                         &format!(
                             "DELETE FROM {table} WHERE forge = ?1 AND NOT EXISTS

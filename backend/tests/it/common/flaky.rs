@@ -6,14 +6,16 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
+use orgpulse::domain::activity::{ActivityItem, ReleaseRecord, Window};
 use orgpulse::domain::{
     DayTotals, Event, HttpCacheEntry, Library, OrgId, OrgOutcome, OrgRecord, RefreshRun,
     RepoCounts, RepoDay, RepoRecord, RunId, Snapshot, StoredEvent, TokenRecord,
 };
 use orgpulse::store::{
-    EventQuery, EventStore, HealthStore, LeaseGrant, LeaseStore, LibraryUsage, OrgCommit,
-    OrgDetail, OrgOverview, OrgStore, RunStore, SnapshotStore, Store, StoreError, StoreResult,
-    TokenStore, TrackedOrg, TrackedOrgStore, ValidatorStore, WebhookStore,
+    ActivityCommit, ActivityRead, ActivityWrite, EventQuery, EventStore, HealthStore, LeaseGrant,
+    LeaseStore, LibraryUsage, OrgCommit, OrgDetail, OrgOverview, OrgStore, RunStore, SnapshotStore,
+    Store, StoreError, StoreResult, TokenStore, TrackedOrg, TrackedOrgStore, ValidatorStore,
+    WebhookStore,
 };
 
 #[derive(Debug)]
@@ -286,5 +288,41 @@ impl TokenStore for FlakyStore {
     async fn revoke_token(&self, name: &str) -> StoreResult<bool> {
         self.check()?;
         self.inner.revoke_token(name).await
+    }
+}
+
+#[async_trait]
+impl ActivityWrite for FlakyStore {
+    async fn commit_activity(&self, commit: &ActivityCommit) -> StoreResult<()> {
+        self.check()?;
+        self.inner.commit_activity(commit).await
+    }
+}
+
+#[async_trait]
+impl ActivityRead for FlakyStore {
+    async fn activity_synced_until(&self, org: &OrgId) -> StoreResult<Option<DateTime<Utc>>> {
+        self.check()?;
+        self.inner.activity_synced_until(org).await
+    }
+    async fn activity_items(
+        &self,
+        org: &OrgId,
+        window: Window,
+        repo_id: Option<i64>,
+    ) -> StoreResult<Vec<ActivityItem>> {
+        self.check()?;
+        self.inner.activity_items(org, window, repo_id).await
+    }
+    async fn first_items(
+        &self,
+        org: &OrgId,
+    ) -> StoreResult<std::collections::HashMap<String, DateTime<Utc>>> {
+        self.check()?;
+        self.inner.first_items(org).await
+    }
+    async fn releases(&self, org: &OrgId, repo_id: Option<i64>) -> StoreResult<Vec<ReleaseRecord>> {
+        self.check()?;
+        self.inner.releases(org, repo_id).await
     }
 }

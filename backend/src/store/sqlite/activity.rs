@@ -1,0 +1,265 @@
+//! Activity items, releases and sync positions.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use rusqlite::{params, Row, TransactionBehavior};
+
+use super::{bump_org, parse_ts, ts, SqliteStore};
+use crate::domain::activity::{ActivityItem, ReleaseRecord, Window};
+use crate::domain::OrgId;
+use crate::store::{ActivityCommit, ActivityRead, ActivityWrite, StoreError, StoreResult};
+
+/// An organisation's items: those of the repositories it lists.
+const OF_ORG: &str = "FROM activity_items i
+     JOIN org_repos m ON m.forge = i.forge AND m.repo_id = i.repo_id
+     WHERE m.org = ?1";
+
+const ITEM_COLUMNS: &str = "i.forge, i.id, i.repo_id, i.number, i.kind, i.author, i.author_bot,
+     i.created_at, i.closed_at, i.merged_at, i.first_response_at, i.state, i.updated_at";
+
+#[async_trait]
+impl ActivityWrite for SqliteStore {
+    async fn commit_activity(&self, commit: &ActivityCommit) -> StoreResult<()> {
+        let commit = commit.clone();
+        self.call(move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            {
+                let mut item = tx.prepare_cached(
+                    "INSERT INTO activity_items (forge, id, repo_id, number, kind, author,
+                       author_bot, created_at, closed_at, merged_at, first_response_at, state,
+                       updated_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+                     ON CONFLICT (forge, id) DO UPDATE SET
+                       repo_id = excluded.repo_id, number = excluded.number,
+                       kind = excluded.kind, author = excluded.author,
+                       author_bot = excluded.author_bot, created_at = excluded.created_at,
+                       closed_at = excluded.closed_at, merged_at = excluded.merged_at,
+                       first_response_at = excluded.first_response_at,
+                       state = excluded.state, updated_at = excluded.updated_at",
+                )?;
+                for i in &commit.items {
+                    item.execute(params![
+                        i.forge.as_str(),
+                        i.id,
+                        i.repo_id,
+                        i.number as i64,
+                        i.kind.as_str(),
+                        i.author,
+                        i.author_bot,
+                        ts(i.created_at),
+                        i.closed_at.map(ts),
+                        i.merged_at.map(ts),
+                        i.first_response_at.map(ts),
+                        i.state.as_str(),
+                        ts(i.updated_at),
+                    ])?;
+                }
+                let mut release = tx.prepare_cached(
+                    "INSERT INTO releases (forge, repo_id, tag, published_at)
+                     VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT (forge, repo_id, tag) DO UPDATE SET
+                       published_at = excluded.published_at",
+                )?;
+                for r in &commit.releases {
+                    release.execute(params![
+                        r.forge.as_str(),
+                        r.repo_id,
+                        r.tag,
+                        ts(r.published_at)
+                    ])?;
+                }
+            }
+            let org = commit.org.to_string();
+            if let Some(until) = commit.synced_until {
+                tx.execute(
+                    "INSERT INTO activity_sync (org, synced_until) VALUES (?1, ?2)
+                     ON CONFLICT (org) DO UPDATE SET synced_until = excluded.synced_until",
+                    params![org, ts(until)],
+                )?;
+            }
+            bump_org(&tx, &org)?;
+            tx.commit()?;
+            Ok(())
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl ActivityRead for SqliteStore {
+    async fn activity_synced_until(&self, org: &OrgId) -> StoreResult<Option<DateTime<Utc>>> {
+        let org = org.to_string();
+        self.call(move |conn| {
+            let found: Option<String> = conn
+                .prepare_cached("SELECT synced_until FROM activity_sync WHERE org = ?1")?
+                .query_map(params![org], |r| r.get(0))?
+                .next()
+                .transpose()?;
+            found.as_deref().map(parse_ts).transpose()
+        })
+        .await
+    }
+
+    async fn activity_items(
+        &self,
+        org: &OrgId,
+        window: Window,
+        repo_id: Option<i64>,
+    ) -> StoreResult<Vec<ActivityItem>> {
+        let org = org.to_string();
+        let (from, to) = (
+            ts(window.from.and_time(chrono::NaiveTime::MIN).and_utc()),
+            ts(window.to.and_time(chrono::NaiveTime::MIN).and_utc()),
+        );
+        self.call(move |conn| {
+            let mut stmt = conn.prepare_cached(&format!(
+                "SELECT {ITEM_COLUMNS} {OF_ORG} AND (?4 IS NULL OR i.repo_id = ?4)
+                   AND ((i.created_at >= ?2 AND i.created_at < ?3)
+                     OR (i.closed_at >= ?2 AND i.closed_at < ?3)
+                     OR (i.merged_at >= ?2 AND i.merged_at < ?3))
+                 ORDER BY i.created_at, i.id"
+            ))?;
+            let rows = stmt.query_map(params![org, from, to, repo_id], raw_item)?;
+            rows.map(|row| item_of(row?)).collect()
+        })
+        .await
+    }
+
+    async fn first_items(&self, org: &OrgId) -> StoreResult<HashMap<String, DateTime<Utc>>> {
+        let org = org.to_string();
+        self.call(move |conn| {
+            let mut stmt = conn.prepare_cached(&format!(
+                "SELECT i.author, MIN(i.created_at) {OF_ORG}
+                   AND i.author IS NOT NULL AND i.author_bot = 0
+                 GROUP BY i.author"
+            ))?;
+            let rows = stmt.query_map(params![org], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+            })?;
+            rows.map(|row| {
+                let (author, first) = row?;
+                Ok((author, parse_ts(&first)?))
+            })
+            .collect()
+        })
+        .await
+    }
+
+    async fn releases(&self, org: &OrgId, repo_id: Option<i64>) -> StoreResult<Vec<ReleaseRecord>> {
+        let org = org.to_string();
+        self.call(move |conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT r.forge, r.repo_id, r.tag, r.published_at FROM releases r
+                 JOIN org_repos m ON m.forge = r.forge AND m.repo_id = r.repo_id
+                 WHERE m.org = ?1 AND (?2 IS NULL OR r.repo_id = ?2)
+                 ORDER BY r.published_at, r.repo_id, r.tag",
+            )?;
+            let rows = stmt.query_map(params![org, repo_id], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                ))
+            })?;
+            rows.map(|row| {
+                let (forge, repo_id, tag, published_at) = row?;
+                Ok(ReleaseRecord {
+                    forge: forge.parse().map_err(StoreError::Corrupt)?,
+                    repo_id,
+                    tag,
+                    published_at: parse_ts(&published_at)?,
+                })
+            })
+            .collect()
+        })
+        .await
+    }
+}
+
+/// A row's columns as stored, parsed after the statement (errors are the store's).
+type RawItem = (
+    String,
+    i64,
+    i64,
+    i64,
+    String,
+    Option<String>,
+    bool,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    String,
+    String,
+);
+
+fn raw_item(r: &Row<'_>) -> rusqlite::Result<RawItem> {
+    Ok((
+        r.get(0)?,
+        r.get(1)?,
+        r.get(2)?,
+        r.get(3)?,
+        r.get(4)?,
+        r.get(5)?,
+        r.get(6)?,
+        r.get(7)?,
+        r.get(8)?,
+        r.get(9)?,
+        r.get(10)?,
+        r.get(11)?,
+        r.get(12)?,
+    ))
+}
+
+fn item_of(raw: RawItem) -> StoreResult<ActivityItem> {
+    let (
+        forge,
+        id,
+        repo_id,
+        number,
+        kind,
+        author,
+        author_bot,
+        created,
+        closed,
+        merged,
+        first,
+        state,
+        updated,
+    ) = raw;
+    let opt = |t: Option<String>| t.as_deref().map(parse_ts).transpose();
+    Ok(ActivityItem {
+        forge: forge.parse().map_err(StoreError::Corrupt)?,
+        id,
+        repo_id,
+        number: u64::try_from(number).unwrap_or_default(),
+        kind: kind.parse().map_err(StoreError::Corrupt)?,
+        author,
+        author_bot,
+        created_at: parse_ts(&created)?,
+        closed_at: opt(closed)?,
+        merged_at: opt(merged)?,
+        first_response_at: opt(first)?,
+        state: state.parse().map_err(StoreError::Corrupt)?,
+        updated_at: parse_ts(&updated)?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::domain::activity::{ItemKind, ItemState};
+
+    #[test]
+    fn kinds_and_states_read_back_as_written() {
+        for kind in [ItemKind::PullRequest, ItemKind::Issue] {
+            assert_eq!(kind.as_str().parse::<ItemKind>(), Ok(kind));
+        }
+        for state in [ItemState::Open, ItemState::Closed, ItemState::Merged] {
+            assert_eq!(state.as_str().parse::<ItemState>(), Ok(state));
+        }
+        assert!("draft".parse::<ItemState>().is_err());
+    }
+}
