@@ -122,6 +122,44 @@ impl ActivityItem {
     }
 }
 
+impl ActivityItem {
+    /// This record with what an earlier sync saw and this one cannot: a first response,
+    /// once seen, stays the earliest (a sync reads only the comments since its start).
+    pub fn keeping(mut self, stored: Option<DateTime<Utc>>) -> ActivityItem {
+        self.first_response_at = match (self.first_response_at, stored) {
+            (Some(new), Some(old)) => Some(new.min(old)),
+            (new, old) => new.or(old),
+        };
+        self
+    }
+}
+
+/// Who counts as a bot: whom the forge marks as one (GitHub's `Bot` accounts, GitLab's
+/// `bot: true`), a login ending in `[bot]`, or a login in `ORGPULSE_BOT_LOGINS`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BotRules {
+    /// Lower-case logins.
+    logins: HashSet<String>,
+}
+
+impl BotRules {
+    pub fn new(logins: impl IntoIterator<Item = impl AsRef<str>>) -> BotRules {
+        BotRules {
+            logins: logins
+                .into_iter()
+                .map(|l| l.as_ref().trim().to_ascii_lowercase())
+                .filter(|l| !l.is_empty())
+                .collect(),
+        }
+    }
+
+    /// Whether `login` is a bot; `marked` is what the forge itself says.
+    pub fn is_bot(&self, login: &str, marked: bool) -> bool {
+        let lower = login.to_ascii_lowercase();
+        marked || lower.ends_with("[bot]") || self.logins.contains(&lower)
+    }
+}
+
 /// A published release of a repository.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReleaseRecord {
@@ -472,6 +510,25 @@ mod tests {
             state: ItemState::Open,
             updated_at: at(created),
         }
+    }
+
+    #[test]
+    fn bots_are_marked_named_or_listed_and_a_first_response_stays_the_earliest() {
+        let rules = BotRules::new(["Weblate", " "]);
+        assert!(rules.is_bot("weblate", false));
+        assert!(rules.is_bot("dependabot[bot]", false));
+        assert!(rules.is_bot("ci", true));
+        assert!(!rules.is_bot("ann", false));
+        let mut i = item(1, ItemKind::Issue, "ann", "2026-03-01T00:00:00Z");
+        i.first_response_at = Some(at("2026-03-05T00:00:00Z"));
+        let early = Some(at("2026-03-02T00:00:00Z"));
+        assert_eq!(i.clone().keeping(early).first_response_at, early);
+        assert_eq!(
+            i.clone().keeping(None).first_response_at,
+            Some(at("2026-03-05T00:00:00Z"))
+        );
+        i.first_response_at = None;
+        assert_eq!(i.keeping(early).first_response_at, early);
     }
 
     #[test]

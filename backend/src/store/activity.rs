@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 
 use super::StoreResult;
 use crate::domain::activity::{ActivityItem, ReleaseRecord, Window};
-use crate::domain::OrgId;
+use crate::domain::{ForgeName, OrgId};
 
 /// What one activity sync of an organisation stores, at once.
 #[derive(Debug, Clone, PartialEq)]
@@ -48,6 +48,13 @@ pub trait ActivityRead {
 
     /// Each contributor's (a known, non-bot author's) first item in the organisation.
     async fn first_items(&self, org: &OrgId) -> StoreResult<HashMap<String, DateTime<Utc>>>;
+
+    /// The first responses stored for items `ids` of `forge` (those that have one).
+    async fn first_responses(
+        &self,
+        forge: &ForgeName,
+        ids: &[i64],
+    ) -> StoreResult<HashMap<i64, DateTime<Utc>>>;
 
     /// The releases of the organisation's repositories (of one, with `repo_id`).
     async fn releases(&self, org: &OrgId, repo_id: Option<i64>) -> StoreResult<Vec<ReleaseRecord>>;

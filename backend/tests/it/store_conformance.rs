@@ -1789,6 +1789,15 @@ async fn activity_is_stored_once_and_read_through_the_repositories_listed(store:
         read.iter().filter(|i| i.id == 14).collect::<Vec<_>>(),
         [&answered]
     );
+    let gitlab = "gitlab".parse().expect("forge");
+    assert_eq!(
+        store
+            .first_responses(&gitlab, &[14, 10, 99])
+            .await
+            .expect("first responses"),
+        std::collections::HashMap::from([(14, at("2026-03-11"))]),
+        "only items that have one"
+    );
     assert_eq!(
         store.activity_synced_until(&acme).await.expect("position"),
         Some(at("2026-03-12"))

@@ -11,7 +11,7 @@ use mongodb::bson::{doc, Bson, Document};
 
 use super::{backend, chrono, date, int, opt_date, MongoStore};
 use crate::domain::activity::{ActivityItem, ReleaseRecord, Window};
-use crate::domain::OrgId;
+use crate::domain::{ForgeName, OrgId};
 use crate::store::{ActivityCommit, ActivityRead, ActivityWrite, StoreError, StoreResult};
 
 #[async_trait]
@@ -132,6 +132,31 @@ impl ActivityRead for MongoStore {
                 Ok((author.to_owned(), first))
             })
             .collect()
+    }
+
+    async fn first_responses(
+        &self,
+        forge: &ForgeName,
+        ids: &[i64],
+    ) -> StoreResult<HashMap<i64, DateTime<Utc>>> {
+        self.wait_ready().await?;
+        let keys: Vec<String> = ids.iter().map(|id| format!("{forge}:{id}")).collect();
+        let mut found = HashMap::new();
+        for chunk in keys.chunks(super::BATCH) {
+            let docs = self
+                .all(
+                    "activity_items",
+                    doc! { "_id": { "$in": chunk }, "first_response_at": { "$type": "date" } },
+                    None,
+                )
+                .await?;
+            for d in &docs {
+                if let (Some(id), Some(at)) = (int(d, "id"), opt_date(d, "first_response_at")) {
+                    found.insert(id, at);
+                }
+            }
+        }
+        Ok(found)
     }
 
     async fn releases(&self, org: &OrgId, repo_id: Option<i64>) -> StoreResult<Vec<ReleaseRecord>> {

@@ -8,7 +8,7 @@ use rusqlite::{params, Row, TransactionBehavior};
 
 use super::{bump_org, parse_ts, ts, SqliteStore};
 use crate::domain::activity::{ActivityItem, ReleaseRecord, Window};
-use crate::domain::OrgId;
+use crate::domain::{ForgeName, OrgId};
 use crate::store::{ActivityCommit, ActivityRead, ActivityWrite, StoreError, StoreResult};
 
 /// An organisation's items: those of the repositories it lists.
@@ -143,6 +143,32 @@ impl ActivityRead for SqliteStore {
                 Ok((author, parse_ts(&first)?))
             })
             .collect()
+        })
+        .await
+    }
+
+    async fn first_responses(
+        &self,
+        forge: &ForgeName,
+        ids: &[i64],
+    ) -> StoreResult<HashMap<i64, DateTime<Utc>>> {
+        let (forge, ids) = (forge.as_str().to_owned(), ids.to_vec());
+        self.call(move |conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT first_response_at FROM activity_items
+                 WHERE forge = ?1 AND id = ?2 AND first_response_at IS NOT NULL",
+            )?;
+            let mut found = HashMap::new();
+            for id in ids {
+                let at: Option<String> = stmt
+                    .query_map(params![forge, id], |r| r.get(0))?
+                    .next()
+                    .transpose()?;
+                if let Some(at) = at {
+                    found.insert(id, parse_ts(&at)?);
+                }
+            }
+            Ok(found)
         })
         .await
     }

@@ -321,6 +321,14 @@ impl ActivityRead for FlakyStore {
         self.check()?;
         self.inner.first_items(org).await
     }
+    async fn first_responses(
+        &self,
+        forge: &orgpulse::domain::ForgeName,
+        ids: &[i64],
+    ) -> StoreResult<std::collections::HashMap<i64, DateTime<Utc>>> {
+        self.check()?;
+        self.inner.first_responses(forge, ids).await
+    }
     async fn releases(&self, org: &OrgId, repo_id: Option<i64>) -> StoreResult<Vec<ReleaseRecord>> {
         self.check()?;
         self.inner.releases(org, repo_id).await
