@@ -130,6 +130,8 @@ pub fn build(services: Services, config: Figment) -> Result<Rocket<Build>, tera:
         .mount("/static", assets::routes())
         .register("/", catchers![page_catcher])
         .register("/api", catchers![api_catcher])
+        // Badges answer errors as the API does (their document says JSON).
+        .register("/badge", catchers![api_catcher])
         .attach(RequestLog {
             metrics: services.metrics,
         }))

@@ -795,8 +795,10 @@ async fn badges_show_the_latest_totals_with_an_etag() {
         ("/badge/github/nobody/stars.svg", Status::NotFound),
         ("/badge/nowhere/acme/stars.svg", Status::UnprocessableEntity),
     ] {
-        let (status, _) = get(&client, uri).await;
+        let (status, body) = json(&client, uri).await;
         assert_eq!(status, want, "{uri}");
+        // Errors come as the document says: JSON, with a code.
+        assert!(body["error"]["code"].is_string(), "{uri}: {body}");
     }
 }
 
