@@ -124,6 +124,7 @@ async fn main() -> anyhow::Result<()> {
             clock: Clock::fixed(at),
             cancel: Default::default(),
             metrics: Default::default(),
+            activity: Default::default(),
         };
         let run = ingest::queue(&ctx, Trigger::Schedule, orgs.clone()).await?;
         let run = ingest::run(&ctx, run, &Silent).await?;

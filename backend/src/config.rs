@@ -93,6 +93,20 @@ pub(crate) struct Settings {
     #[serde(default)]
     pub fetch_libraries: Toggle,
 
+    /// `ORGPULSE_FETCH_ACTIVITY`: `auto` (only with a token), `true` or `false`. Issues,
+    /// pull requests, their first responses and releases, read since the last sync.
+    #[serde(default)]
+    pub fetch_activity: Toggle,
+
+    /// `ORGPULSE_ACTIVITY_DAYS`: how far back an organisation's first activity sync reads.
+    #[serde(default = "defaults::activity_days")]
+    pub activity_days: u32,
+
+    /// `ORGPULSE_BOT_LOGINS`: comma list of logins that count as bots besides those the
+    /// forge marks and those ending in `[bot]`.
+    #[serde(default, deserialize_with = "comma_list")]
+    pub bot_logins: Vec<String>,
+
     /// `ORGPULSE_HTTP_TIMEOUT_SECS`: limit for one upstream request, body included.
     #[serde(default = "defaults::http_timeout_secs")]
     pub http_timeout_secs: u64,
@@ -205,6 +219,10 @@ mod defaults {
     pub(crate) fn release_days() -> u32 {
         crate::domain::attention::DEFAULT_RELEASE_DAYS
     }
+    pub(crate) fn activity_days() -> u32 {
+        90
+    }
+
     pub(crate) fn stale_days() -> u32 {
         crate::domain::attention::DEFAULT_STALE_DAYS
     }
@@ -391,6 +409,12 @@ impl Settings {
             crate::domain::feed::webhook_endpoint(url.expose())
                 .with_context(|| format!("ORGPULSE_WEBHOOK_URLS: item {} is not usable", n + 1))?;
         }
+        if !(1..=3_650).contains(&self.activity_days) {
+            anyhow::bail!(
+                "ORGPULSE_ACTIVITY_DAYS must be between 1 and 3650, got {}",
+                self.activity_days
+            );
+        }
         if !(1..=36_500).contains(&self.stale_days) {
             bail!(
                 "ORGPULSE_STALE_DAYS must be between 1 and 36500, got {}",
@@ -423,6 +447,15 @@ impl Settings {
     /// Whether this run fetches per-repo languages.
     pub(crate) fn languages_enabled(&self) -> bool {
         self.fetch_languages.resolve(self.any_token())
+    }
+
+    /// Whether and how far back activity is read, and who counts as a bot.
+    pub(crate) fn activity(&self) -> crate::domain::activity::ActivityOptions {
+        crate::domain::activity::ActivityOptions {
+            enabled: self.fetch_activity.resolve(self.any_token()),
+            days: self.activity_days,
+            bots: crate::domain::activity::BotRules::new(&self.bot_logins),
+        }
     }
 
     /// Whether this run fetches per-repo libraries (SBOMs).

@@ -18,6 +18,7 @@
 // Gitea's repository entries are wide: `json!` needs a deeper macro recursion.
 #![recursion_limit = "256"]
 
+pub mod activity;
 mod admin;
 pub mod app;
 mod flavour;
@@ -609,6 +610,7 @@ pub fn rocket(forge: Arc<Forge>, addr: SocketAddr) -> rocket::Rocket<rocket::Bui
         .mount(gitlab::ROOT, gitlab::routes())
         .mount("/gitlab", gitlab_graphql::routes())
         .mount(forgejo::ROOT, forgejo::routes())
+        .mount(forgejo::ROOT, activity::routes())
 }
 
 /// A fake running in this process.

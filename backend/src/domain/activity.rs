@@ -160,6 +160,15 @@ impl BotRules {
     }
 }
 
+/// Whether and how organisations' activity is read (configuration).
+#[derive(Debug, Clone, Default)]
+pub struct ActivityOptions {
+    pub enabled: bool,
+    /// How far back the first sync of an organisation reads.
+    pub days: u32,
+    pub bots: BotRules,
+}
+
 /// A published release of a repository.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReleaseRecord {

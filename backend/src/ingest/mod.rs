@@ -5,6 +5,7 @@
 //! organisation. Organisations are independent: one that fails keeps its previous data and
 //! does not stop the others.
 
+mod activity;
 mod org;
 pub mod refresher;
 pub(crate) mod schedule;
@@ -99,7 +100,11 @@ pub struct IngestContext {
     pub cancel: CancellationToken,
     /// Where upstream answers and run durations are counted.
     pub metrics: Arc<Metrics>,
+    /// The activity sync (issues, pull requests, releases) after each organisation's data.
+    pub activity: ActivityOptions,
 }
+
+pub use crate::domain::activity::ActivityOptions;
 
 impl IngestContext {
     /// The context `settings` describe, counting into `metrics`.
@@ -140,6 +145,7 @@ impl IngestContext {
             clock: Clock::system(),
             cancel: CancellationToken::new(),
             metrics,
+            activity: settings.activity(),
         }
     }
 }

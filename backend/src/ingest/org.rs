@@ -285,10 +285,11 @@ async fn fetch_and_commit(
             .as_ref()
             .and_then(|b| events::renamed(org, now, &b.profile.login, &profile.value.login)),
     );
+    let profile = profile.value;
     let commit = OrgCommit {
         record: OrgRecord {
             org: org.clone(),
-            profile: profile.value,
+            profile: profile.clone(),
             fetched_at: now,
         },
         snapshot: Snapshot::of(org, now, &records),
@@ -303,7 +304,16 @@ async fn fetch_and_commit(
         return Err(Failure::Source(SourceError::Interrupted));
     }
     ctx.store.commit_org_refresh(&commit).await?;
-    Ok(note)
+    let live: Vec<RepoListing> = records
+        .iter()
+        .filter(|r| r.gone_since.is_none())
+        .map(|r| r.listing.clone())
+        .collect();
+    let activity = super::activity::sync(ctx, source, org, &profile, &live, tally).await?;
+    Ok(match (note, activity) {
+        (Some(a), Some(b)) => Some(format!("{a}; {b}")),
+        (a, b) => a.or(b),
+    })
 }
 
 /// The per-repo fetches of one repository; `None` where nothing was asked.

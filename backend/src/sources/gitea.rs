@@ -25,9 +25,10 @@ use super::http::{Cached, HttpClient, HttpPolicy, Meta, SourceError, Tally};
 use super::paging::{Listing, Pages};
 use super::{
     add_token, base_headers, bytes_per_language, decode_entries, lenient_time, non_empty, required,
-    ApiRoot, Dependencies, ForgeSource, RepoPage, Validators,
+    ActivityBatch, ApiRoot, Dependencies, ForgeSource, RepoPage, Validators,
 };
-use crate::domain::Secret;
+use crate::domain::activity::BotRules;
+use crate::domain::{ForgeName, Secret};
 use crate::domain::{OrgProfile, RepoListing};
 use crate::metrics::Metrics;
 
@@ -178,6 +179,30 @@ impl ForgeSource for Gitea {
         _tally: &Tally,
     ) -> Result<Cached<Dependencies>, SourceError> {
         Ok(super::not_available())
+    }
+
+    async fn activity(
+        &self,
+        forge: &ForgeName,
+        profile: &OrgProfile,
+        repos: &[RepoListing],
+        since: DateTime<Utc>,
+        bots: &BotRules,
+        tally: &Tally,
+    ) -> Result<Option<ActivityBatch>, SourceError> {
+        super::gitea_activity::Sync {
+            http: &self.http,
+            root: &self.root,
+            forge,
+            owner: &profile.login,
+            repos,
+            since,
+            bots,
+            page_size: self.page_size(tally).await?,
+            tally,
+        }
+        .read()
+        .await
     }
 
     fn rate_limit_remaining(&self) -> Option<u64> {

@@ -2,6 +2,7 @@
 //! client; what leaves a client is a domain type or a small source type defined here.
 
 pub(crate) mod gitea;
+pub(crate) mod gitea_activity;
 pub(crate) mod github;
 pub(crate) mod github_app;
 pub(crate) mod github_graphql;
@@ -20,14 +21,24 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use tokio_util::sync::CancellationToken;
 
-use crate::domain::{AppCredentials, Secret};
+use crate::domain::activity::{ActivityItem, BotRules, ReleaseRecord};
+use crate::domain::{AppCredentials, ForgeName, Secret};
 use crate::domain::{ForgeInstance, ForgeKind, HttpCacheEntry, Library, OrgProfile, RepoListing};
 use crate::metrics::Metrics;
 
 /// The GitHub API version orgpulse is written against (REST and GraphQL).
 pub(crate) const GITHUB_API_VERSION: &str = "2022-11-28";
+
+/// What an activity read found: items and releases, and how many entries did not read.
+#[derive(Debug, Default)]
+pub(crate) struct ActivityBatch {
+    pub items: Vec<ActivityItem>,
+    pub releases: Vec<ReleaseRecord>,
+    pub skipped: u64,
+}
 
 /// The validators kept from earlier runs, by URL.
 pub(crate) type Validators = HashMap<String, HttpCacheEntry>;
@@ -100,6 +111,22 @@ pub(crate) trait ForgeSource: Send + Sync + std::fmt::Debug {
         _tally: &Tally,
     ) -> Option<gitlab_graphql::Found> {
         None
+    }
+
+    /// The organisation's issues, pull requests and releases updated since `since`
+    /// (`repos`: its live repositories, whose releases are read where they moved);
+    /// `Ok(None)` where this forge gives no activity (not available: a forge kind not
+    /// read yet, or a server that refuses the endpoints to this token).
+    async fn activity(
+        &self,
+        _forge: &ForgeName,
+        _profile: &OrgProfile,
+        _repos: &[RepoListing],
+        _since: DateTime<Utc>,
+        _bots: &BotRules,
+        _tally: &Tally,
+    ) -> Result<Option<ActivityBatch>, SourceError> {
+        Ok(None)
     }
 
     /// The client to use for organisation `org`, when it needs one of its own (a GitHub

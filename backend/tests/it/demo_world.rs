@@ -76,6 +76,7 @@ async fn an_eventful_world_shows_every_kind_of_change_as_it_happened() {
             clock: Clock::fixed(Utc.from_utc_datetime(&date.and_hms_opt(3, 0, 0).expect("time"))),
             cancel: Default::default(),
             metrics: Default::default(),
+            activity: Default::default(),
         };
         let run = ingest::queue(&ctx, Trigger::Schedule, ids.clone())
             .await

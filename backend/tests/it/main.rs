@@ -4,6 +4,7 @@
 
 mod common;
 
+mod activity;
 mod cli;
 mod demo_world;
 mod drills;

@@ -59,6 +59,7 @@ fn refresher(store: Arc<dyn Store>, api_url: &str) -> Arc<Refresher> {
         clock: Clock::system(),
         cancel: Default::default(),
         metrics: Default::default(),
+        activity: Default::default(),
     };
     // Refreshers of these tests stand for processes of one machine and pid: they share
     // one set of live holders, as the refreshers of one process would.

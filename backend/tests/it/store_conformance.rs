@@ -1982,8 +1982,12 @@ fn membership_fixture(acme: &OrgId) -> orgpulse::store::OrgCommit {
 }
 
 /// Puts a database back the way schema 7 kept repositories (one organisation each, in the
-/// repository's row) and validators (keyed by URL alone).
+/// repository's row) and validators (keyed by URL alone), without the activity tables of
+/// schema 9.
 const SCHEMA_8_UNDONE: &str = "
+    DROP TABLE activity_items;
+    DROP TABLE releases;
+    DROP TABLE activity_sync;
     ALTER TABLE repos ADD COLUMN org TEXT NOT NULL DEFAULT '';
     ALTER TABLE repos ADD COLUMN gone_since TEXT;
     UPDATE repos SET

@@ -58,6 +58,7 @@ pub fn context_at(store: Arc<dyn Store>, url: &str) -> IngestContext {
         clock: Clock::system(),
         cancel: Default::default(),
         metrics: Default::default(),
+        activity: Default::default(),
     }
 }
 
@@ -335,6 +336,7 @@ pub async fn seeded_world(
             clock: Clock::fixed(Utc.from_utc_datetime(&date.and_hms_opt(3, 0, 0).expect("time"))),
             cancel: Default::default(),
             metrics: Default::default(),
+            activity: Default::default(),
         };
         ctx.http.concurrency = 8;
         let run = ingest::queue(&ctx, Trigger::Schedule, ids.clone())

@@ -1,0 +1,268 @@
+//! Activity on Gitea/Forgejo, through the real pipeline against fakeforge's issues,
+//! pull requests, comments and releases (bots, a deleted account, authors answering
+//! themselves, late first responses): what is stored equals the fake's own items, an
+//! unchanged day costs two requests, the next day picks up only what moved, and the
+//! figures equal an independent computation from the fake's items.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use fakeforge::activity::{self as fake, Item};
+use orgpulse::domain::activity::{ActivityFigures, BotRules, Window};
+use orgpulse::domain::{ForgeKind, RunStatus};
+use orgpulse::ingest::{ActivityOptions, Clock, ForgeAccess, IngestContext};
+use orgpulse::store::Store;
+
+use crate::common::*;
+
+const DAY: u32 = 30;
+
+async fn forge() -> fakeforge::Running {
+    fakeforge::start(fakeforge::ForgeConfig {
+        world: fakeforge::WorldConfig {
+            orgs: 1,
+            repos: 30,
+            seed: 41,
+            changed_per_day: 0.05,
+        },
+        day: DAY,
+        rate_limit: 1_000_000,
+        ..fakeforge::ForgeConfig::default()
+    })
+    .await
+    .expect("fakeforge starts")
+}
+
+fn time(seconds: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp(seconds, 0).expect("time")
+}
+
+fn ctx(store: Arc<dyn Store>, forge: &fakeforge::Running, day: u32) -> IngestContext {
+    let mut ctx = context_at(store, &forge.url);
+    ctx.forges = vec![ForgeAccess::new(
+        "codeberg",
+        ForgeKind::Forgejo,
+        &format!("{}/forgejo/api/v1", forge.url),
+    )];
+    ctx.clock = Clock::fixed(time(fake::now(forge.forge.world(), day)));
+    ctx.activity = ActivityOptions {
+        enabled: true,
+        days: 90,
+        bots: BotRules::default(),
+    };
+    ctx
+}
+
+fn counter(forge: &fakeforge::Running, key: &str) -> u64 {
+    forge.forge.counters().get(key).copied().unwrap_or(0)
+}
+
+/// Everything, for reading back all stored items.
+fn all_time() -> Window {
+    Window {
+        from: "2000-01-01".parse().expect("day"),
+        to: "2100-01-01".parse().expect("day"),
+    }
+}
+
+#[tokio::test]
+async fn forgejo_activity_is_stored_as_the_forge_has_it_and_read_incrementally() {
+    let forge = forge().await;
+    let world = forge.forge.world().clone();
+    let org_world = world.orgs[0].clone();
+    let id = format!("codeberg:{}", org_world.login);
+    let (_db, store) = sqlite_store().await;
+
+    let first = refresh(&ctx(store.clone(), &forge, DAY), &[&id]).await;
+    assert_eq!(first.status, RunStatus::Succeeded, "{:?}", first.outcomes);
+    let since = fake::now(&world, DAY) - 90 * 86_400;
+    let truth: Vec<Item> = fake::items(&world, &org_world, DAY)
+        .into_iter()
+        .filter(|i| i.updated() >= since)
+        .collect();
+    assert!(truth.len() > 20, "{} items", truth.len());
+    let stored: BTreeMap<i64, _> = store
+        .activity_items(&org(&id), all_time(), None)
+        .await
+        .expect("items")
+        .into_iter()
+        .map(|i| (i.id, i))
+        .collect();
+    assert_eq!(
+        stored.keys().copied().collect::<Vec<_>>(),
+        {
+            let mut ids: Vec<i64> = truth.iter().map(|i| i.id).collect();
+            ids.sort_unstable();
+            ids
+        },
+        "every item updated in the last 90 days, once"
+    );
+    let mut answered = 0;
+    for t in &truth {
+        let s = &stored[&t.id];
+        assert_eq!(s.author.as_deref(), t.author, "{}", t.id);
+        assert_eq!(s.author_bot, t.author.is_some_and(|a| a.ends_with("[bot]")));
+        assert_eq!(s.created_at, time(t.created));
+        assert_eq!(s.closed_at, t.closed.map(time), "{}", t.id);
+        assert_eq!(s.merged_at, t.merged.map(time), "{}", t.id);
+        assert_eq!(s.repo_id, t.repo_id);
+        // Comments are read from the sync's start: exact for items created since then.
+        if t.created >= since {
+            assert_eq!(
+                s.first_response_at,
+                t.first_response().map(time),
+                "{}",
+                t.id
+            );
+            answered += usize::from(t.first_response().is_some());
+        }
+    }
+    assert!(answered > 5, "{answered} answered items");
+    assert!(
+        truth.iter().any(|t| t.author.is_none())
+            && truth.iter().any(|t| t.author == Some("renovate[bot]")),
+        "the world has deleted authors and bots"
+    );
+    let releases = store.releases(&org(&id), None).await.expect("releases");
+    assert!(!releases.is_empty());
+
+    // The same day again: one search per kind, nothing else for activity.
+    forge.forge.reset_counters();
+    let again = refresh(&ctx(store.clone(), &forge, DAY), &[&id]).await;
+    assert_eq!(again.status, RunStatus::Succeeded, "{:?}", again.outcomes);
+    assert_eq!(counter(&forge, "forgejo issues search 200"), 2);
+    assert_eq!(counter(&forge, "forgejo comments 200"), 0);
+    assert_eq!(counter(&forge, "forgejo releases 200"), 0);
+
+    // Days later: what moved since is read, and the stored items follow the forge.
+    let later = DAY + 6;
+    forge.forge.set_day(later);
+    forge.forge.reset_counters();
+    let next = refresh(&ctx(store.clone(), &forge, later), &[&id]).await;
+    assert_eq!(next.status, RunStatus::Succeeded, "{:?}", next.outcomes);
+    assert!(
+        counter(&forge, "forgejo comments 200") > 0,
+        "active repositories' comments"
+    );
+    let now_truth: HashMap<i64, Item> = fake::items(&world, &org_world, later)
+        .into_iter()
+        .map(|i| (i.id, i))
+        .collect();
+    for s in store
+        .activity_items(&org(&id), all_time(), None)
+        .await
+        .expect("items")
+    {
+        let t = &now_truth[&s.id];
+        assert_eq!(
+            (s.closed_at, s.merged_at),
+            (t.closed.map(time), t.merged.map(time)),
+            "{}",
+            s.id
+        );
+        if t.created >= since {
+            assert_eq!(
+                s.first_response_at,
+                t.first_response().map(time),
+                "{}",
+                s.id
+            );
+        }
+    }
+
+    // The figures of the last 30 days equal those computed from the fake's own items.
+    let window = Window::ending(time(fake::now(&world, later)).date_naive(), 30);
+    let items = store
+        .activity_items(&org(&id), window, None)
+        .await
+        .expect("items");
+    let first = store.first_items(&org(&id)).await.expect("first items");
+    let releases = store.releases(&org(&id), None).await.expect("releases");
+    let figures = ActivityFigures::of(window, &items, &first, &releases);
+    let independent = independent_figures(window, now_truth.values(), &world, &org_world, later);
+    assert_eq!(figures.counts.pulls_opened, independent.pulls_opened);
+    assert_eq!(figures.counts.pulls_merged, independent.pulls_merged);
+    assert_eq!(figures.counts.issues_opened, independent.issues_opened);
+    assert_eq!(figures.first_response.answered, independent.answered);
+    assert_eq!(figures.first_response.waiting, independent.waiting);
+    assert_eq!(
+        figures.first_response.median_hours,
+        independent.median_response
+    );
+    assert_eq!(figures.contributors, independent.contributors);
+    assert_eq!(figures.releases, independent.releases);
+}
+
+#[derive(Debug, Default)]
+struct Independent {
+    pulls_opened: u64,
+    pulls_merged: u64,
+    issues_opened: u64,
+    answered: u64,
+    waiting: u64,
+    median_response: Option<f64>,
+    contributors: u64,
+    releases: u64,
+}
+
+/// The figures from the fake's items, straight from the definitions.
+fn independent_figures<'a>(
+    window: Window,
+    items: impl Iterator<Item = &'a Item>,
+    world: &fakeforge::World,
+    org_world: &fakeforge::world::Org,
+    day: u32,
+) -> Independent {
+    let start = window
+        .from
+        .and_hms_opt(0, 0, 0)
+        .expect("time")
+        .and_utc()
+        .timestamp();
+    let end = window
+        .to
+        .and_hms_opt(0, 0, 0)
+        .expect("time")
+        .and_utc()
+        .timestamp();
+    let inside = |t: i64| start <= t && t < end;
+    let mut f = Independent::default();
+    let mut responses = Vec::new();
+    let mut people = std::collections::BTreeSet::new();
+    for i in items {
+        if inside(i.created) {
+            if i.pull {
+                f.pulls_opened += 1;
+            } else {
+                f.issues_opened += 1;
+            }
+            match i.first_response() {
+                Some(at) => responses.push((at - i.created) as f64 / 3600.0),
+                None => f.waiting += 1,
+            }
+            if let Some(a) = i.author.filter(|a| !a.ends_with("[bot]")) {
+                people.insert(a);
+            }
+        }
+        if i.merged.is_some_and(inside) {
+            f.pulls_merged += 1;
+        }
+    }
+    f.answered = responses.len() as u64;
+    responses.sort_by(f64::total_cmp);
+    let n = responses.len();
+    f.median_response = (n > 0).then(|| {
+        if n % 2 == 1 {
+            responses[n / 2]
+        } else {
+            (responses[n / 2 - 1] + responses[n / 2]) / 2.0
+        }
+    });
+    f.contributors = people.len() as u64;
+    f.releases = fake::releases(world, org_world, day)
+        .iter()
+        .filter(|r| inside(r.published))
+        .count() as u64;
+    f
+}
