@@ -179,7 +179,7 @@ pub struct ReleaseRecord {
 }
 
 /// The days `from` (inclusive) to `to` (exclusive), in UTC.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Window {
     pub from: NaiveDate,
     pub to: NaiveDate,
@@ -221,7 +221,7 @@ impl Window {
 }
 
 /// Counts of one kind of event in a span.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Counts {
     pub pulls_opened: u64,
     pub pulls_closed: u64,
@@ -253,7 +253,7 @@ impl Counts {
 }
 
 /// How fast items created in the window were answered.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Responsiveness {
     /// Items created in the window that got a first response.
     pub answered: u64,
@@ -267,7 +267,7 @@ pub struct Responsiveness {
 }
 
 /// One week's counts (weeks start on Monday; the first and last may be cut by the window).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Week {
     /// The Monday the week starts on (or the window's first day).
     pub start: NaiveDate,
@@ -278,14 +278,14 @@ pub struct Week {
 }
 
 /// An author and how many items they authored (or merged pull requests).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AuthorCount {
     pub login: String,
     pub items: u64,
 }
 
 /// The figures of one window.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ActivityFigures {
     pub window: Window,
     pub counts: Counts,

@@ -33,6 +33,26 @@ pub(crate) struct DaysQuery<'r> {
     pub to: Param<'r>,
 }
 
+/// An activity window: `from` inclusive to `to` exclusive.
+#[derive(Debug, Default, FromForm)]
+pub(crate) struct ActivityQuery<'r> {
+    pub from: Param<'r>,
+    pub to: Param<'r>,
+}
+
+impl IntoParams for ActivityQuery<'_> {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        vec![
+            query("from", "First day, `YYYY-MM-DD` (default: 90 days before `to`)", day()),
+            query(
+                "to",
+                "The day after the last, `YYYY-MM-DD` (exclusive; default: tomorrow, so the window ends with today); after `from`, at most 3660 days later",
+                day(),
+            ),
+        ]
+    }
+}
+
 /// The movers' window and list length.
 #[derive(Debug, Default, FromForm)]
 pub(crate) struct MoversQuery<'r> {

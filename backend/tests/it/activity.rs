@@ -192,6 +192,95 @@ async fn forgejo_activity_is_stored_as_the_forge_has_it_and_read_incrementally()
     );
     assert_eq!(figures.contributors, independent.contributors);
     assert_eq!(figures.releases, independent.releases);
+
+    // The API serves the same figures, with the window before for comparison.
+    let client = crate::web::client(store.clone()).await;
+    let base = format!("/api/v1/orgs/codeberg/{}", org_world.login);
+    let uri = format!("{base}/activity?from={}&to={}", window.from, window.to);
+    let (status, body) = crate::web::json(&client, &uri).await;
+    assert_eq!(status, rocket::http::Status::Ok, "{body}");
+    assert_eq!(body["available"], true);
+    let current = &body["current"];
+    assert_eq!(current["counts"]["pulls_opened"], independent.pulls_opened);
+    assert_eq!(current["counts"]["pulls_merged"], independent.pulls_merged);
+    assert_eq!(current["first_response"]["waiting"], independent.waiting);
+    assert_eq!(
+        current["first_response"]["median_hours"].as_f64(),
+        independent.median_response
+    );
+    assert_eq!(current["contributors"], independent.contributors);
+    assert_eq!(body["previous"]["window"]["to"], window.from.to_string());
+    assert!(current["weeks"].as_array().is_some_and(|w| w.len() >= 4));
+    // One repository's share, and refusals.
+    let repo = &items[0];
+    let name = store
+        .list_repos(&org(&id))
+        .await
+        .expect("repos")
+        .into_iter()
+        .find(|r| r.listing.id == repo.repo_id)
+        .expect("its repository")
+        .listing
+        .name;
+    let (status, one) = crate::web::json(
+        &client,
+        &format!(
+            "{base}/repos/{name}/activity?from={}&to={}",
+            window.from, window.to
+        ),
+    )
+    .await;
+    assert_eq!(status, rocket::http::Status::Ok, "{one}");
+    let mine = items
+        .iter()
+        .filter(|i| i.repo_id == repo.repo_id && window_holds(window, i.created_at))
+        .count();
+    assert_eq!(
+        one["current"]["counts"]["pulls_opened"]
+            .as_u64()
+            .unwrap_or(0)
+            + one["current"]["counts"]["issues_opened"]
+                .as_u64()
+                .unwrap_or(0),
+        mine as u64
+    );
+    for bad in [
+        "from=2026-03-10&to=2026-03-10",
+        "from=soon",
+        "to=",
+        "from=2000-01-01&to=2020-01-01",
+    ] {
+        let (status, body) = crate::web::json(&client, &format!("{base}/activity?{bad}")).await;
+        crate::web::assert_api_error(
+            status,
+            &body,
+            rocket::http::Status::UnprocessableEntity,
+            "invalid_parameter",
+        );
+    }
+    let (status, body) = crate::web::json(&client, "/api/v1/orgs/github/nobody/activity").await;
+    crate::web::assert_api_error(status, &body, rocket::http::Status::NotFound, "not_found");
+}
+
+fn window_holds(window: Window, at: DateTime<Utc>) -> bool {
+    window.from <= at.date_naive() && at.date_naive() < window.to
+}
+
+/// An organisation whose forge gives no activity says so: not available, not zero.
+#[tokio::test]
+async fn an_organisation_without_activity_says_it_is_not_available() {
+    let (_db, store) = sqlite_store().await;
+    let acme = org("github:acme");
+    store
+        .add_tracked_org(&acme, at("2026-03-01"))
+        .await
+        .expect("track");
+    let client = crate::web::client(store).await;
+    let (status, body) = crate::web::json(&client, "/api/v1/orgs/github/acme/activity").await;
+    assert_eq!(status, rocket::http::Status::Ok, "{body}");
+    assert_eq!(body["available"], false);
+    assert_eq!(body["synced_until"], serde_json::Value::Null);
+    assert_eq!(body["current"]["closure_ratio"], serde_json::Value::Null);
 }
 
 #[derive(Debug, Default)]

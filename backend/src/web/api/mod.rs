@@ -2,6 +2,7 @@
 //! runs, the tracked list and refreshes; `types.rs` holds the response types. Reads are
 //! cached per URL and answered conditionally on `If-None-Match`.
 
+mod activity;
 mod attention;
 mod events;
 mod insight;
@@ -15,6 +16,7 @@ mod types;
 use rocket::http::ContentType;
 use serde::Serialize;
 
+pub use self::activity::*;
 pub use self::attention::*;
 pub use self::events::*;
 pub use self::insight::*;
@@ -130,6 +132,8 @@ pub(crate) fn routes() -> Vec<rocket::Route> {
     rocket::routes![
         list_orgs,
         get_org,
+        org_activity,
+        repo_activity,
         list_repos,
         repos_csv,
         repo_history,

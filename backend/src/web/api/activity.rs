@@ -1,0 +1,157 @@
+//! Activity and responsiveness: the figures of a window for an organisation or one of
+//! its repositories, with the window before it for comparison.
+
+use chrono::{Days, NaiveDate, Utc};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::{json_body, known};
+use crate::domain::activity::{ActivityFigures, Window};
+use crate::domain::OrgId;
+use crate::web::cache::{CachedGet, Conditional, Scope};
+use crate::web::error::{ApiError, ErrorBody};
+use crate::web::extract::{OrgPath, Param};
+use crate::web::insight;
+use crate::web::params::{ActivityQuery, RepoName};
+
+/// The default window, in days, ending with today.
+const DEFAULT_DAYS: u64 = 90;
+
+/// The longest window asked for.
+const MAX_DAYS: i64 = 3_660;
+
+/// The figures of a window and of the one just before it.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct ActivityView {
+    pub org: String,
+    /// The repository, for a repository's activity.
+    pub repo: Option<String>,
+    /// Whether the organisation's activity was ever read: `false` where its forge gives
+    /// none (yet) or activity is not fetched (`ORGPULSE_FETCH_ACTIVITY`); every figure is
+    /// then empty, not zero.
+    pub available: bool,
+    /// Where the last complete activity sync got to.
+    pub synced_until: Option<chrono::DateTime<Utc>>,
+    pub current: ActivityFigures,
+    /// The window of the same length just before, for deltas.
+    pub previous: ActivityFigures,
+}
+
+/// Activity and responsiveness of an organisation (the CHAOSS figures): pull requests and
+/// issues opened, closed and merged, the closure ratio, time to first response and to
+/// merge, contributors and new contributors, the contributor absence factor and releases,
+/// over a window (`from` inclusive to `to` exclusive, UTC days; the last 90 days by
+/// default) and per week, with the window before it.
+#[utoipa::path(get, path = "/api/v1/orgs/{forge}/{login}/activity", tag = "organisations",
+    params(OrgPath, ActivityQuery),
+    responses(
+        (status = 200, description = "The figures", body = ActivityView),
+        (status = 404, description = "Unknown organisation", body = ErrorBody),
+        (status = 422, description = "A parameter is invalid", body = ErrorBody)))]
+#[rocket::get("/orgs/<_>/<_>/activity?<query..>")]
+pub(crate) async fn org_activity(
+    get: CachedGet<'_>,
+    org: OrgPath,
+    query: ActivityQuery<'_>,
+) -> Result<Conditional, ApiError> {
+    let org = org.0;
+    let window = window(&query)?;
+    get.answer(Scope::Org(org.clone()), || async {
+        known(&get, &org).await?;
+        json_body(&figures(&get, &org, None, window).await?)
+    })
+    .await
+}
+
+/// The same figures for one repository of the organisation.
+#[utoipa::path(get, path = "/api/v1/orgs/{forge}/{login}/repos/{name}/activity", tag = "repositories",
+    params(OrgPath, RepoName, ActivityQuery),
+    responses(
+        (status = 200, description = "The figures", body = ActivityView),
+        (status = 404, description = "Unknown organisation or repository", body = ErrorBody),
+        (status = 422, description = "A parameter is invalid", body = ErrorBody)))]
+#[rocket::get("/orgs/<_>/<_>/repos/<name>/activity?<query..>")]
+pub(crate) async fn repo_activity(
+    get: CachedGet<'_>,
+    org: OrgPath,
+    name: &str,
+    query: ActivityQuery<'_>,
+) -> Result<Conditional, ApiError> {
+    let org = org.0;
+    let window = window(&query)?;
+    get.answer(Scope::Org(org.clone()), || async {
+        let detail = known(&get, &org).await?;
+        let repo = insight::find_repo(&detail, name).ok_or_else(|| {
+            ApiError::not_found(format!("{org} has no repository named `{name}`"))
+        })?;
+        let name = repo.listing.name.clone();
+        let mut view = figures(&get, &org, Some(repo.listing.id), window).await?;
+        view.repo = Some(name);
+        json_body(&view)
+    })
+    .await
+}
+
+async fn figures(
+    get: &CachedGet<'_>,
+    org: &OrgId,
+    repo: Option<i64>,
+    window: Window,
+) -> Result<ActivityView, ApiError> {
+    let store = &get.state.store;
+    let synced_until = store.activity_synced_until(org).await?;
+    let first = store.first_items(org).await?;
+    let releases = store.releases(org, repo).await?;
+    let items = store.activity_items(org, window, repo).await?;
+    let current = ActivityFigures::of(window, &items, &first, &releases);
+    let before = window.previous();
+    let items = store.activity_items(org, before, repo).await?;
+    let previous = ActivityFigures::of(before, &items, &first, &releases);
+    Ok(ActivityView {
+        org: org.to_string(),
+        repo: None,
+        available: synced_until.is_some(),
+        synced_until,
+        current,
+        previous,
+    })
+}
+
+/// The window a query asks for: `from` and `to` (exclusive), each optional; the last
+/// [`DEFAULT_DAYS`] days up to and including today by default.
+fn window(query: &ActivityQuery<'_>) -> Result<Window, ApiError> {
+    let day = |name: &str, value: Param<'_>| -> Result<Option<NaiveDate>, ApiError> {
+        value
+            .typed(name)?
+            .get(name)?
+            .map(|v| {
+                v.parse::<NaiveDate>().map_err(|_| {
+                    ApiError::invalid(format!("{name} must be a date like 2026-01-31, got `{v}`"))
+                })
+            })
+            .transpose()
+    };
+    let (from, to) = (day("from", query.from)?, day("to", query.to)?);
+    let tomorrow = Utc::now().date_naive() + Days::new(1);
+    let window = match (from, to) {
+        (Some(from), Some(to)) => Window { from, to },
+        (Some(from), None) => Window {
+            from,
+            to: tomorrow.max(from.checked_add_days(Days::new(1)).unwrap_or(from)),
+        },
+        (None, Some(to)) => Window::ending(to, DEFAULT_DAYS),
+        (None, None) => Window::ending(tomorrow, DEFAULT_DAYS),
+    };
+    let days = (window.to - window.from).num_days();
+    if days < 1 {
+        return Err(ApiError::invalid(
+            "from must be before to (to is exclusive)",
+        ));
+    }
+    if days > MAX_DAYS {
+        return Err(ApiError::invalid(format!(
+            "a window is at most {MAX_DAYS} days, got {days}"
+        )));
+    }
+    Ok(window)
+}
