@@ -124,7 +124,12 @@ async fn main() -> anyhow::Result<()> {
             clock: Clock::fixed(at),
             cancel: Default::default(),
             metrics: Default::default(),
-            activity: Default::default(),
+            // The Forgejo organisations' issues, pull requests and releases.
+            activity: orgpulse::ingest::ActivityOptions {
+                enabled: true,
+                days: 90,
+                bots: Default::default(),
+            },
         };
         let run = ingest::queue(&ctx, Trigger::Schedule, orgs.clone()).await?;
         let run = ingest::run(&ctx, run, &Silent).await?;

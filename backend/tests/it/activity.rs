@@ -258,6 +258,18 @@ async fn forgejo_activity_is_stored_as_the_forge_has_it_and_read_incrementally()
             "invalid_parameter",
         );
     }
+    // The organisation's page shows the section.
+    let (status, html) = crate::web::get(
+        &client,
+        &format!("/orgs/codeberg/{}?range=90d", org_world.login),
+    )
+    .await;
+    assert_eq!(status, rocket::http::Status::Ok);
+    let section = &html[html.find("id=\"activity\"").expect("an activity section")..];
+    let section = &section[..section.find("</section>").expect("its end")];
+    assert!(section.contains("Pull requests per week"), "{section}");
+    assert!(section.contains("First response, median"));
+    assert!(!section.contains("Not available"));
     let (status, body) = crate::web::json(&client, "/api/v1/orgs/github/nobody/activity").await;
     crate::web::assert_api_error(status, &body, rocket::http::Status::NotFound, "not_found");
 }
@@ -275,12 +287,26 @@ async fn an_organisation_without_activity_says_it_is_not_available() {
         .add_tracked_org(&acme, at("2026-03-01"))
         .await
         .expect("track");
+    store
+        .commit_org_refresh(&crate::common::records::commit(
+            &acme,
+            "2026-03-01",
+            vec![crate::common::records::record(&acme, 1, 5, "2026-03-01")],
+        ))
+        .await
+        .expect("commit");
     let client = crate::web::client(store).await;
     let (status, body) = crate::web::json(&client, "/api/v1/orgs/github/acme/activity").await;
     assert_eq!(status, rocket::http::Status::Ok, "{body}");
     assert_eq!(body["available"], false);
     assert_eq!(body["synced_until"], serde_json::Value::Null);
     assert_eq!(body["current"]["closure_ratio"], serde_json::Value::Null);
+    let (_, html) = crate::web::get(&client, "/orgs/github/acme").await;
+    assert!(html.contains("id=\"activity\""), "{html}");
+    assert!(
+        html.contains("Not available: activity"),
+        "says why, not zeros"
+    );
 }
 
 #[derive(Debug, Default)]

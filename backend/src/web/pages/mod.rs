@@ -4,6 +4,7 @@
 
 mod changes;
 mod org;
+mod org_activity;
 mod org_page;
 mod org_table;
 mod overview;

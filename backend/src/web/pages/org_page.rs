@@ -9,8 +9,10 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::changes::ChangeDay;
+use super::org_activity::ActivitySection;
 use super::org_table::{RepoTable, TableParams};
 use super::{badge, display_name, last_refresh_text, Badge, Kpi};
+use crate::domain::activity::ActivityFigures;
 use crate::domain::attention::AttentionRules;
 use crate::domain::feed::path_segment;
 use crate::domain::history::Mover;
@@ -30,6 +32,8 @@ const MOVERS_SHOWN: usize = 10;
 
 /// What the page reads per repository besides the organisation's detail.
 pub(super) struct Insight {
+    /// The activity window's figures and the window before; `None`: never read.
+    pub activity: Option<(ActivityFigures, ActivityFigures)>,
     pub movers: MoversWindow,
     pub sparklines: HashMap<i64, Vec<RepoDay>>,
     pub recent: Vec<StoredEvent>,
@@ -53,6 +57,7 @@ pub(super) struct OrgPage {
     badges: Vec<BadgeLink>,
     exports: Exports,
     attention: AttentionSection,
+    activity: ActivitySection,
 }
 
 #[derive(Debug, Serialize)]
@@ -564,5 +569,9 @@ pub(super) fn org_page(
             json: format!("/api/v1{base_url}/repos"),
         },
         attention: attention_section(detail, forges, rules),
+        activity: super::org_activity::section(
+            insight.activity.clone(),
+            format!("/api/v1{base_url}/activity"),
+        ),
     }
 }
