@@ -53,6 +53,28 @@ impl IntoParams for ActivityQuery<'_> {
     }
 }
 
+/// The front page's chart range and table order.
+#[derive(Debug, Default, FromForm)]
+pub(crate) struct OverviewQuery<'r> {
+    pub range: Param<'r>,
+    pub sort: Param<'r>,
+    pub order: Param<'r>,
+}
+
+/// The change feed page's filters and position.
+#[derive(Debug, Default, FromForm)]
+pub(crate) struct ChangesQuery<'r> {
+    pub org: Param<'r>,
+    pub kind: Param<'r>,
+    pub cursor: Param<'r>,
+}
+
+/// A page's chart range.
+#[derive(Debug, Default, FromForm)]
+pub(crate) struct RangeQuery<'r> {
+    pub range: Param<'r>,
+}
+
 /// The movers' window and list length.
 #[derive(Debug, Default, FromForm)]
 pub(crate) struct MoversQuery<'r> {

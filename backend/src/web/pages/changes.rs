@@ -10,25 +10,23 @@ use crate::domain::{EventKind, StoredEvent};
 use crate::store::EventQuery;
 use crate::web::cache::{CachedGet, Conditional, Rendered, Scope};
 use crate::web::error::PageError;
-use crate::web::extract::{OrgPath, Param};
+use crate::web::extract::OrgPath;
 use crate::web::feed::{self, FEED_ENTRIES};
-use crate::web::params::EventsQuery;
+use crate::web::params::{ChangesQuery, EventsQuery};
 use crate::web::views;
 
 /// Events per page of `/changes`.
 const PAGE_SIZE: usize = 50;
 
-#[rocket::get("/changes?<org>&<kind>&<cursor>")]
+#[rocket::get("/changes?<query..>")]
 pub(crate) async fn changes(
     get: CachedGet<'_>,
-    org: Param<'_>,
-    kind: Param<'_>,
-    cursor: Param<'_>,
+    query: ChangesQuery<'_>,
 ) -> Result<Conditional, PageError> {
     let filters = EventsQuery {
-        org,
-        kind,
-        cursor,
+        org: query.org,
+        kind: query.kind,
+        cursor: query.cursor,
         ..EventsQuery::default()
     };
     let mut query = feed::query(&get.state.forges, &filters, PAGE_SIZE)?;

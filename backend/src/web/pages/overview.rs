@@ -17,6 +17,7 @@ use crate::web::charts::{self, thousands};
 use crate::web::error::Invalid;
 use crate::web::error::PageError;
 use crate::web::extract::Param;
+use crate::web::params::OverviewQuery;
 use crate::web::range::{Range, RangeLink};
 use crate::web::repos::Order;
 use crate::web::views::{self, Freshness};
@@ -27,16 +28,14 @@ pub(crate) const CARDS_UP_TO: usize = 12;
 /// Days of the table's sparkline.
 const SPARK_DAYS: u64 = 30;
 
-#[rocket::get("/?<range>&<sort>&<order>")]
+#[rocket::get("/?<query..>")]
 pub(crate) async fn overview(
     get: CachedGet<'_>,
-    range: Param<'_>,
-    sort: Param<'_>,
-    order: Param<'_>,
+    query: OverviewQuery<'_>,
 ) -> Result<Conditional, PageError> {
     let view = View {
-        range: Range::parse(range)?,
-        sort: OrgSort::parse(sort, order)?,
+        range: Range::parse(query.range)?,
+        sort: OrgSort::parse(query.sort, query.order)?,
     };
     get.answer(Scope::Orgs, || async {
         let overview = get.overview().await?;

@@ -12,19 +12,20 @@ use crate::domain::{ForgeKind, Library, OpenCounts, RepoDay, RepoRecord};
 use crate::web::cache::{CachedGet, Conditional, Rendered, Scope};
 use crate::web::charts::{self, thousands, Series, ShareRow, Width};
 use crate::web::error::PageError;
-use crate::web::extract::{OrgPath, Param};
+use crate::web::extract::OrgPath;
 use crate::web::insight;
+use crate::web::params::RangeQuery;
 use crate::web::range::{self, Range, RangeLink};
 
-#[rocket::get("/orgs/<_>/<_>/repos/<name>?<range>")]
+#[rocket::get("/orgs/<_>/<_>/repos/<name>?<query..>")]
 pub(crate) async fn repo(
     get: CachedGet<'_>,
     org: OrgPath,
     name: &str,
-    range: Param<'_>,
+    query: RangeQuery<'_>,
 ) -> Result<Conditional, PageError> {
     let id = org.0;
-    let range = Range::parse(range)?;
+    let range = Range::parse(query.range)?;
     get.answer(Scope::Org(id.clone()), || async {
         let detail = get.detail(&id).await?;
         let Some(detail) = detail.as_ref() else {
