@@ -424,6 +424,18 @@ pub(crate) struct Series {
 
 /// Lines over days. Days without a value break the line.
 pub(crate) fn lines(id: &str, title: &str, series: &[Series], unit: &str, size: Width) -> String {
+    lines_every(id, title, series, unit, size, 1)
+}
+
+/// Lines over points `step` days apart (7: one a week); a missing point breaks the line.
+pub(crate) fn lines_every(
+    id: &str,
+    title: &str,
+    series: &[Series],
+    unit: &str,
+    size: Width,
+    step: i64,
+) -> String {
     let days: Vec<NaiveDate> = series
         .iter()
         .flat_map(|s| s.points.iter().filter(|p| p.1.is_some()).map(|p| p.0))
@@ -513,13 +525,13 @@ pub(crate) fn lines(id: &str, title: &str, series: &[Series], unit: &str, size: 
         let class = format!("c{}", i % PALETTE);
         let mut points: Vec<(NaiveDate, Option<u64>)> = s.points.clone();
         points.sort_by_key(|p| p.0);
-        // Consecutive days with values form one segment; a missing day starts a new one.
+        // Consecutive points with values form one segment; a missing one starts a new one.
         let mut path = String::new();
         let mut previous: Option<NaiveDate> = None;
         for (d, v) in &points {
             match v {
                 Some(v) => {
-                    let joined = previous.is_some_and(|p| (*d - p).num_days() == 1);
+                    let joined = previous.is_some_and(|p| (*d - p).num_days() == step);
                     let _ = write!(
                         path,
                         "{}{:.1},{:.1} ",
@@ -611,6 +623,31 @@ mod tests {
 
     fn d(s: &str) -> NaiveDate {
         s.parse().expect("date")
+    }
+
+    #[test]
+    fn points_a_week_apart_join_only_when_drawn_weekly() {
+        let weekly = [Series {
+            name: "Opened".into(),
+            points: vec![
+                (d("2026-03-02"), Some(3)),
+                (d("2026-03-09"), Some(5)),
+                (d("2026-03-23"), Some(1)),
+            ],
+        }];
+        let path = |svg: &str| {
+            let line = svg.find("<path class=\"line").expect("a line");
+            let start = line + svg[line..].find(" d=\"").expect("its points") + 4;
+            svg[start..start + svg[start..].find('"').expect("its end")].to_owned()
+        };
+        let joined = path(&lines_every("w", "Weekly", &weekly, "x", Width::Panel, 7));
+        assert_eq!(
+            joined.matches('L').count(),
+            1,
+            "the missing week breaks the line: {joined}"
+        );
+        let daily = path(&lines("w", "Weekly", &weekly, "x", Width::Panel));
+        assert_eq!(daily.matches('L').count(), 0, "{daily}");
     }
 
     #[test]

@@ -140,9 +140,20 @@ pub(super) fn section(
             count(f.releases)
         }),
     ];
+    // Each week at its Monday (the first may be cut by the window), so points are a week
+    // apart and the lines join.
+    let monday = |d: chrono::NaiveDate| {
+        d - chrono::Days::new(u64::from(
+            chrono::Datelike::weekday(&d).num_days_from_monday(),
+        ))
+    };
     let weekly = |name: &str, pick: fn(&crate::domain::activity::Week) -> u64| Series {
         name: name.to_owned(),
-        points: now.weeks.iter().map(|w| (w.start, Some(pick(w)))).collect(),
+        points: now
+            .weeks
+            .iter()
+            .map(|w| (monday(w.start), Some(pick(w))))
+            .collect(),
     };
     let days = (now.window.to - now.window.from).num_days();
     ActivitySection {
@@ -151,7 +162,7 @@ pub(super) fn section(
         from: now.window.from.to_string(),
         to: (now.window.to - chrono::Days::new(1)).to_string(),
         figures,
-        chart: charts::lines(
+        chart: charts::lines_every(
             "activity-weekly",
             "Pull requests opened and merged per week",
             &[
@@ -160,6 +171,7 @@ pub(super) fn section(
             ],
             "pull requests",
             Width::Wide,
+            7,
         ),
         contributors: now
             .top_contributors
