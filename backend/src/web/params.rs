@@ -46,7 +46,7 @@ impl IntoParams for ActivityQuery<'_> {
             query("from", "First day, `YYYY-MM-DD` (default: 90 days before `to`)", day()),
             query(
                 "to",
-                "The day after the last, `YYYY-MM-DD` (exclusive; default: tomorrow, so the window ends with today); after `from`, at most 3660 days later",
+                "The day after the last, `YYYY-MM-DD` (exclusive; default: tomorrow, so the window ends with today). Not after `from`: an empty window; more than 3660 days after it: the last 3660 days (the answer's `window` says which)",
                 day(),
             ),
         ]

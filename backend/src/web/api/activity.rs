@@ -142,16 +142,16 @@ fn window(query: &ActivityQuery<'_>) -> Result<Window, ApiError> {
         (None, Some(to)) => Window::ending(to, DEFAULT_DAYS),
         (None, None) => Window::ending(tomorrow, DEFAULT_DAYS),
     };
-    let days = (window.to - window.from).num_days();
-    if days < 1 {
-        return Err(ApiError::invalid(
-            "from must be before to (to is exclusive)",
-        ));
+    // Every pair of days the document allows is answered: a backwards window is empty (no
+    // day, no item), a longer one is cut to its last MAX_DAYS days (the answer says which).
+    if window.to <= window.from {
+        return Ok(Window {
+            from: window.from,
+            to: window.from,
+        });
     }
-    if days > MAX_DAYS {
-        return Err(ApiError::invalid(format!(
-            "a window is at most {MAX_DAYS} days, got {days}"
-        )));
+    if (window.to - window.from).num_days() > MAX_DAYS {
+        return Ok(Window::ending(window.to, MAX_DAYS as u64));
     }
     Ok(window)
 }
