@@ -78,18 +78,26 @@ pub fn now(world: &World, day: u32) -> i64 {
     world.life.epoch + 86_400 * i64::from(day) + 43_200
 }
 
+/// The repositories with activity on `day`: (id, name), in index order.
+fn active(world: &World, org: &Org, day: u32) -> Vec<(i64, String)> {
+    (0..ACTIVE_REPOS.min(world.repo_count(day)))
+        .filter(|n| world.exists(org, *n, day))
+        .map(|n| {
+            let repo = world.repo(org, n, day);
+            (
+                repo["id"].as_i64().unwrap_or_default(),
+                repo["name"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect()
+}
+
 /// Every item of `org`'s active repositories as it stands on `day` (what has happened by
 /// noon), repositories in index order, items in number order.
 pub fn items(world: &World, org: &Org, day: u32) -> Vec<Item> {
     let now = now(world, day);
     let mut out = Vec::new();
-    for n in 0..ACTIVE_REPOS.min(world.repo_count(day)) {
-        if !world.exists(org, n, day) {
-            continue;
-        }
-        let repo = world.repo(org, n, day);
-        let repo_id = repo["id"].as_i64().unwrap_or_default();
-        let name = repo["name"].as_str().unwrap_or_default().to_owned();
+    for (repo_id, name) in active(world, org, day) {
         let seed = mix(world.config.seed ^ (repo_id as u64).wrapping_mul(0x9E37));
         for j in 0..(seed % 9) {
             let s = mix(seed ^ (j + 1).wrapping_mul(0x51ED));
@@ -151,12 +159,7 @@ pub fn items(world: &World, org: &Org, day: u32) -> Vec<Item> {
 pub fn releases(world: &World, org: &Org, day: u32) -> Vec<Release> {
     let now = now(world, day);
     let mut out = Vec::new();
-    for n in 0..ACTIVE_REPOS.min(world.repo_count(day)) {
-        if !world.exists(org, n, day) {
-            continue;
-        }
-        let repo = world.repo(org, n, day);
-        let repo_id = repo["id"].as_i64().unwrap_or_default();
+    for (repo_id, _) in active(world, org, day) {
         let seed = mix(world.config.seed ^ (repo_id as u64) ^ 0xAE1E);
         if seed.is_multiple_of(3) {
             continue;

@@ -15,7 +15,7 @@
 use std::sync::{Arc, OnceLock};
 
 use apollo_compiler::resolvers::{Execution, FieldError, ObjectValue, ResolveInfo, ResolvedValue};
-use apollo_compiler::response::{JsonMap, JsonValue};
+use apollo_compiler::response::JsonValue;
 use apollo_compiler::validation::Valid;
 use apollo_compiler::{ExecutableDocument, Schema};
 use rocket::http::Status;
@@ -23,7 +23,7 @@ use rocket::{post, routes, State};
 use serde_json::{json, Value};
 
 use crate::gitlab::{find_group, shares, Group};
-use crate::graphql::object;
+use crate::graphql::{object, validated, Request};
 use crate::{world, Forge, Reply};
 
 /// The GitLab types orgpulse uses, as the fake knows them.
@@ -47,15 +47,6 @@ pub fn validate(query: &str) -> Result<(), String> {
 
 /// GitLab's largest page.
 const MAX_PAGE: u64 = 100;
-
-#[derive(serde::Deserialize)]
-struct Request {
-    query: String,
-    #[serde(default)]
-    variables: Option<JsonMap>,
-    #[serde(default, rename = "operationName")]
-    operation_name: Option<String>,
-}
 
 fn errors(message: String) -> Value {
     json!({"errors": [{"message": message}]})
@@ -89,19 +80,14 @@ async fn graphql(forge: &State<Arc<Forge>>, body: &str) -> Reply {
             Vec::new(),
         );
     }
-    let document =
-        match ExecutableDocument::parse_and_validate(schema(), &request.query, "query.graphql") {
-            Ok(document) => document,
-            Err(invalid) => {
-                forge.count("gitlab graphql invalid", 200);
-                let messages: Vec<Value> = invalid
-                    .errors
-                    .iter()
-                    .map(|e| json!({"message": e.error.to_string()}))
-                    .collect();
-                return Reply::json(Status::Ok, &json!({ "errors": messages }), Vec::new());
-            }
-        };
+    let document = match validated(schema(), &request.query) {
+        Ok(document) => document,
+        Err(invalid) => {
+            forge.count("gitlab graphql invalid", 200);
+            let messages: Vec<Value> = invalid.iter().map(|e| json!({ "message": e })).collect();
+            return Reply::json(Status::Ok, &json!({ "errors": messages }), Vec::new());
+        }
+    };
     let variables = request.variables.unwrap_or_default();
     let first = variables.get("first").and_then(JsonValue::as_u64);
     if let (max @ 1.., Some(first)) = (faults.gitlab_graphql_max_page, first) {

@@ -67,13 +67,24 @@ fn cost(nodes: usize) -> u64 {
     ((nodes as u64 * 3).div_ceil(100)).max(1)
 }
 
+/// A GraphQL request body.
 #[derive(serde::Deserialize)]
-struct Request {
-    query: String,
+pub(crate) struct Request {
+    pub query: String,
     #[serde(default)]
-    variables: Option<JsonMap>,
+    pub variables: Option<JsonMap>,
     #[serde(default, rename = "operationName")]
-    operation_name: Option<String>,
+    pub operation_name: Option<String>,
+}
+
+/// `query` parsed and validated against `schema`; the validation messages when it is not
+/// valid.
+pub(crate) fn validated(
+    schema: &Valid<Schema>,
+    query: &str,
+) -> Result<Valid<ExecutableDocument>, Vec<String>> {
+    ExecutableDocument::parse_and_validate(schema, query, "query.graphql")
+        .map_err(|invalid| invalid.errors.iter().map(|e| e.error.to_string()).collect())
 }
 
 #[post("/graphql", data = "<body>")]
@@ -109,19 +120,17 @@ async fn graphql(forge: &State<Arc<Forge>>, body: &str, authorization: Authoriza
             Vec::new(),
         );
     };
-    let document =
-        match ExecutableDocument::parse_and_validate(schema(), &request.query, "query.graphql") {
-            Ok(document) => document,
-            Err(errors) => {
-                forge.count("graphql invalid", 200);
-                let messages: Vec<Value> = errors
-                    .errors
-                    .iter()
-                    .map(|e| json!({"message": e.error.to_string(), "type": "INVALID_QUERY"}))
-                    .collect();
-                return Reply::json(Status::Ok, &json!({ "errors": messages }), Vec::new());
-            }
-        };
+    let document = match validated(schema(), &request.query) {
+        Ok(document) => document,
+        Err(errors) => {
+            forge.count("graphql invalid", 200);
+            let messages: Vec<Value> = errors
+                .iter()
+                .map(|e| json!({"message": e, "type": "INVALID_QUERY"}))
+                .collect();
+            return Reply::json(Status::Ok, &json!({ "errors": messages }), Vec::new());
+        }
+    };
     let variables = request.variables.unwrap_or_default();
     let ids = variables
         .get("ids")

@@ -6,7 +6,6 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use futures::TryStreamExt;
 use mongodb::bson::{doc, Bson, Document};
 
 use super::{backend, chrono, date, int, opt_date, MongoStore};
@@ -114,14 +113,7 @@ impl ActivityRead for MongoStore {
             } },
             doc! { "$group": { "_id": "$author", "first": { "$min": "$created_at" } } },
         ];
-        let docs: Vec<Document> = self
-            .c("activity_items")
-            .aggregate(pipeline)
-            .await
-            .map_err(backend)?
-            .try_collect()
-            .await
-            .map_err(backend)?;
+        let docs = self.aggregate("activity_items", pipeline).await?;
         docs.iter()
             .map(|d| {
                 let author = d

@@ -455,6 +455,21 @@ impl MongoStore {
         Ok(())
     }
 
+    /// The documents `pipeline` answers on `collection`.
+    async fn aggregate(
+        &self,
+        collection: &str,
+        pipeline: Vec<Document>,
+    ) -> StoreResult<Vec<Document>> {
+        self.c(collection)
+            .aggregate(pipeline)
+            .await
+            .map_err(backend)?
+            .try_collect()
+            .await
+            .map_err(backend)
+    }
+
     async fn all(
         &self,
         collection: &str,

@@ -221,14 +221,7 @@ impl OrgStore for MongoStore {
             doc! { "$match": { "forge": org.forge().as_str(), "repo_id": { "$in": live } } },
             doc! { "$group": { "_id": { "e": "$ecosystem", "n": "$name" }, "repos": { "$addToSet": "$repo_id" } } },
         ];
-        let groups: Vec<Document> = self
-            .c("repo_libraries")
-            .aggregate(pipeline)
-            .await
-            .map_err(backend)?
-            .try_collect()
-            .await
-            .map_err(backend)?;
+        let groups = self.aggregate("repo_libraries", pipeline).await?;
         let mut usage: Vec<LibraryUsage> = groups
             .iter()
             .filter_map(|g| {

@@ -160,14 +160,7 @@ impl MongoStore {
                 "issues": { "$first": "$issues" },
             } },
         ];
-        let groups: Vec<Document> = self
-            .c("repo_days")
-            .aggregate(pipeline)
-            .await
-            .map_err(backend)?
-            .try_collect()
-            .await
-            .map_err(backend)?;
+        let groups = self.aggregate("repo_days", pipeline).await?;
         groups
             .into_iter()
             .map(|mut g| {
