@@ -94,7 +94,15 @@ async function shot(page, name) {
   const { page, context, problems, status } = await visit(href);
   check("org page answers 200", status === 200, `got ${status}`);
   check("org page has four KPIs", (await page.locator(".kpi").count()) === 4);
-  check("org page has five charts", (await page.locator("figure svg[role=img]").count()) === 5);
+  check("org page has five charts", (await page.locator("section.charts figure svg[role=img]").count()) === 5);
+  const activity = page.locator("#activity");
+  check("org page has an activity section", (await activity.count()) === 1);
+  if ((await activity.locator("table.figures").count()) === 1) {
+    check("activity shows its figures against the window before", (await activity.locator("table.figures tbody tr").count()) >= 10);
+    check("activity draws pull requests per week", (await activity.locator("svg[role=img] path.line").count()) === 2);
+  } else {
+    check("activity says why it is not available", (await activity.textContent()).includes("Not available"));
+  }
   const table = page.locator("section[aria-labelledby=repos-h]");
   const rows = await table.locator("table tbody tr").count();
   check("repository table shows a page of rows", rows > 10 && rows <= 50, `${rows} rows`);
