@@ -253,6 +253,31 @@ async fn forgejo_activity_is_stored_as_the_forge_has_it_and_read_incrementally()
             "invalid_parameter",
         );
     }
+    // One row per item as CSV, pull requests and issues apart.
+    let range = format!("from={}&to={}", window.from, window.to);
+    for (file, pull) in [("pulls.csv", true), ("issues.csv", false)] {
+        let (status, csv) = crate::web::get(&client, &format!("{base}/{file}?{range}")).await;
+        assert_eq!(status, rocket::http::Status::Ok, "{file}");
+        let mut reader = csv::Reader::from_reader(csv.as_bytes());
+        assert_eq!(
+            reader.headers().expect("header").iter().collect::<Vec<_>>(),
+            orgpulse::web::api::ITEM_CSV_COLUMNS
+        );
+        let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.expect("row")).collect();
+        let wanted: Vec<&orgpulse::domain::activity::ActivityItem> = items
+            .iter()
+            .filter(|i| (i.kind == orgpulse::domain::activity::ItemKind::PullRequest) == pull)
+            .collect();
+        assert_eq!(rows.len(), wanted.len(), "{file}");
+        let first = wanted[0];
+        let row = rows
+            .iter()
+            .find(|r| r[0] == first.id.to_string())
+            .expect("its row");
+        assert_eq!(&row[3], first.author.as_deref().unwrap_or(""));
+        assert_eq!(&row[5], first.state.as_str());
+        assert_eq!(row[9].is_empty(), first.first_response_at.is_none());
+    }
     // Every pair of dates is answered: backwards is empty, too long is cut.
     let (status, empty) = crate::web::json(
         &client,

@@ -1,12 +1,14 @@
 //! Activity and responsiveness: the figures of a window for an organisation or one of
 //! its repositories, with the window before it for comparison.
 
-use chrono::{Days, NaiveDate, Utc};
+use std::collections::HashMap;
+
+use chrono::{DateTime, Days, NaiveDate, SecondsFormat, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::{json_body, known};
-use crate::domain::activity::{ActivityFigures, Window};
+use crate::domain::activity::{ActivityFigures, ItemKind, Window};
 use crate::domain::OrgId;
 use crate::web::cache::{CachedGet, Conditional, Scope};
 use crate::web::error::{ApiError, ErrorBody};
@@ -154,4 +156,106 @@ fn window(query: &ActivityQuery<'_>) -> Result<Window, ApiError> {
         return Ok(Window::ending(window.to, MAX_DAYS as u64));
     }
     Ok(window)
+}
+
+/// The columns of `pulls.csv` and `issues.csv`.
+pub const ITEM_CSV_COLUMNS: [&str; 12] = [
+    "id",
+    "repo",
+    "number",
+    "author",
+    "author_bot",
+    "state",
+    "created_at",
+    "closed_at",
+    "merged_at",
+    "first_response_at",
+    "first_response_hours",
+    "updated_at",
+];
+
+/// The organisation's pull requests that touch the window (created, closed or merged in
+/// it), one row each, as RFC 4180 CSV.
+#[utoipa::path(get, path = "/api/v1/orgs/{forge}/{login}/pulls.csv", tag = "organisations",
+    params(OrgPath, ActivityQuery),
+    responses(
+        (status = 200, description = "CSV with a header row: id, repo, number, author (empty: a deleted account), author_bot, state (open, closed, merged), created_at, closed_at, merged_at, first_response_at, first_response_hours, updated_at", content_type = "text/csv"),
+        (status = 404, description = "Unknown organisation", body = ErrorBody),
+        (status = 422, description = "A parameter is invalid", body = ErrorBody)))]
+#[rocket::get("/orgs/<_>/<_>/pulls.csv?<query..>", rank = 1)]
+pub(crate) async fn pulls_csv(
+    get: CachedGet<'_>,
+    org: OrgPath,
+    query: ActivityQuery<'_>,
+) -> Result<Conditional, ApiError> {
+    items_csv(get, org.0, &query, ItemKind::PullRequest).await
+}
+
+/// The organisation's issues that touch the window, one row each, as RFC 4180 CSV (the
+/// same columns; `merged_at` is always empty).
+#[utoipa::path(get, path = "/api/v1/orgs/{forge}/{login}/issues.csv", tag = "organisations",
+    params(OrgPath, ActivityQuery),
+    responses(
+        (status = 200, description = "CSV with a header row, as pulls.csv", content_type = "text/csv"),
+        (status = 404, description = "Unknown organisation", body = ErrorBody),
+        (status = 422, description = "A parameter is invalid", body = ErrorBody)))]
+#[rocket::get("/orgs/<_>/<_>/issues.csv?<query..>", rank = 1)]
+pub(crate) async fn issues_csv(
+    get: CachedGet<'_>,
+    org: OrgPath,
+    query: ActivityQuery<'_>,
+) -> Result<Conditional, ApiError> {
+    items_csv(get, org.0, &query, ItemKind::Issue).await
+}
+
+async fn items_csv(
+    get: CachedGet<'_>,
+    org: OrgId,
+    query: &ActivityQuery<'_>,
+    kind: ItemKind,
+) -> Result<Conditional, ApiError> {
+    let window = window(query)?;
+    get.answer(Scope::Org(org.clone()), || async {
+        let detail = known(&get, &org).await?;
+        let names: HashMap<i64, &str> = detail
+            .repos
+            .iter()
+            .map(|r| (r.listing.id, r.listing.name.as_str()))
+            .collect();
+        let items = get.state.store.activity_items(&org, window, None).await?;
+        let time = |t: Option<DateTime<Utc>>| {
+            t.map(|t| t.to_rfc3339_opts(SecondsFormat::Secs, true))
+                .unwrap_or_default()
+        };
+        let rows = items.iter().filter(|i| i.kind == kind).map(|i| {
+            [
+                i.id.to_string(),
+                names
+                    .get(&i.repo_id)
+                    .map_or_else(|| i.repo_id.to_string(), |n| (*n).to_owned()),
+                i.number.to_string(),
+                i.author.clone().unwrap_or_default(),
+                i.author_bot.to_string(),
+                i.state.as_str().to_owned(),
+                time(Some(i.created_at)),
+                time(i.closed_at),
+                time(i.merged_at),
+                time(i.first_response_at),
+                i.first_response_at
+                    .map(|at| format!("{:.2}", (at - i.created_at).num_seconds() as f64 / 3600.0))
+                    .unwrap_or_default(),
+                time(Some(i.updated_at)),
+            ]
+        });
+        let name = match kind {
+            ItemKind::PullRequest => "pulls",
+            ItemKind::Issue => "issues",
+        };
+        super::csv_answer(
+            &ITEM_CSV_COLUMNS,
+            rows,
+            &format!("{}-{}-{name}.csv", org.forge(), org.login()),
+        )
+    })
+    .await
 }

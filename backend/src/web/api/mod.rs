@@ -134,6 +134,8 @@ pub(crate) fn routes() -> Vec<rocket::Route> {
         get_org,
         org_activity,
         repo_activity,
+        pulls_csv,
+        issues_csv,
         list_repos,
         repos_csv,
         repo_history,
