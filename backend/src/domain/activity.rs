@@ -284,6 +284,72 @@ pub struct AuthorCount {
     pub items: u64,
 }
 
+/// One contributor of a window: an author of items created in it (bots and deleted
+/// accounts are no contributors).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Contributor {
+    pub login: String,
+    pub pulls_opened: u64,
+    pub issues_opened: u64,
+    /// Their pull requests merged in the window (opened in it or before).
+    pub pulls_merged: u64,
+    /// Their first item in the organisation, over everything stored.
+    pub first_item_at: Option<DateTime<Utc>>,
+    /// Whether that first item falls in the window.
+    pub new: bool,
+}
+
+/// The contributors of `window`, most items first, then by login.
+pub fn contributors(
+    window: Window,
+    items: &[ActivityItem],
+    first_items: &HashMap<String, DateTime<Utc>>,
+) -> Vec<Contributor> {
+    let mut seen = HashSet::new();
+    let mut by_login: BTreeMap<&str, Contributor> = BTreeMap::new();
+    let items = items
+        .iter()
+        .filter(|i| seen.insert((i.forge.as_str(), i.id)));
+    let mut merged: HashMap<&str, u64> = HashMap::new();
+    for item in items {
+        let Some(login) = item.contributor() else {
+            continue;
+        };
+        if item.kind == ItemKind::PullRequest && window.holds_opt(item.merged_at) {
+            *merged.entry(login).or_default() += 1;
+        }
+        if !window.holds(item.created_at) {
+            continue;
+        }
+        let first_item_at = first_items.get(login).copied();
+        let c = by_login.entry(login).or_insert_with(|| Contributor {
+            login: login.to_owned(),
+            pulls_opened: 0,
+            issues_opened: 0,
+            pulls_merged: 0,
+            first_item_at,
+            new: first_item_at.is_some_and(|at| window.holds(at)),
+        });
+        match item.kind {
+            ItemKind::PullRequest => c.pulls_opened += 1,
+            ItemKind::Issue => c.issues_opened += 1,
+        }
+    }
+    let mut out: Vec<Contributor> = by_login
+        .into_values()
+        .map(|mut c| {
+            c.pulls_merged = merged.get(c.login.as_str()).copied().unwrap_or(0);
+            c
+        })
+        .collect();
+    out.sort_by(|a, b| {
+        (b.pulls_opened + b.issues_opened)
+            .cmp(&(a.pulls_opened + a.issues_opened))
+            .then_with(|| a.login.cmp(&b.login))
+    });
+    out
+}
+
 /// The figures of one window.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ActivityFigures {
@@ -632,6 +698,50 @@ mod tests {
         assert_eq!(f.weeks[0].counts.pulls_merged, 2);
         assert_eq!(f.weeks[1].counts.pulls_opened, 2);
         assert_eq!(f.weeks[0].median_first_response_hours, Some(2.0));
+    }
+
+    #[test]
+    fn contributors_are_the_window_s_human_authors_with_their_merges() {
+        let window = Window {
+            from: day("2026-03-02"),
+            to: day("2026-03-16"),
+        };
+        let mut old = item(1, ItemKind::PullRequest, "ann", "2026-02-01T00:00:00Z");
+        old.merged_at = Some(at("2026-03-04T00:00:00Z"));
+        let items = vec![
+            old,
+            item(2, ItemKind::Issue, "ann", "2026-03-03T00:00:00Z"),
+            item(3, ItemKind::PullRequest, "bob", "2026-03-05T00:00:00Z"),
+            item(4, ItemKind::Issue, "bob", "2026-03-06T00:00:00Z"),
+            item(
+                5,
+                ItemKind::PullRequest,
+                "dependabot[bot]",
+                "2026-03-07T00:00:00Z",
+            ),
+        ];
+        let first = HashMap::from([
+            ("ann".to_owned(), at("2026-02-01T00:00:00Z")),
+            ("bob".to_owned(), at("2026-03-05T00:00:00Z")),
+        ]);
+        let rows = contributors(window, &items, &first);
+        let view: Vec<(&str, u64, u64, u64, bool)> = rows
+            .iter()
+            .map(|c| {
+                (
+                    c.login.as_str(),
+                    c.pulls_opened,
+                    c.issues_opened,
+                    c.pulls_merged,
+                    c.new,
+                )
+            })
+            .collect();
+        assert_eq!(
+            view,
+            [("bob", 1, 1, 0, true), ("ann", 0, 1, 1, false)],
+            "most items first; a merge of an older pull request counts; bots are left out"
+        );
     }
 
     #[test]

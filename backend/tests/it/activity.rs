@@ -278,6 +278,27 @@ async fn forgejo_activity_is_stored_as_the_forge_has_it_and_read_incrementally()
         assert_eq!(&row[5], first.state.as_str());
         assert_eq!(row[9].is_empty(), first.first_response_at.is_none());
     }
+    // The window's contributors, as the figures count them.
+    let (status, people) = crate::web::json(&client, &format!("{base}/contributors?{range}")).await;
+    assert_eq!(status, rocket::http::Status::Ok, "{people}");
+    let listed = people["items"].as_array().expect("items");
+    assert_eq!(listed.len() as u64, independent.contributors);
+    assert!(listed
+        .iter()
+        .all(|c| !c["login"].as_str().unwrap_or("").ends_with("[bot]")));
+    let opened: u64 = listed
+        .iter()
+        .map(|c| c["pulls_opened"].as_u64().unwrap_or(0) + c["issues_opened"].as_u64().unwrap_or(0))
+        .sum();
+    let human_created = items
+        .iter()
+        .filter(|i| i.contributor().is_some() && window_holds(window, i.created_at))
+        .count() as u64;
+    assert_eq!(opened, human_created);
+    assert_eq!(
+        listed.iter().filter(|c| c["new"] == true).count() as u64,
+        figures.new_contributors
+    );
     // Every pair of dates is answered: backwards is empty, too long is cut.
     let (status, empty) = crate::web::json(
         &client,

@@ -8,7 +8,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::{json_body, known};
-use crate::domain::activity::{ActivityFigures, ItemKind, Window};
+use crate::domain::activity::{contributors, ActivityFigures, Contributor, ItemKind, Window};
 use crate::domain::OrgId;
 use crate::web::cache::{CachedGet, Conditional, Scope};
 use crate::web::error::{ApiError, ErrorBody};
@@ -156,6 +156,51 @@ fn window(query: &ActivityQuery<'_>) -> Result<Window, ApiError> {
         return Ok(Window::ending(window.to, MAX_DAYS as u64));
     }
     Ok(window)
+}
+
+/// The contributors of a window.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct ContributorList {
+    pub org: String,
+    pub window: Window,
+    /// Whether the organisation's activity was ever read (see the activity figures).
+    pub available: bool,
+    /// Most items first, then by login.
+    pub items: Vec<Contributor>,
+}
+
+/// The people who contributed in a window (authors of items created in it; bots and
+/// deleted accounts are not), with their pull requests and issues opened, their pull
+/// requests merged in the window, their first item in the organisation and whether they
+/// are new.
+#[utoipa::path(get, path = "/api/v1/orgs/{forge}/{login}/contributors", tag = "organisations",
+    params(OrgPath, ActivityQuery),
+    responses(
+        (status = 200, description = "The contributors", body = ContributorList),
+        (status = 404, description = "Unknown organisation", body = ErrorBody),
+        (status = 422, description = "A parameter is invalid", body = ErrorBody)))]
+#[rocket::get("/orgs/<_>/<_>/contributors?<query..>")]
+pub(crate) async fn list_contributors(
+    get: CachedGet<'_>,
+    org: OrgPath,
+    query: ActivityQuery<'_>,
+) -> Result<Conditional, ApiError> {
+    let org = org.0;
+    let window = window(&query)?;
+    get.answer(Scope::Org(org.clone()), || async {
+        known(&get, &org).await?;
+        let store = &get.state.store;
+        let available = store.activity_synced_until(&org).await?.is_some();
+        let items = store.activity_items(&org, window, None).await?;
+        let first = store.first_items(&org).await?;
+        json_body(&ContributorList {
+            org: org.to_string(),
+            window,
+            available,
+            items: contributors(window, &items, &first),
+        })
+    })
+    .await
 }
 
 /// The columns of `pulls.csv` and `issues.csv`.

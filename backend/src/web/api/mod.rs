@@ -136,6 +136,7 @@ pub(crate) fn routes() -> Vec<rocket::Route> {
         repo_activity,
         pulls_csv,
         issues_csv,
+        list_contributors,
         list_repos,
         repos_csv,
         repo_history,
