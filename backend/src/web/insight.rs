@@ -7,9 +7,10 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Days, NaiveDate, Utc};
 
+use crate::domain::activity::{ActivityFigures, Window};
 use crate::domain::attention::{Attention, AttentionRules};
 use crate::domain::history::{self, Mover};
-use crate::domain::{ForgeKind, Forges, RepoDay, RepoRecord};
+use crate::domain::{ForgeKind, Forges, OrgId, RepoDay, RepoRecord};
 use crate::store::{OrgDetail, Store, StoreResult};
 
 /// Most repositories one list of movers holds.
@@ -134,4 +135,37 @@ pub(crate) async fn sparklines(
         lines.insert(*id, days);
     }
     Ok(lines)
+}
+
+/// A window's activity figures and those of the window just before it (for deltas).
+pub(crate) struct ActivityWindows {
+    /// Where the organisation's last complete activity sync got to.
+    pub synced_until: DateTime<Utc>,
+    pub current: ActivityFigures,
+    pub previous: ActivityFigures,
+}
+
+/// The activity figures of `window` for `org` (of one repository with `repo`), and of the
+/// window before; `None` when the organisation's activity was never read.
+pub(crate) async fn activity(
+    store: &dyn Store,
+    org: &OrgId,
+    repo: Option<i64>,
+    window: Window,
+) -> StoreResult<Option<ActivityWindows>> {
+    let Some(synced_until) = store.activity_synced_until(org).await? else {
+        return Ok(None);
+    };
+    let first = store.first_items(org).await?;
+    let releases = store.releases(org, repo).await?;
+    let items = store.activity_items(org, window, repo).await?;
+    let current = ActivityFigures::of(window, &items, &first, &releases);
+    let before = window.previous();
+    let items = store.activity_items(org, before, repo).await?;
+    let previous = ActivityFigures::of(before, &items, &first, &releases);
+    Ok(Some(ActivityWindows {
+        synced_until,
+        current,
+        previous,
+    }))
 }

@@ -100,22 +100,18 @@ async fn figures(
     repo: Option<i64>,
     window: Window,
 ) -> Result<ActivityView, ApiError> {
-    let store = &get.state.store;
-    let synced_until = store.activity_synced_until(org).await?;
-    let first = store.first_items(org).await?;
-    let releases = store.releases(org, repo).await?;
-    let items = store.activity_items(org, window, repo).await?;
-    let current = ActivityFigures::of(window, &items, &first, &releases);
-    let before = window.previous();
-    let items = store.activity_items(org, before, repo).await?;
-    let previous = ActivityFigures::of(before, &items, &first, &releases);
+    let found = insight::activity(get.state.store.as_ref(), org, repo, window).await?;
+    // Never read: the figures of no items, not figures of zero found.
+    let none = |w: Window| ActivityFigures::of(w, &[], &HashMap::new(), &[]);
     Ok(ActivityView {
         org: org.to_string(),
         repo: None,
-        available: synced_until.is_some(),
-        synced_until,
-        current,
-        previous,
+        available: found.is_some(),
+        synced_until: found.as_ref().map(|f| f.synced_until),
+        previous: found
+            .as_ref()
+            .map_or_else(|| none(window.previous()), |f| f.previous.clone()),
+        current: found.map_or_else(|| none(window), |f| f.current),
     })
 }
 

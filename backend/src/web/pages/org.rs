@@ -7,9 +7,8 @@ use rocket::http::ContentType;
 
 use super::org_page::{org_page, Insight};
 use super::org_table::TableParams;
-use crate::domain::activity::{ActivityFigures, Window};
-use crate::domain::OrgId;
-use crate::store::{EventQuery, Store, StoreError};
+use crate::domain::activity::Window;
+use crate::store::EventQuery;
 use crate::web::cache::{CachedGet, Conditional, Rendered, Scope};
 use crate::web::error::PageError;
 use crate::web::extract::{self, OrgPath, RepoQuery};
@@ -40,7 +39,12 @@ pub(crate) async fn org(
             .iter()
             .map(|r| r.listing.id)
             .collect();
-        let activity = activity(store, &id, table.range.days()).await?;
+        let tomorrow = Utc::now().date_naive() + chrono::Days::new(1);
+        // The page's chart range (a year for "all"), and the window before it.
+        let span = Window::ending(tomorrow, table.range.days().unwrap_or(365));
+        let activity = insight::activity(store, &id, None, span)
+            .await?
+            .map(|found| (found.current, found.previous));
         let insight = Insight {
             activity,
             movers: insight::movers(store, detail, window).await?,
@@ -64,28 +68,4 @@ pub(crate) async fn org(
         Ok(Rendered::new(html, ContentType::HTML))
     })
     .await
-}
-
-/// The activity figures of the page's range (a year for "all") and of the window before
-/// it; `None` when the organisation's activity was never read.
-async fn activity(
-    store: &dyn Store,
-    org: &OrgId,
-    days: Option<u64>,
-) -> Result<Option<(ActivityFigures, ActivityFigures)>, StoreError> {
-    if store.activity_synced_until(org).await?.is_none() {
-        return Ok(None);
-    }
-    let tomorrow = Utc::now().date_naive() + chrono::Days::new(1);
-    let window = Window::ending(tomorrow, days.unwrap_or(365));
-    let first = store.first_items(org).await?;
-    let releases = store.releases(org, None).await?;
-    let mut figures = Vec::with_capacity(2);
-    for w in [window, window.previous()] {
-        let items = store.activity_items(org, w, None).await?;
-        figures.push(ActivityFigures::of(w, &items, &first, &releases));
-    }
-    let before = figures.pop().expect("two windows");
-    let now = figures.pop().expect("two windows");
-    Ok(Some((now, before)))
 }
