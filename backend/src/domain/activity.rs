@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 use super::ForgeName;
 
 /// A pull (merge) request or an issue.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ItemKind {
     PullRequest,
@@ -107,7 +107,22 @@ pub struct ActivityItem {
     pub updated_at: DateTime<Utc>,
 }
 
+/// What names one item on its forge: GitLab and GitHub number pull requests and issues
+/// in sequences of their own, so an id is unique only within its kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ItemKey {
+    pub kind: ItemKind,
+    pub id: i64,
+}
+
 impl ActivityItem {
+    pub fn key(&self) -> ItemKey {
+        ItemKey {
+            kind: self.kind,
+            id: self.id,
+        }
+    }
+
     /// A known, human author: who counts as a contributor.
     pub fn contributor(&self) -> Option<&str> {
         self.author.as_deref().filter(|_| !self.author_bot)

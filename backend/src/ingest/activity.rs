@@ -8,6 +8,7 @@
 use chrono::Duration;
 
 use super::IngestContext;
+use crate::domain::activity::{ActivityItem, ItemKey};
 use crate::domain::OrgId;
 use crate::domain::{OrgProfile, RepoListing};
 use crate::sources::{ForgeSource, SourceError, Tally};
@@ -56,8 +57,8 @@ pub(super) async fn sync(
             return Ok(Some(format!("activity not read: {e}")));
         }
     };
-    let ids: Vec<i64> = batch.items.iter().map(|i| i.id).collect();
-    let stored = match ctx.store.first_responses(org.forge(), &ids).await {
+    let keys: Vec<ItemKey> = batch.items.iter().map(ActivityItem::key).collect();
+    let stored = match ctx.store.first_responses(org.forge(), &keys).await {
         Ok(stored) => stored,
         Err(e) => return Ok(Some(format!("activity not stored: {e}"))),
     };
@@ -65,7 +66,7 @@ pub(super) async fn sync(
         .items
         .into_iter()
         .map(|i| {
-            let kept = stored.get(&i.id).copied();
+            let kept = stored.get(&i.key()).copied();
             i.keeping(kept)
         })
         .collect::<Vec<_>>();

@@ -8,14 +8,14 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::StoreResult;
-use crate::domain::activity::{ActivityItem, ReleaseRecord, Window};
+use crate::domain::activity::{ActivityItem, ItemKey, ReleaseRecord, Window};
 use crate::domain::{ForgeName, OrgId};
 
 /// What one activity sync of an organisation stores, at once.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ActivityCommit {
     pub org: OrgId,
-    /// Upserted by forge + the forge's id: an item seen again replaces its record.
+    /// Upserted by forge + kind + the forge's id: an item seen again replaces its record.
     pub items: Vec<ActivityItem>,
     /// Upserted by forge + repository + tag.
     pub releases: Vec<ReleaseRecord>,
@@ -49,12 +49,12 @@ pub trait ActivityRead {
     /// Each contributor's (a known, non-bot author's) first item in the organisation.
     async fn first_items(&self, org: &OrgId) -> StoreResult<HashMap<String, DateTime<Utc>>>;
 
-    /// The first responses stored for items `ids` of `forge` (those that have one).
+    /// The first responses stored for items `keys` of `forge` (those that have one).
     async fn first_responses(
         &self,
         forge: &ForgeName,
-        ids: &[i64],
-    ) -> StoreResult<HashMap<i64, DateTime<Utc>>>;
+        keys: &[ItemKey],
+    ) -> StoreResult<HashMap<ItemKey, DateTime<Utc>>>;
 
     /// The releases of the organisation's repositories (of one, with `repo_id`).
     async fn releases(&self, org: &OrgId, repo_id: Option<i64>) -> StoreResult<Vec<ReleaseRecord>>;

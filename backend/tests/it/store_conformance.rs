@@ -6,7 +6,9 @@ use std::sync::Arc;
 use crate::common::records::{commit, day, record};
 use crate::common::{at, org};
 use chrono::NaiveDate;
-use orgpulse::domain::activity::{ActivityItem, ItemKind, ItemState, ReleaseRecord, Window};
+use orgpulse::domain::activity::{
+    ActivityItem, ItemKey, ItemKind, ItemState, ReleaseRecord, Window,
+};
 use orgpulse::domain::{
     HttpCacheEntry, Library, OrgId, OrgOutcome, OrgStatus, RefreshRun, RepoDay, RunCounts, RunId,
     RunOptions, RunStatus, Trigger,
@@ -1671,6 +1673,12 @@ async fn activity_is_stored_once_and_read_through_the_repositories_listed(store:
         author: None,
         ..activity_item(15, 1, "x", "2026-01-15")
     };
+    // An issue with the merged pull request's id: a kind numbers its own (GitLab, GitHub).
+    let same_id = ActivityItem {
+        kind: ItemKind::Issue,
+        first_response_at: Some(at("2026-03-09")),
+        ..activity_item(10, 2, "dee", "2026-03-09")
+    };
     let before = store.data_version().await.expect("version");
     assert_eq!(
         store.activity_synced_until(&acme).await.expect("position"),
@@ -1686,6 +1694,7 @@ async fn activity_is_stored_once_and_read_through_the_repositories_listed(store:
                 old_bot,
                 again.clone(),
                 ghost,
+                same_id.clone(),
             ],
             releases: vec![
                 ReleaseRecord {
@@ -1720,7 +1729,7 @@ async fn activity_is_stored_once_and_read_through_the_repositories_listed(store:
             .activity_items(&acme, window, None)
             .await
             .expect("items")),
-        [11, 10, 14],
+        [11, 10, 10, 14],
         "created, closed or merged in the window, oldest first; another org's repository left out"
     );
     assert_eq!(
@@ -1728,7 +1737,7 @@ async fn activity_is_stored_once_and_read_through_the_repositories_listed(store:
             .activity_items(&libs, window, None)
             .await
             .expect("items")),
-        [11, 14]
+        [11, 10, 14]
     );
     assert_eq!(
         ids(store
@@ -1754,7 +1763,8 @@ async fn activity_is_stored_once_and_read_through_the_repositories_listed(store:
         first,
         std::collections::HashMap::from([
             ("ann".to_owned(), at("2026-03-02")),
-            ("bob".to_owned(), at("2026-02-01"))
+            ("bob".to_owned(), at("2026-02-01")),
+            ("dee".to_owned(), at("2026-03-09"))
         ]),
         "bots and deleted authors are no contributors"
     );
@@ -1789,14 +1799,32 @@ async fn activity_is_stored_once_and_read_through_the_repositories_listed(store:
         read.iter().filter(|i| i.id == 14).collect::<Vec<_>>(),
         [&answered]
     );
+    assert_eq!(
+        read.iter().filter(|i| i.id == 10).collect::<Vec<_>>(),
+        [&same_id],
+        "an issue and a pull request with one id are two records"
+    );
     let gitlab = "gitlab".parse().expect("forge");
+    let key = |kind, id| ItemKey { kind, id };
     assert_eq!(
         store
-            .first_responses(&gitlab, &[14, 10, 99])
+            .first_responses(
+                &gitlab,
+                &[
+                    key(ItemKind::PullRequest, 14),
+                    key(ItemKind::PullRequest, 10),
+                    key(ItemKind::Issue, 10),
+                    key(ItemKind::Issue, 14),
+                    key(ItemKind::Issue, 99)
+                ]
+            )
             .await
             .expect("first responses"),
-        std::collections::HashMap::from([(14, at("2026-03-11"))]),
-        "only items that have one"
+        std::collections::HashMap::from([
+            (key(ItemKind::PullRequest, 14), at("2026-03-11")),
+            (key(ItemKind::Issue, 10), at("2026-03-09"))
+        ]),
+        "only items that have one, each of its kind"
     );
     assert_eq!(
         store.activity_synced_until(&acme).await.expect("position"),
@@ -1811,7 +1839,7 @@ async fn activity_is_stored_once_and_read_through_the_repositories_listed(store:
             .activity_items(&acme, window, None)
             .await
             .expect("items")),
-        [11, 10, 14]
+        [11, 10, 10, 14]
     );
     store.remove_tracked_org(&acme, true).await.expect("purge");
     assert_eq!(

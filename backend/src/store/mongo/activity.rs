@@ -1,5 +1,5 @@
 //! Activity items, releases and sync positions: one document per item (`_id`
-//! `forge:id`), per release (`forge:repo:tag`) and per organisation's position. An
+//! `forge:kind:id`), per release (`forge:repo:tag`) and per organisation's position. An
 //! organisation's items are those of the repositories it lists (`org_repos`).
 
 use std::collections::HashMap;
@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use mongodb::bson::{doc, Bson, Document};
 
 use super::{backend, chrono, date, int, opt_date, MongoStore};
-use crate::domain::activity::{ActivityItem, ReleaseRecord, Window};
+use crate::domain::activity::{ActivityItem, ItemKey, ReleaseRecord, Window};
 use crate::domain::{ForgeName, OrgId};
 use crate::store::{ActivityCommit, ActivityRead, ActivityWrite, StoreError, StoreResult};
 
@@ -21,7 +21,7 @@ impl ActivityWrite for MongoStore {
         for i in &commit.items {
             let forge = i.forge.as_str();
             items.push(doc! {
-                "q": { "_id": format!("{forge}:{}", i.id) },
+                "q": { "_id": item_key(forge, i.key()) },
                 "u": { "$set": {
                     "forge": forge, "id": i.id, "repo_id": i.repo_id,
                     "number": i64::try_from(i.number).unwrap_or(i64::MAX),
@@ -129,10 +129,10 @@ impl ActivityRead for MongoStore {
     async fn first_responses(
         &self,
         forge: &ForgeName,
-        ids: &[i64],
-    ) -> StoreResult<HashMap<i64, DateTime<Utc>>> {
+        keys: &[ItemKey],
+    ) -> StoreResult<HashMap<ItemKey, DateTime<Utc>>> {
         self.wait_ready().await?;
-        let keys: Vec<String> = ids.iter().map(|id| format!("{forge}:{id}")).collect();
+        let keys: Vec<String> = keys.iter().map(|k| item_key(forge.as_str(), *k)).collect();
         let mut found = HashMap::new();
         for chunk in keys.chunks(super::BATCH) {
             let docs = self
@@ -143,8 +143,11 @@ impl ActivityRead for MongoStore {
                 )
                 .await?;
             for d in &docs {
-                if let (Some(id), Some(at)) = (int(d, "id"), opt_date(d, "first_response_at")) {
-                    found.insert(id, at);
+                let kind = d.get_str("kind").ok().and_then(|k| k.parse().ok());
+                if let (Some(kind), Some(id), Some(at)) =
+                    (kind, int(d, "id"), opt_date(d, "first_response_at"))
+                {
+                    found.insert(ItemKey { kind, id }, at);
                 }
             }
         }
@@ -223,4 +226,54 @@ fn item_of(d: &Document) -> StoreResult<ActivityItem> {
         state: text("state")?.parse().map_err(StoreError::Corrupt)?,
         updated_at: time("updated_at")?,
     })
+}
+
+impl MongoStore {
+    /// Schema 4: an item's document id names its kind (`forge:kind:id`), as GitLab and
+    /// GitHub number pull requests and issues apart. Documents written before (`forge:id`)
+    /// are written again under their new id before the old one goes, so an interrupted
+    /// start does the rest next time.
+    pub(super) async fn migrate_activity_keys(&self) -> StoreResult<()> {
+        let old = self
+            .all(
+                "activity_items",
+                doc! { "_id": { "$regex": "^[^:]+:-?[0-9]+$" } },
+                None,
+            )
+            .await?;
+        for d in &old {
+            let (Ok(forge), Ok(kind), Some(id), Ok(old_id)) = (
+                d.get_str("forge"),
+                d.get_str("kind"),
+                int(d, "id"),
+                d.get_str("_id"),
+            ) else {
+                continue;
+            };
+            let Ok(kind) = kind.parse() else { continue };
+            let mut moved = d.clone();
+            moved.insert("_id", item_key(forge, ItemKey { kind, id }));
+            self.c("activity_items")
+                .replace_one(
+                    doc! { "_id": moved.get_str("_id").unwrap_or_default() },
+                    &moved,
+                )
+                .upsert(true)
+                .await
+                .map_err(backend)?;
+            self.c("activity_items")
+                .delete_one(doc! { "_id": old_id })
+                .await
+                .map_err(backend)?;
+        }
+        if !old.is_empty() {
+            tracing::info!(items = old.len(), "activity items keyed by kind");
+        }
+        Ok(())
+    }
+}
+
+/// An item's document id: the forge, its kind and the forge's id of that kind.
+pub(super) fn item_key(forge: &str, key: ItemKey) -> String {
+    format!("{forge}:{}:{}", key.kind.as_str(), key.id)
 }

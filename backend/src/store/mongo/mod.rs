@@ -42,7 +42,7 @@ use super::{redact_url, StoreError, StoreResult};
 use crate::domain::{OrgId, RunStatus};
 
 /// The layout this code writes; recorded in `meta` so later versions can migrate.
-const SCHEMA_VERSION: i32 = 3;
+const SCHEMA_VERSION: i32 = 4;
 /// How long a store call waits for the store to get ready before it gives up with
 /// [`StoreError::NotReady`] (the web answers that 503 with `Retry-After`).
 const READY_WAIT: Duration = Duration::from_secs(5);
@@ -287,6 +287,7 @@ impl MongoStore {
             .await
             .map_err(backend)?;
         self.migrate_memberships().await?;
+        self.migrate_activity_keys().await?;
         self.c("runs")
             .create_index(index(doc! { "created_at": -1 }, false))
             .await

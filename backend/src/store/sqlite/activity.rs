@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{params, Row, TransactionBehavior};
 
 use super::{bump_org, parse_ts, ts, SqliteStore};
-use crate::domain::activity::{ActivityItem, ReleaseRecord, Window};
+use crate::domain::activity::{ActivityItem, ItemKey, ReleaseRecord, Window};
 use crate::domain::{ForgeName, OrgId};
 use crate::store::{ActivityCommit, ActivityRead, ActivityWrite, StoreError, StoreResult};
 
@@ -31,9 +31,9 @@ impl ActivityWrite for SqliteStore {
                        author_bot, created_at, closed_at, merged_at, first_response_at, state,
                        updated_at)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
-                     ON CONFLICT (forge, id) DO UPDATE SET
+                     ON CONFLICT (forge, kind, id) DO UPDATE SET
                        repo_id = excluded.repo_id, number = excluded.number,
-                       kind = excluded.kind, author = excluded.author,
+                       author = excluded.author,
                        author_bot = excluded.author_bot, created_at = excluded.created_at,
                        closed_at = excluded.closed_at, merged_at = excluded.merged_at,
                        first_response_at = excluded.first_response_at,
@@ -150,22 +150,22 @@ impl ActivityRead for SqliteStore {
     async fn first_responses(
         &self,
         forge: &ForgeName,
-        ids: &[i64],
-    ) -> StoreResult<HashMap<i64, DateTime<Utc>>> {
-        let (forge, ids) = (forge.as_str().to_owned(), ids.to_vec());
+        keys: &[ItemKey],
+    ) -> StoreResult<HashMap<ItemKey, DateTime<Utc>>> {
+        let (forge, keys) = (forge.as_str().to_owned(), keys.to_vec());
         self.call(move |conn| {
             let mut stmt = conn.prepare_cached(
                 "SELECT first_response_at FROM activity_items
-                 WHERE forge = ?1 AND id = ?2 AND first_response_at IS NOT NULL",
+                 WHERE forge = ?1 AND kind = ?2 AND id = ?3 AND first_response_at IS NOT NULL",
             )?;
             let mut found = HashMap::new();
-            for id in ids {
+            for key in keys {
                 let at: Option<String> = stmt
-                    .query_map(params![forge, id], |r| r.get(0))?
+                    .query_map(params![forge, key.kind.as_str(), key.id], |r| r.get(0))?
                     .next()
                     .transpose()?;
                 if let Some(at) = at {
-                    found.insert(id, parse_ts(&at)?);
+                    found.insert(key, parse_ts(&at)?);
                 }
             }
             Ok(found)

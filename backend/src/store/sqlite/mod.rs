@@ -38,6 +38,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("0007_webhooks.sql"),
     include_str!("0008_org_repos.sql"),
     include_str!("0009_activity.sql"),
+    include_str!("0010_activity_kind_key.sql"),
 ];
 
 /// The embedded SQLite store.

@@ -324,10 +324,11 @@ impl ActivityRead for FlakyStore {
     async fn first_responses(
         &self,
         forge: &orgpulse::domain::ForgeName,
-        ids: &[i64],
-    ) -> StoreResult<std::collections::HashMap<i64, DateTime<Utc>>> {
+        keys: &[orgpulse::domain::activity::ItemKey],
+    ) -> StoreResult<std::collections::HashMap<orgpulse::domain::activity::ItemKey, DateTime<Utc>>>
+    {
         self.check()?;
-        self.inner.first_responses(forge, ids).await
+        self.inner.first_responses(forge, keys).await
     }
     async fn releases(&self, org: &OrgId, repo_id: Option<i64>) -> StoreResult<Vec<ReleaseRecord>> {
         self.check()?;
