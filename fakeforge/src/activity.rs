@@ -192,7 +192,7 @@ fn user(login: Option<&str>) -> Value {
     }
 }
 
-fn parse_time(text: Option<&str>) -> Option<i64> {
+pub(crate) fn parse_time(text: Option<&str>) -> Option<i64> {
     let t = chrono_like(text?)?;
     Some(t)
 }

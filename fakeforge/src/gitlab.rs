@@ -19,6 +19,7 @@
 //!   403, as on gitlab.com without the Ultimate tier.
 //! - `POST /gitlab/api/graphql`: a group's projects with their languages
 //!   ([`gitlab_graphql`](crate::gitlab_graphql)).
+//! - Merge requests, issues, notes and releases: [`gitlab_activity`](crate::gitlab_activity).
 
 use std::sync::Arc;
 

@@ -25,6 +25,7 @@ mod flavour;
 mod forgejo;
 mod github;
 mod gitlab;
+pub mod gitlab_activity;
 pub mod gitlab_graphql;
 pub mod graphql;
 mod reply;
@@ -608,6 +609,7 @@ pub fn rocket(forge: Arc<Forge>, addr: SocketAddr) -> rocket::Rocket<rocket::Bui
         .mount("/", graphql::routes())
         .mount("/", app::routes())
         .mount(gitlab::ROOT, gitlab::routes())
+        .mount(gitlab::ROOT, gitlab_activity::routes())
         .mount("/gitlab", gitlab_graphql::routes())
         .mount(forgejo::ROOT, forgejo::routes())
         .mount(forgejo::ROOT, activity::routes())

@@ -5,13 +5,15 @@
 //! activity leaves the organisation's activity "not available"; one that fails this time
 //! leaves the stored activity and the position as they were, and says so.
 
-use chrono::Duration;
+use std::collections::HashMap;
+
+use chrono::{DateTime, Duration, Utc};
 
 use super::IngestContext;
 use crate::domain::activity::{ActivityItem, ItemKey};
 use crate::domain::OrgId;
 use crate::domain::{OrgProfile, RepoListing};
-use crate::sources::{ForgeSource, SourceError, Tally};
+use crate::sources::{ForgeSource, SourceError, Tally, Unanswered};
 use crate::store::ActivityCommit;
 
 /// How far before the last position a sync reads again: items updated while the last
@@ -58,15 +60,49 @@ pub(super) async fn sync(
         }
     };
     let keys: Vec<ItemKey> = batch.items.iter().map(ActivityItem::key).collect();
-    let stored = match ctx.store.first_responses(org.forge(), &keys).await {
+    let stored = match ctx.store.stored_items(org.forge(), &keys).await {
         Ok(stored) => stored,
         Err(e) => return Ok(Some(format!("activity not stored: {e}"))),
+    };
+    // Items with comments, no stored first response and a change since stored: their
+    // comments are read now. If that fails, the items are stored but the position stays,
+    // so the next sync asks again.
+    let updated: HashMap<ItemKey, DateTime<Utc>> = batch
+        .items
+        .iter()
+        .map(|i| (i.key(), i.updated_at))
+        .collect();
+    let wanted: Vec<Unanswered> = batch
+        .unanswered
+        .into_iter()
+        .filter(|u| match stored.get(&u.key) {
+            None => true,
+            Some(s) => s.first_response_at.is_none() && Some(&s.updated_at) != updated.get(&u.key),
+        })
+        .collect();
+    let mut complete = true;
+    let mut notes = Vec::new();
+    let answered = match source
+        .first_responses(&wanted, &ctx.activity.bots, tally)
+        .await
+    {
+        Ok(found) => found,
+        Err(SourceError::Interrupted) => return Err(SourceError::Interrupted),
+        Err(e) => {
+            tracing::warn!(%org, error = %e, "first responses not read; asking again next time");
+            notes.push(format!("first responses not read: {e}"));
+            complete = false;
+            Default::default()
+        }
     };
     let items = batch
         .items
         .into_iter()
-        .map(|i| {
-            let kept = stored.get(&i.key()).copied();
+        .map(|mut i| {
+            if let Some(at) = answered.get(&i.key()) {
+                i.first_response_at = Some(*at);
+            }
+            let kept = stored.get(&i.key()).and_then(|s| s.first_response_at);
             i.keeping(kept)
         })
         .collect::<Vec<_>>();
@@ -75,11 +111,16 @@ pub(super) async fn sync(
         org: org.clone(),
         items,
         releases: batch.releases,
-        synced_until: Some(started),
+        synced_until: complete.then_some(started),
     };
     if let Err(e) = ctx.store.commit_activity(&commit).await {
         return Ok(Some(format!("activity not stored: {e}")));
     }
-    Ok((batch.skipped > 0)
-        .then(|| format!("{} unreadable activity entries skipped", batch.skipped)))
+    if batch.skipped > 0 {
+        notes.push(format!(
+            "{} unreadable activity entries skipped",
+            batch.skipped
+        ));
+    }
+    Ok((!notes.is_empty()).then(|| notes.join("; ")))
 }

@@ -8,7 +8,7 @@
 //! `x-total-pages` says how many there are (GitLab drops it above 10,000 rows), otherwise
 //! the `next` chain is walked. Fields missing from an answer are optional, never fatal.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -21,10 +21,12 @@ use url::Url;
 use super::http::{Cached, HttpClient, HttpPolicy, Meta, SourceError, Tally};
 use super::paging::{with_page, Listing, Pages};
 use super::{
-    add_token, base_headers, decode_entries, gitlab_graphql, lenient_time, non_empty, required,
-    ApiRoot, Dependencies, ForgeSource, RepoPage, Validators,
+    add_token, base_headers, decode_entries, gitlab_activity, gitlab_graphql, lenient_time,
+    non_empty, required, ActivityBatch, ApiRoot, Dependencies, ForgeSource, RepoPage, Unanswered,
+    Validators,
 };
-use crate::domain::Secret;
+use crate::domain::activity::{BotRules, ItemKey};
+use crate::domain::{ForgeName, Secret};
 use crate::domain::{Library, OrgProfile, RepoListing};
 use crate::metrics::Metrics;
 
@@ -225,6 +227,38 @@ impl ForgeSource for GitLab {
             })
             .await?;
         Ok(found.unwrap_or_else(super::not_available))
+    }
+
+    async fn activity(
+        &self,
+        forge: &ForgeName,
+        profile: &OrgProfile,
+        repos: &[RepoListing],
+        since: DateTime<Utc>,
+        bots: &BotRules,
+        tally: &Tally,
+    ) -> Result<Option<ActivityBatch>, SourceError> {
+        gitlab_activity::Sync {
+            http: &self.http,
+            root: &self.root,
+            forge,
+            group_id: profile.id,
+            repos,
+            since,
+            bots,
+            tally,
+        }
+        .read()
+        .await
+    }
+
+    async fn first_responses(
+        &self,
+        items: &[Unanswered],
+        bots: &BotRules,
+        tally: &Tally,
+    ) -> Result<HashMap<ItemKey, DateTime<Utc>>, SourceError> {
+        gitlab_activity::first_responses(&self.http, &self.root, items, bots, tally).await
     }
 
     fn rate_limit_remaining(&self) -> Option<u64> {

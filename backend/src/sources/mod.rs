@@ -7,6 +7,7 @@ pub(crate) mod github;
 pub(crate) mod github_app;
 pub(crate) mod github_graphql;
 pub(crate) mod gitlab;
+pub(crate) mod gitlab_activity;
 pub(crate) mod gitlab_graphql;
 pub(crate) mod http;
 mod paging;
@@ -24,7 +25,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use tokio_util::sync::CancellationToken;
 
-use crate::domain::activity::{ActivityItem, BotRules, ReleaseRecord};
+use crate::domain::activity::{ActivityItem, BotRules, ItemKey, ReleaseRecord};
 use crate::domain::{AppCredentials, ForgeName, Secret};
 use crate::domain::{ForgeInstance, ForgeKind, HttpCacheEntry, Library, OrgProfile, RepoListing};
 use crate::metrics::Metrics;
@@ -38,6 +39,21 @@ pub(crate) struct ActivityBatch {
     pub items: Vec<ActivityItem>,
     pub releases: Vec<ReleaseRecord>,
     pub skipped: u64,
+    /// Items with comments whose first response the listing did not settle: read with
+    /// [`ForgeSource::first_responses`] where the store has none yet.
+    pub unanswered: Vec<Unanswered>,
+}
+
+/// An item whose first response is still to be read, and what finds it on its forge.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Unanswered {
+    pub key: ItemKey,
+    pub repo_id: i64,
+    pub number: u64,
+    /// Its author, whose own comments are no response.
+    pub author: Option<String>,
+    /// Its GraphQL node id, where the forge reads it by that.
+    pub node: Option<String>,
 }
 
 /// The validators kept from earlier runs, by URL.
@@ -127,6 +143,17 @@ pub(crate) trait ForgeSource: Send + Sync + std::fmt::Debug {
         _tally: &Tally,
     ) -> Result<Option<ActivityBatch>, SourceError> {
         Ok(None)
+    }
+
+    /// The first responses of `items` (from an [`ActivityBatch`]'s `unanswered`), for those
+    /// that have one.
+    async fn first_responses(
+        &self,
+        _items: &[Unanswered],
+        _bots: &BotRules,
+        _tally: &Tally,
+    ) -> Result<HashMap<ItemKey, DateTime<Utc>>, SourceError> {
+        Ok(HashMap::new())
     }
 
     /// The client to use for organisation `org`, when it needs one of its own (a GitHub

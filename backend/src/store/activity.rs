@@ -24,6 +24,13 @@ pub struct ActivityCommit {
     pub synced_until: Option<DateTime<Utc>>,
 }
 
+/// What a sync needs to know of an item it sees again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoredItem {
+    pub updated_at: DateTime<Utc>,
+    pub first_response_at: Option<DateTime<Utc>>,
+}
+
 /// Writing activity.
 #[async_trait]
 pub trait ActivityWrite {
@@ -49,12 +56,12 @@ pub trait ActivityRead {
     /// Each contributor's (a known, non-bot author's) first item in the organisation.
     async fn first_items(&self, org: &OrgId) -> StoreResult<HashMap<String, DateTime<Utc>>>;
 
-    /// The first responses stored for items `keys` of `forge` (those that have one).
-    async fn first_responses(
+    /// What is stored of items `keys` of `forge` (those stored at all).
+    async fn stored_items(
         &self,
         forge: &ForgeName,
         keys: &[ItemKey],
-    ) -> StoreResult<HashMap<ItemKey, DateTime<Utc>>>;
+    ) -> StoreResult<HashMap<ItemKey, StoredItem>>;
 
     /// The releases of the organisation's repositories (of one, with `repo_id`).
     async fn releases(&self, org: &OrgId, repo_id: Option<i64>) -> StoreResult<Vec<ReleaseRecord>>;

@@ -14,7 +14,7 @@ mod activity;
 pub mod mongo;
 pub mod sqlite;
 
-pub use activity::{ActivityCommit, ActivityRead, ActivityWrite};
+pub use activity::{ActivityCommit, ActivityRead, ActivityWrite, StoredItem};
 
 use std::fmt::Debug;
 use std::sync::Arc;

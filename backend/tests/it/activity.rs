@@ -38,12 +38,53 @@ fn time(seconds: i64) -> DateTime<Utc> {
     DateTime::from_timestamp(seconds, 0).expect("time")
 }
 
-fn ctx(store: Arc<dyn Store>, forge: &fakeforge::Running, day: u32) -> IngestContext {
+/// A forge kind under test: where fakeforge serves it and what its requests are called.
+struct Subject {
+    /// The forge's name in organisation ids.
+    name: &'static str,
+    kind: ForgeKind,
+    /// Its API root under fakeforge's URL.
+    api: &'static str,
+    /// The listing counters an unchanged day costs, one request each.
+    listings: &'static [&'static str],
+    /// Reading comments (first responses), and releases.
+    comments: &'static str,
+    releases: &'static str,
+    /// The login this forge shows for a world author.
+    login: fn(Option<&str>) -> Option<String>,
+}
+
+const FORGEJO: Subject = Subject {
+    name: "codeberg",
+    kind: ForgeKind::Forgejo,
+    api: "/forgejo/api/v1",
+    listings: &["forgejo issues search 200"],
+    comments: "forgejo comments 200",
+    releases: "forgejo releases 200",
+    login: |a| a.map(str::to_owned),
+};
+
+const GITLAB: Subject = Subject {
+    name: "gitlab",
+    kind: ForgeKind::GitLab,
+    api: "/gitlab/api/v4",
+    listings: &["gitlab merge requests 200", "gitlab issues 200"],
+    comments: "gitlab notes 200",
+    releases: "gitlab releases 200",
+    login: |a| a.map(|a| fakeforge::gitlab_activity::login(Some(a)).to_owned()),
+};
+
+fn ctx(
+    subject: &Subject,
+    store: Arc<dyn Store>,
+    forge: &fakeforge::Running,
+    day: u32,
+) -> IngestContext {
     let mut ctx = context_at(store, &forge.url);
     ctx.forges = vec![ForgeAccess::new(
-        "codeberg",
-        ForgeKind::Forgejo,
-        &format!("{}/forgejo/api/v1", forge.url),
+        subject.name,
+        subject.kind,
+        &format!("{}{}", forge.url, subject.api),
     )];
     ctx.clock = Clock::fixed(time(fake::now(forge.forge.world(), day)));
     ctx.activity = ActivityOptions {
@@ -68,11 +109,26 @@ fn all_time() -> Window {
 
 #[tokio::test]
 async fn forgejo_activity_is_stored_as_the_forge_has_it_and_read_incrementally() {
+    activity_through_the_pipeline(&FORGEJO).await;
+}
+
+#[tokio::test]
+async fn gitlab_activity_is_stored_as_the_forge_has_it_and_read_incrementally() {
+    activity_through_the_pipeline(&GITLAB).await;
+}
+
+/// What is stored equals the fake's items, an unchanged day costs one listing per kind,
+/// a later day reads what moved, and the API, CSV and page serve figures equal to an
+/// independent computation.
+async fn activity_through_the_pipeline(subject: &Subject) {
     let forge = forge().await;
     let world = forge.forge.world().clone();
     let org_world = world.orgs[0].clone();
-    let id = format!("codeberg:{}", org_world.login);
+    let id = format!("{}:{}", subject.name, org_world.login);
     let (_db, store) = sqlite_store().await;
+    let ctx = |store: Arc<dyn Store>, forge: &fakeforge::Running, day: u32| {
+        self::ctx(subject, store, forge, day)
+    };
 
     let first = refresh(&ctx(store.clone(), &forge, DAY), &[&id]).await;
     assert_eq!(first.status, RunStatus::Succeeded, "{:?}", first.outcomes);
@@ -101,7 +157,7 @@ async fn forgejo_activity_is_stored_as_the_forge_has_it_and_read_incrementally()
     let mut answered = 0;
     for t in &truth {
         let s = &stored[&t.id];
-        assert_eq!(s.author.as_deref(), t.author, "{}", t.id);
+        assert_eq!(s.author, (subject.login)(t.author), "{}", t.id);
         assert_eq!(s.author_bot, t.author.is_some_and(|a| a.ends_with("[bot]")));
         assert_eq!(s.created_at, time(t.created));
         assert_eq!(s.closed_at, t.closed.map(time), "{}", t.id);
@@ -131,9 +187,29 @@ async fn forgejo_activity_is_stored_as_the_forge_has_it_and_read_incrementally()
     forge.forge.reset_counters();
     let again = refresh(&ctx(store.clone(), &forge, DAY), &[&id]).await;
     assert_eq!(again.status, RunStatus::Succeeded, "{:?}", again.outcomes);
-    assert_eq!(counter(&forge, "forgejo issues search 200"), 2);
-    assert_eq!(counter(&forge, "forgejo comments 200"), 0);
-    assert_eq!(counter(&forge, "forgejo releases 200"), 0);
+    for listing in subject.listings {
+        assert_eq!(
+            counter(&forge, listing),
+            2 / subject.listings.len() as u64,
+            "{listing}"
+        );
+    }
+    assert_eq!(counter(&forge, subject.comments), 0);
+    // Releases only of repositories active within the sync's overlap (the hour before
+    // the last sync, which here is this very moment).
+    let overlap = time(fake::now(&world, DAY) - 3_600);
+    let recently_active = store
+        .list_repos(&org(&id))
+        .await
+        .expect("repos")
+        .iter()
+        .filter(|r| r.listing.activity_at().is_some_and(|at| at >= overlap))
+        .count() as u64;
+    assert!(
+        counter(&forge, subject.releases) <= recently_active,
+        "{} release reads, {recently_active} repositories active in the overlap",
+        counter(&forge, subject.releases)
+    );
 
     // Days later: what moved since is read, and the stored items follow the forge.
     let later = DAY + 6;
@@ -142,7 +218,7 @@ async fn forgejo_activity_is_stored_as_the_forge_has_it_and_read_incrementally()
     let next = refresh(&ctx(store.clone(), &forge, later), &[&id]).await;
     assert_eq!(next.status, RunStatus::Succeeded, "{:?}", next.outcomes);
     assert!(
-        counter(&forge, "forgejo comments 200") > 0,
+        counter(&forge, subject.comments) > 0,
         "active repositories' comments"
     );
     let now_truth: HashMap<i64, Item> = fake::items(&world, &org_world, later)
@@ -195,7 +271,7 @@ async fn forgejo_activity_is_stored_as_the_forge_has_it_and_read_incrementally()
 
     // The API serves the same figures, with the window before for comparison.
     let client = crate::web::client(store.clone()).await;
-    let base = format!("/api/v1/orgs/codeberg/{}", org_world.login);
+    let base = format!("/api/v1/orgs/{}/{}", subject.name, org_world.login);
     let uri = format!("{base}/activity?from={}&to={}", window.from, window.to);
     let (status, body) = crate::web::json(&client, &uri).await;
     assert_eq!(status, rocket::http::Status::Ok, "{body}");
@@ -221,7 +297,8 @@ async fn forgejo_activity_is_stored_as_the_forge_has_it_and_read_incrementally()
         .find(|r| r.listing.id == repo.repo_id)
         .expect("its repository")
         .listing
-        .name;
+        .name
+        .replace('/', "%2F");
     let (status, one) = crate::web::json(
         &client,
         &format!(
@@ -318,7 +395,7 @@ async fn forgejo_activity_is_stored_as_the_forge_has_it_and_read_incrementally()
     // The organisation's page shows the section.
     let (status, html) = crate::web::get(
         &client,
-        &format!("/orgs/codeberg/{}?range=90d", org_world.login),
+        &format!("/orgs/{}/{}?range=90d", subject.name, org_world.login),
     )
     .await;
     assert_eq!(status, rocket::http::Status::Ok);

@@ -13,7 +13,7 @@ use orgpulse::domain::{
     HttpCacheEntry, Library, OrgId, OrgOutcome, OrgStatus, RefreshRun, RepoDay, RunCounts, RunId,
     RunOptions, RunStatus, Trigger,
 };
-use orgpulse::store::{ActivityCommit, RepoLibraries, Store};
+use orgpulse::store::{ActivityCommit, RepoLibraries, Store, StoredItem};
 use serde_json::json;
 
 fn lib(ecosystem: &str, name: &str) -> Library {
@@ -1806,20 +1806,32 @@ async fn activity_is_stored_once_and_read_through_the_repositories_listed(store:
     );
     let gitlab = "gitlab".parse().expect("forge");
     let key = |kind, id| ItemKey { kind, id };
+    let responses = |found: std::collections::HashMap<ItemKey, StoredItem>| {
+        found
+            .into_iter()
+            .filter_map(|(k, s)| Some((k, s.first_response_at?)))
+            .collect::<std::collections::HashMap<_, _>>()
+    };
+    let stored = store
+        .stored_items(
+            &gitlab,
+            &[
+                key(ItemKind::PullRequest, 14),
+                key(ItemKind::PullRequest, 10),
+                key(ItemKind::Issue, 10),
+                key(ItemKind::Issue, 14),
+                key(ItemKind::Issue, 99),
+            ],
+        )
+        .await
+        .expect("stored items");
+    assert_eq!(stored.len(), 3, "the items stored, each of its kind");
     assert_eq!(
-        store
-            .first_responses(
-                &gitlab,
-                &[
-                    key(ItemKind::PullRequest, 14),
-                    key(ItemKind::PullRequest, 10),
-                    key(ItemKind::Issue, 10),
-                    key(ItemKind::Issue, 14),
-                    key(ItemKind::Issue, 99)
-                ]
-            )
-            .await
-            .expect("first responses"),
+        stored[&key(ItemKind::PullRequest, 10)].updated_at,
+        merged.updated_at
+    );
+    assert_eq!(
+        responses(stored),
         std::collections::HashMap::from([
             (key(ItemKind::PullRequest, 14), at("2026-03-11")),
             (key(ItemKind::Issue, 10), at("2026-03-09"))

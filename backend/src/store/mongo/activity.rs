@@ -11,7 +11,9 @@ use mongodb::bson::{doc, Bson, Document};
 use super::{backend, chrono, date, int, opt_date, MongoStore};
 use crate::domain::activity::{ActivityItem, ItemKey, ReleaseRecord, Window};
 use crate::domain::{ForgeName, OrgId};
-use crate::store::{ActivityCommit, ActivityRead, ActivityWrite, StoreError, StoreResult};
+use crate::store::{
+    ActivityCommit, ActivityRead, ActivityWrite, StoreError, StoreResult, StoredItem,
+};
 
 #[async_trait]
 impl ActivityWrite for MongoStore {
@@ -126,28 +128,28 @@ impl ActivityRead for MongoStore {
             .collect()
     }
 
-    async fn first_responses(
+    async fn stored_items(
         &self,
         forge: &ForgeName,
         keys: &[ItemKey],
-    ) -> StoreResult<HashMap<ItemKey, DateTime<Utc>>> {
+    ) -> StoreResult<HashMap<ItemKey, StoredItem>> {
         self.wait_ready().await?;
         let keys: Vec<String> = keys.iter().map(|k| item_key(forge.as_str(), *k)).collect();
         let mut found = HashMap::new();
         for chunk in keys.chunks(super::BATCH) {
             let docs = self
-                .all(
-                    "activity_items",
-                    doc! { "_id": { "$in": chunk }, "first_response_at": { "$type": "date" } },
-                    None,
-                )
+                .all("activity_items", doc! { "_id": { "$in": chunk } }, None)
                 .await?;
             for d in &docs {
                 let kind = d.get_str("kind").ok().and_then(|k| k.parse().ok());
-                if let (Some(kind), Some(id), Some(at)) =
-                    (kind, int(d, "id"), opt_date(d, "first_response_at"))
+                if let (Some(kind), Some(id), Some(updated_at)) =
+                    (kind, int(d, "id"), opt_date(d, "updated_at"))
                 {
-                    found.insert(ItemKey { kind, id }, at);
+                    let stored = StoredItem {
+                        updated_at,
+                        first_response_at: opt_date(d, "first_response_at"),
+                    };
+                    found.insert(ItemKey { kind, id }, stored);
                 }
             }
         }

@@ -9,7 +9,9 @@ use rusqlite::{params, Row, TransactionBehavior};
 use super::{bump_org, parse_ts, ts, SqliteStore};
 use crate::domain::activity::{ActivityItem, ItemKey, ReleaseRecord, Window};
 use crate::domain::{ForgeName, OrgId};
-use crate::store::{ActivityCommit, ActivityRead, ActivityWrite, StoreError, StoreResult};
+use crate::store::{
+    ActivityCommit, ActivityRead, ActivityWrite, StoreError, StoreResult, StoredItem,
+};
 
 /// An organisation's items: those of the repositories it lists.
 const OF_ORG: &str = "FROM activity_items i
@@ -147,25 +149,31 @@ impl ActivityRead for SqliteStore {
         .await
     }
 
-    async fn first_responses(
+    async fn stored_items(
         &self,
         forge: &ForgeName,
         keys: &[ItemKey],
-    ) -> StoreResult<HashMap<ItemKey, DateTime<Utc>>> {
+    ) -> StoreResult<HashMap<ItemKey, StoredItem>> {
         let (forge, keys) = (forge.as_str().to_owned(), keys.to_vec());
         self.call(move |conn| {
             let mut stmt = conn.prepare_cached(
-                "SELECT first_response_at FROM activity_items
-                 WHERE forge = ?1 AND kind = ?2 AND id = ?3 AND first_response_at IS NOT NULL",
+                "SELECT updated_at, first_response_at FROM activity_items
+                 WHERE forge = ?1 AND kind = ?2 AND id = ?3",
             )?;
             let mut found = HashMap::new();
             for key in keys {
-                let at: Option<String> = stmt
-                    .query_map(params![forge, key.kind.as_str(), key.id], |r| r.get(0))?
+                let row: Option<(String, Option<String>)> = stmt
+                    .query_map(params![forge, key.kind.as_str(), key.id], |r| {
+                        Ok((r.get(0)?, r.get(1)?))
+                    })?
                     .next()
                     .transpose()?;
-                if let Some(at) = at {
-                    found.insert(key, parse_ts(&at)?);
+                if let Some((updated, first)) = row {
+                    let stored = StoredItem {
+                        updated_at: parse_ts(&updated)?,
+                        first_response_at: first.as_deref().map(parse_ts).transpose()?,
+                    };
+                    found.insert(key, stored);
                 }
             }
             Ok(found)

@@ -321,14 +321,15 @@ impl ActivityRead for FlakyStore {
         self.check()?;
         self.inner.first_items(org).await
     }
-    async fn first_responses(
+    async fn stored_items(
         &self,
         forge: &orgpulse::domain::ForgeName,
         keys: &[orgpulse::domain::activity::ItemKey],
-    ) -> StoreResult<std::collections::HashMap<orgpulse::domain::activity::ItemKey, DateTime<Utc>>>
-    {
+    ) -> StoreResult<
+        std::collections::HashMap<orgpulse::domain::activity::ItemKey, orgpulse::store::StoredItem>,
+    > {
         self.check()?;
-        self.inner.first_responses(forge, keys).await
+        self.inner.stored_items(forge, keys).await
     }
     async fn releases(&self, org: &OrgId, repo_id: Option<i64>) -> StoreResult<Vec<ReleaseRecord>> {
         self.check()?;
