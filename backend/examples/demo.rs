@@ -60,6 +60,7 @@ async fn main() -> anyhow::Result<()> {
         life: Life {
             epoch,
             eventful: true,
+            ..Life::default()
         },
         // Many simulated days go by in seconds: don't let the hourly budget run out.
         rate_limit: 1_000_000,

@@ -2,7 +2,8 @@
 //! the first repositories of every organisation, generated from the seed and revealed day
 //! by day (an item, comment, close or merge exists once its time has passed). Authors
 //! include bots, a deleted account (Gitea's `Ghost`), authors answering themselves and
-//! late first responses. Served by the Forgejo flavour as Gitea answers:
+//! late first responses, and a bot's dozen comments before the first answer. Served by
+//! the Forgejo flavour as Gitea answers:
 //!
 //! - `GET /repos/issues/search?owner=&type=pulls|issues&state=all&since=&limit=&page=`:
 //!   the organisation's items updated since `since`, most recently updated first, `limit`
@@ -19,9 +20,6 @@ use serde_json::{json, Value};
 
 use crate::world::{self, mix_public as mix, Org, World};
 use crate::{delay, find_repo, Flavour, Forge, Found, IfNoneMatch, Reply};
-
-/// Repositories of each organisation that have activity.
-const ACTIVE_REPOS: usize = 12;
 
 /// Logins of the world's people and bots.
 const PEOPLE: [&str; 6] = ["ann", "bob", "cid", "dee", "eve", "renovate[bot]"];
@@ -80,7 +78,7 @@ pub fn now(world: &World, day: u32) -> i64 {
 
 /// The repositories with activity on `day`: (id, name), in index order.
 fn active(world: &World, org: &Org, day: u32) -> Vec<(i64, String)> {
-    (0..ACTIVE_REPOS.min(world.repo_count(day)))
+    (0..world.life.active_repos.min(world.repo_count(day)))
         .filter(|n| world.exists(org, *n, day))
         .map(|n| {
             let repo = world.repo(org, n, day);
@@ -95,87 +93,105 @@ fn active(world: &World, org: &Org, day: u32) -> Vec<(i64, String)> {
 /// Every item of `org`'s active repositories as it stands on `day` (what has happened by
 /// noon), repositories in index order, items in number order.
 pub fn items(world: &World, org: &Org, day: u32) -> Vec<Item> {
+    active(world, org, day)
+        .into_iter()
+        .flat_map(|(repo_id, name)| repo_items(world, repo_id, &name, day))
+        .collect()
+}
+
+/// The items of the active repository `repo_id` (called `name`) on `day`.
+pub fn repo_items(world: &World, repo_id: i64, name: &str, day: u32) -> Vec<Item> {
     let now = now(world, day);
     let mut out = Vec::new();
-    for (repo_id, name) in active(world, org, day) {
-        let seed = mix(world.config.seed ^ (repo_id as u64).wrapping_mul(0x9E37));
-        for j in 0..(seed % 9) {
-            let s = mix(seed ^ (j + 1).wrapping_mul(0x51ED));
-            let created =
-                world.life.epoch + 86_400 * ((s % 130) as i64 - 100) + (mix(s ^ 1) % 86_400) as i64;
-            if created > now {
-                continue;
-            }
-            let pull = !s.is_multiple_of(3);
-            let author = match mix(s ^ 2) % 9 {
-                8 => None,
-                k => Some(PEOPLE[(k % 6) as usize]),
-            };
-            let mut comments = Vec::new();
-            let hour = 3_600;
-            if s.is_multiple_of(4) {
-                comments.push((created + hour / 2, Some("renovate[bot]")));
-            }
-            if s.is_multiple_of(5) {
-                comments.push((created + hour, author));
-            }
-            if s % 7 != 3 {
-                // A first response, sometimes late (up to twenty days).
-                let after = (mix(s ^ 3) % (if s % 6 == 1 { 480 } else { 30 })) as i64 * hour + 60;
-                let who =
-                    PEOPLE[((mix(s ^ 4) % 5) as usize + usize::from(author == Some("ann"))) % 5];
-                let who = if Some(who) == author { "eve" } else { who };
-                comments.push((created + after, Some(who)));
-                if s.is_multiple_of(11) {
-                    comments.push((created + after + 2 * hour, None));
-                }
-            }
-            let end = created + (mix(s ^ 5) % 40) as i64 * 86_400 + (mix(s ^ 6) % 86_400) as i64;
-            let (closed, merged) = match mix(s ^ 7) % 4 {
-                0 => (None, None),
-                1 if pull => (Some(end), Some(end)),
-                2 if pull => (Some(end), Some(end)),
-                _ => (Some(end), None),
-            };
-            comments.retain(|c| c.0 <= now);
-            out.push(Item {
-                id: repo_id * 100 + j as i64,
-                repo_id,
-                repo_name: name.clone(),
-                number: j + 1,
-                pull,
-                author,
-                created,
-                closed: closed.filter(|t| *t <= now),
-                merged: merged.filter(|t| *t <= now),
-                comments,
-            });
+    let seed = mix(world.config.seed ^ (repo_id as u64).wrapping_mul(0x9E37));
+    for j in 0..(seed % 9) {
+        let s = mix(seed ^ (j + 1).wrapping_mul(0x51ED));
+        let created =
+            world.life.epoch + 86_400 * ((s % 130) as i64 - 100) + (mix(s ^ 1) % 86_400) as i64;
+        if created > now {
+            continue;
         }
+        let pull = !s.is_multiple_of(3);
+        let author = match mix(s ^ 2) % 9 {
+            8 => None,
+            k => Some(PEOPLE[(k % 6) as usize]),
+        };
+        let mut comments = Vec::new();
+        let hour = 3_600;
+        if s.is_multiple_of(4) {
+            comments.push((created + hour / 2, Some("renovate[bot]")));
+        }
+        if s.is_multiple_of(5) {
+            comments.push((created + hour, author));
+        }
+        if s % 7 != 3 {
+            // A first response, sometimes late (up to twenty days).
+            let after = (mix(s ^ 3) % (if s % 6 == 1 { 480 } else { 30 })) as i64 * hour + 60;
+            let who = PEOPLE[((mix(s ^ 4) % 5) as usize + usize::from(author == Some("ann"))) % 5];
+            let who = if Some(who) == author { "eve" } else { who };
+            comments.push((created + after, Some(who)));
+            if s.is_multiple_of(11) {
+                comments.push((created + after + 2 * hour, None));
+            }
+        }
+        if s.is_multiple_of(13) {
+            // A busy bot: a dozen comments before anyone answers (more than a first
+            // page of comments holds on GitHub).
+            comments.extend((1..=12).map(|k| (created + 60 * k, Some("renovate[bot]"))));
+        }
+        comments.retain(|c| c.0 <= now);
+        comments.sort_by_key(|c| c.0);
+        let end = created + (mix(s ^ 5) % 40) as i64 * 86_400 + (mix(s ^ 6) % 86_400) as i64;
+        let (closed, merged) = match mix(s ^ 7) % 4 {
+            0 => (None, None),
+            1 if pull => (Some(end), Some(end)),
+            2 if pull => (Some(end), Some(end)),
+            _ => (Some(end), None),
+        };
+        out.push(Item {
+            id: repo_id * 100 + j as i64,
+            repo_id,
+            repo_name: name.to_owned(),
+            number: j + 1,
+            pull,
+            author,
+            created,
+            closed: closed.filter(|t| *t <= now),
+            merged: merged.filter(|t| *t <= now),
+            comments,
+        });
     }
     out
 }
 
 /// The releases of `org`'s active repositories published by `day`.
 pub fn releases(world: &World, org: &Org, day: u32) -> Vec<Release> {
+    active(world, org, day)
+        .into_iter()
+        .flat_map(|(repo_id, _)| repo_releases(world, repo_id, day))
+        .collect()
+}
+
+/// The releases of the active repository `repo_id` published by `day`, oldest first.
+pub fn repo_releases(world: &World, repo_id: i64, day: u32) -> Vec<Release> {
     let now = now(world, day);
-    let mut out = Vec::new();
-    for (repo_id, _) in active(world, org, day) {
-        let seed = mix(world.config.seed ^ (repo_id as u64) ^ 0xAE1E);
-        if seed.is_multiple_of(3) {
-            continue;
-        }
-        for k in 0..4_i64 {
-            let published = world.life.epoch + 86_400 * (k * 30 - 80 + (seed % 20) as i64);
-            if published <= now {
-                out.push(Release {
-                    repo_id,
-                    tag: format!("v1.{k}.0"),
-                    published,
-                });
-            }
-        }
+    let seed = mix(world.config.seed ^ (repo_id as u64) ^ 0xAE1E);
+    if seed.is_multiple_of(3) {
+        return Vec::new();
     }
-    out
+    (0..4_i64)
+        .map(|k| Release {
+            repo_id,
+            tag: format!("v1.{k}.0"),
+            published: world.life.epoch + 86_400 * (k * 30 - 80 + (seed % 20) as i64),
+        })
+        .filter(|r| r.published <= now)
+        .collect()
+}
+
+/// Whether repository `n` (of any organisation) has activity.
+pub fn is_active(world: &World, n: usize) -> bool {
+    n < world.life.active_repos
 }
 
 /// Gitea's timestamp form: `+00:00` rather than `Z`.

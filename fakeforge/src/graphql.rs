@@ -4,7 +4,10 @@
 //! over the world by apollo-compiler's executor: `nodes(ids:)` resolves repositories by
 //! the `node_id` their REST listing gave (old `MDEw…` and new `R_kgDO…` forms), with the
 //! same languages (bytes), licence and counts REST answers, and `rateLimit` reports a
-//! points budget of its own (`x-ratelimit-resource: graphql`).
+//! points budget of its own (`x-ratelimit-resource: graphql`). Issues, pull requests,
+//! `search` and releases: [`graphql_activity`](crate::graphql_activity). Besides the
+//! `graphql` counter, each `search` counts as `graphql search` and each `nodes` query as
+//! `graphql repository nodes` or `graphql item nodes`.
 //!
 //! As on GitHub: no token → 401; an id that does not resolve → `null` in `nodes` and a
 //! `NOT_FOUND` error with its path; a spent budget → 200, a `RATE_LIMITED` error and
@@ -23,8 +26,8 @@ use rocket::{post, routes, State};
 use serde_json::{json, Value};
 
 use crate::app::Authorization;
-use crate::world;
 use crate::{epoch_now, Forge, Reply};
+use crate::{graphql_activity, world};
 
 /// GitHub's published schema, as the fake knows it.
 const SCHEMA: &str = include_str!("../../schema/github.graphql");
@@ -220,6 +223,17 @@ impl ObjectValue for Root<'_> {
     ) -> Result<ResolvedValue<'a>, FieldError> {
         match info.field_name() {
             "rateLimit" => Ok(object(self.rate_limit.clone(), "RateLimit")),
+            "search" => {
+                let args = info.arguments();
+                let query = args.get("query").and_then(JsonValue::as_str).unwrap_or("");
+                let first = args.get("first").and_then(JsonValue::as_u64).unwrap_or(10) as usize;
+                let after = args.get("after").and_then(JsonValue::as_str);
+                self.forge.count("graphql search", 200);
+                Ok(object(
+                    graphql_activity::search(self.forge, query, first, after),
+                    "SearchResultItemConnection",
+                ))
+            }
             "nodes" => {
                 let ids: Vec<String> = info
                     .arguments()
@@ -231,11 +245,21 @@ impl ObjectValue for Root<'_> {
                             .collect()
                     })
                     .unwrap_or_default();
+                // Counted by what the query asks for: items or repositories.
+                let items = ids
+                    .first()
+                    .is_some_and(|id| id.starts_with("PR_") || id.starts_with("I_"));
+                let what = if items {
+                    "graphql item nodes"
+                } else {
+                    "graphql repository nodes"
+                };
+                self.forge.count(what, 200);
                 let nodes: Vec<Result<ResolvedValue<'a>, FieldError>> = ids
                     .iter()
                     .enumerate()
-                    .map(|(i, id)| match self.repository(id) {
-                        Some(repo) => Ok(object(repo, "Repository")),
+                    .map(|(i, id)| match self.node(id) {
+                        Some(node) => Ok(object(node, "Repository")),
                         None => {
                             self.missing
                                 .lock()
@@ -253,6 +277,12 @@ impl ObjectValue for Root<'_> {
 }
 
 impl Root<'_> {
+    /// The repository, issue or pull request `node` names.
+    fn node(&self, node: &str) -> Option<Value> {
+        self.repository(node)
+            .or_else(|| graphql_activity::item_by_node(self.forge, node))
+    }
+
     /// The repository node `node` names, as GraphQL shows it; `None` when it does not
     /// resolve (unknown, gone, or vanished by a fault).
     fn repository(&self, node: &str) -> Option<Value> {
@@ -263,7 +293,9 @@ impl Root<'_> {
         let day = self.forge.day();
         let (org, n) = self.forge.world().repo_by_id(id, day)?;
         let org = self.forge.find_org_by_id(org.id)?;
-        Some(repository(self.forge.world(), &org, n, day))
+        let mut repo = repository(self.forge.world(), &org, n, day);
+        repo["releases"] = graphql_activity::releases_of(self.forge, n, id);
+        Some(repo)
     }
 }
 

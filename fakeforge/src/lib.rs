@@ -28,6 +28,7 @@ mod gitlab;
 pub mod gitlab_activity;
 pub mod gitlab_graphql;
 pub mod graphql;
+mod graphql_activity;
 mod reply;
 mod sbom_export;
 

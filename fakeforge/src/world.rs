@@ -181,6 +181,9 @@ pub struct Life {
     /// days a repository is archived (half of them unarchived a few days later), changes
     /// licence or default branch, or is deleted.
     pub eventful: bool,
+    /// How many of each organisation's first repositories have issues, pull requests and
+    /// releases.
+    pub active_repos: usize,
 }
 
 impl Default for Life {
@@ -188,6 +191,7 @@ impl Default for Life {
         Life {
             epoch: EPOCH,
             eventful: false,
+            active_repos: 12,
         }
     }
 }
@@ -701,6 +705,7 @@ mod tests {
             Life {
                 epoch: EPOCH + 86_400 * 600,
                 eventful: true,
+                ..Life::default()
             },
         );
         let changed = |field: &str| {

@@ -13,7 +13,7 @@ use super::IngestContext;
 use crate::domain::activity::{ActivityItem, ItemKey};
 use crate::domain::OrgId;
 use crate::domain::{OrgProfile, RepoListing};
-use crate::sources::{ForgeSource, SourceError, Tally, Unanswered};
+use crate::sources::{ActivityAsk, ForgeSource, SourceError, Tally, Unanswered};
 use crate::store::ActivityCommit;
 
 /// How far before the last position a sync reads again: items updated while the last
@@ -39,17 +39,15 @@ pub(super) async fn sync(
         Ok(None) => started - Duration::days(i64::from(ctx.activity.days)),
         Err(e) => return Ok(Some(format!("activity not read: {e}"))),
     };
-    let batch = match source
-        .activity(
-            org.forge(),
-            profile,
-            repos,
-            since,
-            &ctx.activity.bots,
-            tally,
-        )
-        .await
-    {
+    let ask = ActivityAsk {
+        forge: org.forge(),
+        profile,
+        repos,
+        since,
+        until: started,
+        bots: &ctx.activity.bots,
+    };
+    let batch = match source.activity(&ask, tally).await {
         Ok(Some(batch)) => batch,
         // Not served here: nothing to say every day.
         Ok(None) => return Ok(None),

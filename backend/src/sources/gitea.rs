@@ -25,10 +25,9 @@ use super::http::{Cached, HttpClient, HttpPolicy, Meta, SourceError, Tally};
 use super::paging::{Listing, Pages};
 use super::{
     add_token, base_headers, bytes_per_language, decode_entries, lenient_time, non_empty, required,
-    ActivityBatch, ApiRoot, Dependencies, ForgeSource, RepoPage, Validators,
+    ActivityAsk, ActivityBatch, ApiRoot, Dependencies, ForgeSource, RepoPage, Validators,
 };
-use crate::domain::activity::BotRules;
-use crate::domain::{ForgeName, Secret};
+use crate::domain::Secret;
 use crate::domain::{OrgProfile, RepoListing};
 use crate::metrics::Metrics;
 
@@ -183,21 +182,17 @@ impl ForgeSource for Gitea {
 
     async fn activity(
         &self,
-        forge: &ForgeName,
-        profile: &OrgProfile,
-        repos: &[RepoListing],
-        since: DateTime<Utc>,
-        bots: &BotRules,
+        ask: &ActivityAsk<'_>,
         tally: &Tally,
     ) -> Result<Option<ActivityBatch>, SourceError> {
         super::gitea_activity::Sync {
             http: &self.http,
             root: &self.root,
-            forge,
-            owner: &profile.login,
-            repos,
-            since,
-            bots,
+            forge: ask.forge,
+            owner: &ask.profile.login,
+            repos: ask.repos,
+            since: ask.since,
+            bots: ask.bots,
             page_size: self.page_size(tally).await?,
             tally,
         }

@@ -31,8 +31,10 @@ use super::http::{Answer, Cached, HttpClient, HttpPolicy, Meta, Outgoing, Source
 use super::paging::{Listing, Pages};
 use super::{
     add_token, base_headers, bytes_per_language, decode_entries, lenient_time, non_empty, required,
-    sbom, ApiRoot, Dependencies, ForgeSource, RepoPage, Validators, GITHUB_API_VERSION,
+    sbom, ActivityAsk, ActivityBatch, ApiRoot, Dependencies, ForgeSource, RepoPage, Unanswered,
+    Validators, GITHUB_API_VERSION,
 };
+use crate::domain::activity::{BotRules, ItemKey};
 use crate::domain::{AppCredentials, Secret};
 use crate::domain::{HttpCacheEntry, OrgProfile, RepoListing};
 use crate::metrics::Metrics;
@@ -477,6 +479,34 @@ impl ForgeSource for GitHub {
             .filter_map(|r| Some((r.id, r.node_id.clone()?)))
             .collect();
         Some(graphql.details(&ids, tally).await)
+    }
+
+    /// Over GraphQL, which needs a token: without one, activity is not available.
+    async fn activity(
+        &self,
+        ask: &ActivityAsk<'_>,
+        tally: &Tally,
+    ) -> Result<Option<ActivityBatch>, SourceError> {
+        let Some(graphql) = self.graphql.as_ref() else {
+            return Ok(None);
+        };
+        super::github_activity::read(graphql, ask, tally)
+            .await
+            .map(Some)
+    }
+
+    async fn first_responses(
+        &self,
+        items: &[Unanswered],
+        bots: &BotRules,
+        tally: &Tally,
+    ) -> Result<HashMap<ItemKey, DateTime<Utc>>, SourceError> {
+        match self.graphql.as_ref() {
+            Some(graphql) => {
+                super::github_activity::first_responses(graphql, items, bots, tally).await
+            }
+            None => Ok(HashMap::new()),
+        }
     }
 
     fn rate_limit_remaining(&self) -> Option<u64> {

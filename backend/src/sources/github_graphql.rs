@@ -22,6 +22,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use reqwest::header::{HeaderValue, AUTHORIZATION};
+use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use tokio_util::sync::CancellationToken;
 use url::Url;
@@ -153,65 +154,11 @@ impl GitHubGraphql {
         tally: &Tally,
     ) -> Result<Vec<(i64, Outcome)>, Asked> {
         let ids: Vec<&str> = batch.iter().map(|(_, node)| node.as_str()).collect();
-        let body = serde_json::to_vec(&serde_json::json!({
-            "query": DETAILS_QUERY,
-            "variables": { "ids": ids },
-        }))
-        .map_err(|e| Asked::Fatal(self.malformed(e.to_string())))?;
-        let request = Outgoing {
-            method: reqwest::Method::POST,
-            url: &self.endpoint,
-            body: Some(&body),
-            follow_redirects: true,
-            // A timed-out query is split, not asked again whole.
-            retry_server_errors: false,
-            limited: Some(says_rate_limited),
-            authorization: None,
-        };
-        let answer = self
-            .http
-            .send(&request, tally)
-            .await
-            .map_err(Asked::Fatal)?;
-        let status = answer.status.as_u16();
-        if status == 401 {
-            return Err(Asked::Fatal(SourceError::Status {
-                status,
-                url: self.endpoint.to_string(),
-                message: format!(
-                    "GitHub refused the token for GraphQL: check {}",
-                    self.token_setting
-                ),
-            }));
-        }
-        if matches!(status, 502 | 504) {
-            return Err(Asked::TooSlow(answer.unexpected(&self.endpoint)));
-        }
-        if status != 200 {
-            return Err(Asked::Fatal(answer.unexpected(&self.endpoint)));
-        }
-        let reply: Reply = serde_json::from_slice(&answer.body)
-            .map_err(|e| Asked::Fatal(self.malformed(format!("GraphQL answer: {e}"))))?;
-        if let Some(limit) = reply.data.as_ref().and_then(|d| d.rate_limit.as_ref()) {
-            tally.add_points(limit.cost);
-            self.metrics.graphql_points(&self.forge, limit.cost);
-            tracing::debug!(
-                cost = limit.cost,
-                remaining = limit.remaining,
-                "GraphQL points"
-            );
-        }
-        let errors = reply.errors.unwrap_or_default();
-        let Some(nodes) = reply.data.map(|d| d.nodes) else {
-            let message = errors
-                .first()
-                .map_or("no data", |e| e.message.as_str())
-                .to_owned();
-            if message.to_ascii_lowercase().contains("couldn't respond") {
-                return Err(Asked::TooSlow(self.status_error(status, message)));
-            }
-            return Err(Asked::Fatal(self.status_error(status, message)));
-        };
+        let answered: Answered<Data> = self
+            .ask(DETAILS_QUERY, serde_json::json!({ "ids": ids }), tally)
+            .await?;
+        let (status, errors) = (answered.status, answered.errors);
+        let nodes = answered.data.nodes;
         if nodes.len() != batch.len() {
             // Not an answer to this question: nothing can be said of any of them.
             let err = self.malformed(format!(
@@ -249,6 +196,86 @@ impl GitHubGraphql {
         Ok(outcomes)
     }
 
+    /// Sends `query` with `variables`: its `data` (as `T`) and the errors that came with
+    /// it. A refused token, a timeout (502/504, "couldn't respond in time") and an answer
+    /// without data are errors; the points the query cost are counted.
+    pub(crate) async fn ask<T: DeserializeOwned>(
+        &self,
+        query: &str,
+        variables: serde_json::Value,
+        tally: &Tally,
+    ) -> Result<Answered<T>, Asked> {
+        let body = serde_json::to_vec(&serde_json::json!({
+            "query": query,
+            "variables": variables,
+        }))
+        .map_err(|e| Asked::Fatal(self.malformed(e.to_string())))?;
+        let request = Outgoing {
+            method: reqwest::Method::POST,
+            url: &self.endpoint,
+            body: Some(&body),
+            follow_redirects: true,
+            // A timed-out query is made smaller, not asked again whole.
+            retry_server_errors: false,
+            limited: Some(says_rate_limited),
+            authorization: None,
+        };
+        let answer = self
+            .http
+            .send(&request, tally)
+            .await
+            .map_err(Asked::Fatal)?;
+        let status = answer.status.as_u16();
+        if status == 401 {
+            return Err(Asked::Fatal(SourceError::Status {
+                status,
+                url: self.endpoint.to_string(),
+                message: format!(
+                    "GitHub refused the token for GraphQL: check {}",
+                    self.token_setting
+                ),
+            }));
+        }
+        if matches!(status, 502 | 504) {
+            return Err(Asked::TooSlow(answer.unexpected(&self.endpoint)));
+        }
+        if status != 200 {
+            return Err(Asked::Fatal(answer.unexpected(&self.endpoint)));
+        }
+        let reply: Reply = serde_json::from_slice(&answer.body)
+            .map_err(|e| Asked::Fatal(self.malformed(format!("GraphQL answer: {e}"))))?;
+        let errors = reply.errors.unwrap_or_default();
+        let Some(data) = reply.data.filter(|d| !d.is_null()) else {
+            let message = errors
+                .first()
+                .map_or("no data", |e| e.message.as_str())
+                .to_owned();
+            if message.to_ascii_lowercase().contains("couldn't respond") {
+                return Err(Asked::TooSlow(self.status_error(status, message)));
+            }
+            return Err(Asked::Fatal(self.status_error(status, message)));
+        };
+        if let Some(limit) = data
+            .get("rateLimit")
+            .and_then(|l| serde_json::from_value::<RateLimit>(l.clone()).ok())
+        {
+            tally.add_points(limit.cost);
+            self.metrics.graphql_points(&self.forge, limit.cost);
+            tracing::debug!(
+                cost = limit.cost,
+                remaining = limit.remaining,
+                "GraphQL points"
+            );
+        }
+        let data = serde_json::from_value(data)
+            .map_err(|e| Asked::Fatal(self.malformed(format!("GraphQL data: {e}"))))?;
+        Ok(Answered {
+            data,
+            errors,
+            status,
+        })
+    }
+
     fn malformed(&self, detail: String) -> SourceError {
         SourceError::Malformed {
             url: self.endpoint.to_string(),
@@ -265,8 +292,16 @@ impl GitHubGraphql {
     }
 }
 
-/// Why a batch got no per-repository answers.
-enum Asked {
+/// A query's answer: its data and the errors that came with it (partial answers).
+pub(crate) struct Answered<T> {
+    pub data: T,
+    pub errors: Vec<GraphqlError>,
+    pub status: u16,
+}
+
+/// Why a query got no answer.
+#[derive(Debug)]
+pub(crate) enum Asked {
     /// 502/504 or "couldn't respond in time": worth splitting.
     TooSlow(SourceError),
     /// Anything else stops the details for this organisation.
@@ -299,16 +334,13 @@ pub(crate) fn endpoint_for(api_url: &str) -> Result<Url, url::ParseError> {
 #[derive(Deserialize)]
 struct Reply {
     #[serde(default)]
-    data: Option<Data>,
+    data: Option<serde_json::Value>,
     #[serde(default)]
     errors: Option<Vec<GraphqlError>>,
 }
 
 #[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
 struct Data {
-    #[serde(default)]
-    rate_limit: Option<RateLimit>,
     #[serde(default)]
     nodes: Vec<Option<Node>>,
 }
@@ -321,12 +353,12 @@ struct RateLimit {
     remaining: u64,
 }
 
-#[derive(Deserialize)]
-struct GraphqlError {
+#[derive(Debug, Deserialize)]
+pub(crate) struct GraphqlError {
     #[serde(default, rename = "type")]
-    kind: Option<String>,
+    pub kind: Option<String>,
     #[serde(default)]
-    message: String,
+    pub message: String,
     #[serde(default)]
     path: Vec<serde_json::Value>,
 }

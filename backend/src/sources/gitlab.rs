@@ -22,11 +22,11 @@ use super::http::{Cached, HttpClient, HttpPolicy, Meta, SourceError, Tally};
 use super::paging::{with_page, Listing, Pages};
 use super::{
     add_token, base_headers, decode_entries, gitlab_activity, gitlab_graphql, lenient_time,
-    non_empty, required, ActivityBatch, ApiRoot, Dependencies, ForgeSource, RepoPage, Unanswered,
-    Validators,
+    non_empty, required, ActivityAsk, ActivityBatch, ApiRoot, Dependencies, ForgeSource, RepoPage,
+    Unanswered, Validators,
 };
 use crate::domain::activity::{BotRules, ItemKey};
-use crate::domain::{ForgeName, Secret};
+use crate::domain::Secret;
 use crate::domain::{Library, OrgProfile, RepoListing};
 use crate::metrics::Metrics;
 
@@ -231,21 +231,17 @@ impl ForgeSource for GitLab {
 
     async fn activity(
         &self,
-        forge: &ForgeName,
-        profile: &OrgProfile,
-        repos: &[RepoListing],
-        since: DateTime<Utc>,
-        bots: &BotRules,
+        ask: &ActivityAsk<'_>,
         tally: &Tally,
     ) -> Result<Option<ActivityBatch>, SourceError> {
         gitlab_activity::Sync {
             http: &self.http,
             root: &self.root,
-            forge,
-            group_id: profile.id,
-            repos,
-            since,
-            bots,
+            forge: ask.forge,
+            group_id: ask.profile.id,
+            repos: ask.repos,
+            since: ask.since,
+            bots: ask.bots,
             tally,
         }
         .read()

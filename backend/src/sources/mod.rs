@@ -4,6 +4,7 @@
 pub(crate) mod gitea;
 pub(crate) mod gitea_activity;
 pub(crate) mod github;
+pub(crate) mod github_activity;
 pub(crate) mod github_app;
 pub(crate) mod github_graphql;
 pub(crate) mod gitlab;
@@ -42,6 +43,21 @@ pub(crate) struct ActivityBatch {
     /// Items with comments whose first response the listing did not settle: read with
     /// [`ForgeSource::first_responses`] where the store has none yet.
     pub unanswered: Vec<Unanswered>,
+}
+
+/// What an activity read asks of a forge.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ActivityAsk<'a> {
+    pub forge: &'a ForgeName,
+    pub profile: &'a OrgProfile,
+    /// The organisation's live repositories: those active since `since` have their
+    /// releases read.
+    pub repos: &'a [RepoListing],
+    /// Items updated from here (inclusive)…
+    pub since: DateTime<Utc>,
+    /// …to here (the sync's start).
+    pub until: DateTime<Utc>,
+    pub bots: &'a BotRules,
 }
 
 /// An item whose first response is still to be read, and what finds it on its forge.
@@ -129,17 +145,12 @@ pub(crate) trait ForgeSource: Send + Sync + std::fmt::Debug {
         None
     }
 
-    /// The organisation's issues, pull requests and releases updated since `since`
-    /// (`repos`: its live repositories, whose releases are read where they moved);
+    /// The organisation's issues, pull requests and releases updated in `ask`'s span;
     /// `Ok(None)` where this forge gives no activity (not available: a forge kind not
     /// read yet, or a server that refuses the endpoints to this token).
     async fn activity(
         &self,
-        _forge: &ForgeName,
-        _profile: &OrgProfile,
-        _repos: &[RepoListing],
-        _since: DateTime<Utc>,
-        _bots: &BotRules,
+        _ask: &ActivityAsk<'_>,
         _tally: &Tally,
     ) -> Result<Option<ActivityBatch>, SourceError> {
         Ok(None)

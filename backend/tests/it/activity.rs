@@ -49,6 +49,9 @@ struct Subject {
     listings: &'static [&'static str],
     /// Reading comments (first responses), and releases.
     comments: &'static str,
+    /// Whether comments come with the listing (GitHub's search), so that only items whose
+    /// first comments hold no response have theirs read apart.
+    comments_listed: bool,
     releases: &'static str,
     /// The login this forge shows for a world author.
     login: fn(Option<&str>) -> Option<String>,
@@ -60,6 +63,7 @@ const FORGEJO: Subject = Subject {
     api: "/forgejo/api/v1",
     listings: &["forgejo issues search 200"],
     comments: "forgejo comments 200",
+    comments_listed: false,
     releases: "forgejo releases 200",
     login: |a| a.map(str::to_owned),
 };
@@ -70,8 +74,21 @@ const GITLAB: Subject = Subject {
     api: "/gitlab/api/v4",
     listings: &["gitlab merge requests 200", "gitlab issues 200"],
     comments: "gitlab notes 200",
+    comments_listed: false,
     releases: "gitlab releases 200",
     login: |a| a.map(|a| fakeforge::gitlab_activity::login(Some(a)).to_owned()),
+};
+
+const GITHUB: Subject = Subject {
+    name: "github",
+    kind: ForgeKind::GitHub,
+    api: "",
+    // One search per kind: GraphQL has no separate counter per kind.
+    listings: &["graphql search 200"],
+    comments: "graphql item nodes 200",
+    comments_listed: true,
+    releases: "graphql repository nodes 200",
+    login: |a| a.map(str::to_owned),
 };
 
 fn ctx(
@@ -86,6 +103,8 @@ fn ctx(
         subject.kind,
         &format!("{}{}", forge.url, subject.api),
     )];
+    // GitHub's activity is read over GraphQL, which needs a token.
+    ctx.forges[0].token = Some(orgpulse::domain::Secret::new("ghp_orgpulse_test"));
     ctx.clock = Clock::fixed(time(fake::now(forge.forge.world(), day)));
     ctx.activity = ActivityOptions {
         enabled: true,
@@ -115,6 +134,11 @@ async fn forgejo_activity_is_stored_as_the_forge_has_it_and_read_incrementally()
 #[tokio::test]
 async fn gitlab_activity_is_stored_as_the_forge_has_it_and_read_incrementally() {
     activity_through_the_pipeline(&GITLAB).await;
+}
+
+#[tokio::test]
+async fn github_activity_is_stored_as_the_forge_has_it_and_read_incrementally() {
+    activity_through_the_pipeline(&GITHUB).await;
 }
 
 /// What is stored equals the fake's items, an unchanged day costs one listing per kind,
@@ -183,6 +207,13 @@ async fn activity_through_the_pipeline(subject: &Subject) {
     let releases = store.releases(&org(&id), None).await.expect("releases");
     assert!(!releases.is_empty());
 
+    if subject.comments_listed {
+        assert!(
+            counter(&forge, subject.comments) > 0,
+            "the comments of items whose first page held no response"
+        );
+    }
+
     // The same day again: one search per kind, nothing else for activity.
     forge.forge.reset_counters();
     let again = refresh(&ctx(store.clone(), &forge, DAY), &[&id]).await;
@@ -218,7 +249,7 @@ async fn activity_through_the_pipeline(subject: &Subject) {
     let next = refresh(&ctx(store.clone(), &forge, later), &[&id]).await;
     assert_eq!(next.status, RunStatus::Succeeded, "{:?}", next.outcomes);
     assert!(
-        counter(&forge, subject.comments) > 0,
+        subject.comments_listed || counter(&forge, subject.comments) > 0,
         "active repositories' comments"
     );
     let now_truth: HashMap<i64, Item> = fake::items(&world, &org_world, later)
@@ -514,4 +545,65 @@ fn independent_figures<'a>(
         .filter(|r| inside(r.published))
         .count() as u64;
     f
+}
+
+/// GitHub's search pages only to its first 1,000 results: an organisation with more items
+/// of a kind in the span is read in time slices, every item once, in about one request
+/// per 100 items.
+#[tokio::test]
+async fn github_search_is_sliced_below_its_thousand_result_cap() {
+    let forge = fakeforge::start(fakeforge::ForgeConfig {
+        world: fakeforge::WorldConfig {
+            orgs: 1,
+            repos: 480,
+            seed: 41,
+            changed_per_day: 0.05,
+        },
+        life: fakeforge::Life {
+            active_repos: 480,
+            ..fakeforge::Life::default()
+        },
+        day: DAY,
+        rate_limit: 1_000_000,
+        graphql_points: 1_000_000,
+        ..fakeforge::ForgeConfig::default()
+    })
+    .await
+    .expect("fakeforge starts");
+    let world = forge.forge.world().clone();
+    let org_world = world.orgs[0].clone();
+    let id = format!("github:{}", org_world.login);
+    let (_db, store) = sqlite_store().await;
+    let run = refresh(&ctx(&GITHUB, store.clone(), &forge, DAY), &[&id]).await;
+    assert_eq!(run.status, RunStatus::Succeeded, "{:?}", run.outcomes);
+
+    let since = fake::now(&world, DAY) - 90 * 86_400;
+    let truth: Vec<Item> = fake::items(&world, &org_world, DAY)
+        .into_iter()
+        .filter(|i| i.updated() >= since)
+        .collect();
+    let pulls = truth.iter().filter(|i| i.pull).count();
+    assert!(
+        pulls > 1_000,
+        "{pulls} pull requests: more than one search reaches"
+    );
+    let mut stored: Vec<i64> = store
+        .activity_items(&org(&id), all_time(), None)
+        .await
+        .expect("items")
+        .iter()
+        .map(|i| i.id)
+        .collect();
+    stored.sort_unstable();
+    let mut wanted: Vec<i64> = truth.iter().map(|i| i.id).collect();
+    wanted.sort_unstable();
+    assert_eq!(stored, wanted, "every item, once");
+    let searches = counter(&forge, "graphql search 200");
+    let pages = pulls.div_ceil(100) + (truth.len() - pulls).div_ceil(100);
+    // One probe per kind that is cut, and a short last page per slice.
+    assert!(
+        searches as f64 <= 1.2 * pages as f64 + 4.0,
+        "{searches} searches for {} items ({pages} full pages)",
+        truth.len()
+    );
 }

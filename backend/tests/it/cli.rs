@@ -328,6 +328,7 @@ async fn the_token_is_sent_but_never_printed() {
         ("GITHUB_TOKEN", "ghp_topsecret123"),
         ("ORGPULSE_FETCH_LANGUAGES", "false"),
         ("ORGPULSE_FETCH_LIBRARIES", "false"),
+        ("ORGPULSE_FETCH_ACTIVITY", "false"),
         ("ORGPULSE_LOG", "debug"),
     ];
     let out = orgpulse(dir.path(), &env, &["refresh", "--org", "github:acme"]).await;

@@ -35,6 +35,7 @@ async fn an_eventful_world_shows_every_kind_of_change_as_it_happened() {
                 .and_utc()
                 .timestamp(),
             eventful: true,
+            ..Life::default()
         },
         rate_limit: 1_000_000,
         ..ForgeConfig::default()
