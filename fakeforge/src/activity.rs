@@ -2,8 +2,8 @@
 //! the first repositories of every organisation, generated from the seed and revealed day
 //! by day (an item, comment, close or merge exists once its time has passed). Authors
 //! include bots, a deleted account (Gitea's `Ghost`), authors answering themselves and
-//! late first responses, and a bot's dozen comments before the first answer. Served by
-//! the Forgejo flavour as Gitea answers:
+//! late first responses, a bot's dozen comments before the first answer, and newcomers
+//! from the third week. Served by the Forgejo flavour as Gitea answers:
 //!
 //! - `GET /repos/issues/search?owner=&type=pulls|issues&state=all&since=&limit=&page=`:
 //!   the organisation's items updated since `since`, most recently updated first, `limit`
@@ -23,6 +23,9 @@ use crate::{delay, find_repo, Flavour, Forge, Found, IfNoneMatch, Reply};
 
 /// Logins of the world's people and bots.
 const PEOPLE: [&str; 6] = ["ann", "bob", "cid", "dee", "eve", "renovate[bot]"];
+
+/// People who first turn up in the world's third week.
+const NEWCOMERS: [&str; 3] = ["fay", "gus", "hal"];
 
 /// One issue or pull request as it stands at some moment.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -113,6 +116,9 @@ pub fn repo_items(world: &World, repo_id: i64, name: &str, day: u32) -> Vec<Item
         }
         let pull = !s.is_multiple_of(3);
         let author = match mix(s ^ 2) % 9 {
+            _ if created > world.life.epoch + 15 * 86_400 && mix(s ^ 8).is_multiple_of(3) => {
+                Some(NEWCOMERS[(mix(s ^ 9) % 3) as usize])
+            }
             8 => None,
             k => Some(PEOPLE[(k % 6) as usize]),
         };

@@ -435,6 +435,18 @@ impl World {
             "visibility": "public", "default_branch": if changes.old_branch { "master" } else { "main" },
             "forks": grown / 9 + s % 5, "open_issues": (s >> 9) % 60 + u64::from(self.active_days(s, created, day) % 7), "watchers": grown
         });
+        // Publishing a release pushes its tag: the repository's push time moves with it.
+        if crate::activity::is_active(self, n) {
+            let released = crate::activity::repo_releases(self, id, day)
+                .iter()
+                .map(|r| r.published)
+                .max();
+            let pushed_at = pushed_day.map(|d| self.life.epoch + 86_400 * d + (s % 80_000) as i64);
+            if let Some(at) = released.filter(|r| pushed_at.is_none_or(|p| *r > p)) {
+                repo["pushed_at"] = json!(timestamp(at));
+                repo["updated_at"] = json!(timestamp(at));
+            }
+        }
         if nulls {
             // Some servers leave these out altogether.
             if let Some(map) = repo.as_object_mut() {

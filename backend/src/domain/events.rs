@@ -43,10 +43,15 @@ pub enum EventKind {
     RateLimited,
     /// Data stored again after a failed or rate-limited refresh.
     Recovered,
+    /// A release the activity sync had not seen (`to`: its tag).
+    ReleasePublished,
+    /// Someone whose first issue or pull request in the organisation the sync just read
+    /// (`to`: the login).
+    NewContributor,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 15] = [
+    pub const ALL: [EventKind; 17] = [
         EventKind::Baseline,
         EventKind::RepoCreated,
         EventKind::RepoReturned,
@@ -62,6 +67,8 @@ impl EventKind {
         EventKind::RefreshFailed,
         EventKind::RateLimited,
         EventKind::Recovered,
+        EventKind::ReleasePublished,
+        EventKind::NewContributor,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -81,6 +88,8 @@ impl EventKind {
             EventKind::RefreshFailed => "refresh_failed",
             EventKind::RateLimited => "rate_limited",
             EventKind::Recovered => "recovered",
+            EventKind::ReleasePublished => "release_published",
+            EventKind::NewContributor => "new_contributor",
         }
     }
 }
@@ -127,6 +136,32 @@ pub struct StoredEvent {
 }
 
 impl Event {
+    /// A release the activity sync saw for the first time.
+    pub fn release(org: &OrgId, at: DateTime<Utc>, repo_id: i64, repo: &str, tag: &str) -> Self {
+        Event {
+            repo_id: Some(repo_id),
+            repo: Some(repo.to_owned()),
+            ..Event::new(org, at, EventKind::ReleasePublished)
+        }
+        .change(None, Some(tag))
+    }
+
+    /// `login`'s first item in the organisation, on repository `repo`.
+    pub fn new_contributor(
+        org: &OrgId,
+        at: DateTime<Utc>,
+        repo_id: i64,
+        repo: &str,
+        login: &str,
+    ) -> Self {
+        Event {
+            repo_id: Some(repo_id),
+            repo: Some(repo.to_owned()),
+            ..Event::new(org, at, EventKind::NewContributor)
+        }
+        .change(None, Some(login))
+    }
+
     fn new(org: &OrgId, at: DateTime<Utc>, kind: EventKind) -> Self {
         Event {
             org: org.clone(),
@@ -195,6 +230,10 @@ impl Event {
             EventKind::RefreshFailed => format!("Refreshing {org} failed: {to}"),
             EventKind::RateLimited => format!("Refreshing {org} was rate limited: {to}"),
             EventKind::Recovered => format!("{org} refreshed again after a failed refresh"),
+            EventKind::ReleasePublished => format!("{repo} published {to}"),
+            EventKind::NewContributor => {
+                format!("{to} opened a first issue or pull request in {org}")
+            }
         }
     }
 }

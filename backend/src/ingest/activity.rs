@@ -5,16 +5,17 @@
 //! activity leaves the organisation's activity "not available"; one that fails this time
 //! leaves the stored activity and the position as they were, and says so.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, Duration, Utc};
 
 use super::IngestContext;
-use crate::domain::activity::{ActivityItem, ItemKey};
+use crate::domain::activity::{ActivityItem, ItemKey, ReleaseRecord};
+use crate::domain::Event;
 use crate::domain::OrgId;
 use crate::domain::{OrgProfile, RepoListing};
 use crate::sources::{ActivityAsk, ForgeSource, SourceError, Tally, Unanswered};
-use crate::store::ActivityCommit;
+use crate::store::{ActivityCommit, StoreError};
 
 /// How far before the last position a sync reads again: items updated while the last
 /// one ran are not missed.
@@ -34,10 +35,13 @@ pub(super) async fn sync(
         return Ok(None);
     }
     let started = ctx.clock.now();
-    let since = match ctx.store.activity_synced_until(org).await {
-        Ok(Some(at)) => at - OVERLAP,
-        Ok(None) => started - Duration::days(i64::from(ctx.activity.days)),
+    let position = match ctx.store.activity_synced_until(org).await {
+        Ok(position) => position,
         Err(e) => return Ok(Some(format!("activity not read: {e}"))),
+    };
+    let since = match position {
+        Some(at) => at - OVERLAP,
+        None => started - Duration::days(i64::from(ctx.activity.days)),
     };
     let ask = ActivityAsk {
         forge: org.forge(),
@@ -105,6 +109,15 @@ pub(super) async fn sync(
         })
         .collect::<Vec<_>>();
     tracing::info!(%org, items = items.len(), releases = batch.releases.len(), "activity read");
+    // What is news: releases not stored yet, people whose first item this is. The first
+    // sync is the starting point, not news.
+    let events = match position {
+        Some(_) => match news(ctx, org, repos, &items, &batch.releases, started).await {
+            Ok(events) => events,
+            Err(e) => return Ok(Some(format!("activity not stored: {e}"))),
+        },
+        None => Vec::new(),
+    };
     let commit = ActivityCommit {
         org: org.clone(),
         items,
@@ -114,6 +127,9 @@ pub(super) async fn sync(
     if let Err(e) = ctx.store.commit_activity(&commit).await {
         return Ok(Some(format!("activity not stored: {e}")));
     }
+    if let Err(e) = ctx.store.record_events(&events).await {
+        notes.push(format!("activity events not recorded: {e}"));
+    }
     if batch.skipped > 0 {
         notes.push(format!(
             "{} unreadable activity entries skipped",
@@ -121,4 +137,49 @@ pub(super) async fn sync(
         ));
     }
     Ok((!notes.is_empty()).then(|| notes.join("; ")))
+}
+
+/// The events `items` and `releases` bring, against what the store holds before they are
+/// written: a release it has not seen, a contributor whose first item in the
+/// organisation is among them.
+async fn news(
+    ctx: &IngestContext,
+    org: &OrgId,
+    repos: &[RepoListing],
+    items: &[ActivityItem],
+    releases: &[ReleaseRecord],
+    at: DateTime<Utc>,
+) -> Result<Vec<Event>, StoreError> {
+    let names: HashMap<i64, &str> = repos.iter().map(|r| (r.id, r.name.as_str())).collect();
+    let name = |id: i64| names.get(&id).copied().unwrap_or("a repository");
+    let known: HashSet<(i64, String)> = ctx
+        .store
+        .releases(org, None)
+        .await?
+        .into_iter()
+        .map(|r| (r.repo_id, r.tag))
+        .collect();
+    let mut events: Vec<Event> = releases
+        .iter()
+        .filter(|r| !known.contains(&(r.repo_id, r.tag.clone())))
+        .map(|r| Event::release(org, at, r.repo_id, name(r.repo_id), &r.tag))
+        .collect();
+    let people = ctx.store.first_items(org).await?;
+    let mut firsts: BTreeMap<&str, &ActivityItem> = BTreeMap::new();
+    for item in items {
+        let Some(login) = item.contributor() else {
+            continue;
+        };
+        if people.contains_key(login) {
+            continue;
+        }
+        let first = firsts.entry(login).or_insert(item);
+        if item.created_at < first.created_at {
+            *first = item;
+        }
+    }
+    events.extend(firsts.into_iter().map(|(login, item)| {
+        Event::new_contributor(org, at, item.repo_id, name(item.repo_id), login)
+    }));
+    Ok(events)
 }

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use fakeforge::activity::{self as fake, Item};
 use orgpulse::domain::activity::{ActivityFigures, BotRules, Window};
-use orgpulse::domain::{ForgeKind, RunStatus};
+use orgpulse::domain::{EventKind, ForgeKind, RunStatus};
 use orgpulse::ingest::{ActivityOptions, Clock, ForgeAccess, IngestContext};
 use orgpulse::store::Store;
 
@@ -606,4 +606,69 @@ async fn github_search_is_sliced_below_its_thousand_result_cap() {
         "{searches} searches for {} items ({pages} full pages)",
         truth.len()
     );
+}
+
+/// A later sync records a release it had not seen and a contributor's first item as
+/// events; the first sync is the starting point and records neither.
+#[tokio::test]
+async fn releases_and_newcomers_are_news_after_the_first_sync() {
+    let forge = forge().await;
+    let world = forge.forge.world().clone();
+    let org_world = world.orgs[0].clone();
+    let id = format!("codeberg:{}", org_world.login);
+    let (_db, store) = sqlite_store().await;
+    let early = 10;
+    forge.forge.set_day(early);
+    let run = refresh(&ctx(&FORGEJO, store.clone(), &forge, early), &[&id]).await;
+    assert_eq!(run.status, RunStatus::Succeeded, "{:?}", run.outcomes);
+    let news = |events: Vec<orgpulse::domain::StoredEvent>, kind: EventKind| {
+        let mut found: Vec<(Option<i64>, String)> = events
+            .into_iter()
+            .filter(|e| e.event.kind == kind)
+            .map(|e| (e.event.repo_id, e.event.to.unwrap_or_default()))
+            .collect();
+        found.sort();
+        found
+    };
+    let all = orgpulse::store::EventQuery::latest(10_000);
+    let first = store.list_events(&all).await.expect("events");
+    assert!(news(first.clone(), EventKind::ReleasePublished).is_empty());
+    assert!(news(first, EventKind::NewContributor).is_empty());
+
+    forge.forge.set_day(DAY);
+    let run = refresh(&ctx(&FORGEJO, store.clone(), &forge, DAY), &[&id]).await;
+    assert_eq!(run.status, RunStatus::Succeeded, "{:?}", run.outcomes);
+    let events = store.list_events(&all).await.expect("events");
+
+    // Independently: releases published between the syncs; people whose first item is
+    // among those the second sync read, unknown to the first.
+    let then = fake::now(&world, early);
+    let mut released: Vec<(Option<i64>, String)> = fake::releases(&world, &org_world, DAY)
+        .into_iter()
+        .filter(|r| r.published > then)
+        .map(|r| (Some(r.repo_id), r.tag))
+        .collect();
+    released.sort();
+    assert!(!released.is_empty(), "the world releases between the syncs");
+    assert_eq!(news(events.clone(), EventKind::ReleasePublished), released);
+    let human = |i: &Item| i.author.filter(|a| !a.ends_with("[bot]"));
+    let known: std::collections::BTreeSet<&str> = fake::items(&world, &org_world, early)
+        .iter()
+        .filter(|i| i.updated() >= then - 90 * 86_400)
+        .filter_map(human)
+        .collect();
+    let mut newcomers: Vec<&str> = fake::items(&world, &org_world, DAY)
+        .iter()
+        .filter(|i| i.updated() >= then - 3_600)
+        .filter_map(human)
+        .filter(|a| !known.contains(a))
+        .collect();
+    newcomers.sort_unstable();
+    newcomers.dedup();
+    assert!(!newcomers.is_empty(), "the world has newcomers");
+    let recorded: Vec<String> = news(events, EventKind::NewContributor)
+        .into_iter()
+        .map(|(_, login)| login)
+        .collect();
+    assert_eq!(recorded, newcomers);
 }
