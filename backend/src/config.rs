@@ -163,10 +163,15 @@ pub(crate) struct Settings {
     pub stale_days: u32,
 
     /// `ORGPULSE_RELEASE_DAYS`: needs attention: a repository whose latest release is this
-    /// many days old (GitHub with a token; repositories that never released are left
-    /// alone); 0 turns the rule off.
+    /// many days old (releases known from GitHub's details or the activity sync;
+    /// repositories that never released are left alone); 0 turns the rule off.
     #[serde(default = "defaults::release_days")]
     pub release_days: u32,
+
+    /// `ORGPULSE_RESPONSE_DAYS`: needs attention: a repository with open issues or pull
+    /// requests that got no first response in this many days; 0 turns the rule off.
+    #[serde(default = "defaults::response_days")]
+    pub response_days: u32,
 
     /// `ORGPULSE_ATTENTION_EXEMPT_TOPIC`: repositories with this topic never need attention.
     #[serde(default = "defaults::attention_exempt_topic")]
@@ -218,6 +223,9 @@ mod defaults {
     }
     pub(crate) fn release_days() -> u32 {
         crate::domain::attention::DEFAULT_RELEASE_DAYS
+    }
+    pub(crate) fn response_days() -> u32 {
+        crate::domain::attention::DEFAULT_RESPONSE_DAYS
     }
     pub(crate) fn activity_days() -> u32 {
         90
@@ -421,6 +429,12 @@ impl Settings {
                 self.stale_days
             );
         }
+        if self.response_days > 36_500 {
+            bail!(
+                "ORGPULSE_RESPONSE_DAYS must be between 0 and 36500, got {}",
+                self.response_days
+            );
+        }
         if self.attention_exempt_topic.trim().is_empty() {
             bail!("ORGPULSE_ATTENTION_EXEMPT_TOPIC must not be empty");
         }
@@ -435,6 +449,7 @@ impl Settings {
         AttentionRules {
             stale_days: self.stale_days,
             release_days: (self.release_days > 0).then_some(self.release_days),
+            response_days: (self.response_days > 0).then_some(self.response_days),
             exempt_topic: self.attention_exempt_topic.trim().to_owned(),
         }
     }

@@ -8,7 +8,14 @@
 //! and the last update elsewhere (GitLab and Gitea/Forgejo report no push time, and their
 //! update time also moves on settings edits), so "no activity" can only be shorter there.
 //! Archived repositories are retired on purpose: only open issues left behind in them count.
+//!
+//! Where the default branch's last commit is known (GitHub's GraphQL details), it is the
+//! activity time instead: bots (dependency updaters) push branches that move `pushed_at`
+//! without any work landing. Where the activity sync ran, its signals add three rules:
+//! items waiting for a first response, no release lately (from the stored releases as well
+//! as the details), and one author carrying most of the merged pull requests.
 
+use std::collections::HashMap;
 use std::fmt;
 
 use chrono::{DateTime, Utc};
@@ -19,6 +26,11 @@ use super::{ForgeKind, RepoRecord};
 pub const DEFAULT_STALE_DAYS: u32 = 365;
 /// The default of `ORGPULSE_RELEASE_DAYS`.
 pub const DEFAULT_RELEASE_DAYS: u32 = 365;
+/// The default of `ORGPULSE_RESPONSE_DAYS`.
+pub const DEFAULT_RESPONSE_DAYS: u32 = 14;
+/// Merged pull requests a repository needs in the bus-factor window before one author's
+/// share of them says anything.
+pub const BUS_FACTOR_MIN_MERGED: u64 = 5;
 /// The default of `ORGPULSE_ATTENTION_EXEMPT_TOPIC`.
 pub const DEFAULT_EXEMPT_TOPIC: &str = "orgpulse-keep";
 
@@ -32,6 +44,9 @@ pub struct AttentionRules {
     /// A repository whose latest release is this many days old has not released lately;
     /// `None` turns the rule off. Repositories that never released are not counted.
     pub release_days: Option<u32>,
+    /// An open item with no first response this many days after it was opened is waiting
+    /// too long; `None` turns the rule off.
+    pub response_days: Option<u32>,
 }
 
 impl Default for AttentionRules {
@@ -40,8 +55,23 @@ impl Default for AttentionRules {
             stale_days: DEFAULT_STALE_DAYS,
             exempt_topic: DEFAULT_EXEMPT_TOPIC.to_owned(),
             release_days: Some(DEFAULT_RELEASE_DAYS),
+            response_days: Some(DEFAULT_RESPONSE_DAYS),
         }
     }
+}
+
+/// What the stored activity says of each repository (by id), for the rules that read it;
+/// empty where the activity sync never ran.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ActivitySignals {
+    /// The latest stored release.
+    pub latest_release: HashMap<i64, DateTime<Utc>>,
+    /// Open items without a first response opened before the response limit: how many,
+    /// and when the oldest was opened.
+    pub waiting: HashMap<i64, (u64, DateTime<Utc>)>,
+    /// Repositories where one author merged more than half of at least
+    /// [`BUS_FACTOR_MIN_MERGED`] pull requests in the last 90 days: that author.
+    pub single_author: HashMap<i64, String>,
 }
 
 /// Why a repository needs attention.
@@ -65,6 +95,13 @@ pub enum Reason {
     NoRecentRelease {
         days: i64,
     },
+    /// Open items waiting for a first response: how many, and the oldest's age in days.
+    WaitingForResponse {
+        items: u64,
+        days: i64,
+    },
+    /// One author merged more than half of the recent pull requests.
+    BusFactorOne,
 }
 
 impl Reason {
@@ -77,17 +114,21 @@ impl Reason {
             Reason::Empty => "empty",
             Reason::ArchivedWithOpenIssues { .. } => "archived_with_open_issues",
             Reason::NoRecentRelease { .. } => "no_recent_release",
+            Reason::WaitingForResponse { .. } => "waiting_for_response",
+            Reason::BusFactorOne => "bus_factor_one",
         }
     }
 
     /// Every reason's name, for the API's documentation.
-    pub const NAMES: [&'static str; 6] = [
+    pub const NAMES: [&'static str; 8] = [
         "stale",
         "no_license",
         "no_description",
         "empty",
         "archived_with_open_issues",
         "no_recent_release",
+        "waiting_for_response",
+        "bus_factor_one",
     ];
 }
 
@@ -107,6 +148,14 @@ impl fmt::Display for Reason {
                 if *open == 1 { "" } else { "s" }
             ),
             Reason::NoRecentRelease { days } => write!(f, "no release for {days} days"),
+            Reason::WaitingForResponse { items, days } => write!(
+                f,
+                "{items} item{} waiting for a first response, the oldest {days} days",
+                if *items == 1 { "" } else { "s" }
+            ),
+            Reason::BusFactorOne => {
+                f.write_str("one author merged most pull requests of the last 90 days")
+            }
         }
     }
 }
@@ -132,11 +181,12 @@ pub struct Attention<'a> {
 }
 
 /// Applies `rules` to `repos` (gone ones are skipped) of an organisation on a `kind`
-/// forge, at `now`.
+/// forge, at `now`, with what its stored activity says (`signals`).
 pub fn attention<'a>(
     repos: &'a [RepoRecord],
     kind: ForgeKind,
     rules: &AttentionRules,
+    signals: &ActivitySignals,
     now: DateTime<Utc>,
 ) -> Attention<'a> {
     let live: Vec<&RepoRecord> = repos.iter().filter(|r| r.gone_since.is_none()).collect();
@@ -171,7 +221,10 @@ pub fn attention<'a>(
                 reasons.push(Reason::ArchivedWithOpenIssues { open });
             }
         } else {
-            let idle = l.activity_at().map(|at| (now - at).num_days());
+            let last_commit = repo.details.as_ref().and_then(|d| d.last_commit_at);
+            let idle = last_commit
+                .or(l.activity_at())
+                .map(|at| (now - at).num_days());
             if idle.is_none_or(|days| days >= i64::from(rules.stale_days)) {
                 reasons.push(Reason::Stale { days: idle });
             }
@@ -188,12 +241,24 @@ pub fn attention<'a>(
                 .details
                 .as_ref()
                 .and_then(|d| d.latest_release.as_ref())
-                .and_then(|r| r.published_at);
+                .and_then(|r| r.published_at)
+                .max(signals.latest_release.get(&l.id).copied());
             if let (Some(limit), Some(at)) = (rules.release_days, released) {
                 let days = (now - at).num_days();
                 if days >= i64::from(limit) {
                     reasons.push(Reason::NoRecentRelease { days });
                 }
+            }
+            if let (Some(_), Some((items, oldest))) =
+                (rules.response_days, signals.waiting.get(&l.id))
+            {
+                reasons.push(Reason::WaitingForResponse {
+                    items: *items,
+                    days: (now - *oldest).num_days(),
+                });
+            }
+            if signals.single_author.contains_key(&l.id) {
+                reasons.push(Reason::BusFactorOne);
             }
         }
         if !reasons.is_empty() {
@@ -223,6 +288,10 @@ mod tests {
     fn at(s: &str) -> DateTime<Utc> {
         s.parse().expect("time")
     }
+
+    /// No activity signals: the sync never ran.
+    static NONE: std::sync::LazyLock<ActivitySignals> =
+        std::sync::LazyLock::new(ActivitySignals::default);
 
     /// A tidy repository pushed to on `pushed`.
     fn tidy(id: i64, name: &str, stars: u64, pushed: &str) -> RepoRecord {
@@ -274,7 +343,13 @@ mod tests {
         unknown.listing.name = "unknown".into();
         unknown.details = None;
         let repos = [old, recent, never, unknown];
-        let found = attention(&repos, ForgeKind::GitHub, &AttentionRules::default(), now);
+        let found = attention(
+            &repos,
+            ForgeKind::GitHub,
+            &AttentionRules::default(),
+            &NONE,
+            now,
+        );
         assert_eq!(
             reasons(&found),
             [("old".to_owned(), vec!["no release for 516 days".to_owned()])]
@@ -283,7 +358,7 @@ mod tests {
             release_days: None,
             ..AttentionRules::default()
         };
-        assert!(attention(&repos, ForgeKind::GitHub, &off, now)
+        assert!(attention(&repos, ForgeKind::GitHub, &off, &NONE, now)
             .flagged
             .is_empty());
     }
@@ -312,7 +387,13 @@ mod tests {
         never.listing.pushed_at = None;
         let repos = [stale, fresh, bare, retired, tidy_archive, kept, gone, never];
 
-        let found = attention(&repos, ForgeKind::GitHub, &AttentionRules::default(), now);
+        let found = attention(
+            &repos,
+            ForgeKind::GitHub,
+            &AttentionRules::default(),
+            &NONE,
+            now,
+        );
         assert_eq!(
             reasons(&found),
             [
@@ -342,10 +423,11 @@ mod tests {
 
         let strict = AttentionRules {
             release_days: None,
+            response_days: None,
             stale_days: 1,
             exempt_topic: "none".into(),
         };
-        let found = attention(&repos, ForgeKind::GitHub, &strict, now);
+        let found = attention(&repos, ForgeKind::GitHub, &strict, &NONE, now);
         assert!(found.flagged.iter().any(|f| f.repo.listing.name == "kept"));
         assert!(found.flagged.iter().any(|f| f.repo.listing.name == "fresh"));
     }
@@ -360,6 +442,7 @@ mod tests {
             std::slice::from_ref(&a),
             ForgeKind::GitLab,
             &AttentionRules::default(),
+            &NONE,
             now,
         );
         assert!(found.flagged.is_empty(), "{:?}", reasons(&found));
@@ -371,6 +454,7 @@ mod tests {
             std::slice::from_ref(&a),
             ForgeKind::Forgejo,
             &AttentionRules::default(),
+            &NONE,
             now,
         );
         assert_eq!(
@@ -380,7 +464,72 @@ mod tests {
         let mut b = tidy(2, "b", 1, "2026-05-30T00:00:00Z");
         b.listing.license = Some("MIT".into());
         let both = [a, b];
-        let found = attention(&both, ForgeKind::Gitea, &AttentionRules::default(), now);
+        let found = attention(
+            &both,
+            ForgeKind::Gitea,
+            &AttentionRules::default(),
+            &NONE,
+            now,
+        );
         assert_eq!(reasons(&found), [("a".into(), vec!["no licence".into()])]);
+    }
+
+    #[test]
+    fn activity_signals_flag_waiting_items_stored_releases_and_a_single_author() {
+        use crate::domain::RepoDetails;
+        let now = at("2026-06-01T00:00:00Z");
+        let mut repos: Vec<RepoRecord> = (1..=4)
+            .map(|id| {
+                let mut r = tidy(id, &format!("r{id}"), 1, "2026-05-30T00:00:00Z");
+                r.listing.license = Some("MIT".into());
+                r
+            })
+            .collect();
+        // r4's listing moved yesterday, but only a bot's branch did: its last commit is
+        // two years old.
+        repos[3].details = Some(RepoDetails {
+            open_issues: 0,
+            open_pull_requests: 0,
+            latest_release: None,
+            last_commit_at: Some(at("2024-05-01T00:00:00Z")),
+            license: None,
+            topics: Vec::new(),
+        });
+        let signals = ActivitySignals {
+            latest_release: HashMap::from([(2, at("2025-03-01T00:00:00Z"))]),
+            waiting: HashMap::from([(1, (3, at("2026-04-01T00:00:00Z")))]),
+            single_author: HashMap::from([(3, "ann".to_owned())]),
+        };
+        let found = attention(
+            &repos,
+            ForgeKind::GitHub,
+            &AttentionRules::default(),
+            &signals,
+            now,
+        );
+        let mut got = reasons(&found);
+        got.sort();
+        assert_eq!(
+            got,
+            [
+                (
+                    "r1".to_owned(),
+                    vec!["3 items waiting for a first response, the oldest 61 days".to_owned()]
+                ),
+                ("r2".to_owned(), vec!["no release for 457 days".to_owned()]),
+                (
+                    "r3".to_owned(),
+                    vec!["one author merged most pull requests of the last 90 days".to_owned()]
+                ),
+                ("r4".to_owned(), vec!["no activity for 761 days".to_owned()]),
+            ]
+        );
+        let off = AttentionRules {
+            response_days: None,
+            release_days: None,
+            ..AttentionRules::default()
+        };
+        let found = attention(&repos, ForgeKind::GitHub, &off, &signals, now);
+        assert_eq!(found.flagged.len(), 2, "{:?}", reasons(&found));
     }
 }

@@ -56,6 +56,14 @@ pub trait ActivityRead {
     /// Each contributor's (a known, non-bot author's) first item in the organisation.
     async fn first_items(&self, org: &OrgId) -> StoreResult<HashMap<String, DateTime<Utc>>>;
 
+    /// Per repository of the organisation: its open items that have no first response and
+    /// were created before `before` — how many, and when the oldest was created.
+    async fn waiting_items(
+        &self,
+        org: &OrgId,
+        before: DateTime<Utc>,
+    ) -> StoreResult<HashMap<i64, (u64, DateTime<Utc>)>>;
+
     /// What is stored of items `keys` of `forge` (those stored at all).
     async fn stored_items(
         &self,

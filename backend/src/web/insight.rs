@@ -7,8 +7,8 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Days, NaiveDate, Utc};
 
-use crate::domain::activity::{ActivityFigures, Window};
-use crate::domain::attention::{Attention, AttentionRules};
+use crate::domain::activity::{absence_factor, ActivityFigures, Window};
+use crate::domain::attention::{ActivitySignals, Attention, AttentionRules, BUS_FACTOR_MIN_MERGED};
 use crate::domain::history::{self, Mover};
 use crate::domain::{ForgeKind, Forges, OrgId, RepoDay, RepoRecord};
 use crate::store::{OrgDetail, Store, StoreResult};
@@ -16,22 +16,83 @@ use crate::store::{OrgDetail, Store, StoreResult};
 /// Most repositories one list of movers holds.
 pub(crate) const MAX_MOVERS: usize = 100;
 
-/// The repositories of `detail` that need attention under `rules`, judged as of the last
-/// stored listing (so an answer cached until the next refresh stays true), and that time.
+/// The repositories of `detail` that need attention under `rules` and what its stored
+/// activity says (`signals`, from [`activity_signals`]), judged as of the last stored
+/// listing (so an answer cached until the next refresh stays true), and that time.
 pub(crate) fn attention<'a>(
     detail: &'a OrgDetail,
     forges: &Forges,
     rules: &AttentionRules,
+    signals: &ActivitySignals,
 ) -> (Attention<'a>, DateTime<Utc>) {
     let kind = forges.of(&detail.org).map_or(ForgeKind::GitHub, |f| f.kind);
-    let as_of = detail
-        .record
-        .as_ref()
-        .map_or_else(Utc::now, |r| r.fetched_at);
+    let as_of = as_of(detail);
     (
-        crate::domain::attention::attention(&detail.repos, kind, rules, as_of),
+        crate::domain::attention::attention(&detail.repos, kind, rules, signals, as_of),
         as_of,
     )
+}
+
+/// When `detail`'s listing was stored (now, if it never was).
+fn as_of(detail: &OrgDetail) -> DateTime<Utc> {
+    detail
+        .record
+        .as_ref()
+        .map_or_else(Utc::now, |r| r.fetched_at)
+}
+
+/// Days the bus-factor rule looks back.
+const BUS_FACTOR_DAYS: u64 = 90;
+
+/// What `detail`'s stored activity says for the attention rules: empty when its activity
+/// was never read. Three store reads: the releases, the waiting items (aggregated by the
+/// store), and the last 90 days' items.
+pub(crate) async fn activity_signals(
+    store: &dyn Store,
+    detail: &OrgDetail,
+    rules: &AttentionRules,
+) -> StoreResult<ActivitySignals> {
+    let org = &detail.org;
+    if store.activity_synced_until(org).await?.is_none() {
+        return Ok(ActivitySignals::default());
+    }
+    let as_of = as_of(detail);
+    let mut signals = ActivitySignals::default();
+    for release in store.releases(org, None).await? {
+        let latest = signals
+            .latest_release
+            .entry(release.repo_id)
+            .or_insert(release.published_at);
+        *latest = (*latest).max(release.published_at);
+    }
+    if let Some(days) = rules.response_days {
+        signals.waiting = store
+            .waiting_items(org, as_of - chrono::Duration::days(i64::from(days)))
+            .await?;
+    }
+    let window = Window::ending(as_of.date_naive() + Days::new(1), BUS_FACTOR_DAYS);
+    let mut merged: HashMap<i64, HashMap<&str, u64>> = HashMap::new();
+    let items = store.activity_items(org, window, None).await?;
+    for item in &items {
+        let in_window = item.merged_at.is_some_and(|at| window.holds(at));
+        if let (true, Some(author)) = (in_window, item.contributor()) {
+            *merged
+                .entry(item.repo_id)
+                .or_default()
+                .entry(author)
+                .or_default() += 1;
+        }
+    }
+    for (repo, authors) in merged {
+        let total: u64 = authors.values().sum();
+        if total < BUS_FACTOR_MIN_MERGED || absence_factor(authors.values().copied()) != Some(1) {
+            continue;
+        }
+        if let Some((author, _)) = authors.into_iter().max_by_key(|(a, n)| (*n, *a)) {
+            signals.single_author.insert(repo, author.to_owned());
+        }
+    }
+    Ok(signals)
 }
 
 /// The windows movers are ranked over, in days.

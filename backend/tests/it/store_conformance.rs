@@ -1839,6 +1839,19 @@ async fn activity_is_stored_once_and_read_through_the_repositories_listed(store:
         "only items that have one, each of its kind"
     );
     assert_eq!(
+        store
+            .waiting_items(&acme, at("2026-03-12"))
+            .await
+            .expect("waiting items"),
+        std::collections::HashMap::from([(1, (2, at("2026-01-01")))]),
+        "open, unanswered, created before: per repository, with the oldest"
+    );
+    assert!(store
+        .waiting_items(&acme, at("2026-01-01"))
+        .await
+        .expect("waiting items")
+        .is_empty());
+    assert_eq!(
         store.activity_synced_until(&acme).await.expect("position"),
         Some(at("2026-03-12"))
     );

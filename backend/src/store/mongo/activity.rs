@@ -128,6 +128,35 @@ impl ActivityRead for MongoStore {
             .collect()
     }
 
+    async fn waiting_items(
+        &self,
+        org: &OrgId,
+        before: DateTime<Utc>,
+    ) -> StoreResult<HashMap<i64, (u64, DateTime<Utc>)>> {
+        self.wait_ready().await?;
+        let repos = self.listed_repos(org, None).await?;
+        let pipeline = vec![
+            doc! { "$match": {
+                "forge": org.forge().as_str(), "repo_id": { "$in": repos },
+                "state": "open", "first_response_at": Bson::Null,
+                "created_at": { "$lt": date(before) },
+            } },
+            doc! { "$group": {
+                "_id": "$repo_id", "n": { "$sum": 1 }, "oldest": { "$min": "$created_at" },
+            } },
+        ];
+        let docs = self.aggregate("activity_items", pipeline).await?;
+        docs.iter()
+            .map(|d| {
+                let repo = int(d, "_id")
+                    .ok_or_else(|| StoreError::Corrupt("waiting items: no repository".into()))?;
+                let oldest = opt_date(d, "oldest")
+                    .ok_or_else(|| StoreError::Corrupt(format!("waiting items of {repo}")))?;
+                Ok((repo, (int(d, "n").unwrap_or(0) as u64, oldest)))
+            })
+            .collect()
+    }
+
     async fn stored_items(
         &self,
         forge: &ForgeName,

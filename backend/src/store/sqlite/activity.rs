@@ -149,6 +149,34 @@ impl ActivityRead for SqliteStore {
         .await
     }
 
+    async fn waiting_items(
+        &self,
+        org: &OrgId,
+        before: DateTime<Utc>,
+    ) -> StoreResult<HashMap<i64, (u64, DateTime<Utc>)>> {
+        let (org, before) = (org.to_string(), ts(before));
+        self.call(move |conn| {
+            let mut stmt = conn.prepare_cached(&format!(
+                "SELECT i.repo_id, COUNT(*), MIN(i.created_at) {OF_ORG}
+                   AND i.state = 'open' AND i.first_response_at IS NULL AND i.created_at < ?2
+                 GROUP BY i.repo_id"
+            ))?;
+            let rows = stmt.query_map(params![org, before], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, String>(2)?,
+                ))
+            })?;
+            rows.map(|row| {
+                let (repo, n, oldest) = row?;
+                Ok((repo, (n as u64, parse_ts(&oldest)?)))
+            })
+            .collect()
+        })
+        .await
+    }
+
     async fn stored_items(
         &self,
         forge: &ForgeName,

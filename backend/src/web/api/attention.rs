@@ -26,8 +26,10 @@ pub(crate) const ATTENTION_CSV_COLUMNS: [&str; 12] = [
 ];
 
 /// The live repositories that need attention, each with its reasons, most reasons first:
-/// no activity for `ORGPULSE_STALE_DAYS`, no licence, no description, empty, archived with
-/// open issues. Repositories with the `ORGPULSE_ATTENTION_EXEMPT_TOPIC` topic are left
+/// no activity for `ORGPULSE_STALE_DAYS` (the default branch's last commit where known),
+/// no licence, no description, empty, archived with open issues, no release in
+/// `ORGPULSE_RELEASE_DAYS`, items waiting `ORGPULSE_RESPONSE_DAYS` for a first response,
+/// one author merging most recent pull requests. Repositories with the `ORGPULSE_ATTENTION_EXEMPT_TOPIC` topic are left
 /// out; so are rules the forge cannot answer (`not_reported`). Judged as of the last
 /// stored listing.
 #[utoipa::path(get, path = "/api/v1/orgs/{forge}/{login}/attention", tag = "repositories",
@@ -43,13 +45,16 @@ pub(crate) async fn list_attention(
     let org = org.0;
     get.answer(Scope::Org(org.clone()), || async {
         let detail = known(&get, &org).await?;
-        let (found, as_of) = insight::attention(&detail, &get.state.forges, &get.state.attention);
+        let rules = &get.state.attention;
+        let signals = insight::activity_signals(get.state.store.as_ref(), &detail, rules).await?;
+        let (found, as_of) = insight::attention(&detail, &get.state.forges, rules, &signals);
         let kind = get.state.forges.kind_of(&org);
         json_body(&AttentionList {
             org: org.to_string(),
             as_of: detail.record.as_ref().map(|r| r.fetched_at),
             stale_days: get.state.attention.stale_days,
             release_days: get.state.attention.release_days,
+            response_days: get.state.attention.response_days,
             exempt_topic: get.state.attention.exempt_topic.clone(),
             checked: found.checked,
             exempt: found.exempt,
@@ -74,7 +79,9 @@ pub(crate) async fn attention_csv(
     let org = org.0;
     get.answer(Scope::Org(org.clone()), || async {
         let detail = known(&get, &org).await?;
-        let (found, as_of) = insight::attention(&detail, &get.state.forges, &get.state.attention);
+        let rules = &get.state.attention;
+        let signals = insight::activity_signals(get.state.store.as_ref(), &detail, rules).await?;
+        let (found, as_of) = insight::attention(&detail, &get.state.forges, rules, &signals);
         let kind = get.state.forges.kind_of(&org);
         super::csv_answer(
             &ATTENTION_CSV_COLUMNS,

@@ -388,6 +388,9 @@ pub(crate) struct AttentionList {
     /// `ORGPULSE_RELEASE_DAYS`: a latest release this old is `no_recent_release`; `null`
     /// when that rule is off.
     pub release_days: Option<u32>,
+    /// `ORGPULSE_RESPONSE_DAYS`: open items unanswered this long are
+    /// `waiting_for_response`; `null` when that rule is off.
+    pub response_days: Option<u32>,
     /// `ORGPULSE_ATTENTION_EXEMPT_TOPIC`: repositories with it are left out.
     pub exempt_topic: String,
     /// Live repositories looked at, exempt ones included.

@@ -13,7 +13,7 @@ use super::org_activity::ActivitySection;
 use super::org_table::{RepoTable, TableParams};
 use super::{badge, display_name, last_refresh_text, Badge, Kpi};
 use crate::domain::activity::ActivityFigures;
-use crate::domain::attention::AttentionRules;
+use crate::domain::attention::{ActivitySignals, AttentionRules};
 use crate::domain::feed::path_segment;
 use crate::domain::history::Mover;
 use crate::domain::{ForgeInstance, ForgeKind, Forges, OrgStatus, RepoDay, StoredEvent, Totals};
@@ -37,6 +37,8 @@ pub(super) struct Insight {
     pub movers: MoversWindow,
     pub sparklines: HashMap<i64, Vec<RepoDay>>,
     pub recent: Vec<StoredEvent>,
+    /// What the stored activity says for the attention rules.
+    pub signals: ActivitySignals,
 }
 
 /// What `org.html` shows.
@@ -191,8 +193,9 @@ fn attention_section(
     detail: &OrgDetail,
     forges: &Forges,
     rules: &AttentionRules,
+    signals: &ActivitySignals,
 ) -> AttentionSection {
-    let (found, as_of) = insight::attention(detail, forges, rules);
+    let (found, as_of) = insight::attention(detail, forges, rules, signals);
     let base_url = format!("/orgs/{}/{}", detail.org.forge(), detail.org.login());
     let rows = found
         .flagged
@@ -568,7 +571,7 @@ pub(super) fn org_page(
             libraries_csv: format!("/api/v1{base_url}/libraries.csv"),
             json: format!("/api/v1{base_url}/repos"),
         },
-        attention: attention_section(detail, forges, rules),
+        attention: attention_section(detail, forges, rules, &insight.signals),
         activity: super::org_activity::section(
             insight.activity.clone(),
             format!("/api/v1{base_url}/activity"),

@@ -321,6 +321,14 @@ impl ActivityRead for FlakyStore {
         self.check()?;
         self.inner.first_items(org).await
     }
+    async fn waiting_items(
+        &self,
+        org: &OrgId,
+        before: DateTime<Utc>,
+    ) -> StoreResult<std::collections::HashMap<i64, (u64, DateTime<Utc>)>> {
+        self.check()?;
+        self.inner.waiting_items(org, before).await
+    }
     async fn stored_items(
         &self,
         forge: &orgpulse::domain::ForgeName,
