@@ -41,6 +41,30 @@ fn as_of(detail: &OrgDetail) -> DateTime<Utc> {
         .map_or_else(Utc::now, |r| r.fetched_at)
 }
 
+/// Days the overview's activity columns cover.
+pub(crate) const OVERVIEW_ACTIVITY_DAYS: u64 = 90;
+
+/// An organisation's activity figures over the last 90 days for the overview's columns:
+/// one window's items (no first items or releases: the columns do not show them); `None`
+/// when its activity was never read.
+pub(crate) async fn activity_brief(
+    store: &dyn Store,
+    org: &OrgId,
+    today: NaiveDate,
+) -> StoreResult<Option<ActivityFigures>> {
+    if store.activity_synced_until(org).await?.is_none() {
+        return Ok(None);
+    }
+    let window = Window::ending(today + Days::new(1), OVERVIEW_ACTIVITY_DAYS);
+    let items = store.activity_items(org, window, None).await?;
+    Ok(Some(ActivityFigures::of(
+        window,
+        &items,
+        &HashMap::new(),
+        &[],
+    )))
+}
+
 /// Days the bus-factor rule looks back.
 const BUS_FACTOR_DAYS: u64 = 90;
 

@@ -5,6 +5,8 @@
 
 use std::sync::Arc;
 
+use chrono::Utc;
+
 use crate::common::records::{commit, record};
 use crate::common::{org, sqlite_store};
 use crate::web::{assert_api_error, client, get, json};
@@ -944,12 +946,13 @@ async fn many_organisations_are_a_sortable_table_and_the_charts_draw_the_biggest
             ("2026-03-01", 100 * i),
             ("2026-03-08", 100 * i + i * 5 % 14),
         ] {
-            let mut c = commit(&id, when, vec![repo(&id, 1, "main", stars)]);
+            // Each its own repository (a repository listed by two organisations is both's).
+            let mut c = commit(&id, when, vec![repo(&id, 1_000 + i as i64, "main", stars)]);
             c.record.profile.name = Some(format!("Org {i:02}"));
             store.commit_org_refresh(&c).await.expect("commit");
         }
     }
-    let client = client(store).await;
+    let client = client(store.clone()).await;
     let names =
         |order: &[u64]| -> Vec<String> { order.iter().map(|i| format!("Org {i:02}")).collect() };
 
@@ -1002,6 +1005,51 @@ async fn many_organisations_are_a_sortable_table_and_the_charts_draw_the_biggest
     let (status, html) = get(&client, "/?sort=bogus").await;
     assert_eq!(status, Status::UnprocessableEntity);
     assert!(html.contains("stars_7d"), "names the columns it sorts by");
+
+    // Activity columns: orgs 0–3 each have one pull request, answered after i + 1 hours
+    // (and, for org 3, merged); the others' activity was never read.
+    for i in 0..4u64 {
+        let id = org(&format!("github:o{i:02}"));
+        let created = Utc::now() - chrono::Duration::days(5);
+        let merged = (i == 3).then(|| created + chrono::Duration::hours(30));
+        store
+            .commit_activity(&orgpulse::store::ActivityCommit {
+                org: id.clone(),
+                items: vec![orgpulse::domain::activity::ActivityItem {
+                    forge: "github".parse().expect("forge"),
+                    id: 7_000 + i as i64,
+                    repo_id: 1_000 + i as i64,
+                    number: 1,
+                    kind: orgpulse::domain::activity::ItemKind::PullRequest,
+                    author: Some("ann".into()),
+                    author_bot: false,
+                    created_at: created,
+                    closed_at: merged,
+                    merged_at: merged,
+                    first_response_at: Some(created + chrono::Duration::hours(i as i64 + 1)),
+                    state: if merged.is_some() {
+                        orgpulse::domain::activity::ItemState::Merged
+                    } else {
+                        orgpulse::domain::activity::ItemState::Open
+                    },
+                    updated_at: created,
+                }],
+                releases: vec![],
+                synced_until: Some(Utc::now()),
+            })
+            .await
+            .expect("activity");
+    }
+    let (status, html) = get(&client, "/?sort=first_response").await;
+    assert_eq!(status, Status::Ok);
+    assert_eq!(
+        table_order(&html)[..4],
+        names(&[3, 2, 1, 0]),
+        "slowest first response first; organisations without activity last"
+    );
+    assert!(html.contains("<td class=\"num\">4.0 h</td><td class=\"num\">1.00</td><td class=\"num\">1</td>"));
+    assert!(html.contains("<td class=\"num\">1.0 h</td><td class=\"num\">0.00</td><td class=\"num\">–</td>"));
+    assert!(html.contains("not read"), "{html}");
     let (status, _) = get(&client, "/?order=sideways").await;
     assert_eq!(status, Status::UnprocessableEntity);
 }

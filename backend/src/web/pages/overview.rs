@@ -11,12 +11,14 @@ use serde::Serialize;
 use super::overview_charts::{charts_context, Charted, OverviewCharts};
 use super::{badge, display_name, last_refresh_text, Badge};
 use crate::domain::{ForgeKind, Forges};
+use crate::domain::activity::ActivityFigures;
 use crate::store::OrgOverview;
 use crate::web::cache::{CachedGet, Conditional, Rendered, Scope};
 use crate::web::charts::{self, thousands};
 use crate::web::error::Invalid;
 use crate::web::error::PageError;
 use crate::web::extract::Param;
+use crate::web::insight;
 use crate::web::params::OverviewQuery;
 use crate::web::range::{Range, RangeLink};
 use crate::web::repos::Order;
@@ -40,10 +42,12 @@ pub(crate) async fn overview(
     get.answer(Scope::Orgs, || async {
         let overview = get.overview().await?;
         let now = Utc::now();
-        let entries: Vec<Row> = overview
-            .iter()
-            .map(|o| entry(o, &get.state.forges, now))
-            .collect();
+        let store = get.state.store.as_ref();
+        let mut entries: Vec<Row> = Vec::with_capacity(overview.len());
+        for o in overview.iter() {
+            let brief = insight::activity_brief(store, &o.tracked.org, now.date_naive()).await?;
+            entries.push(entry(o, &get.state.forges, brief.as_ref(), now));
+        }
         let page = overview_page(&overview, &entries, &get.state.forges, view);
         let html = get.state.templates.render("index.html", "orgs", &page)?;
         Ok::<_, PageError>(Rendered::new(html, ContentType::HTML))
@@ -86,11 +90,14 @@ enum OrgKey {
     Month,
     Forks,
     Issues,
+    Response,
+    Closure,
+    BusFactor,
     Refreshed,
 }
 
 impl OrgKey {
-    const ALL: [OrgKey; 8] = [
+    const ALL: [OrgKey; 11] = [
         OrgKey::Name,
         OrgKey::Repos,
         OrgKey::Stars,
@@ -98,6 +105,9 @@ impl OrgKey {
         OrgKey::Month,
         OrgKey::Forks,
         OrgKey::Issues,
+        OrgKey::Response,
+        OrgKey::Closure,
+        OrgKey::BusFactor,
         OrgKey::Refreshed,
     ];
 
@@ -110,6 +120,9 @@ impl OrgKey {
             OrgKey::Month => "stars_30d",
             OrgKey::Forks => "forks",
             OrgKey::Issues => "open_issues",
+            OrgKey::Response => "first_response",
+            OrgKey::Closure => "closure_ratio",
+            OrgKey::BusFactor => "bus_factor",
             OrgKey::Refreshed => "refreshed",
         }
     }
@@ -169,6 +182,11 @@ struct Row {
     week: Option<i64>,
     month: Option<i64>,
     refreshed: Option<DateTime<Utc>>,
+    /// Median first response in minutes, closure ratio in thousandths, bus factor: the
+    /// last 90 days' activity, where it was read.
+    response_minutes: Option<u64>,
+    closure_permille: Option<u64>,
+    bus_factor: Option<u64>,
     card: OrgCard,
 }
 
@@ -207,6 +225,9 @@ impl Row {
                 total(other, |t| t.open_issues),
                 sort.order,
             ),
+            OrgKey::Response => by(self.response_minutes, other.response_minutes, sort.order),
+            OrgKey::Closure => by(self.closure_permille, other.closure_permille, sort.order),
+            OrgKey::BusFactor => by(self.bus_factor, other.bus_factor, sort.order),
             OrgKey::Week => by(self.week, other.week, sort.order),
             OrgKey::Month => by(self.month, other.month, sort.order),
             OrgKey::Refreshed => by(self.refreshed, other.refreshed, sort.order),
@@ -292,6 +313,19 @@ struct OrgCard {
     week: SignedCell,
     month: SignedCell,
     spark: String,
+    /// The last 90 days' activity; `None` where it was never read.
+    activity: Option<CardActivity>,
+}
+
+/// The overview table's activity cells.
+#[derive(Debug, Serialize)]
+struct CardActivity {
+    /// Median hours to a first response ("–" when nothing was answered).
+    response: String,
+    /// Pull requests closed over opened ("–" when none opened).
+    closure: String,
+    /// The contributor absence factor ("–" when nothing was merged).
+    bus_factor: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -393,6 +427,9 @@ fn overview_page<'a>(
         ("30 days", OrgKey::Month, true),
         ("Forks", OrgKey::Forks, true),
         (issues_header(overview, forges), OrgKey::Issues, true),
+        ("First response", OrgKey::Response, true),
+        ("Closure", OrgKey::Closure, true),
+        ("Bus factor", OrgKey::BusFactor, true),
         ("Refreshed", OrgKey::Refreshed, false),
     ]
     .into_iter()
@@ -442,7 +479,12 @@ fn overview_page<'a>(
 }
 
 /// One organisation as a card or a table row shows it.
-fn entry(o: &OrgOverview, forges: &Forges, now: DateTime<Utc>) -> Row {
+fn entry(
+    o: &OrgOverview,
+    forges: &Forges,
+    activity: Option<&ActivityFigures>,
+    now: DateTime<Utc>,
+) -> Row {
     let id = &o.tracked.org;
     let profile = o.record.as_ref().map(|r| &r.profile);
     let name = display_name(id, profile.and_then(|p| p.name.as_deref()));
@@ -530,6 +572,18 @@ fn entry(o: &OrgOverview, forges: &Forges, now: DateTime<Utc>) -> Row {
             &spark,
             &format!("Stars of {name} over the last {SPARK_DAYS} days"),
         ),
+        activity: activity.map(|a| CardActivity {
+            response: a
+                .first_response
+                .median_hours
+                .map_or_else(|| "–".to_owned(), |h| format!("{h:.1} h")),
+            closure: a
+                .closure_ratio
+                .map_or_else(|| "–".to_owned(), |r| format!("{r:.2}")),
+            bus_factor: a
+                .bus_factor
+                .map_or_else(|| "–".to_owned(), |b| b.to_string()),
+        }),
     };
     Row {
         name,
@@ -537,6 +591,13 @@ fn entry(o: &OrgOverview, forges: &Forges, now: DateTime<Utc>) -> Row {
         week,
         month,
         refreshed: o.tracked.last_success_at,
+        response_minutes: activity
+            .and_then(|a| a.first_response.median_hours)
+            .map(|h| (h * 60.0).round().max(0.0) as u64),
+        closure_permille: activity
+            .and_then(|a| a.closure_ratio)
+            .map(|r| (r * 1000.0).round().max(0.0) as u64),
+        bus_factor: activity.and_then(|a| a.bus_factor),
         card,
     }
 }
