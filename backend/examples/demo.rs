@@ -68,8 +68,14 @@ async fn main() -> anyhow::Result<()> {
     })
     .await?;
     let store = open_store(&args.db).await?;
+    // A token for the fake GitHub: its details and activity come over GraphQL, which
+    // refuses anonymous calls (fakeforge takes any token).
+    let github = ForgeAccess {
+        token: Some(orgpulse::domain::Secret::new("demo-token")),
+        ..ForgeAccess::github(&forge.url)
+    };
     let forges = [
-        ForgeAccess::github(&forge.url),
+        github,
         ForgeAccess::new(
             "gitlab",
             ForgeKind::GitLab,
@@ -125,7 +131,7 @@ async fn main() -> anyhow::Result<()> {
             clock: Clock::fixed(at),
             cancel: Default::default(),
             metrics: Default::default(),
-            // The Forgejo organisations' issues, pull requests and releases.
+            // Every organisation's issues, pull requests and releases.
             activity: orgpulse::ingest::ActivityOptions {
                 enabled: true,
                 days: 90,

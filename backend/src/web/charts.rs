@@ -579,13 +579,14 @@ pub(crate) fn lines_every(
 }
 
 /// The y-axis bounds for values from `min` to `max`: from zero when the data is near it,
-/// otherwise a round number a little below the minimum.
+/// otherwise a round number a little below the minimum. A range from zero spans at least
+/// 4, so that its five labels (whole numbers) never repeat one another.
 fn axis_range(min: f64, max: f64) -> (f64, f64) {
     if max <= 0.0 {
-        return (0.0, 1.0);
+        return (0.0, 4.0);
     }
     if min < max * 0.4 {
-        return (0.0, nice_ceiling(max));
+        return (0.0, nice_ceiling(max).max(4.0));
     }
     let pad = ((max - min) * 0.15).max(max * 0.002).max(1.0);
     let step = nice_ceiling((max - min + 2.0 * pad) / 4.0);
@@ -657,6 +658,10 @@ mod tests {
         assert_eq!(signed(-1234), "-1,234");
         assert_eq!(signed(0), "+0");
         assert_eq!(axis_range(0.0, 7.0), (0.0, 10.0));
+        // Small counts: whole-number labels, none repeated.
+        for max in [0.0, 1.0, 2.0, 2.5] {
+            assert_eq!(axis_range(0.0, max), (0.0, 4.0), "{max}");
+        }
         let (low, high) = axis_range(950_000.0, 1_000_000.0);
         assert!(
             low > 900_000.0 && low <= 950_000.0 && high >= 1_000_000.0,

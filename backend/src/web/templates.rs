@@ -32,6 +32,10 @@ impl Templates {
             ("base.html", include_str!("../../templates/base.html")),
             ("index.html", include_str!("../../templates/index.html")),
             ("kpis.html", include_str!("../../templates/kpis.html")),
+            (
+                "activity.html",
+                include_str!("../../templates/activity.html"),
+            ),
             ("org.html", include_str!("../../templates/org.html")),
             ("repo.html", include_str!("../../templates/repo.html")),
             ("changes.html", include_str!("../../templates/changes.html")),

@@ -1047,8 +1047,12 @@ async fn many_organisations_are_a_sortable_table_and_the_charts_draw_the_biggest
         names(&[3, 2, 1, 0]),
         "slowest first response first; organisations without activity last"
     );
-    assert!(html.contains("<td class=\"num\">4.0 h</td><td class=\"num\">1.00</td><td class=\"num\">1</td>"));
-    assert!(html.contains("<td class=\"num\">1.0 h</td><td class=\"num\">0.00</td><td class=\"num\">–</td>"));
+    assert!(html.contains(
+        "<td class=\"num\">4.0 h</td><td class=\"num\">1.00</td><td class=\"num\">1</td>"
+    ));
+    assert!(html.contains(
+        "<td class=\"num\">1.0 h</td><td class=\"num\">0.00</td><td class=\"num\">–</td>"
+    ));
     assert!(html.contains("not read"), "{html}");
     let (status, _) = get(&client, "/?order=sideways").await;
     assert_eq!(status, Status::UnprocessableEntity);

@@ -1,5 +1,6 @@
-//! The organisation page's "Activity" section: the window's figures against the window
-//! before, opened against merged pull requests per week, and who contributed.
+//! The "Activity" section of an organisation's page and of a repository's: the window's
+//! figures against the window before, opened against merged pull requests per week, and
+//! who contributed.
 
 use serde::Serialize;
 
@@ -24,6 +25,8 @@ pub(super) struct ActivitySection {
     contributors: Vec<Contributor>,
     new_contributors: Vec<String>,
     json: String,
+    /// Whether it is one repository's share of the organisation's activity.
+    of_repo: bool,
 }
 
 /// One figure with the same figure over the window before.
@@ -65,6 +68,7 @@ fn count(n: u64) -> String {
 pub(super) fn section(
     figures: Option<(ActivityFigures, ActivityFigures)>,
     api: String,
+    of_repo: bool,
 ) -> ActivitySection {
     let Some((now, before)) = figures else {
         return ActivitySection {
@@ -77,6 +81,7 @@ pub(super) fn section(
             contributors: Vec::new(),
             new_contributors: Vec::new(),
             json: api,
+            of_repo,
         };
     };
     let pair = |label, title, f: &dyn Fn(&ActivityFigures) -> String| Figure {
@@ -184,6 +189,7 @@ pub(super) fn section(
             .collect(),
         new_contributors: now.new_contributor_logins.clone(),
         json: api,
+        of_repo,
     }
 }
 

@@ -575,6 +575,7 @@ pub(super) fn org_page(
         activity: super::org_activity::section(
             insight.activity.clone(),
             format!("/api/v1{base_url}/activity"),
+            false,
         ),
     }
 }

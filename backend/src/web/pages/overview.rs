@@ -10,8 +10,8 @@ use serde::Serialize;
 
 use super::overview_charts::{charts_context, Charted, OverviewCharts};
 use super::{badge, display_name, last_refresh_text, Badge};
-use crate::domain::{ForgeKind, Forges};
 use crate::domain::activity::ActivityFigures;
+use crate::domain::{ForgeKind, Forges};
 use crate::store::OrgOverview;
 use crate::web::cache::{CachedGet, Conditional, Rendered, Scope};
 use crate::web::charts::{self, thousands};
@@ -427,7 +427,7 @@ fn overview_page<'a>(
         ("30 days", OrgKey::Month, true),
         ("Forks", OrgKey::Forks, true),
         (issues_header(overview, forges), OrgKey::Issues, true),
-        ("First response", OrgKey::Response, true),
+        ("Response", OrgKey::Response, true),
         ("Closure", OrgKey::Closure, true),
         ("Bus factor", OrgKey::BusFactor, true),
         ("Refreshed", OrgKey::Refreshed, false),

@@ -6,7 +6,9 @@ use rocket::http::{ContentType, Status};
 use serde::Serialize;
 
 use super::not_tracked;
+use super::org_activity::ActivitySection;
 use super::{capitalised, display_name, Kpi};
+use crate::domain::activity::Window;
 use crate::domain::feed::path_segment;
 use crate::domain::{ForgeKind, Library, OpenCounts, RepoDay, RepoRecord};
 use crate::web::cache::{CachedGet, Conditional, Rendered, Scope};
@@ -45,7 +47,15 @@ pub(crate) async fn repo(
         let libraries = store.list_repo_libraries(&id, repo.listing.id).await?;
         let kind = get.state.forges.of(&id).map(|f| f.kind);
         let org_name = display_name(&id, detail.record.as_ref().and_then(|r| r.profile.name.as_deref()));
-        let context = RepoPage { repo, history: &history, libraries: &libraries, kind, org_name, org_url: format!("/orgs/{}", id.url_path()), org_id: id.to_string(), range }.context();
+        // The page's range (a year for "all") and the window before it, of this repository.
+        let tomorrow = Utc::now().date_naive() + chrono::Days::new(1);
+        let span = Window::ending(tomorrow, range.days().unwrap_or(365));
+        let figures = insight::activity(store, &id, Some(repo.listing.id), span)
+            .await?
+            .map(|found| (found.current, found.previous));
+        let api = format!("/api/v1/orgs/{}/repos/{}/activity", id.url_path(), path_segment(&repo.listing.name));
+        let activity = super::org_activity::section(figures, api, true);
+        let context = RepoPage { repo, history: &history, libraries: &libraries, kind, org_name, org_url: format!("/orgs/{}", id.url_path()), org_id: id.to_string(), range }.context(activity);
         let html = get.state.templates.render("repo.html", "orgs", &context)?;
         Ok(Rendered::new(html, ContentType::HTML))
     })
@@ -79,6 +89,7 @@ struct RepoView {
     libraries_known: bool,
     json: String,
     ranges: Vec<RangeLink>,
+    activity: ActivitySection,
 }
 
 #[derive(Debug, Serialize)]
@@ -119,7 +130,7 @@ struct LibraryRow {
 }
 
 impl RepoPage<'_> {
-    fn context(&self) -> RepoView {
+    fn context(&self, activity: ActivitySection) -> RepoView {
         let r = self.repo;
         let l = &r.listing;
         let kind = self.kind.unwrap_or(ForgeKind::GitHub);
@@ -327,6 +338,7 @@ impl RepoPage<'_> {
                 Some((k, v)) => format!("{page}?{k}={v}"),
                 None => page.clone(),
             }),
+            activity,
         }
     }
 }
