@@ -28,6 +28,10 @@ struct Args {
     /// `main` or deleted on some days (see `fakeforge::Life`).
     #[arg(long)]
     eventful: bool,
+    /// How many of each organisation's first repositories have issues, pull requests and
+    /// releases (about four items each).
+    #[arg(long, default_value_t = 12)]
+    active_repos: usize,
     /// Share of repositories pushed to each day.
     #[arg(long, default_value_t = 0.05)]
     changed_per_day: f64,
@@ -76,6 +80,7 @@ async fn main() -> anyhow::Result<()> {
         },
         life: fakeforge::Life {
             eventful: args.eventful,
+            active_repos: args.active_repos,
             ..fakeforge::Life::default()
         },
         day: args.day,
