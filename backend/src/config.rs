@@ -168,6 +168,11 @@ pub(crate) struct Settings {
     #[serde(default = "defaults::release_days")]
     pub release_days: u32,
 
+    /// `ORGPULSE_DENIED_LICENSES`: comma list of SPDX licence ids; a repository that
+    /// depends on a package whose licence cannot be satisfied without one needs attention.
+    #[serde(default, deserialize_with = "comma_list")]
+    pub denied_licenses: Vec<String>,
+
     /// `ORGPULSE_RESPONSE_DAYS`: needs attention: a repository with open issues or pull
     /// requests that got no first response in this many days; 0 turns the rule off.
     #[serde(default = "defaults::response_days")]
@@ -429,6 +434,8 @@ impl Settings {
                 self.stale_days
             );
         }
+        crate::domain::licenses::DeniedLicenses::parse(&self.denied_licenses.join(","))
+            .map_err(|e| anyhow::anyhow!("ORGPULSE_DENIED_LICENSES: {e}"))?;
         if self.response_days > 36_500 {
             bail!(
                 "ORGPULSE_RESPONSE_DAYS must be between 0 and 36500, got {}",
@@ -450,6 +457,11 @@ impl Settings {
             stale_days: self.stale_days,
             release_days: (self.release_days > 0).then_some(self.release_days),
             response_days: (self.response_days > 0).then_some(self.response_days),
+            // Validated at start-up: an unknown id never gets this far.
+            denied_licenses: crate::domain::licenses::DeniedLicenses::parse(
+                &self.denied_licenses.join(","),
+            )
+            .unwrap_or_default(),
             exempt_topic: self.attention_exempt_topic.trim().to_owned(),
         }
     }

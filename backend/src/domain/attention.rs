@@ -13,13 +13,15 @@
 //! activity time instead: bots (dependency updaters) push branches that move `pushed_at`
 //! without any work landing. Where the activity sync ran, its signals add three rules:
 //! items waiting for a first response, no release lately (from the stored releases as well
-//! as the details), and one author carrying most of the merged pull requests.
+//! as the details), and one author carrying most of the merged pull requests; the stored
+//! SBOMs add dependencies under a denied licence.
 
 use std::collections::HashMap;
 use std::fmt;
 
 use chrono::{DateTime, Utc};
 
+use super::licenses::DeniedLicenses;
 use super::{ForgeKind, RepoRecord};
 
 /// The default of `ORGPULSE_STALE_DAYS`.
@@ -47,6 +49,8 @@ pub struct AttentionRules {
     /// An open item with no first response this many days after it was opened is waiting
     /// too long; `None` turns the rule off.
     pub response_days: Option<u32>,
+    /// Licences a repository's dependencies must not need (none: the rule is off).
+    pub denied_licenses: DeniedLicenses,
 }
 
 impl Default for AttentionRules {
@@ -56,14 +60,15 @@ impl Default for AttentionRules {
             exempt_topic: DEFAULT_EXEMPT_TOPIC.to_owned(),
             release_days: Some(DEFAULT_RELEASE_DAYS),
             response_days: Some(DEFAULT_RESPONSE_DAYS),
+            denied_licenses: DeniedLicenses::default(),
         }
     }
 }
 
-/// What the stored activity says of each repository (by id), for the rules that read it;
-/// empty where the activity sync never ran.
+/// What the stored activity and SBOMs say of each repository (by id), for the rules that
+/// read them; empty where the activity sync never ran and no licence is denied.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct ActivitySignals {
+pub struct Signals {
     /// The latest stored release.
     pub latest_release: HashMap<i64, DateTime<Utc>>,
     /// Open items without a first response opened before the response limit: how many,
@@ -72,6 +77,8 @@ pub struct ActivitySignals {
     /// Repositories where one author merged more than half of at least
     /// [`BUS_FACTOR_MIN_MERGED`] pull requests in the last 90 days: that author.
     pub single_author: HashMap<i64, String>,
+    /// Packages whose licence cannot be satisfied without a denied one, per repository.
+    pub denied_packages: HashMap<i64, u64>,
 }
 
 /// Why a repository needs attention.
@@ -102,6 +109,10 @@ pub enum Reason {
     },
     /// One author merged more than half of the recent pull requests.
     BusFactorOne,
+    /// This many of its dependencies need a licence of `ORGPULSE_DENIED_LICENSES`.
+    DeniedLicense {
+        packages: u64,
+    },
 }
 
 impl Reason {
@@ -116,11 +127,12 @@ impl Reason {
             Reason::NoRecentRelease { .. } => "no_recent_release",
             Reason::WaitingForResponse { .. } => "waiting_for_response",
             Reason::BusFactorOne => "bus_factor_one",
+            Reason::DeniedLicense { .. } => "denied_license",
         }
     }
 
     /// Every reason's name, for the API's documentation.
-    pub const NAMES: [&'static str; 8] = [
+    pub const NAMES: [&'static str; 9] = [
         "stale",
         "no_license",
         "no_description",
@@ -129,6 +141,7 @@ impl Reason {
         "no_recent_release",
         "waiting_for_response",
         "bus_factor_one",
+        "denied_license",
     ];
 }
 
@@ -156,6 +169,11 @@ impl fmt::Display for Reason {
             Reason::BusFactorOne => {
                 f.write_str("one author merged most pull requests of the last 90 days")
             }
+            Reason::DeniedLicense { packages } => write!(
+                f,
+                "{packages} dependenc{} under a denied licence",
+                if *packages == 1 { "y" } else { "ies" }
+            ),
         }
     }
 }
@@ -186,7 +204,7 @@ pub fn attention<'a>(
     repos: &'a [RepoRecord],
     kind: ForgeKind,
     rules: &AttentionRules,
-    signals: &ActivitySignals,
+    signals: &Signals,
     now: DateTime<Utc>,
 ) -> Attention<'a> {
     let live: Vec<&RepoRecord> = repos.iter().filter(|r| r.gone_since.is_none()).collect();
@@ -260,6 +278,11 @@ pub fn attention<'a>(
             if signals.single_author.contains_key(&l.id) {
                 reasons.push(Reason::BusFactorOne);
             }
+            if let Some(packages) = signals.denied_packages.get(&l.id) {
+                reasons.push(Reason::DeniedLicense {
+                    packages: *packages,
+                });
+            }
         }
         if !reasons.is_empty() {
             flagged.push(Flagged { repo, reasons });
@@ -290,8 +313,7 @@ mod tests {
     }
 
     /// No activity signals: the sync never ran.
-    static NONE: std::sync::LazyLock<ActivitySignals> =
-        std::sync::LazyLock::new(ActivitySignals::default);
+    static NONE: std::sync::LazyLock<Signals> = std::sync::LazyLock::new(Signals::default);
 
     /// A tidy repository pushed to on `pushed`.
     fn tidy(id: i64, name: &str, stars: u64, pushed: &str) -> RepoRecord {
@@ -424,6 +446,7 @@ mod tests {
         let strict = AttentionRules {
             release_days: None,
             response_days: None,
+            denied_licenses: DeniedLicenses::default(),
             stale_days: 1,
             exempt_topic: "none".into(),
         };
@@ -475,7 +498,7 @@ mod tests {
     }
 
     #[test]
-    fn activity_signals_flag_waiting_items_stored_releases_and_a_single_author() {
+    fn attention_signals_flag_waiting_items_stored_releases_and_a_single_author() {
         use crate::domain::RepoDetails;
         let now = at("2026-06-01T00:00:00Z");
         let mut repos: Vec<RepoRecord> = (1..=4)
@@ -495,10 +518,11 @@ mod tests {
             license: None,
             topics: Vec::new(),
         });
-        let signals = ActivitySignals {
+        let signals = Signals {
             latest_release: HashMap::from([(2, at("2025-03-01T00:00:00Z"))]),
             waiting: HashMap::from([(1, (3, at("2026-04-01T00:00:00Z")))]),
             single_author: HashMap::from([(3, "ann".to_owned())]),
+            denied_packages: HashMap::from([(4, 2)]),
         };
         let found = attention(
             &repos,
@@ -521,7 +545,13 @@ mod tests {
                     "r3".to_owned(),
                     vec!["one author merged most pull requests of the last 90 days".to_owned()]
                 ),
-                ("r4".to_owned(), vec!["no activity for 761 days".to_owned()]),
+                (
+                    "r4".to_owned(),
+                    vec![
+                        "no activity for 761 days".to_owned(),
+                        "2 dependencies under a denied licence".to_owned()
+                    ]
+                ),
             ]
         );
         let off = AttentionRules {

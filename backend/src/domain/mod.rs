@@ -7,6 +7,7 @@ pub mod events;
 pub mod feed;
 mod forge;
 pub mod history;
+pub mod licenses;
 mod open_counts;
 mod org_id;
 mod run;

@@ -258,6 +258,10 @@ pub trait OrgStore {
     /// Libraries used by `org`'s live repositories, most used first.
     async fn library_usage(&self, org: &OrgId) -> StoreResult<Vec<LibraryUsage>>;
 
+    /// Every library of `org`'s live repositories with the repository's id, ordered by
+    /// repository, ecosystem, name and version.
+    async fn org_libraries(&self, org: &OrgId) -> StoreResult<Vec<(i64, Library)>>;
+
     /// Every tracked organisation with its profile and daily totals, in one call.
     async fn overview(&self) -> StoreResult<Vec<OrgOverview>>;
 

@@ -8,8 +8,9 @@ use std::collections::HashMap;
 use chrono::{DateTime, Days, NaiveDate, Utc};
 
 use crate::domain::activity::{absence_factor, ActivityFigures, Window};
-use crate::domain::attention::{ActivitySignals, Attention, AttentionRules, BUS_FACTOR_MIN_MERGED};
+use crate::domain::attention::{Attention, AttentionRules, Signals, BUS_FACTOR_MIN_MERGED};
 use crate::domain::history::{self, Mover};
+use crate::domain::licenses;
 use crate::domain::{ForgeKind, Forges, OrgId, RepoDay, RepoRecord};
 use crate::store::{OrgDetail, Store, StoreResult};
 
@@ -17,13 +18,13 @@ use crate::store::{OrgDetail, Store, StoreResult};
 pub(crate) const MAX_MOVERS: usize = 100;
 
 /// The repositories of `detail` that need attention under `rules` and what its stored
-/// activity says (`signals`, from [`activity_signals`]), judged as of the last stored
+/// activity says (`signals`, from [`attention_signals`]), judged as of the last stored
 /// listing (so an answer cached until the next refresh stays true), and that time.
 pub(crate) fn attention<'a>(
     detail: &'a OrgDetail,
     forges: &Forges,
     rules: &AttentionRules,
-    signals: &ActivitySignals,
+    signals: &Signals,
 ) -> (Attention<'a>, DateTime<Utc>) {
     let kind = forges.of(&detail.org).map_or(ForgeKind::GitHub, |f| f.kind);
     let as_of = as_of(detail);
@@ -68,20 +69,28 @@ pub(crate) async fn activity_brief(
 /// Days the bus-factor rule looks back.
 const BUS_FACTOR_DAYS: u64 = 90;
 
-/// What `detail`'s stored activity says for the attention rules: empty when its activity
-/// was never read. Three store reads: the releases, the waiting items (aggregated by the
-/// store), and the last 90 days' items.
-pub(crate) async fn activity_signals(
+/// What `detail`'s stored SBOMs and activity say for the attention rules: the packages
+/// under a denied licence (when a licence is denied: one read of the libraries), and,
+/// where its activity was read, three more reads — the releases, the waiting items
+/// (aggregated by the store), and the last 90 days' items.
+pub(crate) async fn attention_signals(
     store: &dyn Store,
     detail: &OrgDetail,
     rules: &AttentionRules,
-) -> StoreResult<ActivitySignals> {
+) -> StoreResult<Signals> {
     let org = &detail.org;
+    let mut signals = Signals::default();
+    if !rules.denied_licenses.is_empty() {
+        let libraries = store.org_libraries(org).await?;
+        signals.denied_packages = licenses::denied_by_repo(&libraries, &rules.denied_licenses)
+            .into_iter()
+            .map(|(repo, packages)| (repo, packages.len() as u64))
+            .collect();
+    }
     if store.activity_synced_until(org).await?.is_none() {
-        return Ok(ActivitySignals::default());
+        return Ok(signals);
     }
     let as_of = as_of(detail);
-    let mut signals = ActivitySignals::default();
     for release in store.releases(org, None).await? {
         let latest = signals
             .latest_release

@@ -14,6 +14,7 @@ mod ingest_github;
 mod ingest_gitlab_graphql;
 mod ingest_graphql;
 mod insight;
+mod licenses;
 mod refresh;
 mod serve;
 mod store_conformance;

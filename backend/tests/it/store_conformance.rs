@@ -503,6 +503,22 @@ async fn libraries_are_replaced_per_repo(store: Arc<dyn Store>) {
             .expect("libraries"),
         vec![lib("pypi", "requests")]
     );
+    // Every live repository's libraries at once, by repository; a gone one's are left out.
+    assert_eq!(
+        store.org_libraries(&acme).await.expect("libraries"),
+        vec![(1, lib("cargo", "tokio")), (2, lib("pypi", "requests"))]
+    );
+    let mut left = record(&acme, 2, 1, "2026-01-01");
+    left.gone_since = Some(day("2026-01-03"));
+    store
+        .commit_org_refresh(&commit(&acme, "2026-01-03", vec![left]))
+        .await
+        .expect("commit");
+    assert_eq!(
+        store.org_libraries(&acme).await.expect("libraries"),
+        vec![(1, lib("cargo", "tokio"))],
+        "repository 2 is gone"
+    );
 }
 
 async fn same_day_snapshot_is_replaced_and_ranges_filter(store: Arc<dyn Store>) {

@@ -205,6 +205,43 @@ impl OrgStore for MongoStore {
         Ok(docs.iter().map(library_of).collect())
     }
 
+    async fn org_libraries(&self, org: &OrgId) -> StoreResult<Vec<(i64, Library)>> {
+        self.wait_ready().await?;
+        let live: Vec<i64> = self
+            .all(
+                "org_repos",
+                doc! { "org": org.to_string(), "gone_since": Bson::Null },
+                None,
+            )
+            .await?
+            .iter()
+            .filter_map(|d| int(d, "id"))
+            .collect();
+        let mut found = Vec::new();
+        for chunk in live.chunks(super::BATCH) {
+            let docs = self
+                .all(
+                    "repo_libraries",
+                    doc! { "forge": org.forge().as_str(), "repo_id": { "$in": chunk } },
+                    Some(doc! { "repo_id": 1, "ecosystem": 1, "name": 1, "version": 1 }),
+                )
+                .await?;
+            found.extend(
+                docs.iter()
+                    .filter_map(|d| Some((int(d, "repo_id")?, library_of(d)))),
+            );
+        }
+        found.sort_by(|a, b| {
+            (a.0, &a.1.ecosystem, &a.1.name, &a.1.version).cmp(&(
+                b.0,
+                &b.1.ecosystem,
+                &b.1.name,
+                &b.1.version,
+            ))
+        });
+        Ok(found)
+    }
+
     async fn library_usage(&self, org: &OrgId) -> StoreResult<Vec<LibraryUsage>> {
         self.wait_ready().await?;
         let live: Vec<i64> = self

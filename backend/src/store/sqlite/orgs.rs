@@ -170,6 +170,32 @@ impl OrgStore for SqliteStore {
         .await
     }
 
+    async fn org_libraries(&self, org: &OrgId) -> StoreResult<Vec<(i64, Library)>> {
+        let org = org.to_string();
+        self.call(move |conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT l.repo_id, l.ecosystem, l.name, l.version, l.license
+                 FROM repo_libraries l
+                 JOIN org_repos m ON m.forge = l.forge AND m.repo_id = l.repo_id
+                 WHERE m.org = ?1 AND m.gone_since IS NULL
+                 ORDER BY l.repo_id, l.ecosystem, l.name, l.version",
+            )?;
+            let rows = stmt.query_map(params![org], |r| {
+                Ok((
+                    r.get(0)?,
+                    Library {
+                        ecosystem: r.get(1)?,
+                        name: r.get(2)?,
+                        version: r.get(3)?,
+                        license: r.get(4)?,
+                    },
+                ))
+            })?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+        .await
+    }
+
     async fn library_usage(&self, org: &OrgId) -> StoreResult<Vec<LibraryUsage>> {
         let org = org.to_string();
         self.call(move |conn| library_usage(conn, &org)).await

@@ -46,7 +46,7 @@ pub(crate) async fn list_attention(
     get.answer(Scope::Org(org.clone()), || async {
         let detail = known(&get, &org).await?;
         let rules = &get.state.attention;
-        let signals = insight::activity_signals(get.state.store.as_ref(), &detail, rules).await?;
+        let signals = insight::attention_signals(get.state.store.as_ref(), &detail, rules).await?;
         let (found, as_of) = insight::attention(&detail, &get.state.forges, rules, &signals);
         let kind = get.state.forges.kind_of(&org);
         json_body(&AttentionList {
@@ -80,7 +80,7 @@ pub(crate) async fn attention_csv(
     get.answer(Scope::Org(org.clone()), || async {
         let detail = known(&get, &org).await?;
         let rules = &get.state.attention;
-        let signals = insight::activity_signals(get.state.store.as_ref(), &detail, rules).await?;
+        let signals = insight::attention_signals(get.state.store.as_ref(), &detail, rules).await?;
         let (found, as_of) = insight::attention(&detail, &get.state.forges, rules, &signals);
         let kind = get.state.forges.kind_of(&org);
         super::csv_answer(

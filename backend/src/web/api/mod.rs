@@ -6,6 +6,7 @@ mod activity;
 mod attention;
 mod events;
 mod insight;
+mod licenses;
 mod orgs;
 mod refreshes;
 mod repos;
@@ -20,6 +21,7 @@ pub use self::activity::*;
 pub use self::attention::*;
 pub use self::events::*;
 pub use self::insight::*;
+pub use self::licenses::*;
 pub use self::orgs::*;
 pub use self::refreshes::*;
 pub use self::repos::*;
@@ -146,6 +148,9 @@ pub(crate) fn routes() -> Vec<rocket::Route> {
         history,
         history_csv,
         libraries_csv,
+        list_licenses,
+        licenses_csv,
+        repo_licenses,
         list_events,
         libraries,
         list_runs,

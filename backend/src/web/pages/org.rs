@@ -55,7 +55,7 @@ pub(crate) async fn org(
                     ..EventQuery::latest(RECENT_CHANGES)
                 })
                 .await?,
-            signals: insight::activity_signals(store, detail, &get.state.attention).await?,
+            signals: insight::attention_signals(store, detail, &get.state.attention).await?,
         };
         let page = org_page(
             detail,

@@ -13,7 +13,7 @@ use super::org_activity::ActivitySection;
 use super::org_table::{RepoTable, TableParams};
 use super::{badge, display_name, last_refresh_text, Badge, Kpi};
 use crate::domain::activity::ActivityFigures;
-use crate::domain::attention::{ActivitySignals, AttentionRules};
+use crate::domain::attention::{AttentionRules, Signals};
 use crate::domain::feed::path_segment;
 use crate::domain::history::Mover;
 use crate::domain::{ForgeInstance, ForgeKind, Forges, OrgStatus, RepoDay, StoredEvent, Totals};
@@ -38,7 +38,7 @@ pub(super) struct Insight {
     pub sparklines: HashMap<i64, Vec<RepoDay>>,
     pub recent: Vec<StoredEvent>,
     /// What the stored activity says for the attention rules.
-    pub signals: ActivitySignals,
+    pub signals: Signals,
 }
 
 /// What `org.html` shows.
@@ -152,6 +152,9 @@ struct Exports {
     csv: String,
     history_csv: String,
     libraries_csv: String,
+    /// The dependency licence inventory.
+    licenses: String,
+    licenses_csv: String,
     json: String,
 }
 
@@ -193,7 +196,7 @@ fn attention_section(
     detail: &OrgDetail,
     forges: &Forges,
     rules: &AttentionRules,
-    signals: &ActivitySignals,
+    signals: &Signals,
 ) -> AttentionSection {
     let (found, as_of) = insight::attention(detail, forges, rules, signals);
     let base_url = format!("/orgs/{}/{}", detail.org.forge(), detail.org.login());
@@ -569,6 +572,8 @@ pub(super) fn org_page(
             csv: format!("/api/v1{base_url}/repos.csv"),
             history_csv: format!("/api/v1{base_url}/history.csv"),
             libraries_csv: format!("/api/v1{base_url}/libraries.csv"),
+            licenses: format!("/api/v1{base_url}/licenses"),
+            licenses_csv: format!("/api/v1{base_url}/licenses.csv"),
             json: format!("/api/v1{base_url}/repos"),
         },
         attention: attention_section(detail, forges, rules, &insight.signals),

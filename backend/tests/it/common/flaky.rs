@@ -99,6 +99,10 @@ impl OrgStore for FlakyStore {
         self.check()?;
         self.inner.list_repos(org).await
     }
+    async fn org_libraries(&self, org: &OrgId) -> StoreResult<Vec<(i64, Library)>> {
+        self.check()?;
+        self.inner.org_libraries(org).await
+    }
     async fn list_repo_libraries(&self, org: &OrgId, repo_id: i64) -> StoreResult<Vec<Library>> {
         self.check()?;
         self.inner.list_repo_libraries(org, repo_id).await
