@@ -8,24 +8,13 @@
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use reqwest::StatusCode;
 use serde::Deserialize;
 use url::Url;
 
 use super::http::{HttpClient, SourceError, Tally};
-use super::{lenient_time, ActivityBatch, ApiRoot};
+use super::{lenient_time, ActivityBatch, ApiRoot, ACTIVITY_MAX_PAGES as MAX_PAGES, REFUSED};
 use crate::domain::activity::{ActivityItem, BotRules, ItemKind, ItemState, ReleaseRecord};
 use crate::domain::{ForgeName, RepoListing};
-
-/// Most pages one listing is read to (a guard against a server that never ends).
-const MAX_PAGES: usize = 2_000;
-
-/// Statuses that mean "this server does not serve that to this token".
-const REFUSED: [StatusCode; 3] = [
-    StatusCode::UNAUTHORIZED,
-    StatusCode::FORBIDDEN,
-    StatusCode::NOT_FOUND,
-];
 
 /// What one activity read needs to know.
 pub(crate) struct Sync<'a> {

@@ -45,6 +45,16 @@ pub(crate) struct ActivityBatch {
     pub unanswered: Vec<Unanswered>,
 }
 
+/// Most pages one activity listing is read to (a guard against a server that never ends).
+pub(super) const ACTIVITY_MAX_PAGES: usize = 2_000;
+
+/// Statuses that mean "this server does not serve that to this token".
+pub(super) const REFUSED: [reqwest::StatusCode; 3] = [
+    reqwest::StatusCode::UNAUTHORIZED,
+    reqwest::StatusCode::FORBIDDEN,
+    reqwest::StatusCode::NOT_FOUND,
+];
+
 /// What an activity read asks of a forge.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct ActivityAsk<'a> {

@@ -207,16 +207,7 @@ impl OrgStore for MongoStore {
 
     async fn org_libraries(&self, org: &OrgId) -> StoreResult<Vec<(i64, Library)>> {
         self.wait_ready().await?;
-        let live: Vec<i64> = self
-            .all(
-                "org_repos",
-                doc! { "org": org.to_string(), "gone_since": Bson::Null },
-                None,
-            )
-            .await?
-            .iter()
-            .filter_map(|d| int(d, "id"))
-            .collect();
+        let live = self.live_repo_ids(org).await?;
         let mut found = Vec::new();
         for chunk in live.chunks(super::BATCH) {
             let docs = self
@@ -244,16 +235,7 @@ impl OrgStore for MongoStore {
 
     async fn library_usage(&self, org: &OrgId) -> StoreResult<Vec<LibraryUsage>> {
         self.wait_ready().await?;
-        let live: Vec<i64> = self
-            .all(
-                "org_repos",
-                doc! { "org": org.to_string(), "gone_since": Bson::Null },
-                None,
-            )
-            .await?
-            .iter()
-            .filter_map(|d| int(d, "id"))
-            .collect();
+        let live = self.live_repo_ids(org).await?;
         let pipeline = vec![
             doc! { "$match": { "forge": org.forge().as_str(), "repo_id": { "$in": live } } },
             doc! { "$group": { "_id": { "e": "$ecosystem", "n": "$name" }, "repos": { "$addToSet": "$repo_id" } } },
@@ -371,5 +353,21 @@ fn library_of(d: &Document) -> Library {
         name: d.get_str("name").unwrap_or_default().to_owned(),
         version: d.get_str("version").ok().map(str::to_owned),
         license: d.get_str("license").ok().map(str::to_owned),
+    }
+}
+
+impl MongoStore {
+    /// The ids of the repositories `org` lists that are not gone.
+    async fn live_repo_ids(&self, org: &OrgId) -> StoreResult<Vec<i64>> {
+        Ok(self
+            .all(
+                "org_repos",
+                doc! { "org": org.to_string(), "gone_since": Bson::Null },
+                None,
+            )
+            .await?
+            .iter()
+            .filter_map(|d| int(d, "id"))
+            .collect())
     }
 }
