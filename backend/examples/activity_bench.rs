@@ -94,35 +94,24 @@ fn median(mut ms: Vec<f64>) -> f64 {
     ms[ms.len() / 2]
 }
 
-/// Median milliseconds of `uri`: uncached (each after a data change of `org`) and cached.
-async fn timed(
-    client: &Client,
-    store: &Arc<dyn Store>,
-    org: &OrgId,
-    uri: &str,
-    rounds: usize,
-) -> anyhow::Result<(f64, f64)> {
+/// Median milliseconds of `uri`: uncached (the first answer of a fresh server, whose
+/// caches are empty) and cached (the same request again).
+async fn timed(store: &Arc<dyn Store>, uri: &str, rounds: usize) -> anyhow::Result<(f64, f64)> {
     let (mut cold, mut warm) = (Vec::new(), Vec::new());
     for _ in 0..rounds {
-        // An empty activity commit changes the organisation's data version: the page
-        // cache must build the answer again.
-        store
-            .commit_activity(&ActivityCommit {
-                org: org.clone(),
-                items: vec![],
-                releases: vec![],
-                synced_until: None,
-            })
-            .await?;
-        let started = Instant::now();
-        let answer = client.get(uri).dispatch().await;
-        cold.push(started.elapsed().as_secs_f64() * 1e3);
-        anyhow::ensure!(answer.status().code == 200, "{uri}: {}", answer.status());
-        let _ = answer.into_bytes().await;
-        let started = Instant::now();
-        let answer = client.get(uri).dispatch().await;
-        let _ = answer.into_bytes().await;
-        warm.push(started.elapsed().as_secs_f64() * 1e3);
+        let rocket = orgpulse::web::build(
+            orgpulse::web::Services::reading(store.clone()),
+            orgpulse::web::rocket_config(),
+        )?;
+        let client = Client::untracked(rocket).await?;
+        for times in [&mut cold, &mut warm] {
+            let started = Instant::now();
+            let answer = client.get(uri).dispatch().await;
+            let status = answer.status();
+            let body = answer.into_bytes().await.unwrap_or_default();
+            times.push(started.elapsed().as_secs_f64() * 1e3);
+            anyhow::ensure!(status.code == 200 && !body.is_empty(), "{uri}: {status}");
+        }
     }
     Ok((median(cold), median(warm)))
 }
@@ -182,16 +171,30 @@ async fn bench(
         .await?;
     let written = started.elapsed().as_secs_f64();
     let after = size()?;
-    let rocket = orgpulse::web::build(
-        orgpulse::web::Services::reading(store.clone()),
-        orgpulse::web::rocket_config(),
-    )?;
-    let client = Client::untracked(rocket).await?;
+    if std::env::var("READS").is_ok() {
+        let window = orgpulse::domain::activity::Window::ending(now.date_naive(), 90);
+        let t = Instant::now();
+        let n = store.activity_items(&big, window, None).await?.len();
+        eprintln!("activity_items 90d: {n} in {:?}", t.elapsed());
+        let t = Instant::now();
+        let people: Vec<String> = (0..400).map(|p| format!("person-{p}")).collect();
+        let n = store.first_items(&big, &people).await?.len();
+        eprintln!("first_items: {n} in {:?}", t.elapsed());
+        let t = Instant::now();
+        let n = store.releases(&big, None).await?.len();
+        eprintln!("releases: {n} in {:?}", t.elapsed());
+        let t = Instant::now();
+        let n = store.waiting_items(&big, now).await?.len();
+        eprintln!("waiting_items: {n} in {:?}", t.elapsed());
+        let t = Instant::now();
+        let n = store.activity_synced_until(&big).await?;
+        eprintln!("synced_until: {n:?} in {:?}", t.elapsed());
+    }
     let page = |org: &OrgId| format!("/orgs/{}/{}", org.forge(), org.login());
-    let (base_cold, base_warm) = timed(&client, &store, &plain, &page(&plain), args.rounds).await?;
-    let (cold, warm) = timed(&client, &store, &big, &page(&big), args.rounds).await?;
-    let api = "/api/v1/orgs/github/big/activity".to_owned();
-    let (api_cold, api_warm) = timed(&client, &store, &big, &api, args.rounds).await?;
+    let (base_cold, base_warm) = timed(&store, &page(&plain), args.rounds).await?;
+    let (cold, warm) = timed(&store, &page(&big), args.rounds).await?;
+    let api = "/api/v1/orgs/github/big/activity";
+    let (api_cold, api_warm) = timed(&store, api, args.rounds).await?;
     let per_item = if sqlite.is_some() {
         format!(
             "{:.0}",
@@ -219,7 +222,9 @@ async fn main() -> anyhow::Result<()> {
     );
     println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
     let dir = tempfile::tempdir()?;
-    let path = dir.path().join("bench.db");
+    let path = std::env::var("BENCH_DB")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|_| dir.path().join("bench.db"));
     let store: Arc<dyn Store> = Arc::new(orgpulse::store::sqlite::SqliteStore::open(&path).await?);
     bench("SQLite", store, &args, Some(&path)).await?;
     match args.mongo.clone() {

@@ -115,6 +115,16 @@ pub struct ItemKey {
     pub id: i64,
 }
 
+/// The distinct contributors (known, non-bot authors) of `items`, sorted: whose first items
+/// a window's figures need.
+pub fn authors<'a>(items: impl IntoIterator<Item = &'a ActivityItem>) -> Vec<String> {
+    let found: std::collections::BTreeSet<&str> = items
+        .into_iter()
+        .filter_map(ActivityItem::contributor)
+        .collect();
+    found.into_iter().map(str::to_owned).collect()
+}
+
 impl ActivityItem {
     pub fn key(&self) -> ItemKey {
         ItemKey {

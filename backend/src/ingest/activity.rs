@@ -164,7 +164,10 @@ async fn news(
         .filter(|r| !known.contains(&(r.repo_id, r.tag.clone())))
         .map(|r| Event::release(org, at, r.repo_id, name(r.repo_id), &r.tag))
         .collect();
-    let people = ctx.store.first_items(org).await?;
+    let people = ctx
+        .store
+        .first_items(org, &crate::domain::activity::authors(items))
+        .await?;
     let mut firsts: BTreeMap<&str, &ActivityItem> = BTreeMap::new();
     for item in items {
         let Some(login) = item.contributor() else {

@@ -53,8 +53,13 @@ pub trait ActivityRead {
         repo_id: Option<i64>,
     ) -> StoreResult<Vec<ActivityItem>>;
 
-    /// Each contributor's (a known, non-bot author's) first item in the organisation.
-    async fn first_items(&self, org: &OrgId) -> StoreResult<HashMap<String, DateTime<Utc>>>;
+    /// When each of `authors` (known, non-bot authors) created their first item in the
+    /// organisation, for those who have one. Asked for a window's authors, never all.
+    async fn first_items(
+        &self,
+        org: &OrgId,
+        authors: &[String],
+    ) -> StoreResult<HashMap<String, DateTime<Utc>>>;
 
     /// Per repository of the organisation: its open items that have no first response and
     /// were created before `before` — how many, and when the oldest was created.
@@ -63,6 +68,14 @@ pub trait ActivityRead {
         org: &OrgId,
         before: DateTime<Utc>,
     ) -> StoreResult<HashMap<i64, (u64, DateTime<Utc>)>>;
+
+    /// Per repository and author (known, non-bot authors): how many pull requests merged in
+    /// `window` they wrote. Counted by the store: no item is read.
+    async fn merged_by_author(
+        &self,
+        org: &OrgId,
+        window: Window,
+    ) -> StoreResult<Vec<(i64, String, u64)>>;
 
     /// What is stored of items `keys` of `forge` (those stored at all).
     async fn stored_items(

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Days, NaiveDate, Utc};
 
-use crate::domain::activity::{absence_factor, ActivityFigures, Window};
+use crate::domain::activity::{absence_factor, authors, ActivityFigures, Window};
 use crate::domain::attention::{Attention, AttentionRules, Signals, BUS_FACTOR_MIN_MERGED};
 use crate::domain::history::{self, Mover};
 use crate::domain::licenses;
@@ -71,8 +71,8 @@ const BUS_FACTOR_DAYS: u64 = 90;
 
 /// What `detail`'s stored SBOMs and activity say for the attention rules: the packages
 /// under a denied licence (when a licence is denied: one read of the libraries), and,
-/// where its activity was read, three more reads — the releases, the waiting items
-/// (aggregated by the store), and the last 90 days' items.
+/// where its activity was read, three more reads — the releases, the waiting items and
+/// the last 90 days' merged pull requests per author (both counted by the store).
 pub(crate) async fn attention_signals(
     store: &dyn Store,
     detail: &OrgDetail,
@@ -104,25 +104,22 @@ pub(crate) async fn attention_signals(
             .await?;
     }
     let window = Window::ending(as_of.date_naive() + Days::new(1), BUS_FACTOR_DAYS);
-    let mut merged: HashMap<i64, HashMap<&str, u64>> = HashMap::new();
-    let items = store.activity_items(org, window, None).await?;
-    for item in &items {
-        let in_window = item.merged_at.is_some_and(|at| window.holds(at));
-        if let (true, Some(author)) = (in_window, item.contributor()) {
-            *merged
-                .entry(item.repo_id)
-                .or_default()
-                .entry(author)
-                .or_default() += 1;
-        }
+    let mut merged: HashMap<i64, Vec<(String, u64)>> = HashMap::new();
+    for (repo, author, n) in store.merged_by_author(org, window).await? {
+        merged.entry(repo).or_default().push((author, n));
     }
     for (repo, authors) in merged {
-        let total: u64 = authors.values().sum();
-        if total < BUS_FACTOR_MIN_MERGED || absence_factor(authors.values().copied()) != Some(1) {
+        let total: u64 = authors.iter().map(|(_, n)| n).sum();
+        if total < BUS_FACTOR_MIN_MERGED
+            || absence_factor(authors.iter().map(|(_, n)| *n)) != Some(1)
+        {
             continue;
         }
-        if let Some((author, _)) = authors.into_iter().max_by_key(|(a, n)| (*n, *a)) {
-            signals.single_author.insert(repo, author.to_owned());
+        if let Some((author, _)) = authors
+            .into_iter()
+            .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0)))
+        {
+            signals.single_author.insert(repo, author);
         }
     }
     Ok(signals)
@@ -250,13 +247,15 @@ pub(crate) async fn activity(
     let Some(synced_until) = store.activity_synced_until(org).await? else {
         return Ok(None);
     };
-    let first = store.first_items(org).await?;
     let releases = store.releases(org, repo).await?;
-    let items = store.activity_items(org, window, repo).await?;
-    let current = ActivityFigures::of(window, &items, &first, &releases);
     let before = window.previous();
-    let items = store.activity_items(org, before, repo).await?;
-    let previous = ActivityFigures::of(before, &items, &first, &releases);
+    let items = store.activity_items(org, window, repo).await?;
+    let earlier = store.activity_items(org, before, repo).await?;
+    let first = store
+        .first_items(org, &authors(items.iter().chain(&earlier)))
+        .await?;
+    let current = ActivityFigures::of(window, &items, &first, &releases);
+    let previous = ActivityFigures::of(before, &earlier, &first, &releases);
     Ok(Some(ActivityWindows {
         synced_until,
         current,

@@ -290,7 +290,10 @@ async fn activity_through_the_pipeline(subject: &Subject) {
         .activity_items(&org(&id), window, None)
         .await
         .expect("items");
-    let first = store.first_items(&org(&id)).await.expect("first items");
+    let first = store
+        .first_items(&org(&id), &orgpulse::domain::activity::authors(&items))
+        .await
+        .expect("first items");
     let releases = store.releases(&org(&id), None).await.expect("releases");
     let figures = ActivityFigures::of(window, &items, &first, &releases);
     let independent = independent_figures(window, now_truth.values(), &world, &org_world, later);

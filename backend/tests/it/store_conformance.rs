@@ -1774,7 +1774,11 @@ async fn activity_is_stored_once_and_read_through_the_repositories_listed(store:
         .await
         .expect("items");
     assert_eq!(read[0], merged, "every field reads back");
-    let first = store.first_items(&acme).await.expect("first items");
+    let people = ["ann", "bob", "cid", "dee", "renovate[bot]", "nobody"].map(String::from);
+    let first = store
+        .first_items(&acme, &people)
+        .await
+        .expect("first items");
     assert_eq!(
         first,
         std::collections::HashMap::from([
@@ -1867,6 +1871,14 @@ async fn activity_is_stored_once_and_read_through_the_repositories_listed(store:
         .await
         .expect("waiting items")
         .is_empty());
+    assert_eq!(
+        store
+            .merged_by_author(&acme, window)
+            .await
+            .expect("merged by author"),
+        [(1, "ann".to_owned(), 1)],
+        "merged in the window, counted per repository and author"
+    );
     assert_eq!(
         store.activity_synced_until(&acme).await.expect("position"),
         Some(at("2026-03-12"))

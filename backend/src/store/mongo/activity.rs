@@ -105,13 +105,20 @@ impl ActivityRead for MongoStore {
         docs.iter().map(item_of).collect()
     }
 
-    async fn first_items(&self, org: &OrgId) -> StoreResult<HashMap<String, DateTime<Utc>>> {
+    async fn first_items(
+        &self,
+        org: &OrgId,
+        authors: &[String],
+    ) -> StoreResult<HashMap<String, DateTime<Utc>>> {
         self.wait_ready().await?;
+        if authors.is_empty() {
+            return Ok(HashMap::new());
+        }
         let repos = self.listed_repos(org, None).await?;
         let pipeline = vec![
             doc! { "$match": {
-                "forge": org.forge().as_str(), "repo_id": { "$in": repos },
-                "author": { "$type": "string" }, "author_bot": false,
+                "forge": org.forge().as_str(), "author": { "$in": authors },
+                "repo_id": { "$in": repos }, "author_bot": false,
             } },
             doc! { "$group": { "_id": "$author", "first": { "$min": "$created_at" } } },
         ];
@@ -126,6 +133,42 @@ impl ActivityRead for MongoStore {
                 Ok((author.to_owned(), first))
             })
             .collect()
+    }
+
+    async fn merged_by_author(
+        &self,
+        org: &OrgId,
+        window: Window,
+    ) -> StoreResult<Vec<(i64, String, u64)>> {
+        self.wait_ready().await?;
+        let repos = self.listed_repos(org, None).await?;
+        let from = date(window.from.and_time(chrono::NaiveTime::MIN).and_utc());
+        let to = date(window.to.and_time(chrono::NaiveTime::MIN).and_utc());
+        let pipeline = vec![
+            doc! { "$match": {
+                "forge": org.forge().as_str(), "repo_id": { "$in": repos },
+                "merged_at": { "$gte": from, "$lt": to },
+                "author": { "$type": "string" }, "author_bot": false,
+            } },
+            doc! { "$group": {
+                "_id": { "repo": "$repo_id", "author": "$author" }, "n": { "$sum": 1 },
+            } },
+        ];
+        let mut found: Vec<(i64, String, u64)> = self
+            .aggregate("activity_items", pipeline)
+            .await?
+            .iter()
+            .filter_map(|d| {
+                let key = d.get_document("_id").ok()?;
+                Some((
+                    int(key, "repo")?,
+                    key.get_str("author").ok()?.to_owned(),
+                    int(d, "n").unwrap_or(0) as u64,
+                ))
+            })
+            .collect();
+        found.sort();
+        Ok(found)
     }
 
     async fn waiting_items(

@@ -244,6 +244,21 @@ impl MongoStore {
                 .await
                 .map_err(backend)?;
         }
+        // Each author's first item; the open items still waiting for a first response.
+        self.c("activity_items")
+            .create_index(index(
+                doc! { "forge": 1, "author": 1, "created_at": 1 },
+                false,
+            ))
+            .await
+            .map_err(backend)?;
+        self.c("activity_items")
+            .create_index(index(
+                doc! { "forge": 1, "state": 1, "first_response_at": 1, "repo_id": 1 },
+                false,
+            ))
+            .await
+            .map_err(backend)?;
         self.c("releases")
             .create_index(index(doc! { "forge": 1, "repo_id": 1 }, false))
             .await

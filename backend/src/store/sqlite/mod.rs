@@ -39,6 +39,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("0008_org_repos.sql"),
     include_str!("0009_activity.sql"),
     include_str!("0010_activity_kind_key.sql"),
+    include_str!("0011_activity_reads.sql"),
 ];
 
 /// The embedded SQLite store.

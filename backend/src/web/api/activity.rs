@@ -188,7 +188,9 @@ pub(crate) async fn list_contributors(
         let store = &get.state.store;
         let available = store.activity_synced_until(&org).await?.is_some();
         let items = store.activity_items(&org, window, None).await?;
-        let first = store.first_items(&org).await?;
+        let first = store
+            .first_items(&org, &crate::domain::activity::authors(&items))
+            .await?;
         json_body(&ContributorList {
             org: org.to_string(),
             window,

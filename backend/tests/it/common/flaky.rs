@@ -321,9 +321,18 @@ impl ActivityRead for FlakyStore {
     async fn first_items(
         &self,
         org: &OrgId,
+        authors: &[String],
     ) -> StoreResult<std::collections::HashMap<String, DateTime<Utc>>> {
         self.check()?;
-        self.inner.first_items(org).await
+        self.inner.first_items(org, authors).await
+    }
+    async fn merged_by_author(
+        &self,
+        org: &OrgId,
+        window: orgpulse::domain::activity::Window,
+    ) -> StoreResult<Vec<(i64, String, u64)>> {
+        self.check()?;
+        self.inner.merged_by_author(org, window).await
     }
     async fn waiting_items(
         &self,
