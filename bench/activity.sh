@@ -19,7 +19,7 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 
 port=$(free_port)
 target/release/fakeforge --orgs 1 --repos "$active" --active-repos "$active" --rate-limit 100000000 \
-  --changed-per-day 0.05 --day 30 --port "$port" > "$work/forge.log" 2>&1 &
+  --changed-per-day 0.05 --day 30 --today --port "$port" > "$work/forge.log" 2>&1 &
 forge_pid=$!
 trap 'kill $forge_pid 2>/dev/null || true' EXIT
 for _ in $(seq 1 100); do grep -q "^fakeforge on" "$work/forge.log" 2>/dev/null && break; sleep 0.1; done

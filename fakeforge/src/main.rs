@@ -32,6 +32,10 @@ struct Args {
     /// releases (about four items each).
     #[arg(long, default_value_t = 12)]
     active_repos: usize,
+    /// The served day (`--day`) is today: the world's items, pushes and releases are dated
+    /// around now, for a client that reads "the last 90 days" by its own clock.
+    #[arg(long)]
+    today: bool,
     /// Share of repositories pushed to each day.
     #[arg(long, default_value_t = 0.05)]
     changed_per_day: f64,
@@ -81,7 +85,14 @@ async fn main() -> anyhow::Result<()> {
         life: fakeforge::Life {
             eventful: args.eventful,
             active_repos: args.active_repos,
-            ..fakeforge::Life::default()
+            epoch: if args.today {
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_secs() as i64);
+                (now / 86_400 - i64::from(args.day)) * 86_400
+            } else {
+                fakeforge::Life::default().epoch
+            },
         },
         day: args.day,
         latency: Duration::from_millis(args.latency_ms),
