@@ -6,6 +6,8 @@
 //! only: the test server has no storage engine to measure).
 //!
 //! usage: activity_bench [--items N] [--repos N] [--rounds N] [--mongo URI]
+//! (`READS=1` first times each store read the page makes; `BENCH_DB=path` keeps the SQLite
+//! database for a look at its query plans)
 
 use std::sync::Arc;
 use std::time::Instant;

@@ -195,6 +195,26 @@ pub fn repo_releases(world: &World, repo_id: i64, day: u32) -> Vec<Release> {
         .collect()
 }
 
+/// The items of repository `n` of `org` on `day` (none when it has no activity): one
+/// repository's share of [`items`], without generating the others'.
+pub fn items_of_repo(world: &World, org: &Org, n: usize, day: u32) -> Vec<Item> {
+    if !is_active(world, n) || !world.exists(org, n, day) {
+        return Vec::new();
+    }
+    let repo = world.repo(org, n, day);
+    let name = repo["name"].as_str().unwrap_or_default();
+    repo_items(world, repo["id"].as_i64().unwrap_or_default(), name, day)
+}
+
+/// The releases of repository `n` of `org` by `day`: one repository's share of
+/// [`releases`].
+pub fn releases_of_repo(world: &World, org: &Org, n: usize, day: u32) -> Vec<Release> {
+    if !is_active(world, n) || !world.exists(org, n, day) {
+        return Vec::new();
+    }
+    repo_releases(world, crate::world::World::repo_id(org, n), day)
+}
+
 /// Whether repository `n` (of any organisation) has activity.
 pub fn is_active(world: &World, n: usize) -> bool {
     n < world.life.active_repos
@@ -368,7 +388,7 @@ async fn comments(
             let repo_id = forge.world().repo(&org, n, forge.day())["id"].as_i64();
             let full_name = format!("{}/{repo}", org.login);
             let mut all: Vec<(i64, Value)> = Vec::new();
-            for item in items(forge.world(), &org, forge.day())
+            for item in items_of_repo(forge.world(), &org, n, forge.day())
                 .iter()
                 .filter(|i| Some(i.repo_id) == repo_id)
             {
@@ -421,7 +441,7 @@ async fn releases_route(
     let (body, headers) = match find_repo(forge, owner, repo) {
         Found::Repo(org, n) => {
             let repo_id = forge.world().repo(&org, n, forge.day())["id"].as_i64();
-            let mut found: Vec<Value> = releases(forge.world(), &org, forge.day())
+            let mut found: Vec<Value> = releases_of_repo(forge.world(), &org, n, forge.day())
                 .into_iter()
                 .filter(|r| Some(r.repo_id) == repo_id)
                 .map(|r| json!({

@@ -19,7 +19,7 @@ use std::sync::Arc;
 use rocket::{get, routes, FromForm, Route, State};
 use serde_json::{json, Value};
 
-use crate::activity::{items, parse_time, releases, Item};
+use crate::activity::{items, items_of_repo, parse_time, releases_of_repo, Item};
 use crate::gitlab::{find_group, Group};
 use crate::{delay, find_repo_by_id, world, Flavour, Forge, Found, IfNoneMatch, Reply};
 
@@ -190,7 +190,7 @@ async fn notes(
         }
     };
     let found = match find_repo_by_id(forge, id) {
-        Found::Repo(org, _) => items(forge.world(), &org, forge.day())
+        Found::Repo(org, n) => items_of_repo(forge.world(), &org, n, forge.day())
             .into_iter()
             .find(|i| i.repo_id == id && i.number == iid && i.pull == pulls),
         _ => None,
@@ -254,8 +254,8 @@ async fn project_releases(
 ) -> Reply {
     let fault = delay(forge).await;
     let (body, headers) = match find_repo_by_id(forge, id) {
-        Found::Repo(org, _) => {
-            let mut found: Vec<Value> = releases(forge.world(), &org, forge.day())
+        Found::Repo(org, n) => {
+            let mut found: Vec<Value> = releases_of_repo(forge.world(), &org, n, forge.day())
                 .into_iter()
                 .filter(|r| r.repo_id == id)
                 .map(|r| {

@@ -274,7 +274,7 @@ impl World {
         mix(self.config.seed ^ mix(org.index as u64 + 1) ^ (n as u64).wrapping_mul(0x1000_0001))
     }
 
-    fn repo_id(org: &Org, n: usize) -> i64 {
+    pub(crate) fn repo_id(org: &Org, n: usize) -> i64 {
         org.id * 10_000 + n as i64
     }
 
