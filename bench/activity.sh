@@ -43,23 +43,32 @@ print(m.group(1), "%.2f" % (ended - started))
 PY
 }
 
+stat() { curl -fsS "$base/_admin/stats" | python3 -c "import json,sys; print(json.load(sys.stdin)['requests'].get('$1', 0))"; }
 declare -A got=()
 for forge in github gitlab codeberg; do
+  curl -fsS -X POST "$base/_admin/reset" >/dev/null
   got[$forge-without]=$(refresh "$forge" "$work/$forge-without.db" false)
+  repo_nodes_without=$(stat "graphql repository nodes 200")
+  curl -fsS -X POST "$base/_admin/reset" >/dev/null
   got[$forge-with]=$(refresh "$forge" "$work/$forge-with.db" true)
+  if [ "$forge" = github ]; then
+    # GitHub's activity queries by kind: searches, first responses by node, releases.
+    got[github-queries]="$(stat "graphql search 200") $(stat "graphql item nodes 200") $(( $(stat "graphql repository nodes 200") - repo_nodes_without ))"
+  fi
   got[$forge-again-without]=$(refresh "$forge" "$work/$forge-without.db" false)
   got[$forge-again-with]=$(refresh "$forge" "$work/$forge-with.db" true)
   got[$forge-items]=$(python3 -c "import sqlite3; c=sqlite3.connect('$work/$forge-with.db'); print(c.execute('select count(*) from activity_items').fetchone()[0], c.execute('select count(*) from activity_items where kind=\"pull_request\"').fetchone()[0], c.execute('select count(*) from releases').fetchone()[0])")
 done
 
-python3 - "$active" \
+python3 - "$active" "${got[github-queries]}" \
   "${got[github-without]}" "${got[github-with]}" "${got[github-again-without]}" "${got[github-again-with]}" "${got[github-items]}" \
   "${got[gitlab-without]}" "${got[gitlab-with]}" "${got[gitlab-again-without]}" "${got[gitlab-again-with]}" "${got[gitlab-items]}" \
   "${got[codeberg-without]}" "${got[codeberg-with]}" "${got[codeberg-again-without]}" "${got[codeberg-again-with]}" "${got[codeberg-items]}" \
   > "$work/section.md" <<'PY'
 import datetime, math, os, sys
 active = int(sys.argv[1])
-rest = sys.argv[2:]
+searches, responses, releases_q = map(int, sys.argv[2].split())
+rest = sys.argv[3:]
 cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
 print("### Activity back-fill — %s, %d cores (%s)\n" % (datetime.date.today(), os.cpu_count(), cpu))
 print("`bench/activity.sh`: one fakeforge organisation on 127.0.0.1 whose %d repositories all have issues and pull requests (comments from people and bots, late first responses, a bot's dozen comments before some answers), read back 90 days (`ORGPULSE_ACTIVITY_DAYS`) as a GitHub organisation (GraphQL, a token), a GitLab group and a Forgejo organisation; no added latency, ORGPULSE_CONCURRENCY=8, languages and libraries off. Activity's requests = the refresh with activity minus the same refresh without it, on fresh databases.\n" % active)
@@ -72,6 +81,9 @@ for i, name in enumerate(["GitHub", "GitLab", "Forgejo"]):
     pages = math.ceil(n / 100)
     print("| %s | %d (%d) | %d | %d | **%.2f×** (%d) | %.2f s / %.2f s | %d | %.2f s / %.2f s |" % (
         name, n, pulls, releases, r1 - r0, (r1 - r0) / pages, pages, t1, t0, a1 - a0, ta1, ta0))
+gh_items = int(rest[4].split()[0])
+print("\nGitHub's activity queries: %d searches and %d first-response queries for %d items (**%.2f×** ceil(items/100) = %d, the slices' probes included), and %d release queries (100 repositories each, for the repositories that moved)." % (
+    searches, responses, gh_items, (searches + responses) / math.ceil(gh_items / 100), math.ceil(gh_items / 100), releases_q))
 print("\nGitHub reads every item with its first 10 comments and reviews in the search (2 points a page), cuts a kind's span into time slices where `issueCount` passes the 1,000 results search pages to, reads the comments of items whose first ten hold no response by node id (100 a query), and releases of repositories that moved (100 a query): its figure is the 1.2× budget of the issue. GitLab and Forgejo list items 100 (Forgejo: the server's page size) a request too, but first responses cost more there: GitLab has no batched notes, so each item with comments and no stored response costs a notes request once; Forgejo reads comments per repository with activity (a page of 50 a request) and releases per repository that moved. An unchanged refresh costs one listing request per kind (plus releases of repositories active in the sync's one-hour overlap).\n")
 PY
 cat "$work/section.md"
