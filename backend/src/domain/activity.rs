@@ -148,6 +148,32 @@ impl ActivityItem {
 }
 
 impl ActivityItem {
+    /// This record with times before its creation (a forge's clock skew, an import that
+    /// kept old dates) moved to its creation, so no duration is negative; and whether any
+    /// was.
+    pub fn in_order(mut self) -> (ActivityItem, bool) {
+        let created = self.created_at;
+        let mut moved = false;
+        for at in [
+            &mut self.closed_at,
+            &mut self.merged_at,
+            &mut self.first_response_at,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            if *at < created {
+                *at = created;
+                moved = true;
+            }
+        }
+        if self.updated_at < created {
+            self.updated_at = created;
+            moved = true;
+        }
+        (self, moved)
+    }
+
     /// This record with what an earlier sync saw and this one cannot: a first response,
     /// once seen, stays the earliest (a sync reads only the comments since its start).
     pub fn keeping(mut self, stored: Option<DateTime<Utc>>) -> ActivityItem {
@@ -778,5 +804,36 @@ mod tests {
         assert_eq!(f.closure_ratio, None);
         assert_eq!(f.bus_factor, None);
         assert_eq!(f.days_since_release, None);
+    }
+
+    #[test]
+    fn times_before_creation_move_to_it_and_say_so() {
+        let created: DateTime<Utc> = "2026-03-10T00:00:00Z".parse().expect("time");
+        let early: DateTime<Utc> = "2026-03-01T00:00:00Z".parse().expect("time");
+        let item = ActivityItem {
+            forge: "github".parse().expect("forge"),
+            id: 1,
+            repo_id: 1,
+            number: 1,
+            kind: ItemKind::PullRequest,
+            author: Some("ann".into()),
+            author_bot: false,
+            created_at: created,
+            closed_at: Some(early),
+            merged_at: Some(early),
+            first_response_at: Some(created + chrono::Duration::hours(2)),
+            state: ItemState::Merged,
+            updated_at: early,
+        };
+        let (fixed, moved) = item.clone().in_order();
+        assert!(moved);
+        assert_eq!(
+            (fixed.closed_at, fixed.merged_at, fixed.updated_at),
+            (Some(created), Some(created), created)
+        );
+        assert_eq!(fixed.first_response_at, item.first_response_at);
+        let (same, moved) = fixed.clone().in_order();
+        assert!(!moved);
+        assert_eq!(same, fixed);
     }
 }

@@ -97,10 +97,13 @@ pub(super) async fn sync(
             Default::default()
         }
     };
+    let mut out_of_order = 0;
     let items = batch
         .items
         .into_iter()
-        .map(|mut i| {
+        .map(|i| {
+            let (mut i, moved) = i.in_order();
+            out_of_order += u64::from(moved);
             if let Some(at) = answered.get(&i.key()) {
                 i.first_response_at = Some(*at);
             }
@@ -129,6 +132,12 @@ pub(super) async fn sync(
     }
     if let Err(e) = ctx.store.record_events(&events).await {
         notes.push(format!("activity events not recorded: {e}"));
+    }
+    if out_of_order > 0 {
+        tracing::warn!(%org, items = out_of_order, "activity times before their item's creation");
+        notes.push(format!(
+            "{out_of_order} activity items had times before their creation (moved to it)"
+        ));
     }
     if batch.skipped > 0 {
         notes.push(format!(
