@@ -209,6 +209,12 @@ impl BotRules {
         let lower = login.to_ascii_lowercase();
         marked || lower.ends_with("[bot]") || self.logins.contains(&lower)
     }
+
+    /// Whether a comment or review by `login` (`marked`: the forge says it is a bot) on an
+    /// item by `author` can be its first response: by someone neither the author nor a bot.
+    pub fn responds(&self, author: Option<&str>, login: &str, marked: bool) -> bool {
+        author != Some(login) && !self.is_bot(login, marked)
+    }
 }
 
 /// Whether and how organisations' activity is read (configuration).

@@ -68,8 +68,7 @@ impl Sync<'_> {
                 let Some(login) = comment.user.as_ref().and_then(WireUser::login) else {
                     continue;
                 };
-                let by_author = author.as_deref() == Some(login.as_str());
-                if by_author || self.bots.is_bot(&login, false) {
+                if !self.bots.responds(author.as_deref(), &login, false) {
                     continue;
                 }
                 let at = first.entry(key).or_insert(comment.created_at);

@@ -310,8 +310,7 @@ fn first_response(
         .flat_map(|c| c.nodes.into_iter().flatten())
         .filter_map(|c| {
             let (login, bot) = c.author.as_ref().and_then(WireActor::login)?;
-            let answers = author != Some(login.as_str()) && !bots.is_bot(&login, bot);
-            answers.then_some(c.created_at?)
+            bots.responds(author, &login, bot).then_some(c.created_at?)
         })
         .min()
 }

@@ -220,9 +220,8 @@ pub(crate) async fn first_responses(
                 .filter_map(|note| {
                     let author = note.author.as_ref()?;
                     let login = author.login()?;
-                    let answers = item.author.as_deref() != Some(login.as_str())
-                        && !bots.is_bot(&login, author.bot);
-                    answers.then_some(note.created_at?)
+                    bots.responds(item.author.as_deref(), &login, author.bot)
+                        .then_some(note.created_at?)
                 })
                 .min();
             if let Some(at) = first {
