@@ -13,6 +13,8 @@ mod org_id;
 mod run;
 mod secret;
 mod token;
+pub mod versions;
+pub mod vulnerabilities;
 
 use std::collections::BTreeMap;
 

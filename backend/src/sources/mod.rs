@@ -11,6 +11,7 @@ pub(crate) mod gitlab;
 pub(crate) mod gitlab_activity;
 pub(crate) mod gitlab_graphql;
 pub(crate) mod http;
+pub mod osv;
 mod paging;
 mod sbom;
 

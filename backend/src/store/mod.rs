@@ -12,9 +12,12 @@
 
 mod activity;
 pub mod mongo;
+mod security;
 pub mod sqlite;
 
 pub use activity::{ActivityCommit, ActivityRead, ActivityWrite, StoredItem};
+pub(crate) use security::sort_findings;
+pub use security::{SecurityCommit, SecurityRead, SecurityWrite};
 
 use std::fmt::Debug;
 use std::sync::Arc;
@@ -174,12 +177,15 @@ pub(crate) fn as_member(
 
 /// What a purge of one organisation deletes besides its memberships (each store keys
 /// these by the organisation): its records, keyed by the organisation alone...
-pub(crate) const PURGED_ORG_RECORDS: [&str; 3] = ["orgs", "org_status", "activity_sync"];
+pub(crate) const PURGED_ORG_RECORDS: [&str; 4] =
+    ["orgs", "org_status", "activity_sync", "security_state"];
 /// ...and its rows, each carrying the organisation. Repositories and what is stored per
 /// repository ([`PURGED_REPO_ROWS`]) go only when no other organisation lists them (see
 /// [`TrackedOrgStore::remove_tracked_org`]).
-pub(crate) const PURGED_ORG_ROWS: [&str; 5] = [
+pub(crate) const PURGED_ORG_ROWS: [&str; 7] = [
     "snapshots",
+    "security_findings",
+    "security_days",
     "repo_days",
     "http_cache",
     "events",
@@ -459,6 +465,8 @@ pub trait Store:
     HealthStore
     + ActivityRead
     + ActivityWrite
+    + SecurityRead
+    + SecurityWrite
     + TrackedOrgStore
     + OrgStore
     + SnapshotStore
@@ -478,6 +486,8 @@ impl<T> Store for T where
     T: HealthStore
         + ActivityRead
         + ActivityWrite
+        + SecurityRead
+        + SecurityWrite
         + TrackedOrgStore
         + OrgStore
         + SnapshotStore
@@ -497,7 +507,8 @@ impl<T> Store for T where
 pub mod prelude {
     pub use super::{
         ActivityRead, ActivityWrite, EventStore, HealthStore, LeaseStore, OrgStore, RunStore,
-        SnapshotStore, Store, TokenStore, TrackedOrgStore, ValidatorStore, WebhookStore,
+        SecurityRead, SecurityWrite, SnapshotStore, Store, TokenStore, TrackedOrgStore,
+        ValidatorStore, WebhookStore,
     };
 }
 

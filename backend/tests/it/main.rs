@@ -2,6 +2,7 @@
 //! instead of one per suite. Each module is a suite; filter with its name
 //! (`cargo test --test it -- web::`).
 
+#[macro_use]
 mod common;
 
 mod activity;
@@ -18,5 +19,6 @@ mod licenses;
 mod refresh;
 mod serve;
 mod store_conformance;
+mod store_security;
 mod web;
 mod webhooks;

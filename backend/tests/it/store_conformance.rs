@@ -1937,24 +1937,6 @@ async fn activity_is_stored_once_and_read_through_the_repositories_listed(store:
     );
 }
 
-macro_rules! conformance {
-    (drivers: [$($driver:ident => $open:path),+ $(,)?]; tests: $tests:tt) => {
-        $( conformance!(@driver $driver, $open, $tests); )+
-    };
-    (@driver $driver:ident, $open:path, [$($test:ident),* $(,)?]) => {
-        mod $driver {
-            $(
-                #[tokio::test]
-                async fn $test() {
-                    let Some((db, store)) = $open().await else { return };
-                    super::$test(store).await;
-                    db.cleanup().await;
-                }
-            )*
-        }
-    };
-}
-
 conformance! {
     drivers: [sqlite => crate::common::stores::sqlite, mongo => crate::common::stores::mongo];
     tests: [ping_answers,

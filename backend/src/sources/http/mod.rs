@@ -218,6 +218,11 @@ impl Answer {
         asked.join(&location).ok()
     }
 
+    /// The error body's `message`, or the start of the body as text.
+    pub(crate) fn message(&self) -> String {
+        error_message(&self.body)
+    }
+
     /// The upstream error this answer is, for a status the caller did not expect.
     pub(crate) fn unexpected(&self, url: &Url) -> SourceError {
         SourceError::Status {

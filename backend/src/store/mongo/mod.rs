@@ -19,6 +19,7 @@ mod health;
 mod leases;
 mod orgs;
 mod runs;
+mod security;
 mod snapshots;
 mod tokens;
 mod tracked;
@@ -288,6 +289,14 @@ impl MongoStore {
         }
         self.c("webhook_cursors")
             .create_index(index(doc! { "hook": 1 }, false))
+            .await
+            .map_err(backend)?;
+        self.c("security_findings")
+            .create_index(index(doc! { "org": 1, "repo_id": 1 }, false))
+            .await
+            .map_err(backend)?;
+        self.c("security_days")
+            .create_index(index(doc! { "org": 1, "day": 1 }, true))
             .await
             .map_err(backend)?;
         let migrated = self.migrate_snapshot_repos().await?;

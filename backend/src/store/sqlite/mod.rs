@@ -10,6 +10,7 @@ mod health;
 mod leases;
 mod orgs;
 mod runs;
+mod security;
 mod snapshots;
 mod tokens;
 mod tracked;
@@ -40,6 +41,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("0009_activity.sql"),
     include_str!("0010_activity_kind_key.sql"),
     include_str!("0011_activity_reads.sql"),
+    include_str!("0012_security.sql"),
 ];
 
 /// The embedded SQLite store.
@@ -161,4 +163,9 @@ fn from_doc<T: DeserializeOwned>(doc: &str) -> StoreResult<T> {
 
 fn day(d: NaiveDate) -> String {
     d.format("%Y-%m-%d").to_string()
+}
+
+fn parse_day(s: &str) -> StoreResult<NaiveDate> {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .map_err(|e| StoreError::Corrupt(format!("day `{s}`: {e}")))
 }

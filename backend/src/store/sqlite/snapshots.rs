@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use chrono::NaiveDate;
 use rusqlite::{params, Connection, Transaction};
 
-use super::{day, from_doc, SqliteStore};
+use super::{day, from_doc, parse_day, SqliteStore};
 use crate::domain::history::{self, DayCounts, RepoChange};
 use crate::domain::{DayTotals, OrgId, RepoCounts, RepoDay, Snapshot};
 use crate::store::{SnapshotStore, StoreError, StoreResult};
@@ -114,11 +114,6 @@ fn snapshot_column(
         r.get::<_, String>(0)
     })?;
     rows.map(|r| r.map_err(StoreError::from)).collect()
-}
-
-fn parse_day(s: &str) -> StoreResult<NaiveDate> {
-    NaiveDate::parse_from_str(s, "%Y-%m-%d")
-        .map_err(|e| StoreError::Corrupt(format!("day `{s}`: {e}")))
 }
 
 fn counts_of(stars: Option<i64>, forks: Option<i64>, issues: Option<i64>) -> Option<DayCounts> {

@@ -1,21 +1,25 @@
 //! A store that forwards to a real one until it is switched "down", then fails every
 //! call as an unreachable database would.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use orgpulse::domain::activity::{ActivityItem, ReleaseRecord, Window};
+use orgpulse::domain::vulnerabilities::{
+    Advisory, Finding, PackageResult, PackageVersion, SecurityDay, SecurityState,
+};
 use orgpulse::domain::{
     DayTotals, Event, HttpCacheEntry, Library, OrgId, OrgOutcome, OrgRecord, RefreshRun,
     RepoCounts, RepoDay, RepoRecord, RunId, Snapshot, StoredEvent, TokenRecord,
 };
 use orgpulse::store::{
     ActivityCommit, ActivityRead, ActivityWrite, EventQuery, EventStore, HealthStore, LeaseGrant,
-    LeaseStore, LibraryUsage, OrgCommit, OrgDetail, OrgOverview, OrgStore, RunStore, SnapshotStore,
-    Store, StoreError, StoreResult, TokenStore, TrackedOrg, TrackedOrgStore, ValidatorStore,
-    WebhookStore,
+    LeaseStore, LibraryUsage, OrgCommit, OrgDetail, OrgOverview, OrgStore, RunStore,
+    SecurityCommit, SecurityRead, SecurityWrite, SnapshotStore, Store, StoreError, StoreResult,
+    TokenStore, TrackedOrg, TrackedOrgStore, ValidatorStore, WebhookStore,
 };
 
 #[derive(Debug)]
@@ -355,5 +359,53 @@ impl ActivityRead for FlakyStore {
     async fn releases(&self, org: &OrgId, repo_id: Option<i64>) -> StoreResult<Vec<ReleaseRecord>> {
         self.check()?;
         self.inner.releases(org, repo_id).await
+    }
+}
+
+#[async_trait]
+impl SecurityWrite for FlakyStore {
+    async fn put_advisories(&self, advisories: &[Advisory]) -> StoreResult<()> {
+        self.check()?;
+        self.inner.put_advisories(advisories).await
+    }
+    async fn put_package_results(&self, results: &[PackageResult]) -> StoreResult<()> {
+        self.check()?;
+        self.inner.put_package_results(results).await
+    }
+    async fn commit_security(&self, commit: &SecurityCommit) -> StoreResult<()> {
+        self.check()?;
+        self.inner.commit_security(commit).await
+    }
+}
+
+#[async_trait]
+impl SecurityRead for FlakyStore {
+    async fn advisories(&self, ids: &[String]) -> StoreResult<HashMap<String, Advisory>> {
+        self.check()?;
+        self.inner.advisories(ids).await
+    }
+    async fn package_results(
+        &self,
+        packages: &[PackageVersion],
+    ) -> StoreResult<HashMap<PackageVersion, PackageResult>> {
+        self.check()?;
+        self.inner.package_results(packages).await
+    }
+    async fn findings(&self, org: &OrgId, repo_id: Option<i64>) -> StoreResult<Vec<Finding>> {
+        self.check()?;
+        self.inner.findings(org, repo_id).await
+    }
+    async fn security_state(&self, org: &OrgId) -> StoreResult<Option<SecurityState>> {
+        self.check()?;
+        self.inner.security_state(org).await
+    }
+    async fn security_days(
+        &self,
+        org: &OrgId,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> StoreResult<Vec<SecurityDay>> {
+        self.check()?;
+        self.inner.security_days(org, from, to).await
     }
 }

@@ -352,3 +352,24 @@ pub async fn seeded_world(
     }
     (dir, store, ids)
 }
+
+/// Instantiates store tests written once against `Arc<dyn Store>` for every driver:
+/// `conformance! { drivers: [sqlite => open_fn, …]; tests: [test, …] }` in the module
+/// that defines the tests.
+macro_rules! conformance {
+    (drivers: [$($driver:ident => $open:path),+ $(,)?]; tests: $tests:tt) => {
+        $( conformance!(@driver $driver, $open, $tests); )+
+    };
+    (@driver $driver:ident, $open:path, [$($test:ident),* $(,)?]) => {
+        mod $driver {
+            $(
+                #[tokio::test]
+                async fn $test() {
+                    let Some((db, store)) = $open().await else { return };
+                    super::$test(store).await;
+                    db.cleanup().await;
+                }
+            )*
+        }
+    };
+}
