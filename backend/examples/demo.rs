@@ -137,6 +137,11 @@ async fn main() -> anyhow::Result<()> {
                 days: 90,
                 bots: Default::default(),
             },
+            // fakeforge's OSV stand-in knows advisories for the world's libraries.
+            security: orgpulse::ingest::SecurityOptions {
+                osv_url: Some(format!("{}/osv", forge.url)),
+                osv_policy: HttpPolicy::default(),
+            },
         };
         let run = ingest::queue(&ctx, Trigger::Schedule, orgs.clone()).await?;
         let run = ingest::run(&ctx, run, &Silent).await?;

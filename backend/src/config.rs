@@ -102,6 +102,17 @@ pub(crate) struct Settings {
     #[serde(default = "defaults::activity_days")]
     pub activity_days: u32,
 
+    /// `ORGPULSE_OSV`: `auto` (on when libraries are fetched), `true`/`on` or
+    /// `false`/`off`. After each refresh the stored SBOMs' package versions are checked
+    /// against OSV's vulnerability database: one request per 1,000 distinct packages, plus
+    /// the advisories new or changed since the last check.
+    #[serde(default)]
+    pub osv: Toggle,
+
+    /// `ORGPULSE_OSV_API_URL`: the OSV API (a mirror, or a stand-in in tests).
+    #[serde(default = "defaults::osv_api_url")]
+    pub osv_api_url: String,
+
     /// `ORGPULSE_BOT_LOGINS`: comma list of logins that count as bots besides those the
     /// forge marks and those ending in `[bot]`.
     #[serde(default, deserialize_with = "comma_list")]
@@ -178,6 +189,12 @@ pub(crate) struct Settings {
     #[serde(default = "defaults::response_days")]
     pub response_days: u32,
 
+    /// `ORGPULSE_VULN_DAYS`: needs attention: a repository affected by a critical or high
+    /// vulnerability that has a fixed version, found this many days ago or more; 0 turns
+    /// the rule off.
+    #[serde(default = "defaults::vuln_days")]
+    pub vuln_days: u32,
+
     /// `ORGPULSE_ATTENTION_EXEMPT_TOPIC`: repositories with this topic never need attention.
     #[serde(default = "defaults::attention_exempt_topic")]
     pub attention_exempt_topic: String,
@@ -234,6 +251,12 @@ mod defaults {
     }
     pub(crate) fn activity_days() -> u32 {
         90
+    }
+    pub(crate) fn osv_api_url() -> String {
+        "https://api.osv.dev".into()
+    }
+    pub(crate) fn vuln_days() -> u32 {
+        crate::domain::attention::DEFAULT_VULN_DAYS
     }
 
     pub(crate) fn stale_days() -> u32 {
@@ -442,6 +465,20 @@ impl Settings {
                 self.response_days
             );
         }
+        if self.vuln_days > 36_500 {
+            bail!(
+                "ORGPULSE_VULN_DAYS must be between 0 and 36500, got {}",
+                self.vuln_days
+            );
+        }
+        let osv = url::Url::parse(&self.osv_api_url)
+            .with_context(|| format!("ORGPULSE_OSV_API_URL `{}` is not a URL", self.osv_api_url))?;
+        if !matches!(osv.scheme(), "http" | "https") {
+            bail!(
+                "ORGPULSE_OSV_API_URL must be an http(s) URL, got `{}`",
+                self.osv_api_url
+            );
+        }
         if self.attention_exempt_topic.trim().is_empty() {
             bail!("ORGPULSE_ATTENTION_EXEMPT_TOPIC must not be empty");
         }
@@ -457,6 +494,7 @@ impl Settings {
             stale_days: self.stale_days,
             release_days: (self.release_days > 0).then_some(self.release_days),
             response_days: (self.response_days > 0).then_some(self.response_days),
+            vuln_days: (self.vuln_days > 0).then_some(self.vuln_days),
             // Validated at start-up: an unknown id never gets this far.
             denied_licenses: crate::domain::licenses::DeniedLicenses::parse(
                 &self.denied_licenses.join(","),
@@ -483,6 +521,13 @@ impl Settings {
             days: self.activity_days,
             bots: crate::domain::activity::BotRules::new(&self.bot_logins),
         }
+    }
+
+    /// The OSV API the vulnerability check asks, when it is on.
+    pub(crate) fn osv_url(&self) -> Option<String> {
+        self.osv
+            .resolve(self.libraries_enabled())
+            .then(|| self.osv_api_url.trim().to_owned())
     }
 
     /// Whether this run fetches per-repo libraries (SBOMs).

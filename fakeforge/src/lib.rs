@@ -12,6 +12,8 @@
 //! with `retry-after`, 429 without), malformed listing entries, organisations deleted or
 //! renamed, repositories renamed between days (their old names redirect, as GitHub's do).
 //!
+//! An OSV stand-in under `/osv` (see `osv.rs`) knows advisories for the world's libraries.
+//!
 //! Admin routes under `/_admin` move the world to another day, change the faults, delete
 //! or rename organisations, and read the request counters.
 
@@ -29,6 +31,7 @@ pub mod gitlab_activity;
 pub mod gitlab_graphql;
 pub mod graphql;
 mod graphql_activity;
+pub mod osv;
 mod reply;
 mod sbom_export;
 
@@ -196,6 +199,8 @@ pub struct Forge {
     graphql_requests: std::sync::atomic::AtomicU64,
     /// Installation tokens handed out to the App.
     issued: Mutex<Vec<String>>,
+    /// The OSV stand-in's database changes and faults.
+    osv: Mutex<osv::OsvState>,
 }
 
 fn epoch_now() -> u64 {
@@ -226,6 +231,7 @@ impl Forge {
             }),
             graphql_requests: std::sync::atomic::AtomicU64::new(0),
             issued: Mutex::new(Vec::new()),
+            osv: Mutex::new(osv::OsvState::default()),
             config,
         }
     }
@@ -614,6 +620,7 @@ pub fn rocket(forge: Arc<Forge>, addr: SocketAddr) -> rocket::Rocket<rocket::Bui
         .mount("/gitlab", gitlab_graphql::routes())
         .mount(forgejo::ROOT, forgejo::routes())
         .mount(forgejo::ROOT, activity::routes())
+        .mount("/", osv::routes())
 }
 
 /// A fake running in this process.

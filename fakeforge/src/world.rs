@@ -105,6 +105,19 @@ const TOPICS: [&str; 12] = [
     "docs",
 ];
 
+/// Every library an SBOM of the world may list: (package-URL type, name).
+pub fn all_libraries() -> Vec<(&'static str, &'static str)> {
+    let mut seen = Vec::new();
+    for language in ["Rust", "Go", "TypeScript", "Python", "Java", "Ruby", "C"] {
+        let (ecosystem, names) = libraries_for(language);
+        if seen.iter().any(|(e, _)| *e == ecosystem) {
+            continue;
+        }
+        seen.extend(names.iter().map(|n| (ecosystem, *n)));
+    }
+    seen
+}
+
 fn libraries_for(language: &str) -> (&'static str, &'static [&'static str]) {
     match language {
         "Rust" => (

@@ -14,7 +14,8 @@
 //! without any work landing. Where the activity sync ran, its signals add three rules:
 //! items waiting for a first response, no release lately (from the stored releases as well
 //! as the details), and one author carrying most of the merged pull requests; the stored
-//! SBOMs add dependencies under a denied licence.
+//! SBOMs add dependencies under a denied licence, and OSV's findings on them critical or
+//! high vulnerabilities left unfixed although a fixed version exists.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -30,6 +31,8 @@ pub const DEFAULT_STALE_DAYS: u32 = 365;
 pub const DEFAULT_RELEASE_DAYS: u32 = 365;
 /// The default of `ORGPULSE_RESPONSE_DAYS`.
 pub const DEFAULT_RESPONSE_DAYS: u32 = 14;
+/// The default of `ORGPULSE_VULN_DAYS`.
+pub const DEFAULT_VULN_DAYS: u32 = 30;
 /// Merged pull requests a repository needs in the bus-factor window before one author's
 /// share of them says anything.
 pub const BUS_FACTOR_MIN_MERGED: u64 = 5;
@@ -49,6 +52,9 @@ pub struct AttentionRules {
     /// An open item with no first response this many days after it was opened is waiting
     /// too long; `None` turns the rule off.
     pub response_days: Option<u32>,
+    /// A critical or high vulnerability with a fixed version, found this many days ago or
+    /// more, needs fixing; `None` turns the rule off.
+    pub vuln_days: Option<u32>,
     /// Licences a repository's dependencies must not need (none: the rule is off).
     pub denied_licenses: DeniedLicenses,
 }
@@ -60,6 +66,7 @@ impl Default for AttentionRules {
             exempt_topic: DEFAULT_EXEMPT_TOPIC.to_owned(),
             release_days: Some(DEFAULT_RELEASE_DAYS),
             response_days: Some(DEFAULT_RESPONSE_DAYS),
+            vuln_days: Some(DEFAULT_VULN_DAYS),
             denied_licenses: DeniedLicenses::default(),
         }
     }
@@ -79,6 +86,9 @@ pub struct Signals {
     pub single_author: HashMap<i64, String>,
     /// Packages whose licence cannot be satisfied without a denied one, per repository.
     pub denied_packages: HashMap<i64, u64>,
+    /// Critical or high vulnerabilities with a fixed version that were found before the
+    /// vulnerability limit, per repository: how many, and when the oldest was found.
+    pub overdue_vulnerabilities: HashMap<i64, (u64, DateTime<Utc>)>,
 }
 
 /// Why a repository needs attention.
@@ -113,6 +123,12 @@ pub enum Reason {
     DeniedLicense {
         packages: u64,
     },
+    /// Critical or high vulnerabilities with a fixed version, the oldest found this many
+    /// days ago.
+    UnfixedVulnerability {
+        advisories: u64,
+        days: i64,
+    },
 }
 
 impl Reason {
@@ -128,11 +144,12 @@ impl Reason {
             Reason::WaitingForResponse { .. } => "waiting_for_response",
             Reason::BusFactorOne => "bus_factor_one",
             Reason::DeniedLicense { .. } => "denied_license",
+            Reason::UnfixedVulnerability { .. } => "unfixed_vulnerability",
         }
     }
 
     /// Every reason's name, for the API's documentation.
-    pub const NAMES: [&'static str; 9] = [
+    pub const NAMES: [&'static str; 10] = [
         "stale",
         "no_license",
         "no_description",
@@ -142,6 +159,7 @@ impl Reason {
         "waiting_for_response",
         "bus_factor_one",
         "denied_license",
+        "unfixed_vulnerability",
     ];
 }
 
@@ -173,6 +191,11 @@ impl fmt::Display for Reason {
                 f,
                 "{packages} dependenc{} under a denied licence",
                 if *packages == 1 { "y" } else { "ies" }
+            ),
+            Reason::UnfixedVulnerability { advisories, days } => write!(
+                f,
+                "{advisories} critical or high vulnerabilit{} with a fix available, the oldest found {days} days ago",
+                if *advisories == 1 { "y" } else { "ies" }
             ),
         }
     }
@@ -281,6 +304,14 @@ pub fn attention<'a>(
             if let Some(packages) = signals.denied_packages.get(&l.id) {
                 reasons.push(Reason::DeniedLicense {
                     packages: *packages,
+                });
+            }
+            if let (Some(_), Some((advisories, oldest))) =
+                (rules.vuln_days, signals.overdue_vulnerabilities.get(&l.id))
+            {
+                reasons.push(Reason::UnfixedVulnerability {
+                    advisories: *advisories,
+                    days: (now - *oldest).num_days(),
                 });
             }
         }
@@ -446,6 +477,7 @@ mod tests {
         let strict = AttentionRules {
             release_days: None,
             response_days: None,
+            vuln_days: None,
             denied_licenses: DeniedLicenses::default(),
             stale_days: 1,
             exempt_topic: "none".into(),
@@ -501,7 +533,7 @@ mod tests {
     fn attention_signals_flag_waiting_items_stored_releases_and_a_single_author() {
         use crate::domain::RepoDetails;
         let now = at("2026-06-01T00:00:00Z");
-        let mut repos: Vec<RepoRecord> = (1..=4)
+        let mut repos: Vec<RepoRecord> = (1..=5)
             .map(|id| {
                 let mut r = tidy(id, &format!("r{id}"), 1, "2026-05-30T00:00:00Z");
                 r.listing.license = Some("MIT".into());
@@ -523,6 +555,7 @@ mod tests {
             waiting: HashMap::from([(1, (3, at("2026-04-01T00:00:00Z")))]),
             single_author: HashMap::from([(3, "ann".to_owned())]),
             denied_packages: HashMap::from([(4, 2)]),
+            overdue_vulnerabilities: HashMap::from([(5, (2, at("2026-04-01T00:00:00Z")))]),
         };
         let found = attention(
             &repos,
@@ -552,11 +585,16 @@ mod tests {
                         "2 dependencies under a denied licence".to_owned()
                     ]
                 ),
+                (
+                    "r5".to_owned(),
+                    vec!["2 critical or high vulnerabilities with a fix available, the oldest found 61 days ago".to_owned()]
+                ),
             ]
         );
         let off = AttentionRules {
             response_days: None,
             release_days: None,
+            vuln_days: None,
             ..AttentionRules::default()
         };
         let found = attention(&repos, ForgeKind::GitHub, &off, &signals, now);

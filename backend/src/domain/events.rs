@@ -48,10 +48,16 @@ pub enum EventKind {
     /// Someone whose first issue or pull request in the organisation the sync just read
     /// (`to`: the login).
     NewContributor,
+    /// An advisory that now applies to a package a repository depends on (`to`: the
+    /// advisory, package and severity; see [`Event::vulnerability`]).
+    VulnerabilityFound,
+    /// An advisory that no longer applies to a repository: the package was upgraded past
+    /// it, or the repository no longer depends on it (or the advisory was withdrawn).
+    VulnerabilityFixed,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 17] = [
+    pub const ALL: [EventKind; 19] = [
         EventKind::Baseline,
         EventKind::RepoCreated,
         EventKind::RepoReturned,
@@ -69,6 +75,8 @@ impl EventKind {
         EventKind::Recovered,
         EventKind::ReleasePublished,
         EventKind::NewContributor,
+        EventKind::VulnerabilityFound,
+        EventKind::VulnerabilityFixed,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -90,6 +98,8 @@ impl EventKind {
             EventKind::Recovered => "recovered",
             EventKind::ReleasePublished => "release_published",
             EventKind::NewContributor => "new_contributor",
+            EventKind::VulnerabilityFound => "vulnerability_found",
+            EventKind::VulnerabilityFixed => "vulnerability_fixed",
         }
     }
 }
@@ -160,6 +170,32 @@ impl Event {
             ..Event::new(org, at, EventKind::NewContributor)
         }
         .change(None, Some(login))
+    }
+
+    /// A finding that appeared (`found`) or went away on repository `repo`. `to` names
+    /// the advisory and the package (`GHSA-… npm/lodash`), so one advisory on two packages
+    /// is two events; `from` carries the version and severity.
+    pub fn vulnerability(
+        org: &OrgId,
+        at: DateTime<Utc>,
+        repo: &str,
+        finding: &super::vulnerabilities::Finding,
+        found: bool,
+    ) -> Self {
+        let kind = if found {
+            EventKind::VulnerabilityFound
+        } else {
+            EventKind::VulnerabilityFixed
+        };
+        let p = &finding.package;
+        let to = format!("{} in {}/{}", finding.advisory.id, p.ecosystem, p.name);
+        let from = format!("{} ({})", p.version, finding.severity());
+        Event {
+            repo_id: Some(finding.repo_id),
+            repo: Some(repo.to_owned()),
+            ..Event::new(org, at, kind)
+        }
+        .change(Some(&from), Some(&to))
     }
 
     fn new(org: &OrgId, at: DateTime<Utc>, kind: EventKind) -> Self {
@@ -233,6 +269,10 @@ impl Event {
             EventKind::ReleasePublished => format!("{repo} published {to}"),
             EventKind::NewContributor => {
                 format!("{to} opened a first issue or pull request in {org}")
+            }
+            EventKind::VulnerabilityFound => format!("{repo} is affected by {to} at {from}"),
+            EventKind::VulnerabilityFixed => {
+                format!("{repo} is no longer affected by {to} (was {from})")
             }
         }
     }

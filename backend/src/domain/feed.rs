@@ -76,7 +76,8 @@ pub struct EventView {
     /// `baseline`, `repo_created`, `repo_returned`, `repo_gone`, `repo_renamed`,
     /// `repo_transferred`, `repo_archived`, `repo_unarchived`, `license_changed`,
     /// `default_branch_changed`, `star_milestone`, `org_renamed`, `refresh_failed`,
-    /// `rate_limited`, `recovered`, `release_published` or `new_contributor`.
+    /// `rate_limited`, `recovered`, `release_published`, `new_contributor`,
+    /// `vulnerability_found` or `vulnerability_fixed`.
     pub kind: String,
     pub at: DateTime<Utc>,
     pub repo_id: Option<i64>,

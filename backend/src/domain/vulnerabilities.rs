@@ -445,10 +445,11 @@ pub struct Finding {
     pub confirmed_at: DateTime<Utc>,
 }
 
-/// What identifies a finding across days: repository, package (not its version) and
-/// advisory.
+/// What a finding is about across days: repository, package (not its version) and
+/// advisory. Upgrading a package to a version the advisory still affects keeps it; two
+/// versions of one package in a repository (a lock file's nested copies) share it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct FindingKey {
+pub struct Exposure {
     pub repo_id: i64,
     pub ecosystem: String,
     pub name: String,
@@ -456,13 +457,18 @@ pub struct FindingKey {
 }
 
 impl Finding {
-    pub fn key(&self) -> FindingKey {
-        FindingKey {
+    pub fn exposure(&self) -> Exposure {
+        Exposure {
             repo_id: self.repo_id,
             ecosystem: self.package.ecosystem.clone(),
             name: self.package.name.clone(),
             advisory: self.advisory.id.clone(),
         }
+    }
+
+    /// What identifies the finding itself: its exposure at its version.
+    pub fn key(&self) -> (Exposure, String) {
+        (self.exposure(), self.package.version.clone())
     }
 
     pub fn severity(&self) -> Severity {
@@ -471,8 +477,8 @@ impl Finding {
 }
 
 /// An organisation's findings from its libraries and OSV's results: every advisory (not
-/// withdrawn, and stored) each package's result names, once per repository, with the
-/// `first_seen` of `before`'s finding of the same key, else `now`.
+/// withdrawn, and stored) each package version's result names, once per repository,
+/// with the earliest `first_seen` of `before`'s findings of the same exposure, else `now`.
 pub fn findings(
     libraries: &[(i64, Library)],
     results: &HashMap<PackageVersion, PackageResult>,
@@ -480,9 +486,12 @@ pub fn findings(
     before: &[Finding],
     now: DateTime<Utc>,
 ) -> Vec<Finding> {
-    let seen: HashMap<FindingKey, DateTime<Utc>> =
-        before.iter().map(|f| (f.key(), f.first_seen)).collect();
-    let mut out: BTreeMap<FindingKey, Finding> = BTreeMap::new();
+    let mut seen: HashMap<Exposure, DateTime<Utc>> = HashMap::new();
+    for f in before {
+        let first = seen.entry(f.exposure()).or_insert(f.first_seen);
+        *first = (*first).min(f.first_seen);
+    }
+    let mut out: BTreeMap<(Exposure, String), Finding> = BTreeMap::new();
     for (repo_id, library) in libraries {
         let Some(package) = PackageVersion::of(library) else {
             continue;
@@ -510,9 +519,8 @@ pub fn findings(
                 first_seen: now,
                 confirmed_at: result.checked_at,
             };
-            let key = finding.key();
-            let first_seen = seen.get(&key).copied().unwrap_or(now);
-            out.entry(key).or_insert(Finding {
+            let first_seen = seen.get(&finding.exposure()).copied().unwrap_or(now);
+            out.entry(finding.key()).or_insert(Finding {
                 first_seen,
                 ..finding
             });
@@ -521,8 +529,106 @@ pub fn findings(
     out.into_values().collect()
 }
 
+/// A vulnerable package version with every advisory that applies to it, across the
+/// repositories that carry it: a row of the Security table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VulnerablePackage {
+    pub package: PackageVersion,
+    /// Worst first; each with its own fixed version.
+    pub advisories: Vec<(AdvisoryBrief, Option<String>)>,
+    /// The worst advisory's severity.
+    pub severity: Severity,
+    /// The version that fixes every advisory (the highest of their fixed versions);
+    /// `None` when one of them has no fix.
+    pub fixed: Option<String>,
+    pub repos: BTreeSet<i64>,
+    /// When the first of its findings was found.
+    pub first_seen: DateTime<Utc>,
+    /// The oldest confirmation among its findings.
+    pub confirmed_at: DateTime<Utc>,
+}
+
+/// `findings` grouped by package version: worst first, then by package.
+pub fn by_package(findings: &[Finding]) -> Vec<VulnerablePackage> {
+    let mut groups: BTreeMap<&PackageVersion, Vec<&Finding>> = BTreeMap::new();
+    for f in findings {
+        groups.entry(&f.package).or_default().push(f);
+    }
+    let mut out: Vec<VulnerablePackage> = groups
+        .into_iter()
+        .map(|(package, group)| {
+            let mut advisories: BTreeMap<&str, (AdvisoryBrief, Option<String>)> = BTreeMap::new();
+            for f in &group {
+                advisories
+                    .entry(&f.advisory.id)
+                    .or_insert_with(|| (f.advisory.clone(), f.fixed.clone()));
+            }
+            let mut advisories: Vec<_> = advisories.into_values().collect();
+            advisories.sort_by(|a, b| {
+                b.0.rating
+                    .severity
+                    .cmp(&a.0.rating.severity)
+                    .then_with(|| a.0.id.cmp(&b.0.id))
+            });
+            let fixed = advisories
+                .iter()
+                .map(|(_, fixed)| fixed.as_deref())
+                .collect::<Option<Vec<&str>>>()
+                .and_then(|all| {
+                    all.into_iter()
+                        .max_by(|a, b| versions::compare(&package.ecosystem, a, b))
+                        .map(str::to_owned)
+                });
+            VulnerablePackage {
+                package: package.clone(),
+                severity: advisories
+                    .iter()
+                    .map(|(a, _)| a.rating.severity)
+                    .max()
+                    .unwrap_or_default(),
+                advisories,
+                fixed,
+                repos: group.iter().map(|f| f.repo_id).collect(),
+                first_seen: group.iter().map(|f| f.first_seen).min().unwrap_or_default(),
+                confirmed_at: group
+                    .iter()
+                    .map(|f| f.confirmed_at)
+                    .min()
+                    .unwrap_or_default(),
+            }
+        })
+        .collect();
+    out.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then_with(|| b.repos.len().cmp(&a.repos.len()))
+            .then_with(|| a.package.cmp(&b.package))
+    });
+    out
+}
+
+/// Per repository: its critical or high findings that have a fixed version and were
+/// found before `before` — how many distinct advisories, and when the oldest was found.
+pub fn overdue(findings: &[Finding], before: DateTime<Utc>) -> HashMap<i64, (u64, DateTime<Utc>)> {
+    let mut by_repo: HashMap<i64, (BTreeSet<&str>, DateTime<Utc>)> = HashMap::new();
+    for f in findings
+        .iter()
+        .filter(|f| f.severity().is_serious() && f.fixed.is_some() && f.first_seen <= before)
+    {
+        let entry = by_repo
+            .entry(f.repo_id)
+            .or_insert_with(|| (BTreeSet::new(), f.first_seen));
+        entry.0.insert(&f.advisory.id);
+        entry.1 = entry.1.min(f.first_seen);
+    }
+    by_repo
+        .into_iter()
+        .map(|(repo, (ids, oldest))| (repo, (ids.len() as u64, oldest)))
+        .collect()
+}
+
 /// Vulnerable packages by their worst severity: one day of the history.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SeverityCounts {
     pub critical: u64,
     pub high: u64,

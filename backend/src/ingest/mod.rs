@@ -9,6 +9,9 @@ mod activity;
 mod org;
 pub mod refresher;
 pub(crate) mod schedule;
+mod security;
+
+pub use security::SecurityOptions;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -102,6 +105,8 @@ pub struct IngestContext {
     pub metrics: Arc<Metrics>,
     /// The activity sync (issues, pull requests, releases) after each organisation's data.
     pub activity: ActivityOptions,
+    /// The vulnerability check (OSV) after every organisation of the run.
+    pub security: SecurityOptions,
 }
 
 pub use crate::domain::activity::ActivityOptions;
@@ -136,7 +141,7 @@ impl IngestContext {
                     app: settings.github_app(instance),
                 })
                 .collect(),
-            http: policy,
+            http: policy.clone(),
             options: RunOptions {
                 languages: settings.languages_enabled(),
                 libraries: settings.libraries_enabled(),
@@ -146,6 +151,16 @@ impl IngestContext {
             cancel: CancellationToken::new(),
             metrics,
             activity: settings.activity(),
+            security: SecurityOptions {
+                osv_url: settings.osv_url(),
+                // OSV publishes no rate limit: a 429 without advice waits seconds, not
+                // GitHub's minute, and the run gives up after a few.
+                osv_policy: HttpPolicy {
+                    secondary_wait: std::time::Duration::from_secs(5),
+                    rate_limit_max_wait: std::time::Duration::from_secs(120),
+                    ..policy.clone()
+                },
+            },
         }
     }
 }
@@ -254,6 +269,15 @@ pub async fn run(
         .collect()
         .await;
     outcomes.sort_by_key(|o| orgs.iter().position(|r| r == &o.org));
+
+    // After every organisation's SBOMs are stored: one OSV check for all of them.
+    let security = security::check(ctx, &orgs).await;
+    if let Some(note) = security.as_ref().and_then(|r| r.note.as_deref()) {
+        run.message = Some(match run.message.take() {
+            Some(m) => format!("{m}; {note}"),
+            None => note.to_owned(),
+        });
+    }
 
     run.counts = outcomes.iter().fold(RunCounts::default(), |mut sum, o| {
         sum.add(&o.counts);

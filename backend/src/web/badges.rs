@@ -1,5 +1,6 @@
 //! Badges for READMEs and wikis: `/badge/{forge}/{login}/{metric}.svg`, a flat,
-//! shields-like SVG of an organisation's stars, repositories or forks. Its own colours
+//! shields-like SVG of an organisation's stars, repositories, forks or vulnerable
+//! packages. Its own colours
 //! (white on grey and blue) read the same on light and dark pages. Cached and conditional
 //! like every answer (an `ETag`, `304` on a match).
 
@@ -13,7 +14,7 @@ use super::params;
 use utoipa::openapi::path::{Parameter, ParameterIn};
 
 /// The metrics a badge shows, by the name its path uses.
-pub(crate) const METRICS: [&str; 3] = ["stars", "repos", "forks"];
+pub(crate) const METRICS: [&str; 4] = ["stars", "repos", "forks", "vulnerabilities"];
 
 /// A badge's `{metric}`.
 pub(crate) struct BadgeMetric;
@@ -23,14 +24,15 @@ impl utoipa::IntoParams for BadgeMetric {
         vec![params::param(
             "metric",
             ParameterIn::Path,
-            "`stars.svg`, `repos.svg` or `forks.svg`",
+            "`stars.svg`, `repos.svg`, `forks.svg` or `vulnerabilities.svg`",
             params::choice(METRICS.iter().map(|m| format!("{m}.svg"))),
         )]
     }
 }
 
 /// A badge of an organisation's latest total of `metric` (`stars.svg`, `repos.svg` or
-/// `forks.svg`), from its newest snapshot.
+/// `forks.svg`, from its newest snapshot), or of its vulnerable packages
+/// (`vulnerabilities.svg`: how many, and how many critical or high, from the last check).
 #[utoipa::path(get, path = "/badge/{forge}/{login}/{metric}", tag = "organisations",
     params(OrgPath, BadgeMetric),
     responses(
@@ -49,12 +51,25 @@ pub(crate) async fn badge(
         .filter(|m| METRICS.contains(m))
         .ok_or_else(|| {
             ApiError::not_found(format!(
-                "no badge `{metric}`: there are stars.svg, repos.svg and forks.svg"
+                "no badge `{metric}`: there are stars.svg, repos.svg, forks.svg and vulnerabilities.svg"
             ))
         })?
         .to_owned();
     get.answer(Scope::Org(org.clone()), || async {
         let detail = crate::web::api::known(&get, &org).await?;
+        if name == "vulnerabilities" {
+            let value = match get.state.store.security_state(&org).await? {
+                None => "not checked".to_owned(),
+                Some(_) => {
+                    let findings = get.state.store.findings(&org, None).await?;
+                    vulnerable(&crate::domain::vulnerabilities::SeverityCounts::of(
+                        &findings,
+                    ))
+                }
+            };
+            let svg = flat(&name, &value);
+            return Ok(Rendered::new(svg.into_bytes(), ContentType::SVG));
+        }
         let totals = detail.history.last().map(|d| &d.totals);
         let value = totals.map(|t| match name.as_str() {
             "stars" => t.stars,
@@ -68,6 +83,24 @@ pub(crate) async fn badge(
         Ok::<_, ApiError>(Rendered::new(svg.into_bytes(), ContentType::SVG))
     })
     .await
+}
+
+/// "none", "7", or "7 (2 critical, 1 high)".
+fn vulnerable(counts: &crate::domain::vulnerabilities::SeverityCounts) -> String {
+    let total = counts.total();
+    if total == 0 {
+        return "none".into();
+    }
+    let serious: Vec<String> = [("critical", counts.critical), ("high", counts.high)]
+        .into_iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|(name, n)| format!("{n} {name}"))
+        .collect();
+    if serious.is_empty() {
+        total.to_string()
+    } else {
+        format!("{total} ({})", serious.join(", "))
+    }
 }
 
 /// Text width in Verdana 11 px, close enough for a badge (shields' own approach: an
@@ -116,5 +149,14 @@ mod tests {
         };
         assert!(width(&wide) > width(&svg));
         assert!(flat("a<b", "x&y").contains("a&lt;b: x&amp;y"));
+        let counts = |critical, high, low| crate::domain::vulnerabilities::SeverityCounts {
+            critical,
+            high,
+            low,
+            ..Default::default()
+        };
+        assert_eq!(vulnerable(&counts(0, 0, 0)), "none");
+        assert_eq!(vulnerable(&counts(0, 0, 3)), "3");
+        assert_eq!(vulnerable(&counts(2, 1, 4)), "7 (2 critical, 1 high)");
     }
 }

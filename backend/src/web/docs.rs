@@ -21,7 +21,7 @@ use crate::domain::{ForgeKind, Forges, COMMON_PATH_PATTERN};
     ),
     paths(
         api::list_orgs, api::get_org, api::list_repos, api::repos_csv, api::repo_history, api::history, api::history_csv,
-        api::movers, api::list_attention, api::attention_csv, api::libraries, api::libraries_csv, api::list_licenses, api::licenses_csv, api::repo_licenses, api::list_events,
+        api::movers, api::list_attention, api::attention_csv, api::libraries, api::libraries_csv, api::list_licenses, api::licenses_csv, api::repo_licenses, api::list_vulnerabilities, api::vulnerabilities_csv, api::repo_vulnerabilities, api::list_events,
         api::org_activity, api::repo_activity, api::pulls_csv, api::issues_csv, api::list_contributors, api::list_runs, api::get_run, api::track_org, api::untrack_org, api::refresh,
         badges::badge, ops::healthz, ops::readyz, ops::metrics
     ),

@@ -87,10 +87,16 @@ pub(crate) async fn attention_signals(
             .map(|(repo, packages)| (repo, packages.len() as u64))
             .collect();
     }
+    let as_of = as_of(detail);
+    if let Some(days) = rules.vuln_days {
+        signals.overdue_vulnerabilities = crate::domain::vulnerabilities::overdue(
+            &store.findings(org, None).await?,
+            as_of - chrono::Duration::days(i64::from(days)),
+        );
+    }
     if store.activity_synced_until(org).await?.is_none() {
         return Ok(signals);
     }
-    let as_of = as_of(detail);
     for release in store.releases(org, None).await? {
         let latest = signals
             .latest_release

@@ -78,6 +78,7 @@ async fn an_eventful_world_shows_every_kind_of_change_as_it_happened() {
             cancel: Default::default(),
             metrics: Default::default(),
             activity: Default::default(),
+            security: Default::default(),
         };
         let run = ingest::queue(&ctx, Trigger::Schedule, ids.clone())
             .await

@@ -530,6 +530,7 @@ async fn attention_lists_what_each_rule_finds_with_exemptions_as_json_csv_and_a_
             exempt_topic: "keep-me".into(),
             release_days: Some(365),
             response_days: Some(14),
+            vuln_days: Some(30),
             denied_licenses: Default::default(),
         },
         ..orgpulse::web::Services::reading(store.clone())

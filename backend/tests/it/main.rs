@@ -20,5 +20,6 @@ mod refresh;
 mod serve;
 mod store_conformance;
 mod store_security;
+mod vulnerabilities;
 mod web;
 mod webhooks;

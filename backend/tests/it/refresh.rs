@@ -60,6 +60,7 @@ fn refresher(store: Arc<dyn Store>, api_url: &str) -> Arc<Refresher> {
         cancel: Default::default(),
         metrics: Default::default(),
         activity: Default::default(),
+        security: Default::default(),
     };
     // Refreshers of these tests stand for processes of one machine and pid: they share
     // one set of live holders, as the refreshers of one process would.

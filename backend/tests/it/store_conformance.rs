@@ -2048,6 +2048,11 @@ fn membership_fixture(acme: &OrgId) -> orgpulse::store::OrgCommit {
 /// repository's row) and validators (keyed by URL alone), without the activity tables of
 /// schema 9.
 const SCHEMA_8_UNDONE: &str = "
+    DROP TABLE osv_advisories;
+    DROP TABLE osv_packages;
+    DROP TABLE security_findings;
+    DROP TABLE security_days;
+    DROP TABLE security_state;
     DROP TABLE activity_items;
     DROP TABLE releases;
     DROP TABLE activity_sync;

@@ -13,6 +13,7 @@ mod repos;
 mod runs;
 mod tracking;
 mod types;
+mod vulnerabilities;
 
 use rocket::http::ContentType;
 use serde::Serialize;
@@ -28,6 +29,7 @@ pub use self::repos::*;
 pub use self::runs::*;
 pub use self::tracking::*;
 pub(crate) use self::types::*;
+pub use self::vulnerabilities::*;
 use super::cache::{CachedGet, Conditional, Rendered, Scope};
 use super::error::ApiError;
 use crate::domain::OrgId;
@@ -151,6 +153,9 @@ pub(crate) fn routes() -> Vec<rocket::Route> {
         list_licenses,
         licenses_csv,
         repo_licenses,
+        list_vulnerabilities,
+        vulnerabilities_csv,
+        repo_vulnerabilities,
         list_events,
         libraries,
         list_runs,

@@ -59,6 +59,7 @@ pub fn context_at(store: Arc<dyn Store>, url: &str) -> IngestContext {
         cancel: Default::default(),
         metrics: Default::default(),
         activity: Default::default(),
+        security: Default::default(),
     }
 }
 
@@ -337,6 +338,7 @@ pub async fn seeded_world(
             cancel: Default::default(),
             metrics: Default::default(),
             activity: Default::default(),
+            security: Default::default(),
         };
         ctx.http.concurrency = 8;
         let run = ingest::queue(&ctx, Trigger::Schedule, ids.clone())
