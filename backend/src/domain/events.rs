@@ -172,7 +172,8 @@ impl Event {
         .change(None, Some(login))
     }
 
-    /// A finding that appeared (`found`) or went away on repository `repo`. `to` names
+    /// A finding that appeared (`found`) or went away on repository `repo` (not for a
+    /// repository that is gone: that has its own event). `to` names
     /// the advisory and the package (`GHSA-… npm/lodash`), so one advisory on two packages
     /// is two events; `from` carries the version and severity.
     pub fn vulnerability(
@@ -272,7 +273,7 @@ impl Event {
             }
             EventKind::VulnerabilityFound => format!("{repo} is affected by {to} at {from}"),
             EventKind::VulnerabilityFixed => {
-                format!("{repo} is no longer affected by {to} (was {from})")
+                format!("{repo} is no longer affected by {to}; it was at {from}")
             }
         }
     }

@@ -699,6 +699,9 @@ pub struct SecurityState {
     pub unanswered: u64,
     /// Why the last check was incomplete, if it was.
     pub note: Option<String>,
+    /// Vulnerable package versions by severity after the check (what the overview shows).
+    #[serde(default)]
+    pub counts: SeverityCounts,
 }
 
 #[cfg(test)]

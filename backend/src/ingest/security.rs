@@ -303,10 +303,14 @@ async fn commit_org(
 
     // One event per exposure, whichever versions carry it.
     let events = if previous.is_some() {
-        let names: HashMap<i64, String> = ctx
-            .store
-            .list_repos(org)
-            .await?
+        let repos = ctx.store.list_repos(org).await?;
+        // A repository that is gone has its own event; its findings go quietly.
+        let live: HashSet<i64> = repos
+            .iter()
+            .filter(|r| r.gone_since.is_none())
+            .map(|r| r.listing.id)
+            .collect();
+        let names: HashMap<i64, String> = repos
             .into_iter()
             .map(|r| (r.listing.id, r.listing.name))
             .collect();
@@ -324,6 +328,7 @@ async fn commit_org(
             .map(|f| Event::vulnerability(org, now, name(f.repo_id), f, true))
             .chain(
                 gone.values()
+                    .filter(|f| live.contains(&f.repo_id))
                     .map(|f| Event::vulnerability(org, now, name(f.repo_id), f, false)),
             )
             .collect()
@@ -340,11 +345,12 @@ async fn commit_org(
     let confirmed_at = (unanswered_count == 0)
         .then(|| results.values().map(|r| r.checked_at).min())
         .flatten();
+    let counts = SeverityCounts::of(&findings);
     let commit = SecurityCommit {
         org: org.clone(),
         day: SecurityDay {
             day: now.date_naive(),
-            counts: SeverityCounts::of(&findings),
+            counts,
         },
         findings,
         state: SecurityState {
@@ -354,6 +360,7 @@ async fn commit_org(
             unknown,
             unanswered: unanswered_count as u64,
             note,
+            counts,
         },
     };
     ctx.store.commit_security(&commit).await?;

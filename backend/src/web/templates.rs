@@ -36,6 +36,10 @@ impl Templates {
                 "activity.html",
                 include_str!("../../templates/activity.html"),
             ),
+            (
+                "security.html",
+                include_str!("../../templates/security.html"),
+            ),
             ("org.html", include_str!("../../templates/org.html")),
             ("repo.html", include_str!("../../templates/repo.html")),
             ("changes.html", include_str!("../../templates/changes.html")),

@@ -75,6 +75,10 @@ fn state(checked: &str) -> SecurityState {
         unknown: BTreeSet::from([package("npm", "bad name", "1")]),
         unanswered: 0,
         note: None,
+        counts: SeverityCounts {
+            high: 2,
+            ..SeverityCounts::default()
+        },
     }
 }
 

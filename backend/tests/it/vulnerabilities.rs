@@ -537,6 +537,30 @@ async fn serves_the_findings(store: &Arc<dyn Store>, acme: &OrgId) {
         .collect();
     assert_eq!(flagged, overdue.intersection(&live).copied().collect());
 
+    // The pages: the organisation's Security section lists the worst package, with its
+    // advisory and fixed version; the repository's page lists its own.
+    let worst = &packages[0];
+    let (status, html) =
+        crate::web::get(&client, &format!("/orgs/{}/{}", acme.forge(), acme.login())).await;
+    assert_eq!(status, Status::Ok);
+    let section = &html[html.find(r#"id="security""#).expect("a Security section")..];
+    let advisory = worst["advisories"][0]["id"].as_str().expect("id");
+    assert!(section.contains(advisory), "{advisory}");
+    assert!(section.contains(&format!(
+        "<code>{}</code>",
+        worst["version"].as_str().expect("version")
+    )));
+    assert!(section.contains("Vulnerable packages over time"));
+    let (status, html) = crate::web::get(
+        &client,
+        &format!("/orgs/{}/{}/repos/{name}", acme.forge(), acme.login()),
+    )
+    .await;
+    assert_eq!(status, Status::Ok);
+    let section = &html[html.find(r#"id="security""#).expect("a Security section")..];
+    let first = findings.iter().find(|f| f.repo_id == repo_id).expect("one");
+    assert!(section.contains(&first.advisory.id));
+
     let (status, svg) = crate::web::get(
         &client,
         &format!(

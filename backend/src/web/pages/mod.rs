@@ -11,6 +11,7 @@ mod overview;
 mod overview_charts;
 mod repo;
 mod runs;
+mod security;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;

@@ -7,6 +7,7 @@ use rocket::http::ContentType;
 
 use super::org_page::{org_page, Insight};
 use super::org_table::TableParams;
+use super::security::{SecurityInput, SecuritySection};
 use crate::domain::activity::Window;
 use crate::store::EventQuery;
 use crate::web::cache::{CachedGet, Conditional, Rendered, Scope};
@@ -16,6 +17,59 @@ use crate::web::insight::{self, DEFAULT_WINDOW, MOVER_WINDOWS};
 
 /// Events the "Recent changes" section lists.
 const RECENT_CHANGES: usize = 12;
+
+/// The Security section of the organisation (or of its repository `repo`), with the
+/// daily counts over `span` on the organisation's page.
+pub(super) async fn security_section(
+    get: &CachedGet<'_>,
+    detail: &crate::store::OrgDetail,
+    span: Window,
+    repo: Option<&crate::domain::RepoRecord>,
+) -> Result<SecuritySection, crate::store::StoreError> {
+    let store = get.state.store.as_ref();
+    let id = &detail.org;
+    let repo_id = repo.map(|r| r.listing.id);
+    let findings = store.findings(id, repo_id).await?;
+    let state = store.security_state(id).await?;
+    let last = span.to - chrono::Days::new(1);
+    let days = match repo {
+        Some(_) => None,
+        None => Some((
+            store.security_days(id, span.from, last).await?,
+            span.from,
+            last,
+        )),
+    };
+    let libraries: Vec<(i64, crate::domain::Library)> = match repo_id {
+        Some(rid) => store
+            .list_repo_libraries(id, rid)
+            .await?
+            .into_iter()
+            .map(|l| (rid, l))
+            .collect(),
+        None => store.org_libraries(id).await?,
+    };
+    let licenses =
+        crate::domain::licenses::inventory(&libraries, &get.state.attention.denied_licenses);
+    let base_url = format!("/orgs/{}", id.url_path());
+    let api = match repo {
+        Some(r) => format!(
+            "/api/v1{base_url}/repos/{}",
+            crate::domain::feed::path_segment(&r.listing.name)
+        ),
+        None => format!("/api/v1{base_url}"),
+    };
+    Ok(super::security::section(SecurityInput {
+        detail,
+        findings: &findings,
+        state,
+        days,
+        licenses,
+        api,
+        base_url,
+        of_repo: repo.is_some(),
+    }))
+}
 
 #[rocket::get("/orgs/<_>/<_>?<query..>")]
 pub(crate) async fn org(
@@ -56,6 +110,7 @@ pub(crate) async fn org(
                 })
                 .await?,
             signals: insight::attention_signals(store, detail, &get.state.attention).await?,
+            security: security_section(&get, detail, span, None).await?,
         };
         let page = org_page(
             detail,

@@ -11,6 +11,7 @@ use serde::Serialize;
 use super::changes::ChangeDay;
 use super::org_activity::ActivitySection;
 use super::org_table::{RepoTable, TableParams};
+use super::security::SecuritySection;
 use super::{badge, display_name, last_refresh_text, Badge, Kpi};
 use crate::domain::activity::ActivityFigures;
 use crate::domain::attention::{AttentionRules, Signals};
@@ -39,6 +40,8 @@ pub(super) struct Insight {
     pub recent: Vec<StoredEvent>,
     /// What the stored activity says for the attention rules.
     pub signals: Signals,
+    /// Vulnerabilities and licences.
+    pub security: SecuritySection,
 }
 
 /// What `org.html` shows.
@@ -60,6 +63,7 @@ pub(super) struct OrgPage {
     exports: Exports,
     attention: AttentionSection,
     activity: ActivitySection,
+    security: SecuritySection,
 }
 
 #[derive(Debug, Serialize)]
@@ -582,5 +586,6 @@ pub(super) fn org_page(
             format!("/api/v1{base_url}/activity"),
             false,
         ),
+        security: insight.security.clone(),
     }
 }

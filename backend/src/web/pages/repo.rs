@@ -55,7 +55,8 @@ pub(crate) async fn repo(
             .map(|found| (found.current, found.previous));
         let api = format!("/api/v1/orgs/{}/repos/{}/activity", id.url_path(), path_segment(&repo.listing.name));
         let activity = super::org_activity::section(figures, api, true);
-        let context = RepoPage { repo, history: &history, libraries: &libraries, kind, org_name, org_url: format!("/orgs/{}", id.url_path()), org_id: id.to_string(), range }.context(activity);
+        let security = super::org::security_section(&get, detail, span, Some(repo)).await?;
+        let context = RepoPage { repo, history: &history, libraries: &libraries, kind, org_name, org_url: format!("/orgs/{}", id.url_path()), org_id: id.to_string(), range }.context(activity, security);
         let html = get.state.templates.render("repo.html", "orgs", &context)?;
         Ok(Rendered::new(html, ContentType::HTML))
     })
@@ -90,6 +91,7 @@ struct RepoView {
     json: String,
     ranges: Vec<RangeLink>,
     activity: ActivitySection,
+    security: super::security::SecuritySection,
 }
 
 #[derive(Debug, Serialize)]
@@ -130,7 +132,11 @@ struct LibraryRow {
 }
 
 impl RepoPage<'_> {
-    fn context(&self, activity: ActivitySection) -> RepoView {
+    fn context(
+        &self,
+        activity: ActivitySection,
+        security: super::security::SecuritySection,
+    ) -> RepoView {
         let r = self.repo;
         let l = &r.listing;
         let kind = self.kind.unwrap_or(ForgeKind::GitHub);
@@ -339,6 +345,7 @@ impl RepoPage<'_> {
                 None => page.clone(),
             }),
             activity,
+            security,
         }
     }
 }
