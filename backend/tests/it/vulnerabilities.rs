@@ -397,6 +397,10 @@ async fn serves_the_findings(store: &Arc<dyn Store>, acme: &OrgId) {
     use rocket::local::asynchronous::Client;
 
     let findings = store.findings(acme, None).await.expect("findings");
+    store
+        .add_tracked_org(acme, chrono::Utc::now())
+        .await
+        .expect("tracked");
     let services = orgpulse::web::Services {
         attention: AttentionRules {
             vuln_days: Some(5),
@@ -560,6 +564,18 @@ async fn serves_the_findings(store: &Arc<dyn Store>, acme: &OrgId) {
     let section = &html[html.find(r#"id="security""#).expect("a Security section")..];
     let first = findings.iter().find(|f| f.repo_id == repo_id).expect("one");
     assert!(section.contains(&first.advisory.id));
+
+    // The overview's card says how many critical and high.
+    let (status, html) = crate::web::get(&client, "/").await;
+    assert_eq!(status, Status::Ok);
+    if counts.critical + counts.high > 0 {
+        assert!(html.contains(&format!(
+            "{} critical, {} high vulnerable packages",
+            counts.critical, counts.high
+        )));
+    }
+    let (status, _) = crate::web::get(&client, "/?sort=vulnerable").await;
+    assert_eq!(status, Status::Ok);
 
     let (status, svg) = crate::web::get(
         &client,

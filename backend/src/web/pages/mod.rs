@@ -9,6 +9,7 @@ mod org_page;
 mod org_table;
 mod overview;
 mod overview_charts;
+mod overview_sort;
 mod repo;
 mod runs;
 mod security;

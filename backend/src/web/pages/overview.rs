@@ -9,15 +9,15 @@ use rocket::http::ContentType;
 use serde::Serialize;
 
 use super::overview_charts::{charts_context, Charted, OverviewCharts};
+use super::overview_sort::{OrgKey, OrgSort, SortKeys};
 use super::{badge, display_name, last_refresh_text, Badge};
 use crate::domain::activity::ActivityFigures;
+use crate::domain::vulnerabilities::SecurityState;
 use crate::domain::{ForgeKind, Forges};
 use crate::store::OrgOverview;
 use crate::web::cache::{CachedGet, Conditional, Rendered, Scope};
 use crate::web::charts::{self, thousands};
-use crate::web::error::Invalid;
 use crate::web::error::PageError;
-use crate::web::extract::Param;
 use crate::web::insight;
 use crate::web::params::OverviewQuery;
 use crate::web::range::{Range, RangeLink};
@@ -46,7 +46,14 @@ pub(crate) async fn overview(
         let mut entries: Vec<Row> = Vec::with_capacity(overview.len());
         for o in overview.iter() {
             let brief = insight::activity_brief(store, &o.tracked.org, now.date_naive()).await?;
-            entries.push(entry(o, &get.state.forges, brief.as_ref(), now));
+            let security = store.security_state(&o.tracked.org).await?;
+            entries.push(entry(
+                o,
+                &get.state.forges,
+                brief.as_ref(),
+                security.as_ref(),
+                now,
+            ));
         }
         let page = overview_page(&overview, &entries, &get.state.forges, view);
         let html = get.state.templates.render("index.html", "orgs", &page)?;
@@ -80,162 +87,6 @@ impl View {
     }
 }
 
-/// A column the organisations table sorts by.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum OrgKey {
-    Name,
-    Repos,
-    Stars,
-    Week,
-    Month,
-    Forks,
-    Issues,
-    Response,
-    Closure,
-    BusFactor,
-    Refreshed,
-}
-
-impl OrgKey {
-    const ALL: [OrgKey; 11] = [
-        OrgKey::Name,
-        OrgKey::Repos,
-        OrgKey::Stars,
-        OrgKey::Week,
-        OrgKey::Month,
-        OrgKey::Forks,
-        OrgKey::Issues,
-        OrgKey::Response,
-        OrgKey::Closure,
-        OrgKey::BusFactor,
-        OrgKey::Refreshed,
-    ];
-
-    fn as_str(self) -> &'static str {
-        match self {
-            OrgKey::Name => "name",
-            OrgKey::Repos => "repos",
-            OrgKey::Stars => "stars",
-            OrgKey::Week => "stars_7d",
-            OrgKey::Month => "stars_30d",
-            OrgKey::Forks => "forks",
-            OrgKey::Issues => "open_issues",
-            OrgKey::Response => "first_response",
-            OrgKey::Closure => "closure_ratio",
-            OrgKey::BusFactor => "bus_factor",
-            OrgKey::Refreshed => "refreshed",
-        }
-    }
-
-    /// Names A→Z, numbers and dates biggest or newest first.
-    fn natural_order(self) -> Order {
-        if self == OrgKey::Name {
-            Order::Asc
-        } else {
-            Order::Desc
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct OrgSort {
-    key: OrgKey,
-    order: Order,
-}
-
-impl Default for OrgSort {
-    fn default() -> Self {
-        OrgSort {
-            key: OrgKey::Stars,
-            order: Order::Desc,
-        }
-    }
-}
-
-impl OrgSort {
-    fn parse(sort: Param<'_>, order: Param<'_>) -> Result<Self, Invalid> {
-        let key = match sort.get("sort")? {
-            None => OrgSort::default().key,
-            Some(s) => OrgKey::ALL
-                .into_iter()
-                .find(|k| k.as_str() == s)
-                .ok_or_else(|| {
-                    let names: Vec<&str> = OrgKey::ALL.iter().map(|k| k.as_str()).collect();
-                    Invalid::param(format!(
-                        "sort must be one of {}, got `{s}`",
-                        names.join(", ")
-                    ))
-                })?,
-        };
-        let order = match order.get("order")? {
-            None => key.natural_order(),
-            Some(o) => o.parse().map_err(Invalid::param)?,
-        };
-        Ok(OrgSort { key, order })
-    }
-}
-
-/// One organisation's line in the table, with what it sorts by.
-struct Row {
-    name: String,
-    totals: Option<crate::domain::Totals>,
-    week: Option<i64>,
-    month: Option<i64>,
-    refreshed: Option<DateTime<Utc>>,
-    /// Median first response in minutes, closure ratio in thousandths, bus factor: the
-    /// last 90 days' activity, where it was read.
-    response_minutes: Option<u64>,
-    closure_permille: Option<u64>,
-    bus_factor: Option<u64>,
-    card: OrgCard,
-}
-
-impl Row {
-    /// Orders by the key, missing values last whichever the order, then by name.
-    fn compare(&self, other: &Row, sort: OrgSort) -> std::cmp::Ordering {
-        fn by<T: Ord>(a: Option<T>, b: Option<T>, order: Order) -> std::cmp::Ordering {
-            match (a, b) {
-                (Some(a), Some(b)) if order == Order::Asc => a.cmp(&b),
-                (Some(a), Some(b)) => b.cmp(&a),
-                (a, b) => b.is_some().cmp(&a.is_some()),
-            }
-        }
-        let total = |r: &Row, f: fn(&crate::domain::Totals) -> u64| r.totals.as_ref().map(f);
-        let name = || self.name.to_lowercase().cmp(&other.name.to_lowercase());
-        let primary = match sort.key {
-            OrgKey::Name if sort.order == Order::Asc => name(),
-            OrgKey::Name => name().reverse(),
-            OrgKey::Repos => by(
-                total(self, |t| t.repos),
-                total(other, |t| t.repos),
-                sort.order,
-            ),
-            OrgKey::Stars => by(
-                total(self, |t| t.stars),
-                total(other, |t| t.stars),
-                sort.order,
-            ),
-            OrgKey::Forks => by(
-                total(self, |t| t.forks),
-                total(other, |t| t.forks),
-                sort.order,
-            ),
-            OrgKey::Issues => by(
-                total(self, |t| t.open_issues),
-                total(other, |t| t.open_issues),
-                sort.order,
-            ),
-            OrgKey::Response => by(self.response_minutes, other.response_minutes, sort.order),
-            OrgKey::Closure => by(self.closure_permille, other.closure_permille, sort.order),
-            OrgKey::BusFactor => by(self.bus_factor, other.bus_factor, sort.order),
-            OrgKey::Week => by(self.week, other.week, sort.order),
-            OrgKey::Month => by(self.month, other.month, sort.order),
-            OrgKey::Refreshed => by(self.refreshed, other.refreshed, sort.order),
-        };
-        primary.then_with(name)
-    }
-}
-
 /// The open-issues column's heading: GitHub, Gitea and Forgejo count open pull requests
 /// with the issues, GitLab does not; a table mixing them says both.
 fn issues_header(overview: &[OrgOverview], forges: &Forges) -> &'static str {
@@ -250,6 +101,12 @@ fn issues_header(overview: &[OrgOverview], forges: &Forges) -> &'static str {
         Some(_) => "Issues (+ PRs)",
         None => "Issues",
     }
+}
+
+/// One organisation's line in the table: what it shows and what it sorts by.
+struct Row {
+    keys: SortKeys,
+    card: OrgCard,
 }
 
 /// What `index.html` shows.
@@ -315,6 +172,17 @@ struct OrgCard {
     spark: String,
     /// The last 90 days' activity; `None` where it was never read.
     activity: Option<CardActivity>,
+    /// Critical and high vulnerable packages at the last check; `None` where none ran.
+    vulnerable: Option<CardVulnerable>,
+}
+
+/// The overview table's vulnerability cell.
+#[derive(Debug, Serialize)]
+struct CardVulnerable {
+    critical: u64,
+    high: u64,
+    /// Any critical or high at all (the cell is marked).
+    serious: bool,
 }
 
 /// The overview table's activity cells.
@@ -386,12 +254,12 @@ fn overview_page<'a>(
     let first_day = latest_day.and_then(|latest| range.first_day(latest));
     let repos: u64 = entries
         .iter()
-        .filter_map(|e| e.totals.as_ref())
+        .filter_map(|e| e.keys.totals.as_ref())
         .map(|t| t.repos)
         .sum();
     let stars: u64 = entries
         .iter()
-        .filter_map(|e| e.totals.as_ref())
+        .filter_map(|e| e.keys.totals.as_ref())
         .map(|t| t.stars)
         .sum();
     let mut charted: Vec<Charted> = overview
@@ -402,7 +270,7 @@ fn overview_page<'a>(
             let (measure, mix) = views::language_mix(day);
             Some(Charted {
                 stars: day.totals.stars,
-                name: e.name.clone(),
+                name: e.keys.name.clone(),
                 url: format!("/orgs/{}", o.tracked.org.url_path()),
                 measure,
                 mix: mix.clone(),
@@ -418,7 +286,7 @@ fn overview_page<'a>(
     // Cards in the tracked list's order; the table sorted as asked.
     let orgs: Vec<&OrgCard> = entries.iter().map(|e| &e.card).collect();
     let mut rows: Vec<&Row> = entries.iter().collect();
-    rows.sort_by(|a, b| a.compare(b, view.sort));
+    rows.sort_by(|a, b| a.keys.compare(&b.keys, view.sort));
     let headers: Vec<Header> = [
         ("Organisation", OrgKey::Name, false),
         ("Repos", OrgKey::Repos, true),
@@ -430,6 +298,7 @@ fn overview_page<'a>(
         ("Response", OrgKey::Response, true),
         ("Closure", OrgKey::Closure, true),
         ("Bus factor", OrgKey::BusFactor, true),
+        ("Vulns", OrgKey::Vulnerable, true),
         ("Refreshed", OrgKey::Refreshed, false),
     ]
     .into_iter()
@@ -483,6 +352,7 @@ fn entry(
     o: &OrgOverview,
     forges: &Forges,
     activity: Option<&ActivityFigures>,
+    security: Option<&SecurityState>,
     now: DateTime<Utc>,
 ) -> Row {
     let id = &o.tracked.org;
@@ -584,8 +454,13 @@ fn entry(
                 .bus_factor
                 .map_or_else(|| "–".to_owned(), |b| b.to_string()),
         }),
+        vulnerable: security.filter(|s| s.packages > 0).map(|s| CardVulnerable {
+            critical: s.counts.critical,
+            high: s.counts.high,
+            serious: s.counts.critical + s.counts.high > 0,
+        }),
     };
-    Row {
+    let keys = SortKeys {
         name,
         totals: latest.map(|d| d.totals.clone()),
         week,
@@ -598,6 +473,7 @@ fn entry(
             .and_then(|a| a.closure_ratio)
             .map(|r| (r * 1000.0).round().max(0.0) as u64),
         bus_factor: activity.and_then(|a| a.bus_factor),
-        card,
-    }
+        serious: security.map(|s| (s.counts.critical, s.counts.high)),
+    };
+    Row { keys, card }
 }
