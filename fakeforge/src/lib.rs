@@ -606,6 +606,9 @@ pub fn rocket(forge: Arc<Forge>, addr: SocketAddr) -> rocket::Rocket<rocket::Bui
             ctrlc: false,
             ..Default::default()
         },
+        // OSV takes 1,000 queries a batch (tens of kilobytes); GraphQL queries are large too.
+        limits: rocket::data::Limits::default()
+            .limit("string", rocket::data::ToByteUnit::mebibytes(8)),
         ..rocket::Config::default()
     };
     rocket::custom(config)

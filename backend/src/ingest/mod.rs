@@ -11,7 +11,7 @@ pub mod refresher;
 pub(crate) mod schedule;
 mod security;
 
-pub use security::SecurityOptions;
+pub use security::{check as check_vulnerabilities, CheckReport, SecurityOptions};
 
 use std::collections::HashMap;
 use std::fmt;

@@ -44,8 +44,10 @@ pub struct CheckReport {
     pub note: Option<String>,
 }
 
-/// Checks the stored packages of `orgs` against OSV; `None` when the check is off.
-pub(super) async fn check(ctx: &IngestContext, orgs: &[OrgId]) -> Option<CheckReport> {
+/// Checks the stored packages of `orgs` against OSV; `None` when the check is off. A
+/// refresh runs it after its organisations are stored; it also runs on its own (the
+/// benchmark does) on what is stored.
+pub async fn check(ctx: &IngestContext, orgs: &[OrgId]) -> Option<CheckReport> {
     let url = ctx.security.osv_url.as_deref()?;
     if ctx.cancel.is_cancelled() || orgs.is_empty() {
         return None;
