@@ -137,9 +137,11 @@ async fn main() -> anyhow::Result<()> {
                 days: 90,
                 bots: Default::default(),
             },
-            // fakeforge's OSV stand-in knows advisories for the world's libraries.
+            // fakeforge's OSV stand-in knows advisories for the world's libraries; its
+            // Scorecard stand-in scores three GitHub repositories in four.
             security: orgpulse::ingest::SecurityOptions {
                 osv_url: Some(format!("{}/osv", forge.url)),
+                scorecard_url: Some(format!("{}/scorecard", forge.url)),
                 osv_policy: HttpPolicy::default(),
             },
         };

@@ -54,7 +54,11 @@ fn package(k: usize, known: &[(&'static str, &'static str)]) -> Library {
             "golang" => format!("github.com/example{}/module-{k}", k % 89),
             _ => format!("package-{k}"),
         };
-        (ecosystem.to_owned(), name, format!("1.{}.{}", k % 30, k % 7))
+        (
+            ecosystem.to_owned(),
+            name,
+            format!("1.{}.{}", k % 30, k % 7),
+        )
     };
     Library {
         ecosystem,
@@ -152,7 +156,9 @@ async fn main() -> anyhow::Result<()> {
         let answer = client
             .post(&url)
             .header("content-type", "application/json")
-            .body(serde_json::to_vec(&serde_json::json!({ "queries": queries }))?)
+            .body(serde_json::to_vec(
+                &serde_json::json!({ "queries": queries }),
+            )?)
             .send()
             .await?;
         anyhow::ensure!(answer.status().is_success(), "the stand-in refused a batch");
@@ -164,6 +170,7 @@ async fn main() -> anyhow::Result<()> {
     let ctx = IngestContext {
         security: SecurityOptions {
             osv_url: Some(format!("{}/osv", forge.url)),
+            scorecard_url: None,
             osv_policy: HttpPolicy {
                 concurrency: 8,
                 ..HttpPolicy::default()

@@ -113,6 +113,16 @@ pub(crate) struct Settings {
     #[serde(default = "defaults::osv_api_url")]
     pub osv_api_url: String,
 
+    /// `ORGPULSE_SCORECARD`: `auto` (on when libraries are fetched), `true`/`on` or
+    /// `false`/`off`. GitHub repositories' OpenSSF Scorecard results, asked at most once
+    /// a week per repository.
+    #[serde(default)]
+    pub scorecard: Toggle,
+
+    /// `ORGPULSE_SCORECARD_API_URL`: the Scorecard API.
+    #[serde(default = "defaults::scorecard_api_url")]
+    pub scorecard_api_url: String,
+
     /// `ORGPULSE_BOT_LOGINS`: comma list of logins that count as bots besides those the
     /// forge marks and those ending in `[bot]`.
     #[serde(default, deserialize_with = "comma_list")]
@@ -254,6 +264,9 @@ mod defaults {
     }
     pub(crate) fn osv_api_url() -> String {
         "https://api.osv.dev".into()
+    }
+    pub(crate) fn scorecard_api_url() -> String {
+        "https://api.securityscorecards.dev".into()
     }
     pub(crate) fn vuln_days() -> u32 {
         crate::domain::attention::DEFAULT_VULN_DAYS
@@ -471,13 +484,15 @@ impl Settings {
                 self.vuln_days
             );
         }
-        let osv = url::Url::parse(&self.osv_api_url)
-            .with_context(|| format!("ORGPULSE_OSV_API_URL `{}` is not a URL", self.osv_api_url))?;
-        if !matches!(osv.scheme(), "http" | "https") {
-            bail!(
-                "ORGPULSE_OSV_API_URL must be an http(s) URL, got `{}`",
-                self.osv_api_url
-            );
+        for (name, value) in [
+            ("ORGPULSE_OSV_API_URL", &self.osv_api_url),
+            ("ORGPULSE_SCORECARD_API_URL", &self.scorecard_api_url),
+        ] {
+            let url =
+                url::Url::parse(value).with_context(|| format!("{name} `{value}` is not a URL"))?;
+            if !matches!(url.scheme(), "http" | "https") {
+                bail!("{name} must be an http(s) URL, got `{value}`");
+            }
         }
         if self.attention_exempt_topic.trim().is_empty() {
             bail!("ORGPULSE_ATTENTION_EXEMPT_TOPIC must not be empty");
@@ -528,6 +543,13 @@ impl Settings {
         self.osv
             .resolve(self.libraries_enabled())
             .then(|| self.osv_api_url.trim().to_owned())
+    }
+
+    /// The Scorecard API, when GitHub repositories' results are read.
+    pub(crate) fn scorecard_url(&self) -> Option<String> {
+        self.scorecard
+            .resolve(self.libraries_enabled())
+            .then(|| self.scorecard_api_url.trim().to_owned())
     }
 
     /// Whether this run fetches per-repo libraries (SBOMs).

@@ -12,7 +12,8 @@
 //! with `retry-after`, 429 without), malformed listing entries, organisations deleted or
 //! renamed, repositories renamed between days (their old names redirect, as GitHub's do).
 //!
-//! An OSV stand-in under `/osv` (see `osv.rs`) knows advisories for the world's libraries.
+//! An OSV stand-in under `/osv` (see `osv.rs`) knows advisories for the world's libraries;
+//! a Scorecard stand-in under `/scorecard` scores three repositories in four.
 //!
 //! Admin routes under `/_admin` move the world to another day, change the faults, delete
 //! or rename organisations, and read the request counters.
@@ -34,6 +35,7 @@ mod graphql_activity;
 pub mod osv;
 mod reply;
 mod sbom_export;
+pub mod scorecard;
 
 pub(crate) use github::{find_repo, find_repo_by_id, Base, Found};
 pub(crate) use reply::delay;
@@ -624,6 +626,7 @@ pub fn rocket(forge: Arc<Forge>, addr: SocketAddr) -> rocket::Rocket<rocket::Bui
         .mount(forgejo::ROOT, forgejo::routes())
         .mount(forgejo::ROOT, activity::routes())
         .mount("/", osv::routes())
+        .mount("/", scorecard::routes())
 }
 
 /// A fake running in this process.

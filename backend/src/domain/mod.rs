@@ -11,6 +11,7 @@ pub mod licenses;
 mod open_counts;
 mod org_id;
 mod run;
+pub mod scorecard;
 mod secret;
 mod token;
 pub mod versions;

@@ -9,6 +9,7 @@ mod activity;
 mod org;
 pub mod refresher;
 pub(crate) mod schedule;
+mod scorecard;
 mod security;
 
 pub use security::{check as check_vulnerabilities, CheckReport, SecurityOptions};
@@ -153,6 +154,7 @@ impl IngestContext {
             activity: settings.activity(),
             security: SecurityOptions {
                 osv_url: settings.osv_url(),
+                scorecard_url: settings.scorecard_url(),
                 // OSV publishes no rate limit: a 429 without advice waits seconds, not
                 // GitHub's minute, and the run gives up after a few.
                 osv_policy: HttpPolicy {
@@ -272,10 +274,14 @@ pub async fn run(
 
     // After every organisation's SBOMs are stored: one OSV check for all of them.
     let security = security::check(ctx, &orgs).await;
-    if let Some(note) = security.as_ref().and_then(|r| r.note.as_deref()) {
+    let scorecards = scorecard::refresh(ctx, &orgs).await;
+    for note in [security.and_then(|r| r.note), scorecards]
+        .into_iter()
+        .flatten()
+    {
         run.message = Some(match run.message.take() {
             Some(m) => format!("{m}; {note}"),
-            None => note.to_owned(),
+            None => note,
         });
     }
 

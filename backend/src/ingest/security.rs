@@ -25,12 +25,14 @@ use crate::sources::osv::Osv;
 use crate::sources::{HttpPolicy, SourceError, Tally};
 use crate::store::{SecurityCommit, StoreError};
 
-/// Whether and where the vulnerability check asks.
+/// Whether and where the vulnerability check and Scorecard ask.
 #[derive(Debug, Clone, Default)]
 pub struct SecurityOptions {
     /// The OSV API (`https://api.osv.dev`); `None`: the check is off.
     pub osv_url: Option<String>,
-    /// How patient the OSV client is.
+    /// The OpenSSF Scorecard API; `None`: GitHub repositories' results are not read.
+    pub scorecard_url: Option<String>,
+    /// How patient the OSV and Scorecard clients are.
     pub osv_policy: HttpPolicy,
 }
 

@@ -14,6 +14,7 @@ pub(crate) mod http;
 pub mod osv;
 mod paging;
 mod sbom;
+pub mod scorecard;
 
 pub(crate) use gitea::Gitea;
 pub(crate) use gitlab::GitLab;

@@ -194,7 +194,8 @@ pub(crate) const PURGED_ORG_ROWS: [&str; 7] = [
 
 /// What is stored per repository (keyed by forge and `repo_id`), purged with a repository
 /// no organisation lists any more.
-pub(crate) const PURGED_REPO_ROWS: [&str; 3] = ["repo_libraries", "activity_items", "releases"];
+pub(crate) const PURGED_REPO_ROWS: [&str; 4] =
+    ["repo_libraries", "activity_items", "releases", "scorecards"];
 
 /// What asking for a lease got.
 #[derive(Debug, Clone, PartialEq, Eq)]

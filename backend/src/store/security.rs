@@ -1,6 +1,7 @@
-//! Vulnerability data: OSV's advisories and its answers per package version (shared by
-//! every organisation, kept as caches keyed by advisory id and by package-URL), and per
-//! organisation the findings, their daily counts and how the last check went. Reads and
+//! Supply-chain data: OSV's advisories and its answers per package version (shared by
+//! every organisation, kept as caches keyed by advisory id and by package-URL), per
+//! organisation the findings, their daily counts and how the last check went, and per
+//! repository its OpenSSF Scorecard result. Reads and
 //! writes are separate traits, as for activity.
 
 use std::collections::HashMap;
@@ -9,10 +10,11 @@ use async_trait::async_trait;
 use chrono::NaiveDate;
 
 use super::StoreResult;
+use crate::domain::scorecard::ScorecardEntry;
 use crate::domain::vulnerabilities::{
     Advisory, Finding, PackageResult, PackageVersion, SecurityDay, SecurityState,
 };
-use crate::domain::OrgId;
+use crate::domain::{ForgeName, OrgId};
 
 /// What one organisation's vulnerability check stores, at once.
 #[derive(Debug, Clone, PartialEq)]
@@ -36,6 +38,13 @@ pub trait SecurityWrite {
 
     /// Stores `commit` in one write.
     async fn commit_security(&self, commit: &SecurityCommit) -> StoreResult<()>;
+
+    /// Upserts Scorecard results by forge and repository.
+    async fn put_scorecards(
+        &self,
+        forge: &ForgeName,
+        entries: &[ScorecardEntry],
+    ) -> StoreResult<()>;
 }
 
 /// Reading vulnerability data.
@@ -56,6 +65,16 @@ pub trait SecurityRead {
 
     /// How the organisation's last check went; `None` before the first.
     async fn security_state(&self, org: &OrgId) -> StoreResult<Option<SecurityState>>;
+
+    /// What is stored of the Scorecard results of `forge`'s repositories `repo_ids`.
+    async fn scorecards(
+        &self,
+        forge: &ForgeName,
+        repo_ids: &[i64],
+    ) -> StoreResult<HashMap<i64, ScorecardEntry>>;
+
+    /// What is stored of the Scorecard results of the organisation's live repositories.
+    async fn org_scorecards(&self, org: &OrgId) -> StoreResult<Vec<ScorecardEntry>>;
 
     /// The organisation's daily counts from `from` to `to` (inclusive), oldest first; a
     /// day without a check has no entry.

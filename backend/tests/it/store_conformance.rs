@@ -2048,6 +2048,7 @@ fn membership_fixture(acme: &OrgId) -> orgpulse::store::OrgCommit {
 /// repository's row) and validators (keyed by URL alone), without the activity tables of
 /// schema 9.
 const SCHEMA_8_UNDONE: &str = "
+    DROP TABLE scorecards;
     DROP TABLE osv_advisories;
     DROP TABLE osv_packages;
     DROP TABLE security_findings;

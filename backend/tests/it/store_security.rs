@@ -256,8 +256,95 @@ async fn findings_are_replaced_whole_per_organisation(store: Arc<dyn Store>) {
     assert_eq!(store.findings(&other, None).await.expect("other").len(), 1);
 }
 
+async fn scorecards_are_kept_per_repository_and_purged_with_it(store: Arc<dyn Store>) {
+    use crate::common::records::{commit, record};
+    use orgpulse::domain::scorecard::{Scorecard, ScorecardCheck, ScorecardEntry};
+    let acme = org("github:acme");
+    let forge = acme.forge().clone();
+    store
+        .commit_org_refresh(&commit(
+            &acme,
+            "2026-03-01",
+            vec![
+                record(&acme, 1, 5, "2026-03-01"),
+                record(&acme, 2, 5, "2026-03-01"),
+            ],
+        ))
+        .await
+        .expect("commit");
+    let scored = ScorecardEntry {
+        repo_id: 1,
+        fetched_at: at("2026-03-01"),
+        result: Some(Scorecard {
+            date: Some(day("2026-02-24")),
+            score: 7.4,
+            commit: Some("abc".into()),
+            checks: vec![ScorecardCheck {
+                name: "Code-Review".into(),
+                score: None,
+                reason: Some("not applicable".into()),
+                url: None,
+            }],
+        }),
+    };
+    let unscored = ScorecardEntry {
+        repo_id: 2,
+        fetched_at: at("2026-03-01"),
+        result: None,
+    };
+    let stamps = store.org_stamps().await.expect("stamps");
+    store
+        .put_scorecards(&forge, &[scored.clone(), unscored.clone()])
+        .await
+        .expect("put");
+    assert_ne!(
+        store.org_stamps().await.expect("stamps"),
+        stamps,
+        "the organisation listing them shows them"
+    );
+    let later = ScorecardEntry {
+        fetched_at: at("2026-03-08"),
+        ..unscored.clone()
+    };
+    store
+        .put_scorecards(&forge, std::slice::from_ref(&later))
+        .await
+        .expect("again");
+    let read = store.scorecards(&forge, &[1, 2, 3]).await.expect("read");
+    assert_eq!(read.len(), 2);
+    assert_eq!(read[&1], scored);
+    assert_eq!(read[&2], later);
+    let mut of_org: Vec<i64> = store
+        .org_scorecards(&acme)
+        .await
+        .expect("of the organisation")
+        .iter()
+        .map(|e| e.repo_id)
+        .collect();
+    of_org.sort();
+    assert_eq!(of_org, [1, 2]);
+    let other: orgpulse::domain::ForgeName = "codeberg".parse().expect("name");
+    assert!(store
+        .scorecards(&other, &[1])
+        .await
+        .expect("read")
+        .is_empty());
+
+    store
+        .add_tracked_org(&acme, at("2026-01-01"))
+        .await
+        .expect("track");
+    store.remove_tracked_org(&acme, true).await.expect("purge");
+    assert!(store
+        .scorecards(&forge, &[1, 2])
+        .await
+        .expect("read")
+        .is_empty());
+}
+
 conformance! {
     drivers: [sqlite => crate::common::stores::sqlite, mongo => crate::common::stores::mongo];
     tests: [osv_caches_are_upserted_by_id_and_by_package,
-    findings_are_replaced_whole_per_organisation]
+    findings_are_replaced_whole_per_organisation,
+    scorecards_are_kept_per_repository_and_purged_with_it]
 }

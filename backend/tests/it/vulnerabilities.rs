@@ -50,6 +50,7 @@ fn ctx(store: Arc<dyn Store>, forge: &fakeforge::Running, at: DateTime<Utc>) -> 
     ctx.clock = Clock::fixed(at);
     ctx.security = SecurityOptions {
         osv_url: Some(format!("{}/osv", forge.url)),
+        scorecard_url: Some(format!("{}/scorecard", forge.url)),
         osv_policy: fast_policy(),
     };
     ctx
@@ -268,11 +269,18 @@ async fn findings_equal_the_advisories_osv_holds_for_the_stored_sboms() {
     );
     assert!(s.unknown.is_empty());
 
-    // The next day, nothing changed: the same batches, no record fetched again.
+    assert_scorecards(&store, &orgs, when(0, 0)).await;
+
+    // The next day, nothing changed: the same batches, no record fetched again, no
+    // Scorecard result asked before its week is up.
     forge.forge.reset_counters();
     refresh(&ctx(store.clone(), &forge, when(0, 1)), &names).await;
     assert_eq!(counter(&forge, "osv querybatch 200"), first_batches);
     assert_eq!(counter(&forge, "osv vulns 200"), 0);
+    assert_eq!(
+        counter(&forge, "scorecard 200") + counter(&forge, "scorecard 404"),
+        0
+    );
     assert_eq!(stored(&store, &orgs).await.0, want);
 
     // Day 6: pushes moved versions; findings follow, with events for the difference.
@@ -311,6 +319,9 @@ async fn findings_equal_the_advisories_osv_holds_for_the_stored_sboms() {
     forge.forge.osv(|s| *s = state.clone());
     forge.forge.reset_counters();
     refresh(&ctx(store.clone(), &forge, when(6, 1)), &names).await;
+    // A week after day 0: every repository is asked again.
+    assert!(counter(&forge, "scorecard 200") > 0);
+    assert_scorecards(&store, &orgs, when(6, 1)).await;
     assert_eq!(counter(&forge, "osv vulns 200"), 2);
     let after = expected(&forge, 6, &state);
     let (got, findings) = stored(&store, &orgs).await;
@@ -386,6 +397,42 @@ async fn findings_equal_the_advisories_osv_holds_for_the_stored_sboms() {
     );
 
     serves_the_findings(&store, &orgs[0]).await;
+}
+
+/// Every live repository's stored Scorecard result is the stand-in's, fetched at `at`;
+/// one in four is "not scored".
+async fn assert_scorecards(store: &Arc<dyn Store>, orgs: &[OrgId], at: DateTime<Utc>) {
+    let mut not_scored = 0;
+    for org in orgs {
+        let repos = store.list_repos(org).await.expect("repos");
+        let ids: Vec<i64> = repos.iter().map(|r| r.listing.id).collect();
+        let stored = store
+            .scorecards(org.forge(), &ids)
+            .await
+            .expect("scorecards");
+        assert_eq!(stored.len(), repos.len(), "every repository asked");
+        for r in &repos {
+            let entry = &stored[&r.listing.id];
+            assert_eq!(entry.fetched_at, at);
+            // The date is not compared: only what the result says of the repository.
+            let want =
+                fakeforge::scorecard::result(r.listing.id, &r.listing.full_name, "2025-01-01");
+            match (&entry.result, want) {
+                (None, None) => not_scored += 1,
+                (Some(got), Some(want)) => {
+                    assert_eq!(got.score, want["score"].as_f64().expect("score"));
+                    let checks = want["checks"].as_array().expect("checks");
+                    assert_eq!(got.checks.len(), checks.len());
+                    for (g, w) in got.checks.iter().zip(checks) {
+                        let score = w["score"].as_i64().expect("score");
+                        assert_eq!(g.score.map(i64::from), (score >= 0).then_some(score));
+                    }
+                }
+                (got, want) => panic!("repository {}: {got:?} against {want:?}", r.listing.id),
+            }
+        }
+    }
+    assert!(not_scored > 0, "some repositories are not scored");
 }
 
 /// The API shows the stored findings: grouped by package, as CSV, per repository, in the
@@ -576,6 +623,69 @@ async fn serves_the_findings(store: &Arc<dyn Store>, acme: &OrgId) {
     }
     let (status, _) = crate::web::get(&client, "/?sort=vulnerable").await;
     assert_eq!(status, Status::Ok);
+
+    // Scorecard: the median on the overview and the organisation page, each repository's
+    // result in the repository JSON and on its page.
+    let scores: Vec<f64> = store
+        .org_scorecards(acme)
+        .await
+        .expect("scorecards")
+        .iter()
+        .filter_map(|e| e.result.as_ref().map(|r| r.score))
+        .collect();
+    let median = orgpulse::domain::scorecard::median(&scores).expect("some are scored");
+    assert!(html.contains(&format!("Median OpenSSF Scorecard score {median:.1} of 10")));
+    let (status, page) =
+        crate::web::get(&client, &format!("/orgs/{}/{}", acme.forge(), acme.login())).await;
+    assert_eq!(status, Status::Ok);
+    assert!(page.contains(&format!("median <strong>{median:.1}</strong> of 10")));
+    let (status, repos) = crate::web::json(&client, &format!("{base}/repos?limit=100")).await;
+    assert_eq!(status, Status::Ok, "{repos}");
+    let cards = store
+        .scorecards(
+            acme.forge(),
+            &detail
+                .repos
+                .iter()
+                .map(|r| r.listing.id)
+                .collect::<Vec<_>>(),
+        )
+        .await
+        .expect("scorecards");
+    for item in repos["items"].as_array().expect("items") {
+        let id = item["id"].as_i64().expect("id");
+        let stored = &cards[&id];
+        assert_eq!(
+            item["scorecard"]["scored"],
+            stored.result.is_some(),
+            "{item}"
+        );
+        if let Some(r) = &stored.result {
+            assert_eq!(item["scorecard"]["score"], r.score);
+            assert_eq!(
+                item["scorecard"]["checks"].as_array().map(Vec::len),
+                Some(r.checks.len())
+            );
+        }
+    }
+    let scored = detail
+        .repos
+        .iter()
+        .find(|r| cards[&r.listing.id].result.is_some())
+        .expect("a scored repository");
+    let (_, page) = crate::web::get(
+        &client,
+        &format!(
+            "/orgs/{}/{}/repos/{}",
+            acme.forge(),
+            acme.login(),
+            scored.listing.name
+        ),
+    )
+    .await;
+    let result = cards[&scored.listing.id].result.as_ref().expect("scored");
+    assert!(page.contains(&format!("Score <strong>{:.1}</strong> of 10", result.score)));
+    assert!(page.contains(&result.checks[0].name));
 
     let (status, svg) = crate::web::get(
         &client,

@@ -299,6 +299,10 @@ impl MongoStore {
             .create_index(index(doc! { "org": 1, "day": 1 }, true))
             .await
             .map_err(backend)?;
+        self.c("scorecards")
+            .create_index(index(doc! { "forge": 1, "repo_id": 1 }, false))
+            .await
+            .map_err(backend)?;
         let migrated = self.migrate_snapshot_repos().await?;
         if migrated > 0 {
             tracing::info!(

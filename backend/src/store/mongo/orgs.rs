@@ -358,7 +358,7 @@ fn library_of(d: &Document) -> Library {
 
 impl MongoStore {
     /// The ids of the repositories `org` lists that are not gone.
-    async fn live_repo_ids(&self, org: &OrgId) -> StoreResult<Vec<i64>> {
+    pub(super) async fn live_repo_ids(&self, org: &OrgId) -> StoreResult<Vec<i64>> {
         Ok(self
             .all(
                 "org_repos",

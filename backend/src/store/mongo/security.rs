@@ -2,7 +2,8 @@
 //! (`_id` the package-URL) are caches shared by every organisation. Per organisation:
 //! `security_findings` holds one document per repository (`_id` `org|repo`) with all
 //! its findings, so a reader sees each repository's old or new findings, never a mix;
-//! `security_days` one per day; `security_state` one (`_id` the organisation).
+//! `security_days` one per day; `security_state` one (`_id` the organisation). Per
+//! repository: `scorecards` (`_id` `forge:repo`).
 //!
 //! A check's commit writes the repositories' documents, then deletes those of
 //! repositories without findings any more, then the day and the state, then bumps the
@@ -14,11 +15,12 @@ use async_trait::async_trait;
 use chrono::NaiveDate;
 use mongodb::bson::{doc, Document};
 
-use super::{backend, date, day, from_doc, to_doc, MongoStore};
+use super::{backend, date, day, from_doc, int, to_doc, MongoStore};
+use crate::domain::scorecard::ScorecardEntry;
 use crate::domain::vulnerabilities::{
     Advisory, Finding, PackageResult, PackageVersion, SecurityDay, SecurityState,
 };
-use crate::domain::OrgId;
+use crate::domain::{ForgeName, OrgId};
 use crate::store::{
     sort_findings, SecurityCommit, SecurityRead, SecurityWrite, StoreError, StoreResult,
 };
@@ -95,6 +97,48 @@ impl SecurityWrite for MongoStore {
             .map_err(backend)?;
         self.bump_orgs(&[&commit.org]).await
     }
+
+    async fn put_scorecards(
+        &self,
+        forge: &ForgeName,
+        entries: &[ScorecardEntry],
+    ) -> StoreResult<()> {
+        self.wait_ready().await?;
+        let forge = forge.as_str();
+        let mut statements = Vec::with_capacity(entries.len());
+        for e in entries {
+            statements.push(doc! {
+                "q": { "_id": format!("{forge}:{}", e.repo_id) },
+                "u": { "$set": {
+                    "forge": forge, "repo_id": e.repo_id, "fetched_at": date(e.fetched_at),
+                    "doc": to_doc(e)?,
+                } },
+                "upsert": true,
+            });
+        }
+        self.upsert_many("scorecards", statements).await?;
+        // Every organisation listing these repositories shows them: all move.
+        let ids: Vec<i64> = entries.iter().map(|e| e.repo_id).collect();
+        let mut orgs: Vec<OrgId> = Vec::new();
+        for chunk in ids.chunks(CHUNK) {
+            for d in self
+                .all(
+                    "org_repos",
+                    doc! { "forge": forge, "id": { "$in": chunk } },
+                    None,
+                )
+                .await?
+            {
+                if let Ok(org) = d.get_str("org").unwrap_or_default().parse::<OrgId>() {
+                    if !orgs.contains(&org) {
+                        orgs.push(org);
+                    }
+                }
+            }
+        }
+        let orgs: Vec<&OrgId> = orgs.iter().collect();
+        self.bump_orgs(&orgs).await
+    }
 }
 
 #[async_trait]
@@ -166,6 +210,41 @@ impl SecurityRead for MongoStore {
             .await
             .map_err(backend)?;
         found.map(|d| from_doc(&d, "doc")).transpose()
+    }
+
+    async fn scorecards(
+        &self,
+        forge: &ForgeName,
+        repo_ids: &[i64],
+    ) -> StoreResult<HashMap<i64, ScorecardEntry>> {
+        self.wait_ready().await?;
+        let mut found = HashMap::new();
+        for chunk in repo_ids.chunks(CHUNK) {
+            for d in self
+                .all(
+                    "scorecards",
+                    doc! { "forge": forge.as_str(), "repo_id": { "$in": chunk } },
+                    None,
+                )
+                .await?
+            {
+                let entry: ScorecardEntry = from_doc(&d, "doc")?;
+                if int(&d, "repo_id") == Some(entry.repo_id) {
+                    found.insert(entry.repo_id, entry);
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    async fn org_scorecards(&self, org: &OrgId) -> StoreResult<Vec<ScorecardEntry>> {
+        self.wait_ready().await?;
+        let ids = self.live_repo_ids(org).await?;
+        Ok(self
+            .scorecards(org.forge(), &ids)
+            .await?
+            .into_values()
+            .collect())
     }
 
     async fn security_days(

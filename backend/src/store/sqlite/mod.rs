@@ -42,6 +42,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("0010_activity_kind_key.sql"),
     include_str!("0011_activity_reads.sql"),
     include_str!("0012_security.sql"),
+    include_str!("0013_scorecards.sql"),
 ];
 
 /// The embedded SQLite store.

@@ -7,10 +7,11 @@ use chrono::NaiveDate;
 use rusqlite::{params, TransactionBehavior};
 
 use super::{bump_org, day, from_doc, to_doc, ts, SqliteStore};
+use crate::domain::scorecard::ScorecardEntry;
 use crate::domain::vulnerabilities::{
     Advisory, Finding, PackageResult, PackageVersion, SecurityDay, SecurityState, SeverityCounts,
 };
-use crate::domain::OrgId;
+use crate::domain::{ForgeName, OrgId};
 use crate::store::{sort_findings, SecurityCommit, SecurityRead, SecurityWrite, StoreResult};
 
 /// Keys per `IN (…)` list: well inside SQLite's bound on parameters.
@@ -104,6 +105,42 @@ impl SecurityWrite for SqliteStore {
         })
         .await
     }
+
+    async fn put_scorecards(
+        &self,
+        forge: &ForgeName,
+        entries: &[ScorecardEntry],
+    ) -> StoreResult<()> {
+        let forge = forge.to_string();
+        let rows = entries
+            .iter()
+            .map(|e| Ok((e.repo_id, ts(e.fetched_at), to_doc(e)?)))
+            .collect::<StoreResult<Vec<_>>>()?;
+        self.call(move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            {
+                let mut put = tx.prepare_cached(
+                    "INSERT INTO scorecards (forge, repo_id, fetched_at, body)
+                     VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT (forge, repo_id) DO UPDATE SET
+                       fetched_at = excluded.fetched_at, body = excluded.body",
+                )?;
+                for (repo_id, fetched_at, body) in &rows {
+                    put.execute(params![forge, repo_id, fetched_at, body])?;
+                }
+            }
+            // Every organisation listing these repositories shows them: all move.
+            super::bump(&tx)?;
+            tx.execute(
+                "UPDATE org_stamps SET stamp = stamp + 1 WHERE org IN
+                   (SELECT DISTINCT org FROM org_repos WHERE forge = ?1)",
+                params![forge],
+            )?;
+            tx.commit()?;
+            Ok(())
+        })
+        .await
+    }
 }
 
 #[async_trait]
@@ -179,6 +216,49 @@ impl SecurityRead for SqliteStore {
                 .next()
                 .transpose()?;
             body.as_deref().map(from_doc).transpose()
+        })
+        .await
+    }
+
+    async fn scorecards(
+        &self,
+        forge: &ForgeName,
+        repo_ids: &[i64],
+    ) -> StoreResult<HashMap<i64, ScorecardEntry>> {
+        let forge = forge.to_string();
+        let ids = repo_ids.to_vec();
+        self.call(move |conn| {
+            let mut found = HashMap::new();
+            for chunk in ids.chunks(CHUNK) {
+                let mut stmt = conn.prepare(&format!(
+                    "SELECT body FROM scorecards WHERE forge = ? AND repo_id IN ({})",
+                    placeholders(chunk.len())
+                ))?;
+                let params = std::iter::once(rusqlite::types::Value::from(forge.clone()))
+                    .chain(chunk.iter().map(|id| rusqlite::types::Value::from(*id)));
+                let rows = stmt.query_map(rusqlite::params_from_iter(params), |r| {
+                    r.get::<_, String>(0)
+                })?;
+                for row in rows {
+                    let entry: ScorecardEntry = from_doc(&row?)?;
+                    found.insert(entry.repo_id, entry);
+                }
+            }
+            Ok(found)
+        })
+        .await
+    }
+
+    async fn org_scorecards(&self, org: &OrgId) -> StoreResult<Vec<ScorecardEntry>> {
+        let org = org.to_string();
+        self.call(move |conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT s.body FROM org_repos m
+                 JOIN scorecards s ON s.forge = m.forge AND s.repo_id = m.repo_id
+                 WHERE m.org = ?1 AND m.gone_since IS NULL",
+            )?;
+            let rows = stmt.query_map(params![org], |r| r.get::<_, String>(0))?;
+            rows.map(|row| from_doc(&row?)).collect()
         })
         .await
     }

@@ -3,9 +3,9 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{json_body, org_answer, RepoPage, RepoView};
+use super::{json_body, known, org_answer, RepoPage, RepoView};
 use crate::domain::{ForgeKind, OpenCounts, RepoRecord};
-use crate::web::cache::{CachedGet, Conditional};
+use crate::web::cache::{CachedGet, Conditional, Scope};
 use crate::web::error::{ApiError, ErrorBody};
 use crate::web::extract::{bounded, OrgPath, RepoQuery, Selection};
 use crate::web::repos::MAX_LIMIT;
@@ -68,7 +68,8 @@ pub(crate) async fn list_repos(
         .map(Cursor::decode)
         .transpose()
         .map_err(ApiError::invalid)?;
-    org_answer(&get, &org, |detail| {
+    get.answer(Scope::Org(org.clone()), || async {
+        let detail = known(&get, &org).await?;
         let selected = repos::select(&detail.repos, &filter, key, order);
         let total = selected.len();
         let after: Vec<&RepoRecord> = match &cursor {
@@ -81,8 +82,16 @@ pub(crate) async fn list_repos(
         let items: Vec<&RepoRecord> = after.iter().take(limit).copied().collect();
         let next_cursor =
             (after.len() > limit).then(|| Cursor::after(items[items.len() - 1], key).encode());
+        let ids: Vec<i64> = items.iter().map(|r| r.listing.id).collect();
+        let scorecards = get.state.store.scorecards(org.forge(), &ids).await?;
         json_body(&RepoPage {
-            items: items.into_iter().map(|r| RepoView::of(kind, r)).collect(),
+            items: items
+                .into_iter()
+                .map(|r| RepoView {
+                    scorecard: scorecards.get(&r.listing.id).map(Into::into),
+                    ..RepoView::of(kind, r)
+                })
+                .collect(),
             total,
             next_cursor,
         })

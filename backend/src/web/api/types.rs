@@ -156,6 +156,60 @@ pub(crate) struct RepoView {
     /// What GitHub's GraphQL API reports besides the listing (with a token); `null` where
     /// it was never asked (no token, or another forge).
     pub details: Option<DetailsView>,
+    /// Its OpenSSF Scorecard result (GitHub repositories); `null` where never asked.
+    pub scorecard: Option<ScorecardView>,
+}
+
+/// A repository's OpenSSF Scorecard result, as last read (at most weekly).
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct ScorecardView {
+    /// When orgpulse last asked.
+    pub fetched_at: DateTime<Utc>,
+    /// `false`: the Scorecard API does not score this repository (only those in its weekly
+    /// list or that publish their results are).
+    pub scored: bool,
+    /// 0–10.
+    pub score: Option<f64>,
+    /// The day Scorecard ran.
+    pub date: Option<NaiveDate>,
+    pub commit: Option<String>,
+    pub checks: Vec<ScorecardCheckView>,
+}
+
+/// One Scorecard check.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct ScorecardCheckView {
+    pub name: String,
+    /// 0–10; `null` when the check does not apply to the repository (the API's −1).
+    pub score: Option<u8>,
+    pub reason: Option<String>,
+    pub documentation: Option<String>,
+}
+
+impl From<&crate::domain::scorecard::ScorecardEntry> for ScorecardView {
+    fn from(e: &crate::domain::scorecard::ScorecardEntry) -> Self {
+        let result = e.result.as_ref();
+        ScorecardView {
+            fetched_at: e.fetched_at,
+            scored: result.is_some(),
+            score: result.map(|r| r.score),
+            date: result.and_then(|r| r.date),
+            commit: result.and_then(|r| r.commit.clone()),
+            checks: result
+                .map(|r| {
+                    r.checks
+                        .iter()
+                        .map(|c| ScorecardCheckView {
+                            name: c.name.clone(),
+                            score: c.score,
+                            reason: c.reason.clone(),
+                            documentation: c.url.clone(),
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+        }
+    }
 }
 
 /// A repository's details: the latest release and the last commit on the default branch
@@ -217,6 +271,7 @@ impl RepoView {
             first_seen: r.first_seen,
             gone_since: r.gone_since,
             details: r.details.as_ref().map(Into::into),
+            scorecard: None,
         }
     }
 }

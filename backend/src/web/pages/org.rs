@@ -51,6 +51,20 @@ pub(super) async fn security_section(
     };
     let licenses =
         crate::domain::licenses::inventory(&libraries, &get.state.attention.denied_licenses);
+    let live: Vec<i64> = match repo {
+        Some(r) => vec![r.listing.id],
+        None => detail
+            .repos
+            .iter()
+            .filter(|r| r.gone_since.is_none())
+            .map(|r| r.listing.id)
+            .collect(),
+    };
+    let scorecards = store
+        .scorecards(id.forge(), &live)
+        .await?
+        .into_values()
+        .collect();
     let base_url = format!("/orgs/{}", id.url_path());
     let api = match repo {
         Some(r) => format!(
@@ -65,6 +79,7 @@ pub(super) async fn security_section(
         state,
         days,
         licenses,
+        scorecards,
         api,
         base_url,
         of_repo: repo.is_some(),

@@ -47,11 +47,18 @@ pub(crate) async fn overview(
         for o in overview.iter() {
             let brief = insight::activity_brief(store, &o.tracked.org, now.date_naive()).await?;
             let security = store.security_state(&o.tracked.org).await?;
+            let scores: Vec<f64> = store
+                .org_scorecards(&o.tracked.org)
+                .await?
+                .iter()
+                .filter_map(|e| e.result.as_ref().map(|r| r.score))
+                .collect();
+            let scorecard = crate::domain::scorecard::median(&scores);
             entries.push(entry(
                 o,
                 &get.state.forges,
                 brief.as_ref(),
-                security.as_ref(),
+                (security.as_ref(), scorecard),
                 now,
             ));
         }
@@ -174,6 +181,8 @@ struct OrgCard {
     activity: Option<CardActivity>,
     /// Critical and high vulnerable packages at the last check; `None` where none ran.
     vulnerable: Option<CardVulnerable>,
+    /// The median OpenSSF Scorecard score of its scored repositories.
+    scorecard: Option<String>,
 }
 
 /// The overview table's vulnerability cell.
@@ -299,6 +308,7 @@ fn overview_page<'a>(
         ("Closure", OrgKey::Closure, true),
         ("Bus factor", OrgKey::BusFactor, true),
         ("Vulns", OrgKey::Vulnerable, true),
+        ("Scorecard", OrgKey::Scorecard, true),
         ("Refreshed", OrgKey::Refreshed, false),
     ]
     .into_iter()
@@ -352,7 +362,7 @@ fn entry(
     o: &OrgOverview,
     forges: &Forges,
     activity: Option<&ActivityFigures>,
-    security: Option<&SecurityState>,
+    (security, scorecard): (Option<&SecurityState>, Option<f64>),
     now: DateTime<Utc>,
 ) -> Row {
     let id = &o.tracked.org;
@@ -459,6 +469,7 @@ fn entry(
             high: s.counts.high,
             serious: s.counts.critical + s.counts.high > 0,
         }),
+        scorecard: scorecard.map(|m| format!("{m:.1}")),
     };
     let keys = SortKeys {
         name,
@@ -474,6 +485,7 @@ fn entry(
             .map(|r| (r * 1000.0).round().max(0.0) as u64),
         bus_factor: activity.and_then(|a| a.bus_factor),
         serious: security.map(|s| (s.counts.critical, s.counts.high)),
+        scorecard_tenths: scorecard.map(|m| (m * 10.0).round().max(0.0) as u64),
     };
     Row { keys, card }
 }

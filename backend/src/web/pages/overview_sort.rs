@@ -21,11 +21,12 @@ pub(super) enum OrgKey {
     Closure,
     BusFactor,
     Vulnerable,
+    Scorecard,
     Refreshed,
 }
 
 impl OrgKey {
-    const ALL: [OrgKey; 12] = [
+    const ALL: [OrgKey; 13] = [
         OrgKey::Name,
         OrgKey::Repos,
         OrgKey::Stars,
@@ -37,6 +38,7 @@ impl OrgKey {
         OrgKey::Closure,
         OrgKey::BusFactor,
         OrgKey::Vulnerable,
+        OrgKey::Scorecard,
         OrgKey::Refreshed,
     ];
 
@@ -53,6 +55,7 @@ impl OrgKey {
             OrgKey::Closure => "closure_ratio",
             OrgKey::BusFactor => "bus_factor",
             OrgKey::Vulnerable => "vulnerable",
+            OrgKey::Scorecard => "scorecard",
             OrgKey::Refreshed => "refreshed",
         }
     }
@@ -120,6 +123,8 @@ pub(super) struct SortKeys {
     pub bus_factor: Option<u64>,
     /// Vulnerable packages (critical, high) at the last check, where one ran.
     pub serious: Option<(u64, u64)>,
+    /// The median OpenSSF Scorecard score of its scored repositories, in tenths.
+    pub scorecard_tenths: Option<u64>,
 }
 
 impl SortKeys {
@@ -161,6 +166,7 @@ impl SortKeys {
             OrgKey::Closure => by(self.closure_permille, other.closure_permille, sort.order),
             OrgKey::BusFactor => by(self.bus_factor, other.bus_factor, sort.order),
             OrgKey::Vulnerable => by(self.serious, other.serious, sort.order),
+            OrgKey::Scorecard => by(self.scorecard_tenths, other.scorecard_tenths, sort.order),
             OrgKey::Week => by(self.week, other.week, sort.order),
             OrgKey::Month => by(self.month, other.month, sort.order),
             OrgKey::Refreshed => by(self.refreshed, other.refreshed, sort.order),

@@ -10,11 +10,12 @@ use serde::Serialize;
 
 use crate::domain::feed::path_segment;
 use crate::domain::licenses::LicenseRow;
+use crate::domain::scorecard::{self, ScorecardEntry};
 use crate::domain::vulnerabilities::{
     self, Finding, SecurityDay, SecurityState, Severity, SeverityCounts,
 };
 use crate::store::OrgDetail;
-use crate::web::charts::{self, thousands, Series, Width};
+use crate::web::charts::{self, thousands, Bar, Series, Width};
 use crate::web::views;
 
 /// Vulnerable packages the section lists; the JSON and CSV have them all.
@@ -33,6 +34,8 @@ pub(super) struct SecurityInput<'a> {
     /// The organisation's daily counts over the chart's days (`None`: no chart).
     pub days: Option<(Vec<SecurityDay>, NaiveDate, NaiveDate)>,
     pub licenses: Vec<LicenseRow>,
+    /// The Scorecard results stored for the live repositories shown.
+    pub scorecards: Vec<ScorecardEntry>,
     /// `/api/v1/orgs/{forge}/{login}` or `…/repos/{name}`.
     pub api: String,
     /// `/orgs/{forge}/{login}`, for links to repositories.
@@ -59,7 +62,37 @@ pub(super) struct SecuritySection {
     csv: Option<String>,
     licenses_json: String,
     licenses_csv: Option<String>,
+    /// `None` where no repository's Scorecard result was ever asked.
+    scorecard: Option<ScorecardSection>,
     of_repo: bool,
+}
+
+/// OpenSSF Scorecard: the distribution over an organisation's repositories, or one
+/// repository's checks.
+#[derive(Debug, Clone, Serialize)]
+struct ScorecardSection {
+    scored: usize,
+    not_scored: usize,
+    median: Option<String>,
+    chart: Option<String>,
+    /// One repository's result.
+    repo: Option<RepoScore>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+struct RepoScore {
+    score: String,
+    date: Option<String>,
+    checks: Vec<CheckRow>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+struct CheckRow {
+    name: String,
+    /// `7/10`, or `n/a` when the check does not apply.
+    score: String,
+    reason: Option<String>,
+    url: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -135,8 +168,9 @@ pub(super) fn section(input: SecurityInput<'_>) -> SecuritySection {
         ),
         Some(s) => {
             let asked = format!(
-                "{} package versions checked against OSV on {}",
+                "{} package versions{} checked against OSV on {}",
                 thousands(s.packages),
+                if input.of_repo { " of the organisation" } else { "" },
                 views::when(s.checked_at)
             );
             let fresh = match s.confirmed_at {
@@ -267,7 +301,60 @@ pub(super) fn section(input: SecurityInput<'_>) -> SecuritySection {
             repos: thousands(row.repos().len() as u64),
         })
         .collect();
+    let scorecard = (!input.scorecards.is_empty()).then(|| {
+        let scores: Vec<f64> = input
+            .scorecards
+            .iter()
+            .filter_map(|e| e.result.as_ref().map(|r| r.score))
+            .collect();
+        let bands = scorecard::bands(&scores);
+        let bars: Vec<Bar> = scorecard::BANDS
+            .iter()
+            .zip(bands)
+            .map(|(label, value)| Bar {
+                label: (*label).to_owned(),
+                value,
+                href: None,
+            })
+            .collect();
+        ScorecardSection {
+            scored: scores.len(),
+            not_scored: input.scorecards.len() - scores.len(),
+            median: scorecard::median(&scores).map(|m| format!("{m:.1}")),
+            chart: (!input.of_repo && !scores.is_empty()).then(|| {
+                charts::bars(
+                    "scorecard",
+                    "Repositories by Scorecard score",
+                    &bars,
+                    "repositories",
+                    Width::Panel,
+                )
+            }),
+            repo: input
+                .of_repo
+                .then(|| input.scorecards.first())
+                .flatten()
+                .and_then(|e| e.result.as_ref())
+                .map(|r| RepoScore {
+                    score: format!("{:.1}", r.score),
+                    date: r.date.map(|d| d.format("%Y-%m-%d").to_string()),
+                    checks: r
+                        .checks
+                        .iter()
+                        .map(|c| CheckRow {
+                            name: c.name.clone(),
+                            score: c
+                                .score
+                                .map_or_else(|| "n/a".to_owned(), |s| format!("{s}/10")),
+                            reason: c.reason.clone(),
+                            url: c.url.clone(),
+                        })
+                        .collect(),
+                }),
+        }
+    });
     SecuritySection {
+        scorecard,
         checked,
         status,
         stale,

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use orgpulse::domain::activity::{ActivityItem, ReleaseRecord, Window};
+use orgpulse::domain::scorecard::ScorecardEntry;
 use orgpulse::domain::vulnerabilities::{
     Advisory, Finding, PackageResult, PackageVersion, SecurityDay, SecurityState,
 };
@@ -376,6 +377,14 @@ impl SecurityWrite for FlakyStore {
         self.check()?;
         self.inner.commit_security(commit).await
     }
+    async fn put_scorecards(
+        &self,
+        forge: &orgpulse::domain::ForgeName,
+        entries: &[ScorecardEntry],
+    ) -> StoreResult<()> {
+        self.check()?;
+        self.inner.put_scorecards(forge, entries).await
+    }
 }
 
 #[async_trait]
@@ -394,6 +403,18 @@ impl SecurityRead for FlakyStore {
     async fn findings(&self, org: &OrgId, repo_id: Option<i64>) -> StoreResult<Vec<Finding>> {
         self.check()?;
         self.inner.findings(org, repo_id).await
+    }
+    async fn scorecards(
+        &self,
+        forge: &orgpulse::domain::ForgeName,
+        repo_ids: &[i64],
+    ) -> StoreResult<HashMap<i64, ScorecardEntry>> {
+        self.check()?;
+        self.inner.scorecards(forge, repo_ids).await
+    }
+    async fn org_scorecards(&self, org: &OrgId) -> StoreResult<Vec<ScorecardEntry>> {
+        self.check()?;
+        self.inner.org_scorecards(org).await
     }
     async fn security_state(&self, org: &OrgId) -> StoreResult<Option<SecurityState>> {
         self.check()?;

@@ -1,0 +1,104 @@
+//! OpenSSF Scorecard results of the run's GitHub repositories, after their data is
+//! stored: each live repository whose stored result (or "not scored") is a week old or
+//! older, or that has none, is asked again; the rest cost nothing. A repository the API
+//! could not answer for keeps what is stored and is asked again next run.
+
+use std::collections::HashMap;
+
+use futures::StreamExt;
+
+use super::IngestContext;
+use crate::domain::scorecard::ScorecardEntry;
+use crate::domain::{ForgeKind, OrgId};
+use crate::sources::scorecard::ScorecardApi;
+use crate::sources::{SourceError, Tally};
+
+/// Reads what is due for `orgs`; a note when some could not be read.
+pub(super) async fn refresh(ctx: &IngestContext, orgs: &[OrgId]) -> Option<String> {
+    let url = ctx.security.scorecard_url.as_deref()?;
+    if ctx.cancel.is_cancelled() {
+        return None;
+    }
+    let api = match ScorecardApi::new(
+        url,
+        ctx.security.osv_policy.clone(),
+        ctx.cancel.clone(),
+        ctx.metrics.clone(),
+    ) {
+        Ok(api) => api,
+        Err(e) => return Some(format!("Scorecard not read: {e}")),
+    };
+    let now = ctx.clock.now();
+    let tally = Tally::default();
+    let mut failed = 0usize;
+    let mut read = 0usize;
+    for org in orgs {
+        // Scorecard scores github.com repositories only.
+        let on_github = ctx
+            .forges
+            .iter()
+            .any(|f| &f.instance.name == org.forge() && f.instance.kind == ForgeKind::GitHub);
+        if !on_github {
+            continue;
+        }
+        let repos = match ctx.store.list_repos(org).await {
+            Ok(repos) => repos,
+            Err(e) => return Some(format!("Scorecard not read: {e}")),
+        };
+        let live: Vec<(i64, String)> = repos
+            .iter()
+            .filter(|r| r.gone_since.is_none())
+            .map(|r| (r.listing.id, r.listing.full_name.clone()))
+            .collect();
+        let ids: Vec<i64> = live.iter().map(|(id, _)| *id).collect();
+        let stored: HashMap<i64, ScorecardEntry> =
+            match ctx.store.scorecards(org.forge(), &ids).await {
+                Ok(stored) => stored,
+                Err(e) => return Some(format!("Scorecard not read: {e}")),
+            };
+        let due: Vec<(i64, String)> = live
+            .into_iter()
+            .filter(|(id, _)| stored.get(id).is_none_or(|e| e.is_due(now)))
+            .collect();
+        let answers: Vec<(i64, Result<_, SourceError>)> = futures::stream::iter(due)
+            .map(|(id, full_name)| {
+                let (api, tally) = (&api, &tally);
+                async move {
+                    let answer = api.result(&full_name, tally).await;
+                    (id, answer)
+                }
+            })
+            .buffer_unordered(ctx.security.osv_policy.concurrency.max(1))
+            .collect()
+            .await;
+        let mut entries = Vec::new();
+        for (repo_id, answer) in answers {
+            match answer {
+                Ok(result) => entries.push(ScorecardEntry {
+                    repo_id,
+                    fetched_at: now,
+                    result,
+                }),
+                Err(SourceError::Interrupted) => return None,
+                Err(e) => {
+                    tracing::warn!(%org, repo_id, error = %e, "Scorecard result not read");
+                    failed += 1;
+                }
+            }
+        }
+        read += entries.len();
+        if !entries.is_empty() {
+            if let Err(e) = ctx.store.put_scorecards(org.forge(), &entries).await {
+                return Some(format!("Scorecard results not stored: {e}"));
+            }
+        }
+    }
+    tracing::info!(
+        read,
+        failed,
+        requests = tally.requests(),
+        "Scorecard results read"
+    );
+    (failed > 0)
+        .then(|| format!("{failed} Scorecard results could not be read; their last ones are kept"))
+}
