@@ -141,6 +141,7 @@ async fn main() -> anyhow::Result<()> {
             // Scorecard stand-in scores three GitHub repositories in four.
             security: orgpulse::ingest::SecurityOptions {
                 osv_url: Some(format!("{}/osv", forge.url)),
+                osv_data_dir: None,
                 scorecard_url: Some(format!("{}/scorecard", forge.url)),
                 osv_policy: HttpPolicy::default(),
             },

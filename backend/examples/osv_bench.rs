@@ -170,6 +170,7 @@ async fn main() -> anyhow::Result<()> {
     let ctx = IngestContext {
         security: SecurityOptions {
             osv_url: Some(format!("{}/osv", forge.url)),
+            osv_data_dir: None,
             scorecard_url: None,
             osv_policy: HttpPolicy {
                 concurrency: 8,

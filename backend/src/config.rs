@@ -113,6 +113,12 @@ pub(crate) struct Settings {
     #[serde(default = "defaults::osv_api_url")]
     pub osv_api_url: String,
 
+    /// `ORGPULSE_OSV_DATA_DIR`: a directory of OSV's offline exports (`PyPI/all.zip`,
+    /// `npm/all.zip`, …, as OSV's public bucket lays them out), asked instead of the API
+    /// on networks that cannot reach it.
+    #[serde(default)]
+    pub osv_data_dir: Option<std::path::PathBuf>,
+
     /// `ORGPULSE_SCORECARD`: `auto` (on when libraries are fetched), `true`/`on` or
     /// `false`/`off`. GitHub repositories' OpenSSF Scorecard results, asked at most once
     /// a week per repository.
@@ -484,6 +490,14 @@ impl Settings {
                 self.vuln_days
             );
         }
+        if let Some(dir) = &self.osv_data_dir {
+            if !dir.is_dir() {
+                bail!(
+                    "ORGPULSE_OSV_DATA_DIR `{}` is not a directory",
+                    dir.display()
+                );
+            }
+        }
         for (name, value) in [
             ("ORGPULSE_OSV_API_URL", &self.osv_api_url),
             ("ORGPULSE_SCORECARD_API_URL", &self.scorecard_api_url),
@@ -543,6 +557,11 @@ impl Settings {
         self.osv
             .resolve(self.libraries_enabled())
             .then(|| self.osv_api_url.trim().to_owned())
+    }
+
+    /// OSV's offline exports, when the check is on and reads them.
+    pub(crate) fn osv_data_dir(&self) -> Option<std::path::PathBuf> {
+        self.osv_url().and(self.osv_data_dir.clone())
     }
 
     /// The Scorecard API, when GitHub repositories' results are read.

@@ -154,6 +154,7 @@ impl IngestContext {
             activity: settings.activity(),
             security: SecurityOptions {
                 osv_url: settings.osv_url(),
+                osv_data_dir: settings.osv_data_dir(),
                 scorecard_url: settings.scorecard_url(),
                 // OSV publishes no rate limit: a 429 without advice waits seconds, not
                 // GitHub's minute, and the run gives up after a few.

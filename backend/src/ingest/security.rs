@@ -21,7 +21,8 @@ use crate::domain::vulnerabilities::{
     SecurityState, SeverityCounts,
 };
 use crate::domain::{Event, Library, OrgId};
-use crate::sources::osv::Osv;
+use crate::sources::osv::{Osv, OsvSource};
+use crate::sources::osv_offline::OsvExport;
 use crate::sources::{HttpPolicy, SourceError, Tally};
 use crate::store::{SecurityCommit, StoreError};
 
@@ -30,6 +31,8 @@ use crate::store::{SecurityCommit, StoreError};
 pub struct SecurityOptions {
     /// The OSV API (`https://api.osv.dev`); `None`: the check is off.
     pub osv_url: Option<String>,
+    /// OSV's offline exports (`ORGPULSE_OSV_DATA_DIR`): asked instead of the API.
+    pub osv_data_dir: Option<std::path::PathBuf>,
     /// The OpenSSF Scorecard API; `None`: GitHub repositories' results are not read.
     pub scorecard_url: Option<String>,
     /// How patient the OSV and Scorecard clients are.
@@ -50,24 +53,33 @@ pub struct CheckReport {
 /// refresh runs it after its organisations are stored; it also runs on its own (the
 /// benchmark does) on what is stored.
 pub async fn check(ctx: &IngestContext, orgs: &[OrgId]) -> Option<CheckReport> {
-    let url = ctx.security.osv_url.as_deref()?;
     if ctx.cancel.is_cancelled() || orgs.is_empty() {
         return None;
     }
     let mut report = CheckReport::default();
-    let osv = match Osv::new(
-        url,
-        ctx.security.osv_policy.clone(),
-        ctx.cancel.clone(),
-        ctx.metrics.clone(),
-    ) {
-        Ok(osv) => osv,
-        Err(e) => {
-            report.note = Some(format!("vulnerabilities not checked: {e}"));
-            return Some(report);
-        }
+    let source: Box<dyn OsvSource> = match (&ctx.security.osv_data_dir, &ctx.security.osv_url) {
+        (Some(dir), _) => match OsvExport::open(dir) {
+            Ok(export) => Box::new(export),
+            Err(e) => {
+                report.note = Some(format!("vulnerabilities not checked: {e}"));
+                return Some(report);
+            }
+        },
+        (None, Some(url)) => match Osv::new(
+            url,
+            ctx.security.osv_policy.clone(),
+            ctx.cancel.clone(),
+            ctx.metrics.clone(),
+        ) {
+            Ok(osv) => Box::new(osv),
+            Err(e) => {
+                report.note = Some(format!("vulnerabilities not checked: {e}"));
+                return Some(report);
+            }
+        },
+        (None, None) => return None,
     };
-    match run_check(ctx, &osv, orgs, &mut report).await {
+    match run_check(ctx, source.as_ref(), orgs, &mut report).await {
         Ok(()) => {}
         Err(Stop::Interrupted) => {
             report.note = Some("vulnerability check stopped by shutdown".into());
@@ -98,7 +110,7 @@ impl From<StoreError> for Stop {
 
 async fn run_check(
     ctx: &IngestContext,
-    osv: &Osv,
+    osv: &dyn OsvSource,
     orgs: &[OrgId],
     report: &mut CheckReport,
 ) -> Result<(), Stop> {

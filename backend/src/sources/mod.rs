@@ -12,6 +12,7 @@ pub(crate) mod gitlab_activity;
 pub(crate) mod gitlab_graphql;
 pub(crate) mod http;
 pub mod osv;
+pub mod osv_offline;
 mod paging;
 mod sbom;
 pub mod scorecard;

@@ -28,6 +28,18 @@ pub const BATCH: usize = 1_000;
 /// Follow-up requests for one batch's paged results before giving up on the rest.
 const MAX_PAGES: usize = 100;
 
+/// Where vulnerability answers come from: the OSV API ([`Osv`]) or OSV's offline exports
+/// ([`super::osv_offline::OsvExport`]); the check is the same either way.
+#[async_trait::async_trait]
+pub trait OsvSource: Send + Sync {
+    /// Which advisories apply to each of `packages`; those not answered are left out,
+    /// with the reason in [`Queried::failed`].
+    async fn query(&self, packages: &[PackageVersion], tally: &Tally) -> Queried;
+
+    /// The record of advisory `id`; `None` when it is not known.
+    async fn advisory(&self, id: &str, tally: &Tally) -> Result<Option<Advisory>, SourceError>;
+}
+
 /// A client for one OSV API.
 #[derive(Debug)]
 pub struct Osv {
@@ -59,7 +71,7 @@ impl Osv {
     }
 
     /// Asks which advisories apply to each of `packages`, [`BATCH`] at a time.
-    pub async fn query(&self, packages: &[PackageVersion], tally: &Tally) -> Queried {
+    async fn ask(&self, packages: &[PackageVersion], tally: &Tally) -> Queried {
         let mut queried = Queried::default();
         // Batches still to ask; a refused batch comes back here in halves.
         let mut pending: Vec<&[PackageVersion]> = packages.chunks(BATCH).rev().collect();
@@ -180,7 +192,7 @@ impl Osv {
     }
 
     /// The record of advisory `id`; `None` when OSV no longer has it.
-    pub async fn advisory(&self, id: &str, tally: &Tally) -> Result<Option<Advisory>, SourceError> {
+    async fn fetch(&self, id: &str, tally: &Tally) -> Result<Option<Advisory>, SourceError> {
         let url = self.root.url_encoded(&["v1", "vulns", id], None);
         let answer = self.http.send(&Outgoing::get(&url), tally).await?;
         match answer.status {
@@ -188,23 +200,41 @@ impl Osv {
             StatusCode::NOT_FOUND => return Ok(None),
             _ => return Err(answer.unexpected(&url)),
         }
-        let record: WireRecord =
-            serde_json::from_slice(&answer.body).map_err(|e| SourceError::Malformed {
-                url: url.to_string(),
-                detail: e.to_string(),
-            })?;
-        if record.id != id {
+        let advisory = parse_record(&answer.body).map_err(|detail| SourceError::Malformed {
+            url: url.to_string(),
+            detail,
+        })?;
+        if advisory.id != id {
             return Err(SourceError::Malformed {
                 url: url.to_string(),
-                detail: format!("asked for {id}, got {}", record.id),
+                detail: format!("asked for {id}, got {}", advisory.id),
             });
         }
-        Ok(Some(record.into_advisory()))
+        Ok(Some(advisory))
     }
 
     fn querybatch_url(&self) -> url::Url {
         self.root.url_encoded(&["v1", "querybatch"], None)
     }
+}
+
+#[async_trait::async_trait]
+impl OsvSource for Osv {
+    async fn query(&self, packages: &[PackageVersion], tally: &Tally) -> Queried {
+        self.ask(packages, tally).await
+    }
+
+    async fn advisory(&self, id: &str, tally: &Tally) -> Result<Option<Advisory>, SourceError> {
+        self.fetch(id, tally).await
+    }
+}
+
+/// One OSV record (the API's `/vulns/{id}` answer, or a file of an export), as orgpulse
+/// keeps it.
+pub(crate) fn parse_record(body: &[u8]) -> Result<Advisory, String> {
+    serde_json::from_slice::<WireRecord>(body)
+        .map(WireRecord::into_advisory)
+        .map_err(|e| e.to_string())
 }
 
 enum Refused {

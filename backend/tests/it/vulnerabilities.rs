@@ -50,6 +50,7 @@ fn ctx(store: Arc<dyn Store>, forge: &fakeforge::Running, at: DateTime<Utc>) -> 
     ctx.clock = Clock::fixed(at);
     ctx.security = SecurityOptions {
         osv_url: Some(format!("{}/osv", forge.url)),
+        osv_data_dir: None,
         scorecard_url: Some(format!("{}/scorecard", forge.url)),
         osv_policy: fast_policy(),
     };
@@ -699,4 +700,79 @@ async fn serves_the_findings(store: &Arc<dyn Store>, acme: &OrgId) {
     assert_eq!(status, Status::Ok);
     let label = format!("vulnerabilities: {}", counts.total());
     assert!(svg.contains(&label), "{svg}");
+}
+
+/// Writes the stand-in's records under `dir` as OSV's bucket lays its exports out
+/// (`{Ecosystem}/all.zip`, one record a file), leaving out the ecosystems in `skip`.
+fn write_exports(dir: &std::path::Path, state: &OsvState, skip: &[&str]) {
+    use std::io::Write;
+    let mut by_ecosystem: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+    for record in fake_osv::records(state) {
+        let ecosystem = record["affected"][0]["package"]["ecosystem"]
+            .as_str()
+            .expect("ecosystem")
+            .to_owned();
+        by_ecosystem.entry(ecosystem).or_default().push(record);
+    }
+    for (ecosystem, records) in by_ecosystem {
+        if skip.contains(&ecosystem.as_str()) {
+            continue;
+        }
+        std::fs::create_dir_all(dir.join(&ecosystem)).expect("folder");
+        let file = std::fs::File::create(dir.join(&ecosystem).join("all.zip")).expect("zip");
+        let mut zip = zip::ZipWriter::new(file);
+        let options = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated);
+        for record in records {
+            let name = format!("{}.json", record["id"].as_str().expect("id"));
+            zip.start_file(name, options).expect("entry");
+            zip.write_all(record.to_string().as_bytes())
+                .expect("written");
+        }
+        zip.finish().expect("finished");
+    }
+}
+
+#[tokio::test]
+async fn offline_exports_answer_as_the_api_does() {
+    let forge = forge().await;
+    let (_db, store) = sqlite_store().await;
+    let orgs: Vec<OrgId> = forge
+        .forge
+        .world()
+        .orgs
+        .iter()
+        .map(|o| org(&format!("github:{}", o.login)))
+        .collect();
+    let names: Vec<String> = orgs.iter().map(ToString::to_string).collect();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    let exports = tempfile::tempdir().expect("folder");
+    let state = OsvState::default();
+    // No RubyGems export: those packages stay unanswered.
+    write_exports(exports.path(), &state, &["RubyGems"]);
+    let mut offline = ctx(store.clone(), &forge, when(0, 0));
+    offline.security.osv_url = None;
+    offline.security.scorecard_url = None;
+    offline.security.osv_data_dir = Some(exports.path().to_owned());
+    let run = refresh(&offline, &names).await;
+    let message = run.message.unwrap_or_default();
+    assert!(message.contains("RubyGems"), "{message}");
+    let want: Expected = expected(&forge, 0, &state)
+        .into_iter()
+        .filter(|(k, _)| k.2 != "gem")
+        .collect();
+    assert!(want.len() > 20);
+    assert_eq!(stored(&store, &orgs).await.0, want);
+    assert_eq!(
+        counter(&forge, "osv querybatch 200") + counter(&forge, "osv vulns 200"),
+        0,
+        "the API is not asked"
+    );
+    let s = store
+        .security_state(&orgs[0])
+        .await
+        .expect("state")
+        .expect("checked");
+    assert!(s.unanswered > 0, "the RubyGems packages");
+    assert_eq!(s.confirmed_at, None);
 }
