@@ -678,7 +678,7 @@ impl SeverityCounts {
 }
 
 /// One day of an organisation's vulnerability history.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SecurityDay {
     pub day: NaiveDate,
     pub counts: SeverityCounts,

@@ -503,6 +503,18 @@ async fn serves_the_findings(store: &Arc<dyn Store>, acme: &OrgId) {
             .unwrap_or("")
             .starts_with("https://osv.dev/vulnerability/")));
     }
+    let history = body["history"].as_array().expect("history");
+    assert!(!history.is_empty(), "the days checked");
+    assert_eq!(
+        history.last().expect("a day")["counts"]["high"],
+        store
+            .security_state(acme)
+            .await
+            .expect("state")
+            .expect("checked")
+            .counts
+            .high
+    );
     let check = &body["check"];
     assert!(check["packages"].as_u64().unwrap_or(0) >= distinct.len() as u64);
     let state = store

@@ -9,7 +9,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::{json_body, known};
-use crate::domain::vulnerabilities::{self, Finding, SecurityState, SeverityCounts};
+use crate::domain::vulnerabilities::{self, Finding, SecurityDay, SecurityState, SeverityCounts};
 use crate::domain::OrgId;
 use crate::store::OrgDetail;
 use crate::web::cache::{CachedGet, Conditional, Scope};
@@ -45,6 +45,10 @@ pub(crate) struct VulnerabilityReport {
     pub counts: SeverityCounts,
     /// Worst first, then most repositories.
     pub packages: Vec<VulnerablePackageView>,
+    /// The organisation's counts per day checked over the year up to its last refresh,
+    /// oldest first; a day without a check has no entry (empty for one repository's
+    /// report).
+    pub history: Vec<SecurityDay>,
 }
 
 /// How the last check went.
@@ -212,7 +216,21 @@ async fn report(
 ) -> Result<VulnerabilityReport, ApiError> {
     let findings = get.state.store.findings(org, repo_id).await?;
     let state = get.state.store.security_state(org).await?;
-    Ok(view(org, detail, repo_id, &findings, state))
+    // The year up to the organisation's data (or its last check, if later), as its other
+    // figures are.
+    let today = detail
+        .record
+        .as_ref()
+        .map(|r| r.fetched_at)
+        .max(state.as_ref().map(|s| s.checked_at))
+        .unwrap_or_else(Utc::now)
+        .date_naive();
+    let mut report = view(org, detail, repo_id, &findings, state);
+    if repo_id.is_none() {
+        let from = today - chrono::Days::new(365);
+        report.history = get.state.store.security_days(org, from, today).await?;
+    }
+    Ok(report)
 }
 
 /// The report of `findings` (an organisation's, or one repository's).
@@ -269,5 +287,6 @@ pub(crate) fn view(
         }),
         counts: SeverityCounts::of(findings),
         packages,
+        history: Vec::new(),
     }
 }
