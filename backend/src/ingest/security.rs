@@ -7,8 +7,8 @@
 //! Nothing is wiped when OSV fails. A package OSV did not answer for keeps its last
 //! answer (with the date it was given), and so do the findings drawn from it; a package
 //! whose advisory could not be fetched keeps its last answer too, so an advisory is never
-//! dropped for want of its record. An organisation's first check is its starting point:
-//! it raises no events.
+//! dropped for want of its record. An organisation's first check with packages is its
+//! starting point: it raises no events.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
@@ -43,7 +43,8 @@ pub struct SecurityOptions {
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct CheckReport {
     pub packages: usize,
-    pub queries: u64,
+    /// Requests to OSV: batches and advisory records.
+    pub requests: u64,
     pub records_fetched: usize,
     /// Why the check was incomplete, if it was.
     pub note: Option<String>,
@@ -244,7 +245,7 @@ async fn run_check(
         })
         .collect();
     ctx.store.put_package_results(&results).await?;
-    report.queries = tally.requests();
+    report.requests = tally.requests();
     let note = (!notes.is_empty()).then(|| notes.join("; "));
 
     for (org, libs) in &libraries {
@@ -256,7 +257,7 @@ async fn run_check(
     report.note = note;
     tracing::info!(
         packages = report.packages,
-        queries = report.queries,
+        requests = report.requests,
         records = report.records_fetched,
         "vulnerabilities checked"
     );
@@ -317,8 +318,9 @@ async fn commit_org(
     }
     crate::store::sort_findings(&mut findings);
 
-    // One event per exposure, whichever versions carry it.
-    let events = if previous.is_some() {
+    // One event per exposure, whichever versions carry it. The first check with packages
+    // (the first, or the first after the SBOMs arrived) is the starting point.
+    let events = if previous.as_ref().is_some_and(|p| p.packages > 0) {
         let repos = ctx.store.list_repos(org).await?;
         // A repository that is gone has its own event; its findings go quietly.
         let live: HashSet<i64> = repos

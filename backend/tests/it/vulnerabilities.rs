@@ -219,17 +219,22 @@ fn exposures(findings: &Expected) -> BTreeSet<String> {
     findings.keys().map(event_key).collect()
 }
 
-#[tokio::test]
-async fn findings_equal_the_advisories_osv_holds_for_the_stored_sboms() {
-    let forge = forge().await;
-    let (_db, store) = sqlite_store().await;
-    let orgs: Vec<OrgId> = forge
+/// The world's organisations, as GitHub organisations.
+fn world_orgs(forge: &fakeforge::Running) -> Vec<OrgId> {
+    forge
         .forge
         .world()
         .orgs
         .iter()
         .map(|o| org(&format!("github:{}", o.login)))
-        .collect();
+        .collect()
+}
+
+#[tokio::test]
+async fn findings_equal_the_advisories_osv_holds_for_the_stored_sboms() {
+    let forge = forge().await;
+    let (_db, store) = sqlite_store().await;
+    let orgs = world_orgs(&forge);
     let names: Vec<String> = orgs.iter().map(ToString::to_string).collect();
     let names: Vec<&str> = names.iter().map(String::as_str).collect();
     let mut state = OsvState::default();
@@ -749,13 +754,7 @@ fn write_exports(dir: &std::path::Path, state: &OsvState, skip: &[&str]) {
 async fn offline_exports_answer_as_the_api_does() {
     let forge = forge().await;
     let (_db, store) = sqlite_store().await;
-    let orgs: Vec<OrgId> = forge
-        .forge
-        .world()
-        .orgs
-        .iter()
-        .map(|o| org(&format!("github:{}", o.login)))
-        .collect();
+    let orgs = world_orgs(&forge);
     let names: Vec<String> = orgs.iter().map(ToString::to_string).collect();
     let names: Vec<&str> = names.iter().map(String::as_str).collect();
     let exports = tempfile::tempdir().expect("folder");
