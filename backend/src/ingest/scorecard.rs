@@ -1,9 +1,11 @@
 //! OpenSSF Scorecard results of the run's GitHub repositories, after their data is
 //! stored: each live repository whose stored result (or "not scored") is a week old or
 //! older, or that has none, is asked again; the rest cost nothing. A repository the API
-//! could not answer for keeps what is stored and is asked again next run.
+//! could not answer for keeps what is stored and is asked again next run; once the API
+//! cannot be reached at all, no more are asked this run.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use futures::StreamExt;
 
@@ -32,7 +34,11 @@ pub(super) async fn refresh(ctx: &IngestContext, orgs: &[OrgId]) -> Option<Strin
     let tally = Tally::default();
     let mut failed = 0usize;
     let mut read = 0usize;
+    let unreachable = AtomicBool::new(false);
     for org in orgs {
+        if unreachable.load(Ordering::Relaxed) {
+            break;
+        }
         // Scorecard scores github.com repositories only.
         let on_github = ctx
             .forges
@@ -62,9 +68,20 @@ pub(super) async fn refresh(ctx: &IngestContext, orgs: &[OrgId]) -> Option<Strin
             .collect();
         let answers: Vec<(i64, Result<_, SourceError>)> = futures::stream::iter(due)
             .map(|(id, full_name)| {
-                let (api, tally) = (&api, &tally);
+                let (api, tally, unreachable) = (&api, &tally, &unreachable);
                 async move {
+                    // Once the API cannot be reached, the rest are not asked this run: each
+                    // would only wait out its own timeouts.
+                    if unreachable.load(Ordering::Relaxed) {
+                        return (id, Err(SourceError::Interrupted));
+                    }
                     let answer = api.result(&full_name, tally).await;
+                    if matches!(
+                        answer,
+                        Err(SourceError::Connect { .. } | SourceError::Timeout { .. })
+                    ) {
+                        unreachable.store(true, Ordering::Relaxed);
+                    }
                     (id, answer)
                 }
             })
@@ -79,7 +96,10 @@ pub(super) async fn refresh(ctx: &IngestContext, orgs: &[OrgId]) -> Option<Strin
                     fetched_at: now,
                     result,
                 }),
-                Err(SourceError::Interrupted) => return None,
+                Err(SourceError::Interrupted) if !unreachable.load(Ordering::Relaxed) => {
+                    return None
+                }
+                Err(SourceError::Interrupted) => failed += 1,
                 Err(e) => {
                     tracing::warn!(%org, repo_id, error = %e, "Scorecard result not read");
                     failed += 1;
@@ -99,6 +119,9 @@ pub(super) async fn refresh(ctx: &IngestContext, orgs: &[OrgId]) -> Option<Strin
         requests = tally.requests(),
         "Scorecard results read"
     );
+    if unreachable.load(Ordering::Relaxed) {
+        return Some("the Scorecard API could not be reached; the last results are kept".into());
+    }
     (failed > 0)
         .then(|| format!("{failed} Scorecard results could not be read; their last ones are kept"))
 }

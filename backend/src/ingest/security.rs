@@ -11,6 +11,7 @@
 //! starting point: it raises no events.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
@@ -164,12 +165,27 @@ async fn run_check(
         .filter(|r| stored.get(&r.id).is_none_or(|a| a.modified != r.modified))
         .map(|r| (*r).clone())
         .collect();
+    let unreachable = AtomicBool::new(false);
     let fetched: Vec<(AdvisoryRef, Result<Option<Advisory>, SourceError>)> =
         futures::stream::iter(wanted)
             .map(|r| {
-                let tally = &tally;
+                let (tally, unreachable) = (&tally, &unreachable);
                 async move {
+                    // Once OSV cannot be reached, the rest are not asked this run.
+                    if unreachable.load(Ordering::Relaxed) {
+                        let e = SourceError::Connect {
+                            url: r.id.clone(),
+                            detail: "OSV could not be reached".into(),
+                        };
+                        return (r, Err(e));
+                    }
                     let answer = osv.advisory(&r.id, tally).await;
+                    if matches!(
+                        answer,
+                        Err(SourceError::Connect { .. } | SourceError::Timeout { .. })
+                    ) {
+                        unreachable.store(true, Ordering::Relaxed);
+                    }
                     (r, answer)
                 }
             })

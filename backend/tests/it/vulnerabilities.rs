@@ -787,3 +787,49 @@ async fn offline_exports_answer_as_the_api_does() {
     assert!(s.unanswered > 0, "the RubyGems packages");
     assert_eq!(s.confirmed_at, None);
 }
+
+/// A Scorecard API that does not answer in time is given up for the run after the first
+/// requests, not asked once per repository (each would wait out its own timeouts); what
+/// was stored stays, and the run says so.
+#[tokio::test]
+async fn an_unreachable_scorecard_api_is_given_up_for_the_run() {
+    use wiremock::{matchers::any, Mock, MockServer, ResponseTemplate};
+    let forge = forge().await;
+    let silent = MockServer::start().await;
+    Mock::given(any())
+        .respond_with(ResponseTemplate::new(200).set_delay(std::time::Duration::from_secs(5)))
+        .mount(&silent)
+        .await;
+    let (_db, store) = sqlite_store().await;
+    let orgs = world_orgs(&forge);
+    let mut ctx = ctx(store.clone(), &forge, when(0, 0));
+    ctx.security.scorecard_url = Some(silent.uri());
+    let started = std::time::Instant::now();
+    let run = refresh(&ctx, &[&orgs[0].to_string()]).await;
+    let message = run.message.unwrap_or_default();
+    assert!(message.contains("could not be reached"), "{message}");
+    let asked = silent.received_requests().await.expect("recorded").len();
+    let policy = fast_policy();
+    let bound = policy.concurrency * (policy.retries as usize + 1);
+    assert!(
+        asked <= bound,
+        "{asked} requests for 40 repositories, at most {bound}"
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(30),
+        "{:?}",
+        started.elapsed()
+    );
+    let ids: Vec<i64> = store
+        .list_repos(&orgs[0])
+        .await
+        .expect("repos")
+        .iter()
+        .map(|r| r.listing.id)
+        .collect();
+    assert!(store
+        .scorecards(orgs[0].forge(), &ids)
+        .await
+        .expect("read")
+        .is_empty());
+}
