@@ -51,9 +51,17 @@ pub(super) async fn refresh(ctx: &IngestContext, orgs: &[OrgId]) -> Option<Strin
             Ok(repos) => repos,
             Err(e) => return Some(format!("Scorecard not read: {e}")),
         };
+        // Scorecard knows github.com: a GitHub Enterprise repository of the same name
+        // would get another repository's score, so only those github.com hosts are asked.
         let live: Vec<(i64, String)> = repos
             .iter()
             .filter(|r| r.gone_since.is_none())
+            .filter(|r| {
+                r.listing
+                    .html_url
+                    .as_deref()
+                    .is_some_and(|u| u.starts_with("https://github.com/"))
+            })
             .map(|r| (r.listing.id, r.listing.full_name.clone()))
             .collect();
         let ids: Vec<i64> = live.iter().map(|(id, _)| *id).collect();
