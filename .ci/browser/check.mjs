@@ -112,7 +112,7 @@ async function shot(page, name) {
   check("org page has a needs-attention section", (await attention.count()) === 1);
   check("needs attention lists repositories with their reasons", (await attention.locator("tbody tr").count()) > 0 && (await attention.locator(".reason").count()) > 0);
   const badges = page.locator("details.badges img");
-  check("org page lists its three badges", (await badges.count()) === 3);
+  check("org page lists its four badges (stars, repos, forks, vulnerabilities)", (await badges.count()) === 4);
   await page.locator("details.badges summary").click();
   const drawn = await page
     .waitForFunction(() => [...document.querySelectorAll("details.badges img")].every((i) => i.complete && i.naturalWidth > 40), null, { timeout: 5000 })
