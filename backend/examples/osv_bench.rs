@@ -5,7 +5,12 @@
 //! baseline measured in the same run: the same querybatch requests sent straight to the
 //! stand-in, without orgpulse (what OSV itself costs).
 //!
-//! usage: osv_bench [--packages N] [--orgs N] [--repos N] [--per-repo N]
+//! Then, with `--export-records N`, the same check offline (`ORGPULSE_OSV_DATA_DIR`):
+//! the stand-in's records written as OSV's exports, each ecosystem's padded with N
+//! records about other packages (as a real export is mostly about packages nobody here
+//! uses), against the online check of the same run.
+//!
+//! usage: osv_bench [--packages N] [--orgs N] [--repos N] [--per-repo N] [--export-records N]
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -34,6 +39,51 @@ struct Args {
     /// Libraries per repository (packages are shared between repositories).
     #[arg(long, default_value_t = 50)]
     per_repo: usize,
+    /// Records about other packages in each ecosystem's offline export (0: no offline run).
+    #[arg(long, default_value_t = 10_000)]
+    export_records: usize,
+}
+
+/// The stand-in's records as OSV's exports under `dir` (`{Ecosystem}/all.zip`), each
+/// padded with `filler` records about packages no repository here uses; the bytes written.
+fn write_exports(dir: &std::path::Path, filler: usize) -> anyhow::Result<u64> {
+    use std::io::Write;
+    let mut by_ecosystem: std::collections::BTreeMap<String, Vec<serde_json::Value>> =
+        Default::default();
+    for record in fakeforge::osv::records(&Default::default()) {
+        let ecosystem = record["affected"][0]["package"]["ecosystem"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        by_ecosystem.entry(ecosystem).or_default().push(record);
+    }
+    let mut bytes = 0;
+    for (ecosystem, mut records) in by_ecosystem {
+        for i in 0..filler {
+            records.push(serde_json::json!({
+                "id": format!("FILL-{ecosystem}-{i}"), "modified": "2025-06-01T00:00:00Z",
+                "summary": "A vulnerability in a package nobody here uses",
+                "severity": [{"type": "CVSS_V3", "score": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:N/A:N"}],
+                "affected": [{"package": {"ecosystem": ecosystem, "name": format!("unused-{i}")},
+                  "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "1.2.3"}]}]}]
+            }));
+        }
+        std::fs::create_dir_all(dir.join(&ecosystem))?;
+        let path = dir.join(&ecosystem).join("all.zip");
+        let mut zip = zip::ZipWriter::new(std::fs::File::create(&path)?);
+        let options = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated);
+        for record in records {
+            zip.start_file(
+                format!("{}.json", record["id"].as_str().unwrap_or("x")),
+                options,
+            )?;
+            zip.write_all(record.to_string().as_bytes())?;
+        }
+        zip.finish()?;
+        bytes += std::fs::metadata(&path)?.len();
+    }
+    Ok(bytes)
 }
 
 /// Package `k` of the pool: one in ten a library the stand-in has advisories for (at a
@@ -199,6 +249,7 @@ async fn main() -> anyhow::Result<()> {
         packages.len().div_ceil(1_000),
         baseline.as_secs_f64()
     );
+    let mut online = std::time::Duration::ZERO;
     for (label, _) in [("first check", ()), ("unchanged second check", ())] {
         forge.forge.reset_counters();
         let started = Instant::now();
@@ -223,6 +274,47 @@ async fn main() -> anyhow::Result<()> {
             took.as_secs_f64(),
             took.as_secs_f64() / baseline.as_secs_f64(),
         );
+        online = took;
     }
+    if args.export_records == 0 {
+        return Ok(());
+    }
+    let exports = tempfile::tempdir()?;
+    let bytes = write_exports(exports.path(), args.export_records)?;
+    let offline = IngestContext {
+        security: SecurityOptions {
+            osv_url: None,
+            osv_data_dir: Some(exports.path().to_owned()),
+            ..ctx.security.clone()
+        },
+        ..ctx.clone()
+    };
+    let before_findings = {
+        let mut all = Vec::new();
+        for org in &orgs {
+            all.extend(store.findings(org, None).await?);
+        }
+        all.len()
+    };
+    forge.forge.reset_counters();
+    let started = Instant::now();
+    let report = check_vulnerabilities(&offline, &orgs)
+        .await
+        .expect("the check is on");
+    let took = started.elapsed();
+    anyhow::ensure!(report.note.is_none(), "incomplete: {:?}", report.note);
+    let mut findings = 0;
+    for org in &orgs {
+        findings += store.findings(org, None).await?.len();
+    }
+    let (peak, _) = memory();
+    println!(
+        "offline check: exports of {:.1} MiB ({} records of other packages per ecosystem), {:.2} s ({:.1}× the online unchanged check), {findings} findings (online: {before_findings}), {} API requests; peak RSS {peak:.0} MiB",
+        bytes as f64 / f64::from(1u32 << 20),
+        args.export_records,
+        took.as_secs_f64(),
+        took.as_secs_f64() / online.as_secs_f64(),
+        counter(&forge, "osv querybatch 200") + counter(&forge, "osv vulns 200"),
+    );
     Ok(())
 }

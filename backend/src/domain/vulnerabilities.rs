@@ -87,6 +87,11 @@ impl PackageVersion {
             && normalised(&self.ecosystem, name) == normalised(&self.ecosystem, &self.osv_name())
     }
 
+    /// Its name as compared with an advisory's entries (see [`name_key`]).
+    pub fn name_key(&self) -> String {
+        name_key(&self.ecosystem, &self.osv_name())
+    }
+
     /// The name as OSV writes it: Maven's `groupId:artifactId`, the purl's path elsewhere.
     pub fn osv_name(&self) -> String {
         match self.ecosystem.as_str() {
@@ -127,6 +132,12 @@ pub fn osv_ecosystem(purl_type: &str) -> Option<&'static str> {
         "conan" => "ConanCenter",
         _ => return None,
     })
+}
+
+/// An advisory entry's name (OSV's spelling) for a package of `purl_type`, as the
+/// ecosystem compares names: equal keys, same package. For indexing records by package.
+pub fn name_key(purl_type: &str, osv_name: &str) -> String {
+    normalised(purl_type, osv_name)
 }
 
 /// Names compared as the ecosystem compares them: PyPI folds case and runs of `-_.`;

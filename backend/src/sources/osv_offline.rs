@@ -18,7 +18,7 @@ use super::osv::{parse_record, OsvSource, Queried};
 use super::{SourceError, Tally};
 use crate::domain::versions;
 use crate::domain::vulnerabilities::{
-    Advisory, AdvisoryRef, AffectedRange, PackageVersion, RangeEvent,
+    name_key, Advisory, AdvisoryRef, AffectedRange, PackageVersion, RangeEvent,
 };
 
 /// The exports under one directory.
@@ -162,16 +162,15 @@ impl OsvExport {
                 missing.push(ecosystem);
                 continue;
             }
-            // Names as the record's entries may spell them: matched by `PackageVersion::is`.
-            let names: HashSet<&str> = asked.iter().map(|p| p.name.as_str()).collect();
-            let probe: Vec<&PackageVersion> = names
-                .iter()
-                .filter_map(|n| asked.iter().find(|p| p.name == *n).copied())
-                .collect();
+            // Records are matched by name key (one hash lookup per entry), not by
+            // comparing every asked package with every record.
+            let purl_type = asked[0].ecosystem.clone();
+            let keys: HashSet<String> = asked.iter().map(|p| p.name_key()).collect();
             let wanted = |a: &Advisory| {
-                a.affected
-                    .iter()
-                    .any(|e| probe.iter().any(|p| p.is(&e.ecosystem, &e.name)))
+                a.affected.iter().any(|e| {
+                    e.ecosystem.split(':').next() == Some(ecosystem)
+                        && keys.contains(&name_key(&purl_type, &e.name))
+                })
             };
             let (records, unreadable) = match scan(&zip, &wanted) {
                 Ok(found) => found,
@@ -184,9 +183,20 @@ impl OsvExport {
             if unreadable > 0 {
                 tracing::warn!(%ecosystem, unreadable, "unreadable records in the OSV export");
             }
+            let mut by_name: HashMap<String, Vec<&Advisory>> = HashMap::new();
+            for a in &records {
+                for e in &a.affected {
+                    let list = by_name.entry(name_key(&purl_type, &e.name)).or_default();
+                    if !list.iter().any(|b| b.id == a.id) {
+                        list.push(a);
+                    }
+                }
+            }
             for p in asked {
-                let refs: Vec<AdvisoryRef> = records
-                    .iter()
+                let refs: Vec<AdvisoryRef> = by_name
+                    .get(&p.name_key())
+                    .into_iter()
+                    .flatten()
                     .filter(|a| affects(a, p))
                     .map(|a| AdvisoryRef {
                         id: a.id.clone(),
