@@ -145,7 +145,30 @@ pub struct OrgDetail {
     pub libraries: Vec<LibraryUsage>,
 }
 
+/// The names of an organisation's repositories by id, for rows that carry only the id.
+#[derive(Debug)]
+pub struct RepoNames<'a>(std::collections::HashMap<i64, &'a str>);
+
+impl RepoNames<'_> {
+    /// The repository's name; its id where the organisation does not list it.
+    pub fn of(&self, id: i64) -> String {
+        self.0
+            .get(&id)
+            .map_or_else(|| id.to_string(), |n| (*n).to_owned())
+    }
+}
+
 impl OrgDetail {
+    /// Its repositories' names (gone ones included) by id.
+    pub fn repo_names(&self) -> RepoNames<'_> {
+        RepoNames(
+            self.repos
+                .iter()
+                .map(|r| (r.listing.id, r.listing.name.as_str()))
+                .collect(),
+        )
+    }
+
     /// Whether anything is known about an organisation: it is tracked, was refreshed, or
     /// has a stored profile. An unknown one has no detail (a 404, not an empty page).
     pub(crate) fn is_known(tracked: bool, refreshed: bool, stored: bool) -> bool {

@@ -260,11 +260,7 @@ async fn items_csv(
     let window = window(query)?;
     get.answer(Scope::Org(org.clone()), || async {
         let detail = known(&get, &org).await?;
-        let names: HashMap<i64, &str> = detail
-            .repos
-            .iter()
-            .map(|r| (r.listing.id, r.listing.name.as_str()))
-            .collect();
+        let names = detail.repo_names();
         let items = get.state.store.activity_items(&org, window, None).await?;
         let time = |t: Option<DateTime<Utc>>| {
             t.map(|t| t.to_rfc3339_opts(SecondsFormat::Secs, true))
@@ -273,9 +269,7 @@ async fn items_csv(
         let rows = items.iter().filter(|i| i.kind == kind).map(|i| {
             [
                 i.id.to_string(),
-                names
-                    .get(&i.repo_id)
-                    .map_or_else(|| i.repo_id.to_string(), |n| (*n).to_owned()),
+                names.of(i.repo_id),
                 i.number.to_string(),
                 i.author.clone().unwrap_or_default(),
                 i.author_bot.to_string(),

@@ -1,8 +1,6 @@
 //! Dependency licences: the licence inventory of an organisation (or one repository) from
 //! its stored SBOMs, as JSON and CSV.
 
-use std::collections::HashMap;
-
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -162,11 +160,7 @@ fn inventory(
     repo: Option<String>,
 ) -> LicenseInventory {
     let denied = &get.state.attention.denied_licenses;
-    let names: HashMap<i64, &str> = detail
-        .repos
-        .iter()
-        .map(|r| (r.listing.id, r.listing.name.as_str()))
-        .collect();
+    let names = detail.repo_names();
     let entry = |row: LicenseRow| LicenseEntry {
         repos: row.repos().len() as u64,
         license: row.license,
@@ -175,14 +169,7 @@ fn inventory(
             .packages
             .into_iter()
             .map(|(p, repos)| {
-                let mut repos: Vec<String> = repos
-                    .iter()
-                    .map(|id| {
-                        names
-                            .get(id)
-                            .map_or_else(|| id.to_string(), |n| (*n).to_owned())
-                    })
-                    .collect();
+                let mut repos: Vec<String> = repos.iter().map(|id| names.of(*id)).collect();
                 repos.sort();
                 LicensedPackage {
                     ecosystem: p.ecosystem,

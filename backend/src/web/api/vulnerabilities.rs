@@ -2,8 +2,6 @@
 //! from its stored findings (OSV's advisories on its SBOMs' packages), as JSON and CSV,
 //! with how fresh the last check is.
 
-use std::collections::HashMap;
-
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -165,7 +163,7 @@ pub(crate) async fn vulnerabilities_csv(
     get.answer(Scope::Org(org.clone()), || async {
         let detail = known(&get, &org).await?;
         let findings = get.state.store.findings(&org, None).await?;
-        let names = repo_names(&detail);
+        let names = detail.repo_names();
         let rows = findings.iter().map(|f| {
             [
                 f.package.ecosystem.clone(),
@@ -180,7 +178,7 @@ pub(crate) async fn vulnerabilities_csv(
                     .map(|s| format!("{s:.1}"))
                     .unwrap_or_default(),
                 f.fixed.clone().unwrap_or_default(),
-                repo_name(&names, f.repo_id),
+                names.of(f.repo_id),
                 f.first_seen.to_rfc3339(),
                 f.confirmed_at.to_rfc3339(),
             ]
@@ -192,20 +190,6 @@ pub(crate) async fn vulnerabilities_csv(
         )
     })
     .await
-}
-
-fn repo_names(detail: &OrgDetail) -> HashMap<i64, &str> {
-    detail
-        .repos
-        .iter()
-        .map(|r| (r.listing.id, r.listing.name.as_str()))
-        .collect()
-}
-
-fn repo_name(names: &HashMap<i64, &str>, id: i64) -> String {
-    names
-        .get(&id)
-        .map_or_else(|| id.to_string(), |n| (*n).to_owned())
 }
 
 async fn report(
@@ -241,11 +225,11 @@ pub(crate) fn view(
     findings: &[Finding],
     state: Option<SecurityState>,
 ) -> VulnerabilityReport {
-    let names = repo_names(detail);
+    let names = detail.repo_names();
     let packages = vulnerabilities::by_package(findings)
         .into_iter()
         .map(|p| {
-            let mut repos: Vec<String> = p.repos.iter().map(|id| repo_name(&names, *id)).collect();
+            let mut repos: Vec<String> = p.repos.iter().map(|id| names.of(*id)).collect();
             repos.sort();
             VulnerablePackageView {
                 purl: p.package.purl(),
@@ -276,7 +260,7 @@ pub(crate) fn view(
         .collect();
     VulnerabilityReport {
         org: org.to_string(),
-        repo: repo_id.map(|id| repo_name(&names, id)),
+        repo: repo_id.map(|id| names.of(id)),
         check: state.map(|s| CheckView {
             checked_at: s.checked_at,
             confirmed_at: s.confirmed_at,

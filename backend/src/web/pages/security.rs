@@ -149,12 +149,7 @@ fn label(severity: Severity) -> &'static str {
 
 /// The section for `input`.
 pub(super) fn section(input: SecurityInput<'_>) -> SecuritySection {
-    let names: HashMap<i64, &str> = input
-        .detail
-        .repos
-        .iter()
-        .map(|r| (r.listing.id, r.listing.name.as_str()))
-        .collect();
+    let names = input.detail.repo_names();
     let (checked, status, stale) = match &input.state {
         None => (
             false,
@@ -213,9 +208,7 @@ pub(super) fn section(input: SecurityInput<'_>) -> SecuritySection {
                 .repos
                 .iter()
                 .map(|id| {
-                    let name = names
-                        .get(id)
-                        .map_or_else(|| id.to_string(), |n| (*n).to_owned());
+                    let name = names.of(*id);
                     RepoLink {
                         url: format!("{}/repos/{}", input.base_url, path_segment(&name)),
                         name,
